@@ -1,0 +1,58 @@
+"""Database engine and sessions for services, the CLI and tests.
+
+The engine is created lazily (never at import time: the production server
+imports the app before it forks workers).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator
+
+import sqlalchemy as sa
+from sqlmodel import Session, create_engine
+
+from lkk_app.settings import get_settings
+
+
+def make_engine(url: str) -> sa.Engine:
+    kwargs: dict = {"pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    engine = create_engine(url, **kwargs)
+    if url.startswith("sqlite"):
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+    return engine
+
+
+@functools.lru_cache(maxsize=1)
+def get_engine() -> sa.Engine:
+    return make_engine(get_settings().db_url)
+
+
+def reset_engine() -> None:
+    """Dispose of the cached engine (tests switch databases)."""
+    if get_engine.cache_info().currsize:
+        get_engine().dispose()
+    get_engine.cache_clear()
+
+
+@contextlib.contextmanager
+def session_scope() -> Iterator[Session]:
+    """A session that commits on success and rolls back on error."""
+    with Session(get_engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

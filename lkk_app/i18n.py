@@ -1,0 +1,65 @@
+"""The one catalogue of user-visible strings.
+
+Russian is the only language for now; ``t(key, **kw)`` is the single way code
+gets a text, so another language is a second dictionary later.
+"""
+
+from __future__ import annotations
+
+RU: dict[str, str] = {
+    # Common
+    "app.title": "Личный кабинет клиента",
+    "app.full_title": "Личный кабинет клиента – юридического лица",
+    "common.required": "Заполните это поле",
+    "common.loading": "Подождите…",
+    # Login window (manual 2.1, 2.3)
+    "login.title": "Вход в личный кабинет",
+    "login.username": "Имя пользователя",
+    "login.password": "Пароль",
+    "login.submit": "Войти",
+    "login.submitting": "Вход…",
+    "login.register": "Зарегистрироваться",
+    "login.forgot": "Забыли пароль?",
+    "login.help": "Скачать краткую инструкцию по регистрации",
+    "login.failed": "Неверное имя пользователя или пароль",
+    "login.empty_username": "Введите имя пользователя",
+    "login.empty_password": "Введите пароль",
+    "login.logged_out": "Вы вышли из личного кабинета.",
+    "login.session_ended": "Сеанс завершён. Войдите снова.",
+    # Cabinet
+    "cabinet.tab.profile": "Профиль",
+    "cabinet.logout": "Выйти",
+    "cabinet.help": "Скачать полную инструкцию по работе с личным кабинетом",
+    "profile.title": "Профиль",
+    "profile.login": "Логин",
+    "profile.email": "Адрес электронной почты",
+    "profile.email_confirmed": "подтверждён",
+    "profile.email_not_confirmed": "не подтверждён",
+    "profile.phone": "Номер телефона",
+    "profile.phone_none": "не указан",
+    "profile.created": "Дата регистрации",
+    "profile.last_login": "Последний вход",
+    "profile.never": "—",
+    # Validation
+    "login_field.empty": "Введите логин",
+    "login_field.length": "Логин должен содержать от 3 до 32 символов",
+    "login_field.chars": "Логин может содержать только буквы (латинские или русские), цифры и знаки «.», «_», «-»",
+    "login_field.taken": "Этот логин уже занят, выберите другой",
+    "email.empty": "Введите адрес электронной почты",
+    "email.invalid": "Введите адрес электронной почты в виде user@example.com",
+    "email.too_long": "Адрес электронной почты слишком длинный",
+    "phone.invalid": "Введите номер телефона в формате +7 XXX XXX-XX-XX",
+    "password.empty": "Введите пароль",
+    "password.too_short": "Пароль должен содержать не менее 8 символов",
+    "password.too_long": "Пароль должен содержать не более 128 символов",
+    "password.common": "Этот пароль слишком распространён, придумайте другой",
+    "password.contains_login": "Пароль не должен совпадать с логином или содержать его",
+    "password.mismatch": "Пароли не совпадают",
+}
+
+_CATALOGUES = {"ru": RU}
+
+
+def t(key: str, lang: str = "ru", **kwargs: object) -> str:
+    text = _CATALOGUES.get(lang, RU).get(key) or RU[key]
+    return text.format(**kwargs) if kwargs else text
