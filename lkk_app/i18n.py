@@ -55,6 +55,19 @@ RU: dict[str, str] = {
     "password.common": "Этот пароль слишком распространён, придумайте другой",
     "password.contains_login": "Пароль не должен совпадать с логином или содержать его",
     "password.mismatch": "Пароли не совпадают",
+    # Administrator command line (lkk_app/cli.py)
+    "cli.description": "Команды администратора личного кабинета",
+    "cli.create_user.help": "Создать пользователя с подтверждённым адресом электронной почты (пароль читается из терминала или первой строки стандартного ввода)",
+    "cli.field.login": "Логин",
+    "cli.field.email": "Адрес электронной почты",
+    "cli.field.phone": "Номер телефона",
+    "cli.field.password": "Пароль",
+    "cli.field_error": "{field}: {message}",
+    "cli.password_prompt": "Пароль: ",
+    "cli.password_repeat": "Повторите пароль: ",
+    "cli.user_created": "Пользователь «{login}» создан (id {id}), адрес электронной почты подтверждён.",
+    "cli.settings_error": "Ошибка настроек: {message}",
+    "cli.db_error": "Не удалось записать в базу данных ({detail}). Проверьте REFLEX_DB_URL и выполните миграции.",
 }
 
 _CATALOGUES = {"ru": RU}

@@ -11,6 +11,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+# SQLModel >= 0.0.50 maps a plain ``datetime`` annotation to its ``UTCDateTime``,
+# which refuses naive values; every column here is naive UTC instead, so the
+# type is given explicitly (TIMESTAMP WITHOUT TIME ZONE on PostgreSQL).
+NaiveUTC = sa.DateTime(timezone=False)
+
 
 class User(SQLModel, table=True):
     __tablename__ = "lkk_user"
@@ -24,10 +29,10 @@ class User(SQLModel, table=True):
     email_key: str = Field(max_length=254, index=True)
     phone: str | None = Field(default=None, max_length=16)
     password_hash: str = Field(max_length=128)
-    email_confirmed_at: datetime | None = Field(default=None)
-    last_login_at: datetime | None = Field(default=None)
-    created_at: datetime = Field()
-    updated_at: datetime = Field()
+    email_confirmed_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
+    last_login_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
+    created_at: datetime = Field(sa_type=NaiveUTC)
+    updated_at: datetime = Field(sa_type=NaiveUTC)
 
 
 class UserSession(SQLModel, table=True):
@@ -43,9 +48,9 @@ class UserSession(SQLModel, table=True):
             sa.Integer, sa.ForeignKey("lkk_user.id", ondelete="CASCADE"), nullable=False, index=True
         )
     )
-    created_at: datetime = Field()
-    last_seen_at: datetime = Field()
-    expires_at: datetime = Field()
-    revoked_at: datetime | None = Field(default=None)
+    created_at: datetime = Field(sa_type=NaiveUTC)
+    last_seen_at: datetime = Field(sa_type=NaiveUTC)
+    expires_at: datetime = Field(sa_type=NaiveUTC)
+    revoked_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
     ip: str = Field(default="", max_length=64)
     user_agent: str = Field(default="", max_length=512)

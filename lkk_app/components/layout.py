@@ -1,0 +1,62 @@
+"""Page frames: the centred card of the login/registration windows and the cabinet."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from lkk_app.i18n import t
+
+REGISTRATION_GUIDE = "/guides/registration-guide.pdf"
+USER_GUIDE = "/guides/user-guide.pdf"
+
+
+def help_link(href: str, label: str, filename: str) -> rx.Component:
+    """The blue «?» in the top-right corner that downloads a guide."""
+    return rx.el.a(
+        "?",
+        href=href,
+        download=filename,
+        class_name="help-link",
+        aria_label=label,
+        title=label,
+    )
+
+
+def auth_card(title: str, *children: rx.Component, help_href: str = REGISTRATION_GUIDE,
+              help_label: str | None = None) -> rx.Component:
+    return rx.el.main(
+        rx.el.section(
+            rx.el.div(
+                rx.el.h1(title, class_name="card-title"),
+                help_link(help_href, help_label or t("login.help"), "Инструкция по регистрации.pdf"),
+                class_name="card-head",
+            ),
+            *children,
+            class_name="card",
+            aria_labelledby="card-title",
+        ),
+        rx.el.p(t("app.full_title"), class_name="page-foot"),
+        class_name="auth-page",
+    )
+
+
+def submit_button(label: str, busy_label: str, icon: str = "arrow-right",
+                  variant: str = "green", **props) -> rx.Component:
+    return rx.el.button(
+        rx.el.span(label, class_name="btn-label"),
+        rx.el.span(busy_label, class_name="btn-busy-label"),
+        rx.icon(icon, size=18, aria_hidden="true", class_name="btn-icon"),
+        rx.el.span(class_name="spinner", aria_hidden="true"),
+        type="submit",
+        class_name=f"btn btn-{variant}",
+        **props,
+    )
+
+
+def icon_link(label: str, href: str, icon: str) -> rx.Component:
+    return rx.el.a(
+        rx.icon(icon, size=16, aria_hidden="true"),
+        rx.el.span(label),
+        href=href,
+        class_name="icon-link",
+    )

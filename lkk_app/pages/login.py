@@ -1,0 +1,49 @@
+"""Окно входа в систему (manual 2.1, figure 1)."""
+
+import reflex as rx
+
+from lkk_app.components.fields import text_field
+from lkk_app.components.layout import auth_card, icon_link, submit_button
+from lkk_app.components.native_form import native_form
+from lkk_app.i18n import t
+from lkk_app.state.login import LoginState
+
+
+def login_page() -> rx.Component:
+    return auth_card(
+        t("login.title"),
+        rx.cond(LoginState.notice != "", rx.el.p(LoginState.notice, class_name="notice", role="status")),
+        rx.el.div(
+            rx.cond(LoginState.error != "", rx.el.p(LoginState.error, class_name="form-error")),
+            id="login-form-error",
+            role="alert",
+            aria_live="assertive",
+        ),
+        native_form(
+            text_field(
+                "login", t("login.username"), "user",
+                autocomplete="username", default_value=LoginState.login_prefill,
+                error=LoginState.login_error, max_length=64, auto_focus=True,
+                key=LoginState.form_key,
+            ),
+            text_field(
+                "password", t("login.password"), "lock", input_type="password",
+                autocomplete="current-password", error=LoginState.password_error,
+                max_length=1024,
+            ),
+            rx.el.input(type="hidden", name="next", value=LoginState.next_path),
+            submit_button(t("login.submit"), t("login.submitting")),
+            action="/auth/login",
+            method="post",
+            no_validate=True,
+            accept_charset="utf-8",
+            data_native="1",
+            class_name="form",
+            aria_describedby="login-form-error",
+        ),
+        rx.el.nav(
+            icon_link(t("login.register"), "/register", "pencil"),
+            icon_link(t("login.forgot"), "/forgot", "key-round"),
+            class_name="card-links",
+        ),
+    )

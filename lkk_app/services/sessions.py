@@ -1,0 +1,155 @@
+"""Server-side login sessions (``docs/security.md``, "Login and sessions").
+
+The browser keeps only a random token (``secrets.token_urlsafe(32)``, 256
+bits); the database keeps its SHA-256 with the user, times, IP and user agent.
+A session ends when revoked (logout, password change), after the idle timeout
+(``session_idle_minutes`` since it was last seen) or at its absolute expiry
+(``session_absolute_hours`` after login).  Nothing here commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
+from sqlmodel import Session, delete, or_, select, update
+
+from lkk_app.models import UserSession
+from lkk_app.services import clock
+from lkk_app.settings import Settings, get_settings
+
+TOKEN_BYTES = 32
+MAX_TOKEN_LENGTH = 100
+# last_seen_at is written at most this often, not on every event.
+TOUCH_INTERVAL = timedelta(seconds=30)
+IP_MAX = 64
+USER_AGENT_MAX = 512
+
+# What ``secrets.token_urlsafe`` produces; anything else is not one of our tokens.
+_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{32,%d}" % MAX_TOKEN_LENGTH)
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 of the token, hex — what the database stores instead of the token."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _token_ok(token: object) -> bool:
+    return isinstance(token, str) and _TOKEN_RE.fullmatch(token) is not None
+
+
+def _clean(value: object, limit: int) -> str:
+    # NUL is refused by PostgreSQL text columns; other control characters have
+    # no business in a stored header either.
+    if not isinstance(value, str):
+        return ""
+    return _CONTROL_RE.sub("", value[: limit * 2])[:limit]
+
+
+def mint_session(
+    session: Session,
+    *,
+    user_id: int,
+    ip: str = "",
+    user_agent: str = "",
+    settings: Settings | None = None,
+) -> str:
+    """Create a session for ``user_id`` and return the raw token (for the cookie only)."""
+    settings = settings or get_settings()
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    now = clock.utcnow()
+    row = UserSession(
+        token_hash=hash_token(token),
+        user_id=user_id,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(hours=settings.session_absolute_hours),
+        revoked_at=None,
+        ip=_clean(ip, IP_MAX),
+        user_agent=_clean(user_agent, USER_AGENT_MAX),
+    )
+    session.add(row)
+    session.flush()
+    return token
+
+
+def _find(session: Session, token: object) -> UserSession | None:
+    if not _token_ok(token):
+        return None
+    return session.exec(
+        select(UserSession).where(UserSession.token_hash == hash_token(token))  # type: ignore[arg-type]
+    ).first()
+
+
+def resolve_session(
+    session: Session,
+    token: str | None,
+    *,
+    settings: Settings | None = None,
+    touch: bool = True,
+) -> UserSession | None:
+    """The live session for ``token``, or ``None`` (empty, malformed, unknown,
+    revoked, past its absolute expiry or idle too long).
+
+    With ``touch`` the session's ``last_seen_at`` moves to now — at most once
+    per :data:`TOUCH_INTERVAL`, so that not every event writes to the database.
+    """
+    row = _find(session, token)
+    if row is None or row.revoked_at is not None:
+        return None
+    settings = settings or get_settings()
+    now = clock.utcnow()
+    # The absolute limit is also re-checked against the current setting, so
+    # lowering it takes effect for sessions that already exist.
+    expires_at = min(row.expires_at, row.created_at + timedelta(hours=settings.session_absolute_hours))
+    if now >= expires_at:
+        return None
+    if now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
+        return None
+    if touch and now - row.last_seen_at >= TOUCH_INTERVAL:
+        row.last_seen_at = now
+        session.add(row)
+        session.flush()
+    return row
+
+
+def revoke_session(session: Session, token: str | None) -> None:
+    """End the session of ``token`` (logout).  Unknown or odd tokens are ignored."""
+    row = _find(session, token)
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = clock.utcnow()
+        session.add(row)
+        session.flush()
+
+
+def revoke_user_sessions(
+    session: Session, user_id: int, *, except_token: str | None = None
+) -> int:
+    """End every live session of ``user_id`` (except ``except_token``'s); return how many."""
+    stmt = (
+        update(UserSession)
+        .where(UserSession.user_id == user_id)  # type: ignore[arg-type]
+        .where(UserSession.revoked_at.is_(None))  # type: ignore[union-attr]
+        .values(revoked_at=clock.utcnow())
+    )
+    if except_token:
+        stmt = stmt.where(UserSession.token_hash != hash_token(except_token))  # type: ignore[arg-type]
+    result = session.exec(stmt)  # type: ignore[call-overload]
+    session.flush()
+    return int(result.rowcount or 0)
+
+
+def purge_sessions(session: Session, *, older_than: timedelta = timedelta(days=30)) -> int:
+    """Delete rows that ended (revoked or expired) more than ``older_than`` ago; return how many.
+
+    For a periodic clean-up job; not needed for correctness.
+    """
+    cutoff = clock.utcnow() - older_than
+    stmt = delete(UserSession).where(
+        or_(UserSession.expires_at < cutoff, UserSession.revoked_at < cutoff)  # type: ignore[arg-type, operator]
+    )
+    result = session.exec(stmt)  # type: ignore[call-overload]
+    return int(result.rowcount or 0)

@@ -1,0 +1,67 @@
+"""Who is logged in.  The only credential is the HttpOnly session cookie, read
+from the websocket handshake; every protected handler resolves it again."""
+
+from __future__ import annotations
+
+import asyncio
+from http.cookies import CookieError, SimpleCookie
+from urllib.parse import quote
+
+import reflex as rx
+
+from lkk_app.db import session_scope
+from lkk_app.services import sessions as session_service
+from lkk_app.services import users as user_service
+from lkk_app.settings import get_settings
+
+LOGIN_PAGE = "/"
+
+
+def session_token_from_cookie_header(cookie_header: str) -> str:
+    if not cookie_header:
+        return ""
+    jar = SimpleCookie()
+    try:
+        jar.load(cookie_header)
+    except CookieError:
+        return ""
+    morsel = jar.get(get_settings().session_cookie_name)
+    return morsel.value if morsel else ""
+
+
+def _current_user_snapshot(token: str) -> dict | None:
+    """Runs in a worker thread: the session row and its user, or None."""
+    if not token:
+        return None
+    with session_scope() as db:
+        row = session_service.resolve_session(db, token)
+        if row is None:
+            return None
+        user = user_service.get_user(db, row.user_id)
+        if user is None:
+            return None
+        return {
+            "id": user.id,
+            "login": user.login,
+            "email": user.email,
+            "phone": user.phone or "",
+            "email_confirmed_at": user.email_confirmed_at,
+            "created_at": user.created_at,
+            "last_login_at": user.last_login_at,
+        }
+
+
+class AuthState(rx.State):
+    """Base of every state that needs to know the user."""
+
+    def _session_token(self) -> str:
+        return session_token_from_cookie_header(self.router.headers.cookie)
+
+    async def _current_user(self) -> dict | None:
+        return await asyncio.to_thread(_current_user_snapshot, self._session_token())
+
+    def _to_login(self) -> rx.event.EventSpec:
+        path = self.router.url.path or "/profile"
+        query = self.router.url.query
+        target = path + (f"?{query}" if query else "")
+        return rx.redirect(f"{LOGIN_PAGE}?next={quote(target, safe='/')}")

@@ -1,0 +1,145 @@
+"""Issue: the login window, login, reload, logout, guarded URLs, the guide."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import shot
+
+GENERIC = "Неверное имя пользователя или пароль"
+
+
+def login_as(page, login: str, password: str) -> None:
+    page.get_by_label("Имя пользователя").fill(login)
+    page.get_by_label("Пароль").fill(password)
+    page.get_by_role("button", name="Войти").click()
+
+
+def test_login_window_has_the_manual_elements(page, app_server):
+    page.goto("/")
+    expect(page.get_by_role("heading", name="Вход в личный кабинет")).to_be_visible()
+    expect(page.get_by_label("Имя пользователя")).to_be_visible()
+    expect(page.get_by_label("Пароль")).to_have_attribute("type", "password")
+    expect(page.get_by_role("button", name="Войти")).to_be_visible()
+    expect(page.get_by_role("link", name="Зарегистрироваться")).to_have_attribute("href", "/register")
+    expect(page.get_by_role("link", name="Забыли пароль?")).to_have_attribute("href", "/forgot")
+    expect(page.get_by_role("link", name=re.compile("инструкцию по регистрации"))).to_be_visible()
+    shot(page, "login")
+    page.set_viewport_size({"width": 375, "height": 740})
+    shot(page, "login-phone")
+
+
+def test_links_are_not_dead(page, app_server):
+    page.goto("/")
+    page.get_by_role("link", name="Зарегистрироваться").click()
+    expect(page.get_by_role("heading", name="Регистрация пользователя")).to_be_visible()
+    page.goto("/")
+    page.get_by_role("link", name="Забыли пароль?").click()
+    expect(page.get_by_role("heading", name=re.compile("Введите логин"))).to_be_visible()
+
+
+def test_help_downloads_the_registration_guide_pdf(page, app_server):
+    page.goto("/")
+    with page.expect_download() as info:
+        page.get_by_role("link", name=re.compile("инструкцию по регистрации")).click()
+    path = info.value.path()
+    data = open(path, "rb").read()
+    assert data.startswith(b"%PDF-"), data[:20]
+    assert info.value.suggested_filename.endswith(".pdf")
+
+
+def test_good_login_opens_profile_and_reload_keeps_it(page, make_user):
+    login, password, email = make_user()
+    page.goto("/")
+    login_as(page, login, password)
+    expect(page).to_have_url(re.compile(r"/profile$"))
+    expect(page.get_by_role("heading", name="Профиль")).to_be_visible()
+    expect(page.get_by_test_id("profile-login")).to_have_text(login)
+    expect(page.get_by_test_id("profile-email")).to_contain_text(email)
+    shot(page, "profile")
+    page.reload()
+    expect(page.get_by_test_id("profile-login")).to_have_text(login)
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert cookies["lkk_session"]["httpOnly"] is True
+    assert cookies["lkk_session"]["sameSite"] == "Strict"
+
+
+def test_login_is_case_insensitive(page, make_user):
+    login, password, _ = make_user()
+    page.goto("/")
+    login_as(page, login.upper(), password)
+    expect(page.get_by_test_id("profile-login")).to_have_text(login)
+
+
+def test_wrong_password_and_unknown_login_get_the_generic_message(page, make_user):
+    login, password, _ = make_user()
+    for who, pw in ((login, password + "x"), ("nobody-here", password)):
+        page.goto("/")
+        login_as(page, who, pw)
+        expect(page.get_by_text(GENERIC)).to_be_visible()
+        expect(page).to_have_url(re.compile(r"/\?"))
+        expect(page.get_by_label("Имя пользователя")).to_have_value(who)
+        expect(page.get_by_label("Пароль")).to_have_value("")
+    shot(page, "login-failed")
+
+
+def test_empty_fields_get_field_messages(page, app_server):
+    page.goto("/")
+    page.get_by_role("button", name="Войти").click()
+    expect(page.get_by_text("Введите имя пользователя")).to_be_visible()
+    expect(page.get_by_text("Введите пароль")).to_be_visible()
+    expect(page).not_to_have_url(re.compile("/profile"))
+
+
+def test_empty_fields_checked_on_the_server_too(page, app_server):
+    # Without the page's script the server still answers with a message.
+    page.goto("/")
+    page.evaluate("document.querySelector('form[data-native]').removeAttribute('data-native')")
+    page.get_by_label("Имя пользователя").fill("someone")
+    page.get_by_role("button", name="Войти").click()
+    expect(page.get_by_text("Введите пароль")).to_be_visible()
+
+
+def test_logout_ends_the_session_on_the_server(page, make_user, context):
+    login, password, _ = make_user()
+    page.goto("/")
+    login_as(page, login, password)
+    expect(page.get_by_test_id("profile-login")).to_have_text(login)
+    old_cookie = {c["name"]: c for c in context.cookies()}["lkk_session"]
+    page.get_by_role("button", name="Выйти").click()
+    expect(page.get_by_role("heading", name="Вход в личный кабинет")).to_be_visible()
+    expect(page.get_by_text("Вы вышли из личного кабинета.")).to_be_visible()
+    assert "lkk_session" not in {c["name"] for c in context.cookies()}
+    # Replaying the old token does not open the cabinet: it was revoked server-side.
+    context.add_cookies([old_cookie])
+    page.goto("/profile")
+    expect(page.get_by_role("heading", name="Вход в личный кабинет")).to_be_visible()
+
+
+def test_guarded_url_redirects_to_login_and_back(page, make_user):
+    login, password, _ = make_user()
+    page.goto("/profile")
+    expect(page).to_have_url(re.compile(r"/\?next=/profile"))
+    login_as(page, login, password)
+    expect(page).to_have_url(re.compile(r"/profile$"))
+    expect(page.get_by_test_id("profile-login")).to_have_text(login)
+
+
+def test_next_parameter_cannot_leave_the_site(page, make_user):
+    login, password, _ = make_user()
+    page.goto("/?next=//evil.example/x")
+    login_as(page, login, password)
+    expect(page).to_have_url(re.compile(r"localhost:\d+/profile$"))
+
+
+def test_keyboard_only_login(page, make_user):
+    login, password, _ = make_user()
+    page.goto("/")
+    page.get_by_label("Имя пользователя").focus()
+    page.keyboard.type(login)
+    page.keyboard.press("Tab")
+    page.keyboard.type(password)
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("profile-login")).to_have_text(login)

@@ -1,0 +1,187 @@
+"""The PDF user guides: committed output matches its sources, and it reads right.
+
+``scripts/build_guides.py`` builds ``assets/guides/*.pdf`` from
+``docs/guides/*.md``; these tests keep the committed PDFs in step with the
+Markdown sources.  If the first test fails, run ``python scripts/build_guides.py``
+and commit the PDFs together with ``assets/guides/SOURCES.sha256``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "build_guides.py"
+GUIDES = ROOT / "assets" / "guides"
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+SHORT_GUIDE_TERMS = (
+    "Личный кабинет клиента – юридического лица",
+    "Вход в личный кабинет",
+    "Имя пользователя",
+    "Забыли пароль?",
+    "Регистрация пользователя",
+    "Код авторизации",
+    "Обновить код",
+    "Отправить письмо повторно",
+)
+FULL_GUIDE_TERMS = SHORT_GUIDE_TERMS + (
+    "Содержание",
+    "Неверное имя пользователя или пароль",
+    "Введите логин пользователя и e-mail",
+    "Сбросить пароль",
+    "Смена пароля",
+    "Профиль",
+    "Выйти",
+    "Служба поддержки",
+)
+
+
+def run_script(*args: str, root: Path | None = None) -> subprocess.CompletedProcess[str]:
+    script = SCRIPT if root is None else root / "scripts" / "build_guides.py"
+    cmd = [sys.executable, str(script), *args]
+    if root is not None:
+        cmd += ["--root", str(root)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+def pdf_text(path: Path) -> tuple[int, str]:
+    pypdf = pytest.importorskip("pypdf")
+    reader = pypdf.PdfReader(str(path))
+    text = "\n".join(page.extract_text() or "" for page in reader.pages)
+    return len(reader.pages), " ".join(text.split())  # lines wrap anywhere
+
+
+def copy_project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    for rel in ("docs/guides", "assets/guides"):
+        shutil.copytree(ROOT / rel, root / rel)
+    (root / "scripts").mkdir(parents=True)
+    shutil.copy2(SCRIPT, root / "scripts" / "build_guides.py")
+    return root
+
+
+needs_font = pytest.mark.skipif(
+    not FONT.is_file() and not os.environ.get("LKK_GUIDE_FONT"),
+    reason="building the guides needs DejaVu Sans (fonts-dejavu-core) or LKK_GUIDE_FONT",
+)
+
+
+def test_committed_guides_are_up_to_date() -> None:
+    result = run_script("--check")
+    assert result.returncode == 0, (
+        "PDF guides are stale; run `python scripts/build_guides.py` and commit assets/guides/\n"
+        + result.stderr
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "terms"),
+    [
+        ("registration-guide.pdf", SHORT_GUIDE_TERMS),
+        ("user-guide.pdf", FULL_GUIDE_TERMS),
+    ],
+)
+def test_guide_pdf_names_the_screens(name: str, terms: tuple[str, ...]) -> None:
+    pages, text = pdf_text(GUIDES / name)
+    assert pages >= 1
+    missing = [term for term in terms if term not in text]
+    assert not missing, f"{name} does not mention {missing}"
+
+
+def test_full_guide_follows_the_manual_structure() -> None:
+    _, text = pdf_text(GUIDES / "user-guide.pdf")
+    for heading in (
+        "1 Назначение сервиса",
+        "2 Вход в ЛКК",
+        "2.1 Окно входа в систему",
+        "2.2 Регистрация",
+        "2.3 Вход для зарегистрированных пользователей",
+        "2.4 Восстановление пароля",
+        "3 Профиль",
+        "4 Служба поддержки пользователей",
+    ):
+        assert heading in text
+
+
+def test_check_fails_when_a_source_changes(tmp_path: Path) -> None:
+    root = copy_project(tmp_path)
+    assert run_script("--check", root=root).returncode == 0
+
+    source = root / "docs" / "guides" / "registration.md"
+    source.write_text(source.read_text(encoding="utf-8") + "\nНовый абзац.\n", encoding="utf-8")
+    result = run_script("--check", root=root)
+    assert result.returncode == 1
+    assert "registration-guide.pdf is out of date" in result.stderr
+    assert "docs/guides/registration.md" in result.stderr
+    assert "user-guide.pdf" not in result.stderr  # the other guide is still fine
+
+
+def test_check_fails_when_the_script_or_a_pdf_changes(tmp_path: Path) -> None:
+    root = copy_project(tmp_path)
+    pdf = root / "assets" / "guides" / "user-guide.pdf"
+    pdf.write_bytes(pdf.read_bytes() + b"\n% edited by hand\n")
+    result = run_script("--check", root=root)
+    assert result.returncode == 1
+    assert "user-guide.pdf does not match the stamp" in result.stderr
+
+    (root / "assets" / "guides" / "SOURCES.sha256").unlink()
+    result = run_script("--check", root=root)
+    assert result.returncode == 1
+    assert "SOURCES.sha256 is missing" in result.stderr
+
+
+@needs_font
+def test_build_is_deterministic_and_supports_images(tmp_path: Path) -> None:
+    image_mod = pytest.importorskip("PIL.Image")
+    root = copy_project(tmp_path)
+    img_dir = root / "docs" / "guides" / "img"
+    img_dir.mkdir(exist_ok=True)
+    image_mod.new("RGB", (640, 400), (0, 120, 200)).save(img_dir / "test-login.png")
+    source = root / "docs" / "guides" / "registration.md"
+    source.write_text(
+        source.read_text(encoding="utf-8")
+        + "\n![Тестовый снимок окна входа](img/test-login.png)\n",
+        encoding="utf-8",
+    )
+
+    # the image is a source: the stamp is stale until the guide is rebuilt
+    assert run_script("--check", root=root).returncode == 1
+    first = run_script(root=root)
+    assert first.returncode == 0, first.stderr
+    pdf = root / "assets" / "guides" / "registration-guide.pdf"
+    built = pdf.read_bytes()
+    assert run_script("--check", root=root).returncode == 0
+    assert "img/test-login.png" in (root / "assets" / "guides" / "SOURCES.sha256").read_text()
+
+    _, text = pdf_text(pdf)
+    assert "Рисунок 1 – Тестовый снимок окна входа" in text
+
+    again = run_script(root=root)
+    assert again.returncode == 0, again.stderr
+    assert pdf.read_bytes() == built, "two builds of the same sources differ"
+
+    # replacing the screenshot makes the guide stale
+    image_mod.new("RGB", (640, 400), (200, 0, 0)).save(img_dir / "test-login.png")
+    result = run_script("--check", root=root)
+    assert result.returncode == 1
+    assert "docs/guides/img/test-login.png" in result.stderr
+
+
+@needs_font
+def test_missing_image_fails_loudly(tmp_path: Path) -> None:
+    root = copy_project(tmp_path)
+    source = root / "docs" / "guides" / "user-guide.md"
+    source.write_text(
+        source.read_text(encoding="utf-8") + "\n![Профиль](img/absent.png)\n", encoding="utf-8"
+    )
+    for args in ((), ("--check",)):
+        result = run_script(*args, root=root)
+        assert result.returncode == 1
+        assert "img/absent.png not found" in result.stderr

@@ -1,0 +1,297 @@
+"""Field rules of docs/security.md ("Accounts")."""
+
+from __future__ import annotations
+
+import pytest
+
+from lkk_app.i18n import t
+from lkk_app.services import validation as v
+from lkk_app.services.errors import FieldErrors
+
+# --------------------------------------------------------------------------- login
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "ivan",
+        "Ivan.Petrov_2024-x",
+        "abc",
+        "a" * 32,
+        "бухгалтер",
+        "Ёлкин",
+        "ёжик-01",
+        "  ivan  ",  # surrounding whitespace is removed, not an error
+        "ＩＶＡＮ",  # full-width: NFKC turns it into IVAN
+        "ООО.Ромашка",
+    ],
+)
+def test_login_accepted(raw):
+    assert v.login_error(raw) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ("", "login_field.empty"),
+        ("   ", "login_field.empty"),
+        (None, "login_field.empty"),
+        ("ab", "login_field.length"),
+        ("  ab  ", "login_field.length"),
+        ("a" * 33, "login_field.length"),
+        ("x" * 10_000, "login_field.length"),
+        ("iv an", "login_field.chars"),
+        ("ivan@corp", "login_field.chars"),
+        ("ivan!", "login_field.chars"),
+        ("ivan\x00x", "login_field.chars"),
+        ("ivan\nx", "login_field.chars"),
+        ("straße", "login_field.chars"),  # Latin letters are A–Z only
+        ("café", "login_field.chars"),
+        ("іван", "login_field.chars"),  # Ukrainian і is not in the Russian alphabet
+        ("ivan١٢", "login_field.chars"),  # Arabic-Indic digits
+        ("ivan<script>", "login_field.chars"),
+    ],
+)
+def test_login_rejected(raw, key):
+    assert v.login_error(raw) == t(key)
+
+
+def test_login_length_counts_characters_not_bytes():
+    assert v.login_error("ж" * 32) is None  # 64 bytes in UTF-8
+    assert v.login_error("ж" * 33) == t("login_field.length")
+
+
+def test_login_normalisation_and_key():
+    assert v.normalize_login("  Ivan ") == "Ivan"
+    assert v.normalize_login("ＩＶＡＮ") == "IVAN"
+    assert v.login_key("Ivan") == v.login_key("ivan") == v.login_key("ＩＶＡＮ") == "ivan"
+    assert v.login_key("ЁЛКИН") == v.login_key("ёлкин")
+    assert v.login_key("Иван") != v.login_key("Ivan")
+
+
+# --------------------------------------------------------------------------- e-mail
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "user@example.com",
+        "User.Name+tag@Example.COM",
+        "o'brien@mail.example.org",
+        "x@a.ru",
+        "  buh@corp.ru  ",
+        "buh@пример.рф",  # IDN domain
+        "a" * 64 + "@example.com",
+        "a@" + ".".join(["b" * 63] * 3) + ".ru",
+        "first.last@sub-domain.example.co.uk",
+    ],
+)
+def test_email_accepted(raw):
+    assert v.email_error(raw) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ("", "email.empty"),
+        ("   ", "email.empty"),
+        (None, "email.empty"),
+        ("userexample.com", "email.invalid"),
+        ("user@@example.com", "email.invalid"),
+        ("a@b@example.com", "email.invalid"),
+        ("@example.com", "email.invalid"),
+        ("user@", "email.invalid"),
+        ("user@localhost", "email.invalid"),
+        ("user@example..com", "email.invalid"),
+        ("user@.example.com", "email.invalid"),
+        ("user@example.com.", "email.invalid"),
+        ("user@-example.com", "email.invalid"),
+        ("user@example-.com", "email.invalid"),
+        ("user@exa_mple.com", "email.invalid"),
+        ("user@" + "b" * 64 + ".com", "email.invalid"),  # label over 63
+        ("user@1.2.3.4", "email.invalid"),
+        ("user@[1.2.3.4]", "email.invalid"),
+        (".user@example.com", "email.invalid"),
+        ("user.@example.com", "email.invalid"),
+        ("us..er@example.com", "email.invalid"),
+        ('"quoted"@example.com', "email.invalid"),
+        ("us er@example.com", "email.invalid"),
+        ("user@exa mple.com", "email.invalid"),
+        ("user@example.com\r\nBcc: victim@example.com", "email.invalid"),
+        ("user@example.com\n", "email.invalid"),
+        ("\ruser@example.com", "email.invalid"),
+        ("user\x00@example.com", "email.invalid"),
+        ("user\t@example.com", "email.invalid"),
+        ("юзер@example.com", "email.invalid"),  # non-ASCII local part (needs SMTPUTF8)
+        ("a" * 65 + "@example.com", "email.too_long"),
+        ("a" * 300 + "@example.com", "email.too_long"),
+    ],
+)
+def test_email_rejected(raw, key):
+    assert v.email_error(raw) == t(key)
+
+
+def test_email_limits_are_exact():
+    # A 251-character domain made of labels of at most 63 characters.
+    domain = ".".join(["b" * 63, "c" * 63, "d" * 63, "e" * 59])
+    assert len(domain) == 251
+    assert v.email_error("aa@" + domain) is None  # 254 in all
+    assert v.email_error("aaa@" + domain) == t("email.too_long")  # 255
+    assert v.email_error("a" * 64 + "@example.com") is None
+    assert v.email_error("a" * 65 + "@example.com") == t("email.too_long")
+
+
+def test_email_idn_domain_and_key():
+    assert v.email_error("buh@пример.рф") is None
+    assert v.email_key("  Buh@Corp.RU ") == "buh@corp.ru"
+    assert v.email_key("ivan@example.com") == v.email_key("IVAN@EXAMPLE.COM")
+
+
+# --------------------------------------------------------------------------- phone
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("+7 (912) 345-67-89", "+79123456789"),
+        ("8 912 345 67 89", "+79123456789"),
+        ("89123456789", "+79123456789"),
+        ("+79123456789", "+79123456789"),
+        ("9123456789", "+79123456789"),
+        ("79123456789", "+79123456789"),
+        ("8 (495) 123-45-67", "+74951234567"),
+        ("8-800-555-35-35", "+78005553535"),
+        ("+7 912 345–67–89", "+79123456789"),  # en dashes
+        ("＋７ ９１２ ３４５ ６７ ８９", "+79123456789"),  # full-width
+        ("+49 30 1234567", "+49301234567"),
+        ("+375 29 123-45-67", "+375291234567"),
+        ("+1 (202) 555-0100", "+12025550100"),
+        ("+123456789012345", "+123456789012345"),  # 15 digits
+        ("+12345678", "+12345678"),  # 8 digits
+        ("", None),
+        ("   ", None),
+        (None, None),
+    ],
+)
+def test_phone_normalised(raw, expected):
+    assert v.normalize_phone(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "12345",
+        "912345678",  # 9 digits
+        "891234567890",  # 12 digits with 8
+        "+7912345678",  # +7 with 10 digits
+        "+791234567890",  # +7 with 12 digits
+        "+1234567",  # 7 digits
+        "+1234567890123456",  # 16 digits
+        "+0123456789",
+        "0123456789",
+        "69123456789",  # 11 digits not starting with 7/8
+        "+7 912 abc 67 89",
+        "+7 912 345 67 89 доб. 12",
+        "7+9123456789",
+        "++79123456789",
+        "+7\x009123456789",
+        "8912345678٩",  # Arabic-Indic digit
+        "1" * 100,
+    ],
+)
+def test_phone_rejected(raw):
+    with pytest.raises(FieldErrors) as info:
+        v.normalize_phone(raw)
+    assert info.value.errors == {"phone": t("phone.invalid")}
+
+
+# --------------------------------------------------------------------------- password
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Kx7#pQ2!vL",
+        "a" * 7 + "Z",  # exactly 8, not on the list
+        "correct horse battery staple",
+        "        x",  # spaces count, nothing is trimmed
+        "Зелёный слон летит 7 раз",
+        "ж" * 128,
+        "Пароль с пробелами в конце   ",
+    ],
+)
+def test_password_accepted(raw):
+    assert v.password_error(raw, "ivan") is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "login", "key"),
+    [
+        ("", "", "password.empty"),
+        (None, "", "password.empty"),
+        ("Ab1!x2?", "", "password.too_short"),  # 7
+        ("   x   ", "", "password.too_short"),  # 7, spaces not trimmed but not enough
+        ("ж" * 129, "", "password.too_long"),
+        ("x" * 10_000, "", "password.too_long"),
+        ("password", "", "password.common"),
+        ("PASSWORD", "", "password.common"),  # compared casefolded
+        ("qwerty123", "", "password.common"),
+        ("iloveyou", "", "password.common"),
+        ("12345678", "", "password.common"),
+        ("gfhjkm123", "", "password.common"),
+        ("пароль123", "", "password.common"),  # = gfhjkm123 on the Latin layout
+        ("йцукен123", "", "password.common"),  # = qwerty123
+        ("ivanpetrov", "ivanpetrov", "password.contains_login"),
+        ("IvanPetrov", "ivanpetrov", "password.contains_login"),
+        ("my-IVAN.p-2024!", "Ivan.P", "password.contains_login"),
+        ("Зелёный-Бухгалтер1", "бухгалтер", "password.contains_login"),
+        ("xx ＩＶＡＮ.Ｐ yy", "ivan.p", "password.contains_login"),
+    ],
+)
+def test_password_rejected(raw, login, key):
+    assert v.password_error(raw, login) == t(key)
+
+
+def test_password_length_counts_code_points_after_nfkc():
+    # "ﬁ" (one code point) becomes "fi" (two) under NFKC.
+    assert v.password_error("ﬁ" * 4, "") is None  # 4 raw, 8 after NFKC
+    assert v.password_error("ﬁ" * 65, "") == t("password.too_long")  # 65 raw, 130 after NFKC
+    # Decomposed "й" (и + combining breve) composes to one code point.
+    decomposed = "и\u0306" * 100  # 200 raw code points, 100 after NFKC
+    assert v.password_error(decomposed, "") is None
+
+
+def test_password_login_check_only_when_login_given():
+    assert v.password_error("ivanpetrov2024", "") is None
+    assert v.password_error("ivanpetrov2024", None) is None
+    assert v.password_error("ivanpetrov2024", "ivanpetrov") == t("password.contains_login")
+
+
+def test_common_list_is_large_and_casefolded():
+    common = v.common_passwords()
+    assert len(common) >= 10_000
+    assert "password" in common and "qwerty" in common
+    assert all(word == word.casefold() for word in list(common)[:1000])
+
+
+@pytest.mark.parametrize(
+    ("password", "low", "high"),
+    [
+        ("", 0, 0),
+        ("password", 0, 0),
+        ("пароль123", 0, 0),
+        ("qwertyuiop", 0, 1),
+        ("Kx7#pQ2!vL-93zT@", 3, 4),
+        ("correct horse battery staple", 3, 4),
+    ],
+)
+def test_password_strength(password, low, high):
+    assert low <= v.password_strength(password) <= high
+
+
+def test_password_strength_is_fast_on_long_input():
+    import time
+
+    started = time.perf_counter()
+    assert 0 <= v.password_strength("a1!Zq" * 2_000) <= 4
+    assert time.perf_counter() - started < 2.0
