@@ -19,6 +19,8 @@ def help_link(href: str, label: str, filename: str) -> rx.Component:
         class_name="help-link",
         aria_label=label,
         title=label,
+        # A plain download, not a client-side route change.
+        custom_attrs={"reloadDocument": True},
     )
 
 

@@ -24,7 +24,8 @@ def login_page() -> rx.Component:
                 "login", t("login.username"), "user",
                 autocomplete="username", default_value=LoginState.login_prefill,
                 error=LoginState.login_error, max_length=64, auto_focus=True,
-                key=LoginState.form_key,
+                # Remounts only when a failed attempt hands the login back.
+                key=LoginState.login_prefill,
             ),
             text_field(
                 "password", t("login.password"), "lock", input_type="password",

@@ -16,8 +16,6 @@ class LoginState(AuthState):
     notice: str = ""
     login_prefill: str = ""
     next_path: str = ""
-    # Bumped on every load so that the uncontrolled inputs pick up a new default.
-    form_key: int = 0
 
     @rx.event
     async def on_load(self):
@@ -37,4 +35,3 @@ class LoginState(AuthState):
             self.notice = t("login.session_ended")
         else:
             self.notice = ""
-        self.form_key += 1

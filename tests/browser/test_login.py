@@ -54,7 +54,7 @@ def test_good_login_opens_profile_and_reload_keeps_it(page, make_user):
     login, password, email = make_user()
     page.goto("/")
     login_as(page, login, password)
-    expect(page).to_have_url(re.compile(r"/profile$"))
+    expect(page).to_have_url(re.compile(r"/profile/?$"))
     expect(page.get_by_role("heading", name="Профиль")).to_be_visible()
     expect(page.get_by_test_id("profile-login")).to_have_text(login)
     expect(page.get_by_test_id("profile-email")).to_contain_text(email)
@@ -123,7 +123,7 @@ def test_guarded_url_redirects_to_login_and_back(page, make_user):
     page.goto("/profile")
     expect(page).to_have_url(re.compile(r"/\?next=/profile"))
     login_as(page, login, password)
-    expect(page).to_have_url(re.compile(r"/profile$"))
+    expect(page).to_have_url(re.compile(r"/profile/?$"))
     expect(page.get_by_test_id("profile-login")).to_have_text(login)
 
 
@@ -131,7 +131,7 @@ def test_next_parameter_cannot_leave_the_site(page, make_user):
     login, password, _ = make_user()
     page.goto("/?next=//evil.example/x")
     login_as(page, login, password)
-    expect(page).to_have_url(re.compile(r"localhost:\d+/profile$"))
+    expect(page).to_have_url(re.compile(r"localhost:\d+/profile/?$"))
 
 
 def test_keyboard_only_login(page, make_user):

@@ -1,0 +1,45 @@
+"""lkk_app/services is plain Python: no Reflex, usable from the CLI, workers and tests."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ROOT / "lkk_app" / "services"
+
+
+def imported_modules(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_no_module_in_services_imports_reflex():
+    files = sorted(SERVICES.glob("*.py"))
+    assert len(files) >= 7
+    offenders = {
+        f.name: sorted(m for m in imported_modules(f) if m == "reflex" or m.startswith("reflex."))
+        for f in files
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_services_and_cli_import_without_loading_reflex():
+    code = (
+        "import sys, importlib, pkgutil, lkk_app.services as s\n"
+        "for m in pkgutil.iter_modules(s.__path__): importlib.import_module('lkk_app.services.' + m.name)\n"
+        "import lkk_app.cli\n"
+        "print(sorted(n for n in sys.modules if n == 'reflex' or n.startswith('reflex.')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
