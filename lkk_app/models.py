@@ -54,3 +54,73 @@ class UserSession(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
     ip: str = Field(default="", max_length=64)
     user_agent: str = Field(default="", max_length=512)
+
+
+class OneTimeToken(SQLModel, table=True):
+    """A single-use secret sent by mail (confirmation link, temporary password).
+    Only its SHA-256 is stored; bound to one user and one purpose."""
+
+    __tablename__ = "lkk_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("lkk_user.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    purpose: str = Field(max_length=32)
+    created_at: datetime = Field()
+    expires_at: datetime = Field()
+    used_at: datetime | None = Field(default=None)
+
+
+class CaptchaChallenge(SQLModel, table=True):
+    """«Код авторизации»: the answer is kept only here, hashed; one guess each."""
+
+    __tablename__ = "lkk_captcha"
+
+    id: int | None = Field(default=None, primary_key=True)
+    challenge_id: str = Field(max_length=64, unique=True)
+    answer_hash: str = Field(max_length=64)
+    created_at: datetime = Field()
+    expires_at: datetime = Field(index=True)
+    used_at: datetime | None = Field(default=None)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A letter waiting to be sent (or sent, or failed).  Written in the same
+    transaction as the data it belongs to; a background sender delivers it.
+
+    No secret is stored here: a letter that carries a link or a temporary
+    password names the ``secret_purpose``, and the sender mints that one-time
+    secret (stored hashed in ``lkk_token``) just before it renders the letter."""
+
+    __tablename__ = "lkk_outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(max_length=255, unique=True)
+    kind: str = Field(max_length=32)
+    user_id: int | None = Field(default=None, index=True)
+    recipient: str = Field(max_length=254)
+    template: str = Field(max_length=64)
+    params_json: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))
+    secret_purpose: str | None = Field(default=None, max_length=32)
+    status: str = Field(default="pending", max_length=16, index=True)  # pending|sending|sent|failed
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(index=True)
+    locked_until: datetime | None = Field(default=None)
+    expires_at: datetime | None = Field(default=None)
+    last_error: str = Field(default="", max_length=500)
+    created_at: datetime = Field()
+    sent_at: datetime | None = Field(default=None)
+
+
+class RateEvent(SQLModel, table=True):
+    """One counted action for rate limits (mail sends, failed logins per IP)."""
+
+    __tablename__ = "lkk_rate_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    bucket: str = Field(max_length=128, index=True)
+    created_at: datetime = Field(index=True)
