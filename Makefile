@@ -40,8 +40,10 @@ run: setup
 
 ## test: set up, find or install Chromium, run unit, integration and browser tests
 test: $(VENV)/.deps-dev
+	$(PY) scripts/build_guides.py --check
+	$(PY) -m pytest tests/unit tests/integration -p no:cacheprovider
 	@export LKK_CHROMIUM="$$($(PY) scripts/ensure_chromium.py)" && \
-	  $(PY) -m pytest tests -p no:cacheprovider
+	  $(PY) -m pytest tests/browser -p no:cacheprovider
 
 test-unit: $(VENV)/.deps-dev
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider
