@@ -1,8 +1,9 @@
 """Fixtures of the unit tests.
 
 * Every test runs with a clean environment: none of the variables that
-  ``lkk_app/settings.py`` reads comes from the outside, ``LKK_DATA_DIR`` in a temporary directory (so nothing is
-  written into the repository's ``var/``), cached settings and engine reset.
+  ``lkk_app/settings.py`` reads comes from the outside, ``LKK_DATA_DIR`` is a
+  temporary directory (so nothing is written into the repository's ``var/``),
+  and the cached settings and engine are reset.
 * ``db`` is an SQLModel session on a fresh database, parametrised over SQLite
   (a temporary file per test) and, when ``LKK_TEST_POSTGRES_URL`` is set,
   PostgreSQL (one schema per test run, dropped at the end; tables emptied

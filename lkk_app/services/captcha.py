@@ -1,0 +1,209 @@
+"""«Код авторизации»: a numeric captcha drawn on a server-made image
+(``docs/security.md``, "Captcha").
+
+* :func:`new_challenge` picks a random 6–7 digit code, draws it as a PNG and
+  stores only ``HMAC-SHA256(secret_key, challenge_id ":" code)`` with a
+  5-minute expiry.  The code itself is never stored: the image is drawn at
+  creation time and handed to the caller, which embeds it (for instance with
+  :func:`png_data_url`) or serves it from memory.  The ``challenge_id`` is the
+  only thing the browser needs to send back with the answer.
+* :func:`verify` allows one guess per challenge: the challenge is consumed by a
+  conditional ``UPDATE … WHERE used_at IS NULL`` whatever the answer, so two
+  concurrent guesses cannot both pass.  Show a fresh challenge after every
+  submit.
+* :func:`purge_expired` deletes old rows (a periodic clean-up job).
+
+Nothing here commits.  **The caller must commit the consumption of a challenge
+even when the request then fails** (wrong password, invalid form): if the
+transaction that called :func:`verify` is rolled back, the challenge becomes
+guessable again.  Commit right after :func:`verify`, or verify in a session
+of its own.
+
+``LKK_CAPTCHA_FIXED_CODE`` (``Settings.captcha_fixed_code``) makes every code
+that value, for browser tests; it is ignored in production (where the
+settings refuse it anyway).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+import unicodedata
+from datetime import UTC, datetime, timedelta
+from io import BytesIO
+
+from captcha.image import ImageCaptcha
+from sqlmodel import Session, delete, select, update
+
+from lkk_app.models import CaptchaChallenge
+from lkk_app.services import clock
+from lkk_app.settings import Settings, get_settings
+
+TTL = timedelta(minutes=5)
+CODE_LENGTHS = (6, 7)
+MAX_ANSWER_LENGTH = 16
+IMAGE_WIDTH = 220
+IMAGE_HEIGHT = 70
+CHALLENGE_ID_BYTES = 24  # secrets.token_urlsafe(24): 32 characters
+
+_CHALLENGE_ID_RE = re.compile(r"[A-Za-z0-9_-]{32}")
+_CODE_RE = re.compile(r"[0-9]{%d,%d}" % (min(CODE_LENGTHS), max(CODE_LENGTHS)))
+
+
+class _DigitCaptcha(ImageCaptcha):
+    """The library's captcha, tuned to stay legible with 6–7 digits in 220×70:
+    no random blanks between characters, milder rotation and warp."""
+
+    word_space_probability = 1.0  # a blank is added when random() > this: never
+    character_rotate = (-12, 12)
+    character_warp_dx = (0.1, 0.2)
+    character_warp_dy = (0.1, 0.2)
+    word_offset_dx = 0.15
+
+
+_image_generator: _DigitCaptcha | None = None
+# One generator (its fonts loaded once) shared by all threads; FreeType font
+# objects are not documented as thread-safe, so drawing is serialised.
+_image_lock = threading.Lock()
+
+
+def _generator() -> _DigitCaptcha:
+    # Fonts are loaded lazily by the library and cached on the instance.
+    global _image_generator
+    if _image_generator is None:
+        _image_generator = _DigitCaptcha(
+            width=IMAGE_WIDTH, height=IMAGE_HEIGHT, font_sizes=(44, 48, 52)
+        )
+    return _image_generator
+
+
+def render_code(code: str) -> bytes:
+    """Draw ``code`` as a PNG of :data:`IMAGE_WIDTH` × :data:`IMAGE_HEIGHT`."""
+    background = tuple(236 + secrets.randbelow(20) for _ in range(3))
+    # The library masks each glyph by its own luminance (x1.97): channels near
+    # 110-130 give opaque, fairly dark digits; darker ones would fade out.
+    foreground = tuple(100 + secrets.randbelow(31) for _ in range(3)) + (255,)
+    with _image_lock:
+        image = _generator().generate_image(code, bg_color=background, fg_color=foreground)
+    out = BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def png_data_url(png: bytes) -> str:
+    """``data:image/png;base64,…`` for an ``<img src>``."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _random_code() -> str:
+    length = secrets.choice(CODE_LENGTHS)
+    return "".join(secrets.choice("0123456789") for _ in range(length))
+
+
+def _answer_hash(challenge_id: str, code: str, settings: Settings) -> str:
+    message = f"{challenge_id}:{code}".encode("utf-8", "surrogatepass")
+    return hmac.new(settings.secret_key, message, hashlib.sha256).hexdigest()
+
+
+def _db_time(column, value: datetime) -> datetime:
+    """A naive UTC time in the form ``column`` accepts (its type may be
+    SQLModel's timezone-aware ``UTCDateTime`` or a naive ``DateTime``)."""
+    return value.replace(tzinfo=UTC) if getattr(column.type, "timezone", False) else value
+
+
+def _code_for(settings: Settings) -> str:
+    fixed = (getattr(settings, "captcha_fixed_code", "") or "").strip()
+    if fixed and not settings.is_production and _CODE_RE.fullmatch(fixed):
+        return fixed
+    return _random_code()
+
+
+def new_challenge(session: Session, *, settings: Settings | None = None) -> tuple[str, bytes]:
+    """Create a challenge; return ``(challenge_id, png_bytes)``.
+
+    The PNG shows the code; only its keyed hash is stored.  Valid for
+    :data:`TTL`.  Flushes, does not commit.
+    """
+    settings = settings or get_settings()
+    code = _code_for(settings)
+    challenge_id = secrets.token_urlsafe(CHALLENGE_ID_BYTES)
+    now = clock.utcnow()
+    table = CaptchaChallenge.__table__.c  # type: ignore[attr-defined]
+    row = CaptchaChallenge(
+        challenge_id=challenge_id,
+        answer_hash=_answer_hash(challenge_id, code, settings),
+        created_at=_db_time(table.created_at, now),
+        expires_at=_db_time(table.expires_at, now + TTL),
+        used_at=None,
+    )
+    session.add(row)
+    session.flush()
+    png = render_code(code)
+    return challenge_id, png
+
+
+def _normalise_answer(answer: object) -> str | None:
+    if not isinstance(answer, str) or len(answer) > 4 * MAX_ANSWER_LENGTH:
+        return None
+    # Full-width digits and the like become ASCII; every blank goes.
+    cleaned = "".join(unicodedata.normalize("NFKC", answer).split())
+    if not cleaned or len(cleaned) > MAX_ANSWER_LENGTH:
+        return None
+    return cleaned
+
+
+def verify(
+    session: Session,
+    challenge_id: str | None,
+    answer: str | None,
+    *,
+    settings: Settings | None = None,
+) -> bool:
+    """Check ``answer`` for ``challenge_id``; consume the challenge in any case.
+
+    False for an unknown, expired or already used challenge, a wrong, empty or
+    over-long answer (more than :data:`MAX_ANSWER_LENGTH` characters once
+    blanks are removed).  Exactly one caller can consume a challenge, even
+    concurrently.  Flushes, does not commit — see the module docstring: the
+    caller must commit the consumption even when the request fails.
+    """
+    if not isinstance(challenge_id, str) or not _CHALLENGE_ID_RE.fullmatch(challenge_id):
+        return False
+    settings = settings or get_settings()
+    now = clock.utcnow()
+    table = CaptchaChallenge.__table__.c  # type: ignore[attr-defined]
+    result = session.exec(  # type: ignore[call-overload]
+        update(CaptchaChallenge)
+        .where(CaptchaChallenge.challenge_id == challenge_id)  # type: ignore[arg-type]
+        .where(CaptchaChallenge.used_at.is_(None))  # type: ignore[union-attr]
+        .where(CaptchaChallenge.expires_at > _db_time(table.expires_at, now))  # type: ignore[arg-type, operator]
+        .values(used_at=_db_time(table.used_at, now))
+        .execution_options(synchronize_session=False)
+    )
+    if (result.rowcount or 0) != 1:
+        return False
+    cleaned = _normalise_answer(answer)
+    if cleaned is None:
+        return False
+    expected = session.exec(
+        select(CaptchaChallenge.answer_hash).where(  # type: ignore[call-overload]
+            CaptchaChallenge.challenge_id == challenge_id  # type: ignore[arg-type]
+        )
+    ).one()
+    return hmac.compare_digest(expected, _answer_hash(challenge_id, cleaned, settings))
+
+
+def purge_expired(session: Session, older_than: timedelta = timedelta(hours=1)) -> int:
+    """Delete challenges that expired more than ``older_than`` ago; return how many."""
+    table = CaptchaChallenge.__table__.c  # type: ignore[attr-defined]
+    cutoff = _db_time(table.expires_at, clock.utcnow() - older_than)
+    result = session.exec(  # type: ignore[call-overload]
+        delete(CaptchaChallenge)
+        .where(CaptchaChallenge.expires_at < cutoff)  # type: ignore[arg-type, operator]
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
