@@ -26,6 +26,32 @@
     form.dataset.submitting = "1";
     setBusy(form, true);
   }, true);
+  // Live password-strength hint (registration, password change): computed in
+  // the browser so no keystroke leaves it; the server checks the password again.
+  function strength(pw) {
+    if (pw.length < 8) return 0;
+    var classes = 0;
+    [/[a-zа-яё]/, /[A-ZА-ЯЁ]/, /[0-9]/, /[^A-Za-zА-Яа-яЁё0-9]/].forEach(function (re) {
+      if (re.test(pw)) classes += 1;
+    });
+    var score = 1;
+    if (pw.length >= 12) score += 1;
+    if (pw.length >= 16) score += 1;
+    if (classes >= 3) score += 1;
+    if (/^(.)\1+$/.test(pw) || /^(?:0123|1234|qwer|йцук|pass|пароль)/i.test(pw)) score = 1;
+    return Math.min(score, 4);
+  }
+  document.addEventListener("input", function (ev) {
+    var input = ev.target;
+    if (!input || !input.id) return;
+    var hint = document.querySelector('.strength[data-for="' + input.id + '"]');
+    if (!hint) return;
+    if (input.value === "") { hint.textContent = ""; hint.removeAttribute("data-level"); return; }
+    var level = strength(input.value);
+    hint.textContent = hint.getAttribute("data-s" + level) || "";
+    hint.setAttribute("data-level", String(level));
+  }, true);
+
   window.addEventListener("pageshow", function () {
     document.querySelectorAll('form[data-native="1"]').forEach(function (form) {
       form.dataset.submitting = "";

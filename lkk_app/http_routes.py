@@ -9,24 +9,35 @@ websocket reads the cookie from its handshake headers
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
+import re
 from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from datetime import timedelta
+
 from lkk_app.db import session_scope
+from lkk_app.services import clock, outbox, ratelimit, registration, signing, tokens
 from lkk_app.services import sessions as session_service
 from lkk_app.services import users as user_service
 from lkk_app.services.errors import AuthenticationFailed
+from lkk_app.mail_worker import wake_mail_sender
 from lkk_app.settings import get_settings
 
 log = logging.getLogger("lkk.auth")
 
 CABINET_HOME = "/profile"
 MAX_FIELD = 256
+# An HttpOnly cookie that says "this browser just gave the right password of an
+# account whose e-mail is not confirmed yet"; it allows only «Отправить письмо повторно».
+PENDING_COOKIE = "lkk_pending"
+PENDING_PURPOSE = "resend-confirmation"
+PENDING_TTL = timedelta(minutes=30)
 
 
 def safe_next(raw: str | None, default: str = CABINET_HOME) -> str:
@@ -87,14 +98,26 @@ def _login_redirect(**params: str) -> RedirectResponse:
     return RedirectResponse("/" + (f"?{query}" if query else ""), status_code=303)
 
 
-def _check_credentials(login: str, password: str, ip: str, user_agent: str) -> str | None:
-    """Runs in a worker thread: bcrypt must not block the event loop."""
+def _check_credentials(login: str, password: str, ip: str, user_agent: str) -> tuple[str, str]:
+    """Runs in a worker thread: bcrypt must not block the event loop.
+
+    Returns ("ok", session token), ("unconfirmed", signed pending value) or
+    ("invalid", "").  Only a correct password learns that the e-mail is not
+    confirmed yet."""
     with session_scope() as db:
         try:
             user = user_service.authenticate(db, login=login, password=password)
         except AuthenticationFailed:
-            return None
-        return session_service.mint_session(db, user_id=user.id, ip=ip, user_agent=user_agent)
+            return "invalid", ""
+        if user.email_confirmed_at is None:
+            return "unconfirmed", signing.sign(str(user.id), purpose=PENDING_PURPOSE, ttl=PENDING_TTL)
+        return "ok", session_service.mint_session(db, user_id=user.id, ip=ip, user_agent=user_agent)
+
+
+def _set_private_cookie(response: Response, name: str, value: str, max_age: int) -> None:
+    settings = get_settings()
+    response.set_cookie(name, value, max_age=max_age, path="/", httponly=True,
+                        secure=settings.cookie_secure, samesite="strict")
 
 
 async def login(request: Request) -> Response:
@@ -107,14 +130,74 @@ async def login(request: Request) -> Response:
     login_value = login_value.strip()
     if not login_value or not password:
         return _login_redirect(e="empty", login=login_value, next=next_path)
-    token = await asyncio.to_thread(
+    outcome, value = await asyncio.to_thread(
         _check_credentials, login_value, password, client_ip(request),
         request.headers.get("user-agent", "")[:512],
     )
-    if token is None:
+    if outcome == "invalid":
         return _login_redirect(e="invalid", login=login_value, next=next_path)
+    if outcome == "unconfirmed":
+        response = _login_redirect(e="unconfirmed", login=login_value)
+        _set_private_cookie(response, PENDING_COOKIE, value, int(PENDING_TTL.total_seconds()))
+        return response
     response = RedirectResponse(next_path or CABINET_HOME, status_code=303)
-    set_session_cookie(response, token)
+    set_session_cookie(response, value)
+    response.delete_cookie(PENDING_COOKIE, path="/")
+    return response
+
+
+def _resend(user_id: int) -> None:
+    """Queue a new confirmation letter unless a limit is reached; either way
+    the answer is the same."""
+    with session_scope() as db:
+        user = user_service.get_user(db, user_id)
+        if user is None or user.email_confirmed_at is not None:
+            return
+        if not ratelimit.allow_all(db, ratelimit.resend_confirmation_rules(user.id)):
+            log.info("confirmation resend over the limit for user %s", user.id)
+            return
+        registration.queue_confirmation(db, user)
+
+
+async def resend_confirmation(request: Request) -> Response:
+    if not same_origin(request):
+        return PlainTextResponse("Forbidden", status_code=403)
+    raw = request.cookies.get(PENDING_COOKIE, "")
+    user_id = signing.unsign(raw, purpose=PENDING_PURPOSE)
+    if user_id is None:
+        return _login_redirect(expired="1")
+    await asyncio.to_thread(_resend, int(user_id))
+    wake_mail_sender()
+    return _login_redirect(resent="1")
+
+
+def _confirm(token: str, ip: str, user_agent: str) -> tuple[str, str]:
+    with session_scope() as db:
+        user_id = tokens.consume_token(db, token, tokens.CONFIRM_EMAIL)
+        if user_id is None:
+            return "failed", tokens.peek_token(db, token, tokens.CONFIRM_EMAIL)
+        user = user_service.get_user(db, user_id)
+        if user is None:
+            return "failed", "unknown"
+        if user.email_confirmed_at is None:
+            user.email_confirmed_at = clock.utcnow()
+            user.last_login_at = user.email_confirmed_at
+            db.add(user)
+        return "ok", session_service.mint_session(db, user_id=user.id, ip=ip, user_agent=user_agent)
+
+
+async def confirm_email(request: Request) -> Response:
+    token = request.path_params.get("token", "")[:128]
+    outcome, value = await asyncio.to_thread(
+        _confirm, token, client_ip(request), request.headers.get("user-agent", "")[:512])
+    if outcome != "ok":
+        response = RedirectResponse(f"/confirm-failed?reason={value}", status_code=303)
+    else:
+        response = RedirectResponse(CABINET_HOME, status_code=303)
+        set_session_cookie(response, value)
+        response.delete_cookie(PENDING_COOKIE, path="/")
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -134,10 +217,47 @@ async def logout(request: Request) -> Response:
     return response
 
 
+_LINK_RE = re.compile(r"https?://[^\s<>\"']+")
+
+
+def _dev_mail_page() -> str:
+    settings = get_settings()
+    letters = outbox.list_dev_mail(settings.mail_dir)
+    items = []
+    for letter in letters:
+        body = _LINK_RE.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>',
+                            html.escape(letter["text"]))
+        items.append(
+            "<article><h2>{subject}</h2><p class=meta>{date} · Кому: {to}</p><pre>{body}</pre></article>"
+            .format(subject=html.escape(letter["subject"]), date=html.escape(str(letter["date"])),
+                    to=html.escape(letter["to"]), body=body))
+    empty = "<p>Писем пока нет.</p>" if not items else ""
+    return (
+        "<!doctype html><html lang=ru><head><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
+        "<title>Почтовый ящик разработчика</title><link rel=stylesheet href='/lkk.css'></head>"
+        "<body><main class=cabinet-main><h1 class=section-title>Почтовый ящик разработчика</h1>"
+        "<p class=notice>Без настроенного SMTP-сервера письма сохраняются в "
+        f"<code>{html.escape(str(settings.mail_dir))}</code> и показаны здесь. "
+        "В рабочем режиме эта страница отключена.</p>"
+        f"{empty}{''.join(items)}</main></body></html>"
+    )
+
+
+async def dev_mail(request: Request) -> Response:
+    if get_settings().is_production:
+        return PlainTextResponse("Not Found", status_code=404)
+    page = await asyncio.to_thread(_dev_mail_page)
+    return HTMLResponse(page, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+
 def build_http_app() -> Starlette:
+    dev_routes = [] if get_settings().is_production else [Route("/dev/mail", dev_mail, methods=["GET"])]
     return Starlette(
-        routes=[
+        routes=[*dev_routes,
             Route("/auth/login", login, methods=["POST"]),
             Route("/auth/logout", logout, methods=["POST"]),
+            Route("/auth/resend", resend_confirmation, methods=["POST"]),
+            Route("/confirm/{token}", confirm_email, methods=["GET"]),
         ]
     )

@@ -4,12 +4,17 @@ import reflex as rx
 
 from lkk_app import models  # noqa: F401  (tables must be imported for migrations)
 from lkk_app.http_routes import build_http_app
+from lkk_app.mail_worker import mail_sender_lifespan
 from lkk_app.i18n import t
 from lkk_app.pages.login import login_page
-from lkk_app.pages.placeholder import forgot_page, register_page
+from lkk_app.pages.confirm import confirm_failed_page
+from lkk_app.pages.placeholder import forgot_page
+from lkk_app.pages.register import register_page
 from lkk_app.pages.profile import profile_page
 from lkk_app.state.login import LoginState
 from lkk_app.state.profile import ProfileState
+from lkk_app.state.register import RegisterState
+from lkk_app.state.confirm import ConfirmFailedState
 
 app = rx.App(
     stylesheets=["/lkk.css"],
@@ -23,5 +28,8 @@ app = rx.App(
 
 app.add_page(login_page, route="/", title=t("login.title"), on_load=LoginState.on_load)
 app.add_page(profile_page, route="/profile", title=t("profile.title"), on_load=ProfileState.on_load)
-app.add_page(register_page, route="/register", title=t("login.register"))
+app.add_page(register_page, route="/register", title=t("register.title"), on_load=RegisterState.on_load)
+app.add_page(confirm_failed_page, route="/confirm-failed", title=t("confirm.bad_title"), on_load=ConfirmFailedState.on_load)
 app.add_page(forgot_page, route="/forgot", title=t("login.forgot"))
+
+app.register_lifespan_task(mail_sender_lifespan)

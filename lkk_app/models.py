@@ -70,9 +70,9 @@ class OneTimeToken(SQLModel, table=True):
         )
     )
     purpose: str = Field(max_length=32)
-    created_at: datetime = Field()
-    expires_at: datetime = Field()
-    used_at: datetime | None = Field(default=None)
+    created_at: datetime = Field(sa_type=NaiveUTC)
+    expires_at: datetime = Field(sa_type=NaiveUTC)
+    used_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
 
 
 class CaptchaChallenge(SQLModel, table=True):
@@ -83,9 +83,9 @@ class CaptchaChallenge(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     challenge_id: str = Field(max_length=64, unique=True)
     answer_hash: str = Field(max_length=64)
-    created_at: datetime = Field()
-    expires_at: datetime = Field(index=True)
-    used_at: datetime | None = Field(default=None)
+    created_at: datetime = Field(sa_type=NaiveUTC)
+    expires_at: datetime = Field(index=True, sa_type=NaiveUTC)
+    used_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -108,12 +108,12 @@ class OutboxMessage(SQLModel, table=True):
     secret_purpose: str | None = Field(default=None, max_length=32)
     status: str = Field(default="pending", max_length=16, index=True)  # pending|sending|sent|failed
     attempts: int = Field(default=0)
-    next_attempt_at: datetime = Field(index=True)
-    locked_until: datetime | None = Field(default=None)
-    expires_at: datetime | None = Field(default=None)
+    next_attempt_at: datetime = Field(index=True, sa_type=NaiveUTC)
+    locked_until: datetime | None = Field(default=None, sa_type=NaiveUTC)
+    expires_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
     last_error: str = Field(default="", max_length=500)
-    created_at: datetime = Field()
-    sent_at: datetime | None = Field(default=None)
+    created_at: datetime = Field(sa_type=NaiveUTC)
+    sent_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
 
 
 class RateEvent(SQLModel, table=True):
@@ -123,4 +123,4 @@ class RateEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     bucket: str = Field(max_length=128, index=True)
-    created_at: datetime = Field(index=True)
+    created_at: datetime = Field(index=True, sa_type=NaiveUTC)

@@ -9,8 +9,11 @@ module may read ``os.environ`` for its own configuration: call
 from __future__ import annotations
 
 import dataclasses
+import email.utils
 import functools
+import ipaddress
 import os
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,6 +22,14 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 ENV_DEVELOPMENT = "development"
 ENV_PRODUCTION = "production"
+
+# Mail (docs/security.md, "Mail"): how the connection to the SMTP server is secured.
+SMTP_TLS_NONE = "none"
+SMTP_TLS_STARTTLS = "starttls"
+SMTP_TLS_TLS = "tls"
+SMTP_TLS_MODES = (SMTP_TLS_NONE, SMTP_TLS_STARTTLS, SMTP_TLS_TLS)
+SMTP_DEFAULT_PORTS = {SMTP_TLS_NONE: 25, SMTP_TLS_STARTTLS: 587, SMTP_TLS_TLS: 465}
+DEFAULT_MAIL_FROM = "ЛКК <no-reply@localhost>"
 
 
 class SettingsError(ValueError):
@@ -38,6 +49,18 @@ class Settings:
     session_absolute_hours: int
     session_cookie_name: str
     trusted_proxy_hops: int
+    # LKK_CAPTCHA_FIXED_CODE: every captcha shows this code (browser tests);
+    # "" = random codes.  Never set in production.
+    captcha_fixed_code: str
+    # Mail.  An empty smtp_host means the development mailbox (files in mail_dir).
+    smtp_host: str
+    smtp_port: int
+    smtp_user: str
+    smtp_password: str = dataclasses.field(repr=False)
+    smtp_tls: str  # none | starttls | tls
+    smtp_timeout: int  # seconds, per SMTP operation
+    mail_from: str
+    mail_dir: Path
 
     @property
     def is_production(self) -> bool:
@@ -52,6 +75,21 @@ class Settings:
     def cookie_secure(self) -> bool:
         return self.public_url.startswith("https://")
 
+    @property
+    def mail_enabled_smtp(self) -> bool:
+        """True when letters go to an SMTP server, False for the development mailbox."""
+        return bool(self.smtp_host)
+
+    @property
+    def mail_from_address(self) -> str:
+        """The bare address of ``mail_from`` (``no-reply@example.ru``): the envelope sender."""
+        return email.utils.parseaddr(self.mail_from)[1]
+
+    @property
+    def mail_from_domain(self) -> str:
+        """The domain of ``mail_from``; the right-hand side of every ``Message-ID``."""
+        return self.mail_from_address.rpartition("@")[2]
+
 
 def _int(env: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
     raw = env.get(name, "").strip()
@@ -64,6 +102,76 @@ def _int(env: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
     if not lo <= value <= hi:
         raise SettingsError(f"{name} must be between {lo} and {hi}, got {value}")
     return value
+
+
+_HOST_RE = re.compile(r"[A-Za-z0-9._-]+|\[?[0-9A-Fa-f:.]+\]?")
+_ADDR_RE = re.compile(r"[^@\s<>()\[\],;:\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` (and ``*.localhost``) or a loopback IP address (127.0.0.0/8, ::1)."""
+    name = host.strip().strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _mail_settings(env: dict[str, str], *, production: bool, data_dir: Path) -> dict:
+    host = env.get("LKK_SMTP_HOST", "").strip()
+    if host and not _HOST_RE.fullmatch(host):
+        raise SettingsError(f"LKK_SMTP_HOST must be a host name or IP address, got {host!r}")
+    if production and not host:
+        raise SettingsError(
+            "LKK_SMTP_HOST is required when LKK_ENV=production "
+            "(without it letters only go to the development mailbox)"
+        )
+
+    tls = env.get("LKK_SMTP_TLS", "").strip().lower()
+    if not tls:
+        tls = SMTP_TLS_STARTTLS if host else SMTP_TLS_NONE
+    if tls not in SMTP_TLS_MODES:
+        raise SettingsError(f"LKK_SMTP_TLS must be one of none, starttls, tls, got {tls!r}")
+    if host and tls == SMTP_TLS_NONE and production and not is_loopback_host(host):
+        raise SettingsError(
+            "LKK_SMTP_TLS=none is allowed only for a loopback LKK_SMTP_HOST "
+            "(localhost, 127.0.0.1, ::1) or when LKK_ENV=development; use starttls or tls"
+        )
+
+    port = _int(env, "LKK_SMTP_PORT", SMTP_DEFAULT_PORTS[tls], 1, 65535)
+
+    user = env.get("LKK_SMTP_USER", "").strip()
+    password = env.get("LKK_SMTP_PASSWORD", "")
+    if bool(user) != bool(password):
+        raise SettingsError("LKK_SMTP_USER and LKK_SMTP_PASSWORD must be set together")
+    if any(ch in user + password for ch in "\r\n\x00"):
+        raise SettingsError("LKK_SMTP_USER and LKK_SMTP_PASSWORD must not contain line breaks")
+
+    mail_from = env.get("LKK_MAIL_FROM", "").strip() or DEFAULT_MAIL_FROM
+    if any(ch in mail_from for ch in "\r\n\x00") or len(mail_from) > 320:
+        raise SettingsError("LKK_MAIL_FROM must be one line, e.g. 'ЛКК <no-reply@example.ru>'")
+    name, addr = email.utils.parseaddr(mail_from)
+    if not addr or not _ADDR_RE.fullmatch(addr) or len(addr) > 254:
+        raise SettingsError(
+            f"LKK_MAIL_FROM must be an address such as 'ЛКК <no-reply@example.ru>', got {mail_from!r}"
+        )
+
+    mail_dir = Path(env.get("LKK_MAIL_DIR", "").strip() or data_dir / "mail")
+    if not mail_dir.is_absolute():
+        mail_dir = PROJECT_ROOT / mail_dir
+
+    return {
+        "smtp_host": host,
+        "smtp_port": port,
+        "smtp_user": user,
+        "smtp_password": password,
+        "smtp_tls": tls,
+        "smtp_timeout": _int(env, "LKK_SMTP_TIMEOUT", 15, 1, 120),
+        "mail_from": mail_from,
+        "mail_dir": mail_dir,
+    }
 
 
 def _dev_secret(data_dir: Path) -> bytes:
@@ -114,6 +222,14 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
 
     db_url = env.get("REFLEX_DB_URL", "").strip() or f"sqlite:///{data_dir / 'lkk.db'}"
 
+    captcha_fixed_code = env.get("LKK_CAPTCHA_FIXED_CODE", "").strip()
+    if captcha_fixed_code:
+        if production:
+            raise SettingsError("LKK_CAPTCHA_FIXED_CODE must not be set when LKK_ENV=production")
+        if not (captcha_fixed_code.isascii() and captcha_fixed_code.isdigit()
+                and 6 <= len(captcha_fixed_code) <= 7):
+            raise SettingsError("LKK_CAPTCHA_FIXED_CODE must be 6 or 7 digits")
+
     cookie_name = env.get("LKK_SESSION_COOKIE", "").strip() or "lkk_session"
     if not cookie_name.replace("_", "").replace("-", "").isalnum():
         raise SettingsError("LKK_SESSION_COOKIE may hold only letters, digits, '_' and '-'")
@@ -130,6 +246,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         session_absolute_hours=_int(env, "LKK_SESSION_ABSOLUTE_HOURS", 12, 1, 24 * 30),
         session_cookie_name=cookie_name,
         trusted_proxy_hops=_int(env, "LKK_TRUSTED_PROXY_HOPS", 0, 0, 5),
+        captcha_fixed_code=captcha_fixed_code,
+        **_mail_settings(env, production=production, data_dir=data_dir),
     )
 
 

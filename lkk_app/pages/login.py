@@ -9,6 +9,20 @@ from lkk_app.i18n import t
 from lkk_app.state.login import LoginState
 
 
+def _unconfirmed_notice() -> rx.Component:
+    return rx.el.div(
+        rx.el.p(t("login.unconfirmed")),
+        native_form(
+            submit_button(t("login.resend"), t("login.resending"), icon="mail", variant="blue"),
+            action="/auth/resend",
+            method="post",
+            data_native="1",
+        ),
+        class_name="notice unconfirmed",
+        role="status",
+    )
+
+
 def login_page() -> rx.Component:
     return auth_card(
         t("login.title"),
@@ -19,6 +33,7 @@ def login_page() -> rx.Component:
             role="alert",
             aria_live="assertive",
         ),
+        rx.cond(LoginState.unconfirmed, _unconfirmed_notice()),
         native_form(
             text_field(
                 "login", t("login.username"), "user",

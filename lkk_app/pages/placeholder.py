@@ -3,9 +3,5 @@ import reflex as rx
 from lkk_app.components.layout import auth_card, icon_link
 
 
-def register_page() -> rx.Component:
-    return auth_card("Регистрация пользователя", rx.el.p("Скоро."), icon_link("Войти", "/", "log-in"))
-
-
 def forgot_page() -> rx.Component:
     return auth_card("Введите логин пользователя и e-mail", rx.el.p("Скоро."), icon_link("Войти", "/", "log-in"))

@@ -86,26 +86,11 @@ def _insert_user(session: Session, values: dict) -> User | None:
     return user
 
 
-def create_user(
-    session: Session,
-    *,
-    login: str,
-    email: str,
-    password: str,
-    phone: str | None = None,
-    confirmed: bool = False,
-    settings: Settings | None = None,
-) -> User:
-    """Validate every field, then insert a user.
-
-    Raises :class:`FieldErrors` with *all* problems at once (keys ``login``,
-    ``email``, ``phone``, ``password``), including a taken login — also when
-    another request took it between our check and our insert.  The row is
-    written but not committed; a :class:`FieldErrors` leaves the caller's
-    transaction usable.  ``confirmed=True`` marks the e-mail as confirmed now
-    (accounts created by an administrator).
-    """
-    settings = settings or get_settings()
+def check_new_user(
+    session: Session, *, login: str, email: str, password: str, phone: str | None = None
+) -> tuple[dict[str, str], str | None]:
+    """Every problem with a would-be account (keys ``login``, ``email``,
+    ``phone``, ``password``) and the normalised phone; writes nothing."""
     errors: dict[str, str] = {}
 
     login_problem = validation.login_error(login)
@@ -127,7 +112,32 @@ def create_user(
     password_problem = validation.password_error(password, login if not login_problem else "")
     if password_problem:
         errors["password"] = password_problem
+    return errors, normalized_phone
 
+
+def create_user(
+    session: Session,
+    *,
+    login: str,
+    email: str,
+    password: str,
+    phone: str | None = None,
+    confirmed: bool = False,
+    settings: Settings | None = None,
+) -> User:
+    """Validate every field, then insert a user.
+
+    Raises :class:`FieldErrors` with *all* problems at once (keys ``login``,
+    ``email``, ``phone``, ``password``), including a taken login — also when
+    another request took it between our check and our insert.  The row is
+    written but not committed; a :class:`FieldErrors` leaves the caller's
+    transaction usable.  ``confirmed=True`` marks the e-mail as confirmed now
+    (accounts created by an administrator).
+    """
+    settings = settings or get_settings()
+    errors, normalized_phone = check_new_user(
+        session, login=login, email=email, password=password, phone=phone
+    )
     if errors:
         raise FieldErrors(errors)
 

@@ -16,6 +16,7 @@ class LoginState(AuthState):
     notice: str = ""
     login_prefill: str = ""
     next_path: str = ""
+    unconfirmed: bool = False
 
     @rx.event
     async def on_load(self):
@@ -29,8 +30,11 @@ class LoginState(AuthState):
         empty = code == "empty"
         self.login_error = t("login.empty_username") if empty and not self.login_prefill else ""
         self.password_error = t("login.empty_password") if empty and self.login_prefill else ""
+        self.unconfirmed = code == "unconfirmed"
         if params.get("out"):
             self.notice = t("login.logged_out")
+        elif params.get("resent"):
+            self.notice = t("login.resent")
         elif params.get("expired"):
             self.notice = t("login.session_ended")
         else:

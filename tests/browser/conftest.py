@@ -79,11 +79,66 @@ def server_env(port: int, data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+CAPTCHA_CODE = "4815162"
+
+
+class Mailbox:
+    """A real SMTP server (aiosmtpd) on loopback that keeps what it receives."""
+
+    def __init__(self) -> None:
+        import email
+        import email.policy
+        import threading
+
+        from aiosmtpd.controller import Controller
+
+        self.messages: list = []
+        self._lock = threading.Lock()
+        mailbox = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+                with mailbox._lock:
+                    mailbox.messages.append(msg)
+                return "250 OK"
+
+        self.port = _free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    def wait_for(self, to: str, count: int = 1, timeout: float = 30.0) -> list:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                got = [m for m in self.messages if to.lower() in str(m["To"]).lower()]
+            if len(got) >= count:
+                return got
+            time.sleep(0.2)
+        raise AssertionError(f"{count} letter(s) to {to} did not arrive; have {len(got)}")
+
+    def to(self, address: str) -> list:
+        with self._lock:
+            return [m for m in self.messages if address.lower() in str(m["To"]).lower()]
+
+
+def text_of(msg) -> str:
+    return msg.get_body(preferencelist=("plain",)).get_content()
+
+
 @pytest.fixture(scope="session")
-def app_server(tmp_path_factory) -> Iterator[AppServer]:
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox()
+    box.controller.start()
+    yield box
+    box.controller.stop()
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory, mailbox) -> Iterator[AppServer]:
     port = _free_port()
     data_dir = tmp_path_factory.mktemp("lkk-browser")
-    env = server_env(port, data_dir)
+    env = server_env(port, data_dir, LKK_SMTP_HOST="127.0.0.1", LKK_SMTP_PORT=str(mailbox.port),
+                     LKK_SMTP_TLS="none", LKK_CAPTCHA_FIXED_CODE=CAPTCHA_CODE)
     subprocess.run([str(VENV_BIN / "reflex"), "db", "migrate"], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL)
     log_path = data_dir / "server.log"

@@ -1,0 +1,45 @@
+"""One outbox sender per server process, started with the app.
+
+Several processes (workers, hosts) may each run one: rows are claimed with a
+lease, so a letter is handed to SMTP by one sender at a time, and a sender
+that dies leaves its rows to be picked up when the lease runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+log = logging.getLogger("lkk.mail")
+
+_worker = None
+
+
+@contextlib.asynccontextmanager
+async def mail_sender_lifespan():
+    """Lifespan task: run the sender for as long as the app runs."""
+    global _worker
+    from lkk_app.services.outbox import OutboxWorker
+    from lkk_app.settings import get_settings
+
+    worker = OutboxWorker(get_settings())
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run_forever(stop), name="lkk-outbox-sender")
+    _worker = worker
+    try:
+        yield
+    finally:
+        _worker = None
+        stop.set()
+        worker.wake()
+        try:
+            await asyncio.wait_for(task, timeout=20)
+        except (asyncio.TimeoutError, asyncio.CancelledError):
+            task.cancel()
+
+
+def wake_mail_sender() -> None:
+    """Nudge this process's sender after queueing a letter (it also polls)."""
+    if _worker is not None:
+        _worker.wake()

@@ -1,0 +1,148 @@
+"""Letters: subject, plain text and HTML from the files in ``lkk_app/templates/mail/``.
+
+Every letter lives there as two files, ``<name>.txt`` (first line
+``Subject: …``, a blank line, then the text) and ``<name>.html`` (the HTML
+body), wrapped in ``_layout.txt`` / ``_layout.html``, which add the
+signature.  Placeholders are :class:`string.Template` ones (``$login``).
+
+Values are inserted as they are into the subject and text, and through
+``html.escape`` into the HTML.  Control characters (line breaks included) are
+replaced by spaces everywhere, so a parameter can neither add a header nor
+forge a line such as ``Новый пароль: …``.
+
+The one-time secret is not a parameter: it is passed separately to
+:func:`render`, which turns it into ``$link`` (``{public_url}/confirm/{token}``)
+or ``$password``.  Parameters named like a secret are refused, so that no
+secret can end up in the outbox's stored parameters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import html
+import re
+import string
+from collections.abc import Mapping
+from pathlib import Path
+
+from lkk_app.i18n import t
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "mail"
+
+SECRET_LINK = "link"
+SECRET_PASSWORD = "password"
+
+# Parameter names that would hold a secret; refused in params.
+RESERVED_PARAMS = frozenset({"link", "password", "token", "secret", "temp_password"})
+
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+MAX_PARAM_LENGTH = 500
+
+
+class MailTemplateError(ValueError):
+    """Unknown template, missing parameter or missing secret (a programming error)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TemplateSpec:
+    name: str
+    # What the one-time secret becomes: SECRET_LINK, SECRET_PASSWORD or None.
+    secret: str | None
+    # Parameters the caller must give (public_url, email and signature are
+    # filled in by the sender / render).
+    required: tuple[str, ...]
+
+
+TEMPLATES: dict[str, TemplateSpec] = {
+    "confirm_email": TemplateSpec("confirm_email", SECRET_LINK, ("login",)),
+    "temp_password": TemplateSpec("temp_password", SECRET_PASSWORD, ("login",)),
+    "password_changed": TemplateSpec("password_changed", None, ("login",)),
+}
+
+
+def confirm_link(public_url: str, token: str) -> str:
+    """The e-mail confirmation link of the letter."""
+    return f"{public_url.rstrip('/')}/confirm/{token}"
+
+
+@functools.lru_cache(maxsize=None)
+def _read(name: str) -> str:
+    return (TEMPLATE_DIR / name).read_text(encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=None)
+def _load(name: str) -> tuple[string.Template, string.Template, string.Template]:
+    """(subject, text body, html body) templates of a letter."""
+    raw = _read(f"{name}.txt").replace("\r\n", "\n")
+    first, _, body = raw.partition("\n")
+    if not first.startswith("Subject:"):
+        raise MailTemplateError(f"{name}.txt must start with a 'Subject:' line")
+    return (
+        string.Template(first[len("Subject:"):].strip()),
+        string.Template(body.strip("\n")),
+        string.Template(_read(f"{name}.html").strip("\n")),
+    )
+
+
+def _clean(value: object) -> str:
+    text = "" if value is None else str(value)
+    return _CONTROL_RE.sub(" ", text[: MAX_PARAM_LENGTH * 2])[:MAX_PARAM_LENGTH].strip()
+
+
+def check_params(template: str, params: Mapping[str, object]) -> TemplateSpec:
+    """The template's spec; :class:`MailTemplateError` when the template is unknown,
+    a required parameter is missing or a parameter is named like a secret."""
+    spec = TEMPLATES.get(template)
+    if spec is None:
+        raise MailTemplateError(f"unknown mail template {template!r}")
+    reserved = RESERVED_PARAMS.intersection(params)
+    if reserved:
+        raise MailTemplateError(
+            f"parameters {sorted(reserved)} look like secrets; the sender mints secrets itself"
+        )
+    missing = [name for name in spec.required if not _clean(params.get(name))]
+    if missing:
+        raise MailTemplateError(f"template {template!r} needs parameters {missing}")
+    return spec
+
+
+def render(
+    template: str, params: Mapping[str, object], secret: str | None = None
+) -> tuple[str, str, str]:
+    """``(subject, text, html)`` of a letter.
+
+    ``params`` are the stored parameters plus ``public_url`` and ``email``
+    (the sender adds both); ``supplier_name`` signs the letter when given,
+    else «Личный кабинет клиента».  ``secret`` is required exactly for the
+    templates that carry one.
+    """
+    spec = check_params(template, params)
+    if spec.secret and not secret:
+        raise MailTemplateError(f"template {template!r} needs its one-time secret")
+
+    values = {key: _clean(value) for key, value in params.items()}
+    values.setdefault("public_url", "")
+    values.setdefault("email", "")
+    values["signature"] = values.get("supplier_name") or t("app.title")
+    if spec.secret == SECRET_LINK:
+        values["link"] = confirm_link(values["public_url"], _clean(secret))
+    elif spec.secret == SECRET_PASSWORD:
+        values["password"] = _clean(secret)
+
+    subject_t, text_t, html_t = _load(template)
+    escaped = {key: html.escape(value, quote=True) for key, value in values.items()}
+    try:
+        subject = subject_t.substitute(values)
+        text_body = text_t.substitute(values)
+        html_body = html_t.substitute(escaped)
+    except (KeyError, ValueError) as exc:
+        raise MailTemplateError(f"template {template!r}: bad placeholder {exc}") from exc
+
+    text = string.Template(_read("_layout.txt")).substitute(
+        body=text_body, signature=values["signature"]
+    )
+    html_text = string.Template(_read("_layout.html")).substitute(
+        body=html_body, subject=html.escape(subject), signature=escaped["signature"]
+    )
+    return subject, text, html_text

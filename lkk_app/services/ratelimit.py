@@ -1,0 +1,258 @@
+"""Sliding-window rate limits on the ``lkk_rate_event`` table
+(``docs/security.md``, "Mail" and "Login and sessions").
+
+A *bucket* is a string such as ``"resend:user:42"`` or ``"recover:ip:1.2.3.4"``
+(build them with the helpers below); every counted action is one row
+``(bucket, created_at)``.  An event counts for a window of length ``w`` while
+``created_at > now - w``: a limit of 1 per 2 minutes allows the next action
+exactly 2 minutes after the previous one.
+
+* :func:`hit` / :func:`allow_all` — "may I, and if so count it": record an
+  event and return True when every limit allows it; when one refuses, return
+  False and record nothing (a refused request does not eat budget, in that
+  bucket or in the others of the same :func:`allow_all` call).
+* :func:`count` and :func:`record` — for limits on *failures* (failed logins
+  per IP): check ``count(...) >= limit`` before the attempt, ``record`` after a
+  failure only.
+* :func:`purge` — a periodic clean-up job.
+
+Concurrency.  The event is inserted first, then the bucket is counted and the
+own row deleted again when over the limit, so the check sees every event
+committed before it.  On SQLite writers are serialised, which makes this
+exact.  On PostgreSQL the buckets are also locked with a transaction-scoped
+advisory lock (``pg_advisory_xact_lock``, in sorted order) until the caller's
+transaction ends, so two racing requests cannot both take the last unit; without
+that lock (another database) two racing hits could both pass, by one.  Keep the
+transaction short after a hit, and check several buckets with one
+:func:`allow_all` call rather than several :func:`hit` calls (consistent lock
+order, no deadlocks).
+
+Nothing here commits.  The caller commits — **including when the request then
+fails** (a failed login must stay counted): record in a transaction that is
+committed, not in one rolled back by the error that follows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from sqlmodel import Session, delete, func, select
+
+from lkk_app.models import RateEvent
+from lkk_app.services import clock
+
+MAX_BUCKET_LENGTH = 128  # the column's length
+
+
+class Limit(NamedTuple):
+    """At most ``limit`` events per sliding ``window``."""
+
+    limit: int
+    window: timedelta
+
+
+#: (bucket, limit, window) — what :func:`allow_all` takes.
+Rule = tuple[str, int, timedelta]
+
+# The limits of docs/security.md.
+RESEND_CONFIRMATION: tuple[Limit, ...] = (
+    Limit(1, timedelta(minutes=2)),
+    Limit(5, timedelta(days=1)),
+)  # per account
+RECOVERY_PER_ACCOUNT = Limit(3, timedelta(hours=1))
+RECOVERY_PER_IP = Limit(10, timedelta(hours=1))
+LOGIN_FAILS_PER_IP = Limit(30, timedelta(minutes=10))
+#: The longest window above; :func:`purge` keeps at least this much history.
+LONGEST_WINDOW = timedelta(days=1)
+
+# Printable ASCII without blanks: kept as written; anything else is hashed.
+_PLAIN_RE = re.compile(r"[\x21-\x7e]+")
+
+
+# --------------------------------------------------------------------------- bucket names
+
+
+def bucket_name(*parts: object) -> str:
+    """``bucket_name("resend", "user", 42) == "resend:user:42"``.
+
+    Names longer than :data:`MAX_BUCKET_LENGTH`, or with blanks, control or
+    non-ASCII characters, become ``"<prefix>:#<sha256 hex>"`` (the prefix being
+    everything before the last ``:`` when short and plain), so that any key —
+    an e-mail address, a login — fits the column and stays distinct.
+    """
+    name = ":".join(str(p) for p in parts)
+    if len(name) <= MAX_BUCKET_LENGTH and _PLAIN_RE.fullmatch(name):
+        return name
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
+    head, sep, _ = name.rpartition(":")
+    if sep and len(head) <= 48 and _PLAIN_RE.fullmatch(head):
+        return f"{head}:#{digest}"
+    return f"#{digest}"
+
+
+def ip_key(ip: str | None) -> str:
+    """The part of a client address that limits are kept for: an IPv4 address
+    as is, an IPv6 address by its /64 network (one subscriber usually holds a
+    whole /64), an IPv4-mapped IPv6 address as IPv4; ``"unknown"`` when empty
+    or unparsable (all such clients then share one bucket)."""
+    try:
+        addr = ipaddress.ip_address((ip or "").strip())
+    except ValueError:
+        return "unknown"
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return str(addr.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(addr) >> 64 << 64, 64)))
+    return str(addr)
+
+
+def resend_bucket(user_id: int) -> str:
+    return bucket_name("resend", "user", int(user_id))
+
+
+def recovery_account_bucket(account: object) -> str:
+    """``account``: the user id when the account is known, otherwise the
+    normalised identifier that was typed (so that unknown accounts are limited
+    the same way and the limit does not reveal which accounts exist)."""
+    return bucket_name("recover", "account", account)
+
+
+def recovery_ip_bucket(ip: str | None) -> str:
+    return bucket_name("recover", "ip", ip_key(ip))
+
+
+def login_fail_ip_bucket(ip: str | None) -> str:
+    return bucket_name("login-fail", "ip", ip_key(ip))
+
+
+def resend_confirmation_rules(user_id: int) -> list[Rule]:
+    """Rules for "send the confirmation letter again": 1 per 2 min, 5 per day."""
+    bucket = resend_bucket(user_id)
+    return [(bucket, lim.limit, lim.window) for lim in RESEND_CONFIRMATION]
+
+
+def recovery_rules(*, account: object, ip: str | None) -> list[Rule]:
+    """Rules for a password-recovery request: 3 per hour per account, 10 per hour per IP."""
+    return [
+        (recovery_account_bucket(account), *RECOVERY_PER_ACCOUNT),
+        (recovery_ip_bucket(ip), *RECOVERY_PER_IP),
+    ]
+
+
+def login_fail_ip_rule(ip: str | None) -> Rule:
+    """The rule for failed logins per IP: check with :func:`is_limited`, count
+    failures with :func:`record`."""
+    return (login_fail_ip_bucket(ip), *LOGIN_FAILS_PER_IP)
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def _normalise(bucket: str) -> str:
+    if not isinstance(bucket, str) or not bucket:
+        raise ValueError("a rate-limit bucket must be a non-empty string")
+    return bucket_name(bucket)
+
+
+def _db_time(value: datetime) -> datetime:
+    """A naive UTC time in the form the column accepts (SQLModel's
+    timezone-aware ``UTCDateTime`` or a naive ``DateTime``)."""
+    column = RateEvent.__table__.c.created_at  # type: ignore[attr-defined]
+    return value.replace(tzinfo=UTC) if getattr(column.type, "timezone", False) else value
+
+
+def _lock_key(bucket: str) -> int:
+    digest = hashlib.sha256(b"lkk-rate:" + bucket.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _lock(session: Session, buckets: Iterable[str]) -> None:
+    """PostgreSQL: hold a transaction-scoped advisory lock per bucket."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for bucket in sorted(set(buckets)):
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(bucket)})
+
+
+def _count(session: Session, bucket: str, window: timedelta, now: datetime) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(RateEvent)
+        .where(RateEvent.bucket == bucket)  # type: ignore[arg-type]
+        .where(RateEvent.created_at > _db_time(now - window))  # type: ignore[arg-type, operator]
+    )
+    return int(session.exec(stmt).one())  # type: ignore[call-overload]
+
+
+# --------------------------------------------------------------------------- API
+
+
+def count(session: Session, bucket: str, window: timedelta) -> int:
+    """How many events ``bucket`` has within the last ``window``."""
+    return _count(session, _normalise(bucket), window, clock.utcnow())
+
+
+def is_limited(session: Session, bucket: str, *, limit: int, window: timedelta) -> bool:
+    """True when ``bucket`` already has ``limit`` events within ``window``."""
+    return count(session, bucket, window) >= limit
+
+
+def record(session: Session, bucket: str) -> None:
+    """Count one event in ``bucket`` unconditionally (e.g. a failed login). Flushes."""
+    session.add(RateEvent(bucket=_normalise(bucket), created_at=_db_time(clock.utcnow())))
+    session.flush()
+
+
+def allow_all(session: Session, rules: Sequence[Rule]) -> bool:
+    """Check every ``(bucket, limit, window)`` rule; when all allow, record one
+    event per distinct bucket and return True.  When any refuses, record
+    nothing and return False.  Flushes, does not commit.
+
+    The same bucket may appear with several windows (``RESEND_CONFIRMATION``).
+    """
+    normalised = [(_normalise(b), int(limit), window) for b, limit, window in rules]
+    if not normalised:
+        return True
+    if any(limit <= 0 for _, limit, _ in normalised):
+        return False
+    buckets = sorted({b for b, _, _ in normalised})
+    _lock(session, buckets)
+    now = clock.utcnow()
+    # Cheap refusal first: nothing is written for a request that is over.
+    if any(_count(session, b, window, now) >= limit for b, limit, window in normalised):
+        return False
+    # Then insert and recount, so that events committed meanwhile by others
+    # (SQLite serialises the writers) are seen; back out when over.
+    own = [RateEvent(bucket=b, created_at=_db_time(now)) for b in buckets]
+    session.add_all(own)
+    session.flush()
+    if any(_count(session, b, window, now) > limit for b, limit, window in normalised):
+        for row in own:
+            session.delete(row)
+        session.flush()
+        return False
+    return True
+
+
+def hit(session: Session, bucket: str, *, limit: int, window: timedelta) -> bool:
+    """Record one event in ``bucket`` and return True if fewer than ``limit``
+    were recorded within ``window``; otherwise return False and record nothing."""
+    return allow_all(session, [(bucket, limit, window)])
+
+
+def purge(session: Session, older_than: timedelta = 2 * LONGEST_WINDOW) -> int:
+    """Delete events older than ``older_than`` (keep it ≥ the longest window in
+    use); return how many."""
+    cutoff = _db_time(clock.utcnow() - older_than)
+    result = session.exec(  # type: ignore[call-overload]
+        delete(RateEvent)
+        .where(RateEvent.created_at < cutoff)  # type: ignore[arg-type, operator]
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)

@@ -1,0 +1,234 @@
+"""One-time secrets sent by mail (``docs/security.md``, "Tokens, codes, temporary passwords").
+
+* :func:`issue_token` makes a link token: ``secrets.token_urlsafe(32)`` (256
+  bits), bound to one user and one purpose; only its SHA-256 is stored
+  (``lkk_token``).  By default a new token invalidates the older unused ones of
+  the same user and purpose ("a new one invalidates the old").
+* :func:`consume_token` accepts a token exactly once, also under concurrency:
+  a conditional ``UPDATE … WHERE used_at IS NULL AND expires_at > now`` whose
+  row count decides who wins.
+* :func:`peek_token` tells a page *why* a link does not work (used, expired,
+  unknown) without consuming it.
+* :func:`generate_temp_password` makes a temporary password (16 characters
+  from an alphabet without look-alikes).  Temporary passwords are **not**
+  stored here: they are checked with bcrypt like passwords, so whoever mints
+  one stores its bcrypt hash.
+
+Nothing here commits: the caller owns the transaction.  Remember that a
+consumed token is only spent once the caller commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import Session, delete, select, update
+
+from lkk_app.models import OneTimeToken
+from lkk_app.services import clock
+
+CONFIRM_EMAIL = "confirm_email"
+TEMP_PASSWORD = "temp_password"
+
+# How long each kind of secret is valid.
+TTL: dict[str, timedelta] = {
+    CONFIRM_EMAIL: timedelta(hours=24),
+    TEMP_PASSWORD: timedelta(hours=24),
+}
+
+TOKEN_BYTES = 32
+MAX_TOKEN_LENGTH = 100
+PURPOSE_MAX = 32
+
+# Results of peek_token.
+VALID = "valid"
+USED = "used"
+EXPIRED = "expired"
+UNKNOWN = "unknown"
+
+# What ``secrets.token_urlsafe`` produces; anything else is not one of our tokens.
+_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{32,%d}" % MAX_TOKEN_LENGTH)
+
+# Temporary passwords: no 0/O/o, 1/l/I (they look alike in many fonts).
+TEMP_PASSWORD_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz"
+TEMP_PASSWORD_LENGTH = 16
+
+
+# --------------------------------------------------------------------------- times
+#
+# The models say "naive UTC everywhere", but the columns of lkk_token and
+# lkk_outbox are SQLModel's ``UTCDateTime`` (aware, refuses naive values).
+# These two helpers work with either column type, so the services keep
+# computing in naive UTC (``clock.utcnow``).
+
+
+def db_time(column, value: datetime | None) -> datetime | None:
+    """``value`` (naive UTC) in the form ``column`` accepts."""
+    if value is None:
+        return None
+    if getattr(column.type, "timezone", False):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo is not None else value
+
+
+def naive_utc(value: datetime | None) -> datetime | None:
+    """A time read from any column as naive UTC (how ``clock.utcnow`` returns it)."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+_T = OneTimeToken.__table__.c  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 of the token, hex — what the database stores instead of the token."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _token_ok(token: object) -> bool:
+    return isinstance(token, str) and _TOKEN_RE.fullmatch(token) is not None
+
+
+def _purpose_ok(purpose: object) -> bool:
+    return isinstance(purpose, str) and 0 < len(purpose) <= PURPOSE_MAX
+
+
+def invalidate_tokens(session: Session, *, user_id: int, purpose: str) -> int:
+    """End every still-valid token of ``user_id`` for ``purpose``; return how many.
+
+    They are made to expire now (``used_at`` stays empty: they were never
+    used), so :func:`peek_token` reports them as ``expired``.
+    """
+    now = clock.utcnow()
+    result = session.exec(  # type: ignore[call-overload]
+        update(OneTimeToken)
+        .where(OneTimeToken.user_id == user_id)  # type: ignore[arg-type]
+        .where(OneTimeToken.purpose == purpose)  # type: ignore[arg-type]
+        .where(OneTimeToken.used_at.is_(None))  # type: ignore[union-attr]
+        .where(OneTimeToken.expires_at > db_time(_T.expires_at, now))  # type: ignore[arg-type, operator]
+        .values(expires_at=db_time(_T.expires_at, now))
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
+
+
+def issue_token(
+    session: Session,
+    *,
+    user_id: int,
+    purpose: str,
+    ttl: timedelta,
+    invalidate_previous: bool = True,
+) -> str:
+    """A new single-use token for ``user_id`` and ``purpose``, valid for ``ttl``.
+
+    Returns the raw token (for the letter only); stores its SHA-256.  With
+    ``invalidate_previous`` the older unused tokens of the same user and
+    purpose stop working.  Flushes, does not commit.
+    """
+    if not _purpose_ok(purpose):
+        raise ValueError("purpose must be a non-empty string of at most 32 characters")
+    if ttl <= timedelta(0):
+        raise ValueError("ttl must be positive")
+    if invalidate_previous:
+        invalidate_tokens(session, user_id=user_id, purpose=purpose)
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    now = clock.utcnow()
+    session.add(
+        OneTimeToken(
+            token_hash=hash_token(token),
+            user_id=user_id,
+            purpose=purpose,
+            created_at=db_time(_T.created_at, now),
+            expires_at=db_time(_T.expires_at, now + ttl),
+            used_at=None,
+        )
+    )
+    session.flush()
+    return token
+
+
+def consume_token(session: Session, token: str | None, purpose: str) -> int | None:
+    """The user id of a valid ``token`` for ``purpose``, marking it used; else ``None``.
+
+    A token is accepted once: the conditional UPDATE makes two concurrent
+    consumers race on the row, and only the one whose UPDATE changed it wins
+    (PostgreSQL re-checks the condition after the winner commits; SQLite
+    serialises writers).  Malformed input never reaches the database.
+    Flushes, does not commit — commit right away so the token is spent.
+    """
+    if not _token_ok(token) or not _purpose_ok(purpose):
+        return None
+    assert isinstance(token, str)
+    digest = hash_token(token)
+    now = clock.utcnow()
+    result = session.exec(  # type: ignore[call-overload]
+        update(OneTimeToken)
+        .where(OneTimeToken.token_hash == digest)  # type: ignore[arg-type]
+        .where(OneTimeToken.purpose == purpose)  # type: ignore[arg-type]
+        .where(OneTimeToken.used_at.is_(None))  # type: ignore[union-attr]
+        .where(OneTimeToken.expires_at > db_time(_T.expires_at, now))  # type: ignore[arg-type, operator]
+        .values(used_at=db_time(_T.used_at, now))
+        .execution_options(synchronize_session=False)
+    )
+    if (result.rowcount or 0) != 1:
+        return None
+    return session.exec(
+        select(OneTimeToken.user_id).where(OneTimeToken.token_hash == digest)  # type: ignore[arg-type]
+    ).one()
+
+
+def peek_token(session: Session, token: str | None, purpose: str) -> str:
+    """``'valid'``, ``'used'``, ``'expired'`` (also: replaced by a newer one) or
+    ``'unknown'`` — for a page that explains why a link does not work.
+    Does not consume the token."""
+    if not _token_ok(token) or not _purpose_ok(purpose):
+        return UNKNOWN
+    assert isinstance(token, str)
+    row = session.exec(
+        select(OneTimeToken.used_at, OneTimeToken.expires_at)
+        .where(OneTimeToken.token_hash == hash_token(token))  # type: ignore[arg-type]
+        .where(OneTimeToken.purpose == purpose)  # type: ignore[arg-type]
+    ).first()
+    if row is None:
+        return UNKNOWN
+    used_at, expires_at = row
+    if used_at is not None:
+        return USED
+    if naive_utc(expires_at) <= clock.utcnow():
+        return EXPIRED
+    return VALID
+
+
+def purge_tokens(session: Session, *, older_than: timedelta = timedelta(days=7)) -> int:
+    """Delete tokens that expired more than ``older_than`` ago; return how many.
+
+    For a periodic clean-up job; not needed for correctness.
+    """
+    cutoff = db_time(_T.expires_at, clock.utcnow() - older_than)
+    result = session.exec(  # type: ignore[call-overload]
+        delete(OneTimeToken)
+        .where(OneTimeToken.expires_at < cutoff)  # type: ignore[arg-type, operator]
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
+
+
+# --------------------------------------------------------------------------- temporary passwords
+
+
+def generate_temp_password(length: int = TEMP_PASSWORD_LENGTH) -> str:
+    """A random temporary password from :data:`TEMP_PASSWORD_ALPHABET` (no 0/O/o/1/l/I).
+
+    16 characters of a 56-letter alphabet carry about 93 bits.
+    """
+    if length < TEMP_PASSWORD_LENGTH:
+        raise ValueError(f"a temporary password has at least {TEMP_PASSWORD_LENGTH} characters")
+    return "".join(secrets.choice(TEMP_PASSWORD_ALPHABET) for _ in range(length))

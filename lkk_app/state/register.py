@@ -1,0 +1,103 @@
+"""«Регистрация пользователя» (manual 2.2, figure 2)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import reflex as rx
+
+from lkk_app.db import session_scope
+from lkk_app.i18n import t
+from lkk_app.services import captcha, registration
+from lkk_app.services.errors import FieldErrors
+from lkk_app.mail_worker import wake_mail_sender
+
+FIELDS = ("login", "email", "phone", "password", "password_confirm", "code")
+# Longest value read from any field; longer input is cut and then refused by validation.
+MAX_INPUT = 1024
+
+
+def _new_challenge() -> tuple[str, str]:
+    with session_scope() as db:
+        challenge_id, png = captcha.new_challenge(db)
+    return challenge_id, captcha.png_data_url(png)
+
+
+def _register(form: dict[str, str], challenge_id: str) -> dict[str, str] | str:
+    """Worker thread: spend the captcha, then try to register.  Returns the
+    field errors, or the e-mail address the letter goes to."""
+    with session_scope() as db:
+        captcha_ok = bool(form["code"]) and captcha.verify(db, challenge_id, form["code"])
+    try:
+        with session_scope() as db:
+            user = registration.register(
+                db, login=form["login"], email=form["email"], phone=form["phone"] or None,
+                password=form["password"], password_confirm=form["password_confirm"],
+                captcha_ok=captcha_ok,
+            )
+            return user.email
+    except FieldErrors as exc:
+        errors = dict(exc.errors)
+        if not form["code"]:
+            errors["code"] = t("captcha.empty")
+        return errors
+
+
+class RegisterState(rx.State):
+    err_login: str = ""
+    err_email: str = ""
+    err_phone: str = ""
+    err_password: str = ""
+    err_password_confirm: str = ""
+    err_code: str = ""
+    form_error: str = ""
+    captcha_src: str = ""
+    submitting: bool = False
+    done_email: str = ""
+    _captcha_id: str = ""
+
+    def _set_errors(self, errors: dict[str, str]) -> None:
+        for name in FIELDS:
+            setattr(self, f"err_{name}", errors.get(name, ""))
+        self.form_error = t("register.failed") if errors else ""
+
+    async def _refresh(self) -> None:
+        self._captcha_id, self.captcha_src = await asyncio.to_thread(_new_challenge)
+
+    @rx.event
+    async def on_load(self):
+        self._set_errors({})
+        self.done_email = ""
+        self.submitting = False
+        await self._refresh()
+
+    @rx.event
+    async def refresh_captcha(self):
+        await self._refresh()
+        return rx.set_value("code", "")
+
+    @rx.event
+    async def submit(self, form_data: dict):
+        if self.submitting:
+            return
+        form = {name: str(form_data.get(name, "") or "")[:MAX_INPUT] for name in FIELDS}
+        form["login"], form["email"], form["phone"], form["code"] = (
+            form["login"].strip(), form["email"].strip(), form["phone"].strip(), form["code"].strip())
+        self.submitting = True
+        yield
+        try:
+            result = await asyncio.to_thread(_register, form, self._captcha_id)
+        finally:
+            self.submitting = False
+        self._captcha_id = ""
+        if isinstance(result, str):
+            self._set_errors({})
+            self.done_email = result
+            self.captcha_src = ""
+            wake_mail_sender()
+            return
+        self._set_errors(result)
+        await self._refresh()
+        first = next(name for name in FIELDS if name in result)
+        yield [rx.set_value("password", ""), rx.set_value("password_confirm", ""),
+               rx.set_value("code", ""), rx.set_focus(first)]

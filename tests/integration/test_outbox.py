@@ -1,0 +1,800 @@
+"""The mail outbox against a real SMTP server (aiosmtpd on 127.0.0.1) and the
+development mailbox; SQLite and PostgreSQL (docs/security.md, "Mail").
+
+Time is a fake clock: instead of sleeping through a backoff the tests move
+``clock.utcnow`` forward.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import email.policy
+import json
+import logging
+import re
+import threading
+from datetime import timedelta
+from email.parser import BytesParser
+
+import aiosmtplib
+import pytest
+from sqlmodel import Session, select
+
+from lkk_app.models import OneTimeToken, OutboxMessage, User
+from lkk_app.services import mail_templates, outbox, tokens, users
+from lkk_app.settings import SettingsError, load_settings
+
+LINK_RE = re.compile(r"http://lkk\.test/confirm/([A-Za-z0-9_-]{43})")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@pytest.fixture
+def user(db, settings, frozen_clock) -> User:
+    created = users.create_user(
+        db, login="ivan", email="ivan@example.com", password="Зелёный-слон-42", settings=settings
+    )
+    db.commit()
+    return created
+
+
+@pytest.fixture
+def mail_settings(make_settings, tmp_path, smtp_down):
+    """Settings that send to the test SMTP server (not necessarily running)."""
+    return make_settings(
+        bcrypt_cost=4,
+        public_url="http://lkk.test",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_down.port,
+        smtp_tls="none",
+        smtp_timeout=5,
+        mail_from="ЛКК <no-reply@lkk.test>",
+        mail_dir=tmp_path / "mail",
+    )
+
+
+@pytest.fixture
+def dev_settings(make_settings, tmp_path):
+    """Settings without an SMTP host: the development mailbox."""
+    return make_settings(
+        bcrypt_cost=4, public_url="http://lkk.test", smtp_host="", mail_dir=tmp_path / "devmail"
+    )
+
+
+def worker(settings, engine, **kw) -> outbox.OutboxWorker:
+    return outbox.OutboxWorker(settings, engine=engine, **kw)
+
+
+def enqueue_confirm(db, user, settings, **kw) -> OutboxMessage:
+    row = outbox.enqueue(
+        db,
+        kind="confirm_email",
+        template="confirm_email",
+        recipient=user.email,
+        params={"login": user.login},
+        user_id=user.id,
+        secret_purpose=tokens.CONFIRM_EMAIL,
+        settings=settings,
+        **kw,
+    )
+    db.commit()
+    return row
+
+
+def enqueue_notice(db, settings, n: int = 1, **kw) -> list[OutboxMessage]:
+    rows = [
+        outbox.enqueue(
+            db,
+            kind="password_changed",
+            template="password_changed",
+            recipient=f"user{i}@example.com",
+            params={"login": f"user{i}"},
+            settings=settings,
+            **kw,
+        )
+        for i in range(n)
+    ]
+    db.commit()
+    return rows
+
+
+def load(engine, pk: int) -> OutboxMessage:
+    with Session(engine, expire_on_commit=False) as session:
+        return session.get(OutboxMessage, pk)
+
+
+def all_rows(engine) -> list[OutboxMessage]:
+    with Session(engine, expire_on_commit=False) as session:
+        return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())
+
+
+def naive(value):
+    return tokens.naive_utc(value)
+
+
+# --------------------------------------------------------------------------- enqueue
+
+
+def test_enqueue_adds_a_pending_row_to_the_callers_transaction(db, user, mail_settings, frozen_clock):
+    row = outbox.enqueue(
+        db, kind="confirm_email", template="confirm_email", recipient=" ivan@example.com ",
+        params={"login": "ivan"}, user_id=user.id, secret_purpose=tokens.CONFIRM_EMAIL,
+        settings=mail_settings,
+    )
+    assert row.id is not None
+    db.rollback()  # the caller's transaction decides
+    assert db.exec(select(OutboxMessage)).all() == []
+
+    row = enqueue_confirm(db, user, mail_settings)
+    stored = load(db.get_bind(), row.id)
+    assert stored.status == "pending" and stored.attempts == 0
+    assert stored.recipient == "ivan@example.com"
+    assert re.fullmatch(r"<[0-9a-f]{32}@lkk\.test>", stored.message_id)
+    assert naive(stored.next_attempt_at) == frozen_clock.now
+    assert naive(stored.expires_at) == frozen_clock.now + timedelta(hours=24)
+    assert json.loads(stored.params_json) == {"login": "ivan"}
+    assert stored.secret_purpose == tokens.CONFIRM_EMAIL
+    # Nothing has been minted yet: the secret is made by the sender.
+    assert db.exec(select(OneTimeToken)).all() == []
+
+
+def test_message_ids_are_unique_and_use_the_from_domain(db, mail_settings):
+    rows = enqueue_notice(db, mail_settings, 20)
+    ids = {r.message_id for r in rows}
+    assert len(ids) == 20
+    assert all(i.endswith("@lkk.test>") for i in ids)
+
+
+def test_default_expiry_without_secret(db, mail_settings, frozen_clock):
+    (row,) = enqueue_notice(db, mail_settings)
+    assert naive(row.expires_at) == frozen_clock.now + outbox.DEFAULT_EXPIRES
+    (row,) = enqueue_notice(db, mail_settings, expires_in=timedelta(hours=2))
+    assert naive(row.expires_at) == frozen_clock.now + timedelta(hours=2)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"template": "no_such_letter"},
+        {"params": {}},  # login missing
+        {"params": {"login": "ivan", "password": "x"}},  # a secret in params
+        {"params": {"login": "ivan", "token": "x"}},
+        {"secret_purpose": None},  # confirm_email carries a link
+        {"user_id": None},
+        {"recipient": "ivan@example.com\r\nBcc: evil@example.com"},
+        {"recipient": "not an address"},
+        {"kind": ""},
+        {"params": {"login": "ivan", "obj": object()}},  # not JSON
+    ],
+)
+def test_enqueue_refuses_programming_errors(db, user, mail_settings, overrides):
+    kwargs = dict(kind="confirm_email", template="confirm_email", recipient="ivan@example.com",
+                  params={"login": "ivan"}, user_id=user.id, secret_purpose=tokens.CONFIRM_EMAIL,
+                  settings=mail_settings)
+    kwargs.update(overrides)
+    with pytest.raises((ValueError, TypeError)):
+        outbox.enqueue(db, **kwargs)
+    db.rollback()
+    assert db.exec(select(OutboxMessage)).all() == []
+
+
+def test_a_letter_without_secret_refuses_a_secret_purpose(db, user, mail_settings):
+    with pytest.raises(ValueError):
+        outbox.enqueue(db, kind="x", template="password_changed", recipient="a@b.ru",
+                       params={"login": "ivan"}, user_id=user.id,
+                       secret_purpose=tokens.CONFIRM_EMAIL, settings=mail_settings)
+
+
+# --------------------------------------------------------------------------- SMTP delivery
+
+
+@pytest.mark.asyncio
+async def test_confirmation_letter_has_a_working_single_use_link(
+    db, engine, user, mail_settings, smtp_down, frozen_clock
+):
+    smtp_down.start()
+    row = enqueue_confirm(db, user, mail_settings)
+    assert await worker(mail_settings, engine).run_once() == 1
+
+    stored = load(engine, row.id)
+    assert (stored.status, stored.attempts) == ("sent", 1)
+    assert naive(stored.sent_at) == frozen_clock.now
+    (received,) = smtp_down.messages
+    assert received.rcpt_tos == ["ivan@example.com"]
+    assert received.mail_from == "no-reply@lkk.test"
+    msg = received.message
+    assert msg["Message-ID"] == stored.message_id
+    assert msg["Subject"] == "Подтверждение адреса электронной почты"
+    assert msg["To"] == "ivan@example.com"
+    assert "no-reply@lkk.test" in msg["From"] and "ЛКК" in msg["From"]
+    assert msg["Date"]
+    # Plain text and HTML alternatives, UTF-8.
+    assert msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    assert all(p.get_content_charset() == "utf-8" for p in msg.iter_parts())
+    # The subject is encoded for transport, not raw UTF-8.
+    assert b"Subject: =?utf-8?" in received.raw
+    text, html = received.text, received.html
+    assert "24 часа" in text and "Если вы не регистрировались" in text
+    (token,) = set(LINK_RE.findall(text))
+    assert f'href="http://lkk.test/confirm/{token}"' in html
+
+    assert tokens.peek_token(db, token, tokens.CONFIRM_EMAIL) == "valid"
+    assert tokens.consume_token(db, token, tokens.CONFIRM_EMAIL) == user.id
+    db.commit()
+    assert tokens.consume_token(db, token, tokens.CONFIRM_EMAIL) is None
+
+
+@pytest.mark.asyncio
+async def test_outbox_never_stores_the_secret(db, engine, user, mail_settings, smtp_server, frozen_clock):
+    mail_settings = dataclasses.replace(mail_settings, smtp_port=smtp_server.port)
+    row = enqueue_confirm(db, user, mail_settings)
+    smtp_server.handler.tempfail_data = 1  # one failed attempt, so last_error is filled too
+    w = worker(mail_settings, engine)
+    assert await w.run_once() == 1
+    frozen_clock.advance(seconds=30)
+    assert await w.run_once() == 1
+    (received,) = smtp_server.messages
+    (token,) = set(LINK_RE.findall(received.text))
+    token_hash = tokens.hash_token(token)
+
+    stored = load(engine, row.id)
+    assert stored.status == "sent" and stored.last_error  # the 451 is remembered
+    for value in stored.model_dump().values():
+        assert token not in str(value)
+        assert token_hash not in str(value)
+    # The token table holds only the hash.
+    rows = db.exec(select(OneTimeToken)).all()
+    assert token_hash in {r.token_hash for r in rows}
+    assert all(token not in str(v) for r in rows for v in r.model_dump().values())
+
+
+@pytest.mark.asyncio
+async def test_smtp_down_at_enqueue_then_delivered_once_it_is_up(
+    db, engine, user, mail_settings, smtp_down, frozen_clock
+):
+    row = enqueue_confirm(db, user, mail_settings)
+    w = worker(mail_settings, engine)
+
+    assert await w.run_once() == 1  # connection refused
+    stored = load(engine, row.id)
+    assert (stored.status, stored.attempts) == ("pending", 1)
+    assert naive(stored.next_attempt_at) == frozen_clock.now + timedelta(seconds=30)
+    assert stored.last_error.startswith(("SMTPConnect", "ConnectionRefused", "OSError"))
+    # The token minted for the failed attempt was committed before sending.
+    (first_token,) = db.exec(select(OneTimeToken)).all()
+
+    smtp_down.start()
+    assert await w.run_once() == 0  # not due yet
+    frozen_clock.advance(seconds=30)
+    assert await w.run_once() == 1
+    stored = load(engine, row.id)
+    assert (stored.status, stored.attempts) == ("sent", 2)
+    assert smtp_down.message_ids() == [stored.message_id]
+    (token,) = set(LINK_RE.findall(smtp_down.messages[0].text))
+    # The retry minted a fresh token; the one of the failed attempt is void.
+    live = [t for t in db.exec(select(OneTimeToken)).all() if t.token_hash == tokens.hash_token(token)]
+    assert len(live) == 1 and live[0].id != first_token.id
+    db.expire_all()
+    old = db.get(OneTimeToken, first_token.id)
+    assert old.used_at is None and naive(old.expires_at) <= frozen_clock.now
+    assert tokens.consume_token(db, token, tokens.CONFIRM_EMAIL) == user.id
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("stage", ["rcpt", "data"])
+async def test_451_twice_then_accepted_is_delivered_exactly_once(
+    db, engine, mail_settings, smtp_down, frozen_clock, stage
+):
+    smtp_down.start()
+    setattr(smtp_down.handler, f"tempfail_{stage}", 2)
+    (row,) = enqueue_notice(db, mail_settings)
+    w = worker(mail_settings, engine)
+    start = frozen_clock.now
+
+    assert await w.run_once() == 1
+    stored = load(engine, row.id)
+    assert (stored.status, stored.attempts) == ("pending", 1)
+    assert "451" in stored.last_error
+    assert naive(stored.next_attempt_at) == start + timedelta(seconds=30)
+
+    frozen_clock.advance(seconds=30)
+    assert await w.run_once() == 1
+    stored = load(engine, row.id)
+    assert (stored.status, stored.attempts) == ("pending", 2)
+    assert naive(stored.next_attempt_at) == frozen_clock.now + timedelta(seconds=60)
+
+    frozen_clock.advance(seconds=59)
+    assert await w.run_once() == 0
+    frozen_clock.advance(seconds=1)
+    assert await w.run_once() == 1
+    stored = load(engine, row.id)
+    assert (stored.status, stored.attempts) == ("sent", 3)
+    assert smtp_down.message_ids() == [stored.message_id]
+    frozen_clock.advance(hours=2)
+    assert await w.run_once() == 0
+    assert len(smtp_down.messages) == 1
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("stage", ["rcpt", "data"])
+async def test_550_fails_and_is_not_retried(db, engine, mail_settings, smtp_down, frozen_clock, stage):
+    smtp_down.start()
+    setattr(smtp_down.handler, f"reject_{stage}", True)
+    (row,) = enqueue_notice(db, mail_settings)
+    w = worker(mail_settings, engine)
+    assert await w.run_once() == 1
+    stored = load(engine, row.id)
+    assert (stored.status, stored.attempts) == ("failed", 1)
+    assert "550" in stored.last_error
+    transactions = smtp_down.handler.transactions
+    frozen_clock.advance(hours=5)
+    assert await w.run_once() == 0
+    assert smtp_down.handler.transactions == transactions == 1
+    assert smtp_down.messages == []
+
+
+@pytest.mark.asyncio
+async def test_retries_stop_when_the_letter_expires(db, engine, mail_settings, smtp_down, frozen_clock):
+    (row,) = enqueue_notice(db, mail_settings, expires_in=timedelta(minutes=1))
+    w = worker(mail_settings, engine)
+    assert await w.run_once() == 1  # down: retry in 30 s (before expiry)
+    assert load(engine, row.id).status == "pending"
+    frozen_clock.advance(seconds=30)
+    assert await w.run_once() == 1  # down again: the next try (in 60 s) would be too late
+    stored = load(engine, row.id)
+    assert (stored.status, stored.attempts) == ("failed", 2)
+    assert stored.last_error.startswith("expired")
+    smtp_down.start()
+    frozen_clock.advance(hours=1)
+    assert await w.run_once() == 0
+    assert smtp_down.messages == []
+
+
+@pytest.mark.asyncio
+async def test_a_pending_letter_past_its_expiry_is_failed_not_sent(
+    db, engine, mail_settings, smtp_server, frozen_clock
+):
+    mail_settings = dataclasses.replace(mail_settings, smtp_port=smtp_server.port)
+    (row,) = enqueue_notice(db, mail_settings, expires_in=timedelta(hours=1))
+    frozen_clock.advance(hours=1)  # the sender was not running all that time
+    assert await worker(mail_settings, engine).run_once() == 0
+    stored = load(engine, row.id)
+    assert stored.status == "failed" and "expired" in stored.last_error
+    assert smtp_server.messages == []
+
+
+def test_backoff_doubles_from_30_seconds_up_to_an_hour():
+    assert [outbox.backoff(n).total_seconds() for n in range(1, 10)] == [
+        30, 60, 120, 240, 480, 960, 1920, 3600, 3600
+    ]
+    assert outbox.backoff(0) == timedelta(seconds=30)
+    assert outbox.backoff(10_000) == timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    "exc,expected",
+    [
+        (aiosmtplib.SMTPResponseException(451, "later"), "retry"),
+        (aiosmtplib.SMTPDataError(452, "full"), "retry"),
+        (aiosmtplib.SMTPResponseException(550, "no"), "failed"),
+        (aiosmtplib.SMTPDataError(554, "spam"), "failed"),
+        (aiosmtplib.SMTPRecipientsRefused([aiosmtplib.SMTPRecipientRefused(450, "busy", "a@b")]), "retry"),
+        (aiosmtplib.SMTPRecipientsRefused([aiosmtplib.SMTPRecipientRefused(550, "no", "a@b")]), "failed"),
+        (aiosmtplib.SMTPConnectError("refused"), "retry"),
+        (aiosmtplib.SMTPServerDisconnected("bye"), "retry"),
+        (aiosmtplib.SMTPTimeoutError("slow"), "retry"),
+        (aiosmtplib.SMTPConnectTimeoutError("slow"), "retry"),
+        (aiosmtplib.SMTPConnectResponseError(554, "no service"), "retry"),
+        (aiosmtplib.SMTPAuthenticationError(535, "bad login"), "retry"),
+        (ConnectionRefusedError(111, "refused"), "retry"),
+        (asyncio.TimeoutError(), "retry"),
+        (OSError("network unreachable"), "retry"),
+    ],
+)
+def test_error_classification(exc, expected):
+    assert outbox.classify_error(exc) == expected
+
+
+@pytest.mark.asyncio
+async def test_last_error_never_contains_the_secret(
+    db, engine, user, mail_settings, frozen_clock, monkeypatch
+):
+    """Even an SMTP error that echoes the letter is stored without the secret."""
+    seen: list[str] = []
+
+    async def echoing_server(message, recipient, settings):
+        (token,) = set(LINK_RE.findall(message.get_body(("plain",)).get_content()))
+        seen.append(token)
+        raise aiosmtplib.SMTPResponseException(451, f"cannot deliver {token} " + "x" * 1000)
+
+    monkeypatch.setattr(outbox, "_send_smtp", echoing_server)
+    row = enqueue_confirm(db, user, mail_settings)
+    assert await worker(mail_settings, engine).run_once() == 1
+    stored = load(engine, row.id)
+    assert stored.status == "pending"
+    assert seen and seen[0] not in stored.last_error
+    assert "[secret]" in stored.last_error
+    assert len(stored.last_error) <= 500
+
+
+@pytest.mark.asyncio
+async def test_killed_worker_leaves_nothing_behind_and_nothing_twice(
+    db, engine, mail_settings, smtp_down, frozen_clock
+):
+    smtp_down.start()
+    rows = enqueue_notice(db, mail_settings, 7)
+    # A worker claims three letters and dies before sending them.
+    with Session(engine) as dead:
+        abandoned = outbox.claim_batch(dead, limit=3, lease=timedelta(minutes=2))
+        dead.commit()
+    assert len(abandoned) == 3
+
+    fresh = worker(mail_settings, engine, lease=timedelta(minutes=2))
+    assert await fresh.run_once() == 4  # only the unclaimed ones: the lease still holds
+    assert len(smtp_down.messages) == 4
+    assert {load(engine, pk).status for pk in abandoned} == {"sending"}
+
+    frozen_clock.advance(minutes=2)  # the dead worker's lease lapses
+    assert await fresh.run_once() == 3
+    assert await fresh.run_once() == 0
+    ids = smtp_down.message_ids()
+    assert sorted(ids) == sorted(r.message_id for r in rows)  # each exactly once
+    stored = all_rows(engine)
+    assert {r.status for r in stored} == {"sent"}
+    assert sorted(r.attempts for r in stored) == [1, 1, 1, 1, 2, 2, 2]
+
+
+@pytest.mark.asyncio
+async def test_deliver_one_leaves_unclaimed_rows_alone(db, engine, mail_settings, smtp_server):
+    (row,) = enqueue_notice(db, mail_settings)
+    assert await outbox.deliver_one(row.id, mail_settings, engine=engine) == "retry"
+    assert load(engine, row.id).status == "pending"
+    assert smtp_server.messages == []
+
+
+# --------------------------------------------------------------------------- concurrent claims
+
+
+def test_concurrent_claims_never_share_a_row(db, engine, mail_settings, new_session, frozen_clock):
+    total = 60
+    enqueue_notice(db, mail_settings, total)
+    barrier = threading.Barrier(3)
+    claimed: list[list[int]] = [[], [], []]
+    errors: list[BaseException] = []
+
+    def claimer(slot: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            while True:
+                session = new_session()
+                try:
+                    ids = outbox.claim_batch(session, limit=4)
+                    session.commit()
+                finally:
+                    session.close()
+                if not ids:
+                    return
+                claimed[slot].extend(ids)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=claimer, args=(i,)) for i in range(3)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=120)
+    assert not errors, errors
+    flat = [pk for ids in claimed for pk in ids]
+    assert len(flat) == len(set(flat)) == total
+    assert {r.status for r in all_rows(engine)} == {"sending"}
+    assert {r.attempts for r in all_rows(engine)} == {1}
+
+
+def test_claim_skips_rows_that_are_not_due(db, engine, mail_settings, frozen_clock):
+    rows = enqueue_notice(db, mail_settings, 3)
+    with Session(engine) as s:
+        assert outbox.claim_batch(s, limit=1) == [rows[0].id]  # oldest first
+        s.commit()
+        assert outbox.mark_retry(s, rows[0].id, "451 later") == "retry"
+        s.commit()
+        assert sorted(outbox.claim_batch(s, limit=10)) == [rows[1].id, rows[2].id]
+        s.commit()
+        assert outbox.claim_batch(s, limit=10) == []
+        frozen_clock.advance(seconds=30)
+        assert outbox.claim_batch(s, limit=10) == [rows[0].id]
+        s.commit()
+
+
+# --------------------------------------------------------------------------- development mailbox
+
+
+@pytest.mark.asyncio
+async def test_dev_mailbox_writes_a_parseable_eml(db, engine, user, dev_settings, frozen_clock, caplog):
+    caplog.set_level(logging.INFO, logger="lkk.mail")
+    row = enqueue_confirm(db, user, dev_settings)
+    assert await worker(dev_settings, engine).run_once() == 1
+    stored = load(engine, row.id)
+    assert stored.status == "sent"
+
+    files = sorted(dev_settings.mail_dir.iterdir())
+    assert [f.suffix for f in files] == [".eml"]  # no temporary file left behind
+    assert re.fullmatch(r"\d{8}T\d{12}Z-0*%d\.eml" % row.id, files[0].name)
+    assert oct(files[0].stat().st_mode & 0o777) == oct(0o600)
+    msg = BytesParser(policy=email.policy.default).parsebytes(files[0].read_bytes())
+    assert msg["Message-ID"] == stored.message_id
+    assert msg["Subject"] == "Подтверждение адреса электронной почты"
+    text = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    (token,) = set(LINK_RE.findall(text))
+    assert token in html
+    # One log line names the recipient and the link (development only).
+    lines = [r.getMessage() for r in caplog.records if "dev mailbox" in r.getMessage()]
+    assert len(lines) == 1
+    assert "ivan@example.com" in lines[0] and f"http://lkk.test/confirm/{token}" in lines[0]
+    assert tokens.consume_token(db, token, tokens.CONFIRM_EMAIL) == user.id
+
+    letters = outbox.list_dev_mail(dev_settings.mail_dir)
+    assert len(letters) == 1
+    letter = letters[0]
+    assert letter["file"] == files[0].name
+    assert letter["to"] == "ivan@example.com"
+    assert letter["subject"] == "Подтверждение адреса электронной почты"
+    assert letter["message_id"] == stored.message_id
+    assert token in letter["text"] and letter["date"]
+
+
+@pytest.mark.asyncio
+async def test_list_dev_mail_newest_first(db, engine, dev_settings, frozen_clock):
+    assert outbox.list_dev_mail(dev_settings.mail_dir) == []  # no directory yet
+    w = worker(dev_settings, engine)
+    for i in range(3):
+        enqueue_notice(db, dev_settings)
+        await w.run_once()
+        frozen_clock.advance(seconds=1)
+    (dev_settings.mail_dir / ".half-written.eml.tmp").write_bytes(b"garbage")
+    letters = outbox.list_dev_mail(dev_settings.mail_dir)
+    assert len(letters) == 3
+    assert [l["file"] for l in letters] == sorted((l["file"] for l in letters), reverse=True)
+    assert outbox.list_dev_mail(dev_settings.mail_dir, limit=2) == letters[:2]
+    assert all("Пароль" in l["subject"] and "Пароль учётной записи" in l["text"] for l in letters)
+
+
+# --------------------------------------------------------------------------- secrets minted by others
+
+
+@pytest.mark.asyncio
+async def test_temp_password_letter_uses_the_registered_minter(
+    db, engine, user, mail_settings, smtp_server, monkeypatch
+):
+    mail_settings = dataclasses.replace(mail_settings, smtp_port=smtp_server.port)
+    minted: list[tuple[int, str]] = []
+
+    def mint(session, user_id):
+        password = tokens.generate_temp_password()
+        minted.append((user_id, password))
+        return password
+
+    monkeypatch.setitem(outbox._SECRET_MINTERS, tokens.TEMP_PASSWORD, mint)
+    row = outbox.enqueue(db, kind="recovery", template="temp_password", recipient=user.email,
+                         params={"login": user.login}, user_id=user.id,
+                         secret_purpose=tokens.TEMP_PASSWORD, settings=mail_settings)
+    db.commit()
+    assert await worker(mail_settings, engine).run_once() == 1
+    ((user_id, password),) = minted
+    assert user_id == user.id
+    (received,) = smtp_server.messages
+    assert f"Новый пароль: {password}" in received.text.splitlines()
+    assert password in received.html
+    for value in load(engine, row.id).model_dump().values():
+        assert password not in str(value)
+
+
+@pytest.mark.asyncio
+async def test_missing_minter_is_retried_not_lost(db, engine, user, mail_settings, smtp_server, monkeypatch):
+    mail_settings = dataclasses.replace(mail_settings, smtp_port=smtp_server.port)
+    monkeypatch.delitem(outbox._SECRET_MINTERS, tokens.TEMP_PASSWORD, raising=False)
+    row = outbox.enqueue(db, kind="recovery", template="temp_password", recipient=user.email,
+                         params={"login": user.login}, user_id=user.id,
+                         secret_purpose=tokens.TEMP_PASSWORD, settings=mail_settings)
+    db.commit()
+    assert await worker(mail_settings, engine).run_once() == 1
+    stored = load(engine, row.id)
+    assert stored.status == "pending" and "minter" in stored.last_error
+    assert smtp_server.messages == []
+
+
+@pytest.mark.asyncio
+async def test_letter_for_a_deleted_user_is_cancelled(db, engine, user, mail_settings, smtp_server):
+    mail_settings = dataclasses.replace(mail_settings, smtp_port=smtp_server.port)
+    row = enqueue_confirm(db, user, mail_settings)
+    db.delete(db.get(User, user.id))
+    db.commit()
+    assert await worker(mail_settings, engine).run_once() == 1
+    stored = load(engine, row.id)
+    assert stored.status == "failed" and "cancelled" in stored.last_error
+    assert smtp_server.messages == []
+
+
+# --------------------------------------------------------------------------- the worker loop
+
+
+@pytest.mark.asyncio
+async def test_run_forever_wakes_on_commit_and_stops(db, engine, mail_settings, smtp_server):
+    mail_settings = dataclasses.replace(mail_settings, smtp_port=smtp_server.port)
+    w = worker(mail_settings, engine, poll_interval=60)  # only a wake-up can be this quick
+    stop = asyncio.Event()
+    task = asyncio.create_task(w.run_forever(stop))
+    try:
+        await asyncio.sleep(0.2)  # the first (empty) round is over; it now waits 60 s
+
+        def enqueue_in_a_request_thread() -> None:
+            with Session(engine) as session:
+                outbox.enqueue(session, kind="notice", template="password_changed",
+                               recipient="a@example.com", params={"login": "ivan"},
+                               settings=mail_settings)
+                session.commit()  # wakes the worker
+
+        await asyncio.to_thread(enqueue_in_a_request_thread)
+        for _ in range(100):
+            if smtp_server.messages:
+                break
+            await asyncio.sleep(0.05)
+        assert len(smtp_server.messages) == 1
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=5)
+    assert task.done() and task.exception() is None
+    w.wake()  # harmless once stopped
+
+
+@pytest.mark.asyncio
+async def test_run_forever_survives_database_errors(mail_settings, caplog):
+    import sqlalchemy as sa
+
+    broken = sa.create_engine("sqlite:////nonexistent-dir/x.db")
+    w = worker(mail_settings, broken, poll_interval=0.01)
+    stop = asyncio.Event()
+    task = asyncio.create_task(w.run_forever(stop))
+    await asyncio.sleep(0.1)
+    stop.set()
+    await asyncio.wait_for(task, timeout=5)
+    assert any("claiming letters failed" in r.getMessage() for r in caplog.records)
+
+
+def test_worker_lease_outlives_the_smtp_conversation(mail_settings):
+    slow = dataclasses.replace(mail_settings, smtp_timeout=60)
+    assert outbox.OutboxWorker(slow, lease=timedelta(minutes=2)).lease >= timedelta(seconds=270)
+    assert outbox.OutboxWorker(mail_settings).lease == timedelta(minutes=2)
+
+
+# --------------------------------------------------------------------------- templates
+
+
+def test_templates_render_russian_text_and_escaped_html():
+    params = {"login": "ivan<script>", "public_url": "http://lkk.test", "email": "a@b.ru",
+              "supplier_name": "ООО «Энергосбыт» & Co"}
+    subject, text, html = mail_templates.render("confirm_email", params, "T" * 43)
+    assert "<script>" not in html and "ivan&lt;script&gt;" in html
+    assert "&amp; Co" in html
+    assert "ivan<script>" in text
+    assert "http://lkk.test/confirm/" + "T" * 43 in text
+    assert "24 часа" in text and "не регистрировались" in text
+    assert text.rstrip().endswith("отвечать на него не нужно.")
+    assert "С уважением,\nООО «Энергосбыт» & Co" in text
+
+
+def test_temp_password_letter_has_the_exact_line():
+    _, text, html = mail_templates.render(
+        "temp_password", {"login": "ivan", "public_url": "http://lkk.test"}, "Ab3Cd4Ef5Gh6Jk7M"
+    )
+    assert "Новый пароль: Ab3Cd4Ef5Gh6Jk7M" in text.splitlines()
+    assert "24 часа" in text
+    assert "прежний пароль продолжает действовать" in text.lower()
+    assert "не запрашивали" in text
+    assert "С уважением,\nЛичный кабинет клиента" in text
+
+
+def test_password_changed_letter_has_no_password():
+    subject, text, html = mail_templates.render("password_changed", {"login": "ivan", "public_url": "http://lkk.test"})
+    assert "изменён" in subject
+    assert "Новый пароль" not in text and "Забыли пароль?" in text
+    with pytest.raises(mail_templates.MailTemplateError):
+        mail_templates.render("temp_password", {"login": "ivan"}, None)
+
+
+def test_parameters_cannot_forge_lines_or_headers():
+    subject, text, _ = mail_templates.render(
+        "password_changed", {"login": "ivan\nНовый пароль: 1234\r\nBcc: x@y", "public_url": "u"}
+    )
+    assert not any(line.startswith("Новый пароль") for line in text.splitlines())
+    assert "\r" not in text
+
+
+def test_every_template_has_both_files():
+    for name in mail_templates.TEMPLATES:
+        assert (mail_templates.TEMPLATE_DIR / f"{name}.txt").read_text(encoding="utf-8").startswith("Subject: ")
+        assert (mail_templates.TEMPLATE_DIR / f"{name}.html").exists()
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def _env(tmp_path, **kw):
+    return {"LKK_DATA_DIR": str(tmp_path), "LKK_SECRET_KEY": "k" * 40, **kw}
+
+
+def _prod(tmp_path, **kw):
+    return _env(tmp_path, LKK_ENV="production", LKK_PUBLIC_URL="https://lkk.example.ru", **kw)
+
+
+def test_mail_settings_defaults(tmp_path):
+    s = load_settings(_env(tmp_path))
+    assert (s.smtp_host, s.smtp_tls, s.smtp_port, s.smtp_timeout) == ("", "none", 25, 15)
+    assert not s.mail_enabled_smtp
+    assert s.mail_from == "ЛКК <no-reply@localhost>" and s.mail_from_domain == "localhost"
+    assert s.mail_dir == tmp_path / "mail"
+    s = load_settings(_env(tmp_path, LKK_SMTP_HOST="smtp.example.ru"))
+    assert (s.smtp_tls, s.smtp_port) == ("starttls", 587) and s.mail_enabled_smtp
+    s = load_settings(_env(tmp_path, LKK_SMTP_HOST="smtp.example.ru", LKK_SMTP_TLS="tls"))
+    assert s.smtp_port == 465
+    s = load_settings(_env(tmp_path, LKK_SMTP_HOST="smtp.example.ru", LKK_SMTP_PORT="2525",
+                           LKK_MAIL_DIR=str(tmp_path / "box"), LKK_SMTP_TIMEOUT="30",
+                           LKK_MAIL_FROM="Энергосбыт <lkk@energo.example.ru>"))
+    assert (s.smtp_port, s.mail_dir, s.smtp_timeout) == (2525, tmp_path / "box", 30)
+    assert s.mail_from_address == "lkk@energo.example.ru"
+
+
+def test_smtp_password_is_not_in_repr(tmp_path):
+    s = load_settings(_env(tmp_path, LKK_SMTP_HOST="smtp.example.ru", LKK_SMTP_USER="lkk",
+                           LKK_SMTP_PASSWORD="very-secret-pw"))
+    assert s.smtp_password == "very-secret-pw"
+    assert "very-secret-pw" not in repr(s)
+
+
+def test_production_needs_an_smtp_host(tmp_path):
+    with pytest.raises(SettingsError, match="LKK_SMTP_HOST"):
+        load_settings(_prod(tmp_path))
+    assert load_settings(_prod(tmp_path, LKK_SMTP_HOST="smtp.example.ru")).smtp_tls == "starttls"
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "127.0.0.2", "::1", "[::1]"])
+def test_plain_smtp_allowed_for_loopback_in_production(tmp_path, host):
+    s = load_settings(_prod(tmp_path, LKK_SMTP_HOST=host, LKK_SMTP_TLS="none"))
+    assert (s.smtp_tls, s.smtp_port) == ("none", 25)
+
+
+def test_plain_smtp_to_a_remote_host_only_in_development(tmp_path):
+    with pytest.raises(SettingsError, match="LKK_SMTP_TLS"):
+        load_settings(_prod(tmp_path, LKK_SMTP_HOST="smtp.example.ru", LKK_SMTP_TLS="none"))
+    assert load_settings(_env(tmp_path, LKK_SMTP_HOST="smtp.example.ru", LKK_SMTP_TLS="none")).smtp_tls == "none"
+
+
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("LKK_SMTP_TLS", "ssl"),
+        ("LKK_SMTP_PORT", "0"),
+        ("LKK_SMTP_PORT", "70000"),
+        ("LKK_SMTP_TIMEOUT", "0"),
+        ("LKK_SMTP_HOST", "smtp://example.ru"),
+        ("LKK_SMTP_HOST", "smtp example.ru"),
+        ("LKK_MAIL_FROM", "no address"),
+        ("LKK_MAIL_FROM", "ЛКК <a@b.ru>\r\nBcc: x@y.ru"),
+        ("LKK_MAIL_FROM", "ЛКК <@example.ru>"),
+    ],
+)
+def test_invalid_mail_settings_are_refused(tmp_path, name, value):
+    env = _env(tmp_path, LKK_SMTP_HOST="smtp.example.ru")
+    env[name] = value
+    with pytest.raises(SettingsError, match=name):
+        load_settings(env)
+
+
+def test_smtp_user_and_password_go_together(tmp_path):
+    with pytest.raises(SettingsError, match="LKK_SMTP_PASSWORD"):
+        load_settings(_env(tmp_path, LKK_SMTP_HOST="smtp.example.ru", LKK_SMTP_USER="lkk"))
+    with pytest.raises(SettingsError, match="LKK_SMTP_USER"):
+        load_settings(_env(tmp_path, LKK_SMTP_HOST="smtp.example.ru", LKK_SMTP_PASSWORD="pw"))
