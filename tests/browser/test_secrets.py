@@ -42,3 +42,20 @@ def test_no_secret_in_any_websocket_frame(page, context, make_user):
     for name, value in secrets.items():
         leaked = [f[:200] for f in frames if value in f]
         assert not leaked, f"{name} found in websocket frames: {leaked}"
+
+
+def test_captcha_answer_never_reaches_the_browser(page, app_server):
+    from tests.browser.conftest import CAPTCHA_CODE
+
+    frames: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda p: frames.append(
+        p if isinstance(p, str) else p.decode("utf-8", "replace"))))
+    page.goto("/register")
+    img = page.get_by_role("img", name="Картинка с кодом авторизации")
+    expect(img).to_be_visible()
+    first = img.get_attribute("src")
+    page.get_by_role("button", name="Обновить код").click()
+    expect(img).not_to_have_attribute("src", first)
+    assert any("data:image/png;base64" in f for f in frames)
+    assert not [f[:120] for f in frames if CAPTCHA_CODE in f]
+    assert CAPTCHA_CODE not in page.content()
