@@ -19,18 +19,25 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-$(VENV)/.deps-run: requirements.txt | $(PY)
+# Install stamps are named after the requirement files' content (Reflex rewrites
+# requirements.txt on start, so their modification time says nothing).
+RUN_STAMP := $(VENV)/.deps-run-$(shell cat requirements.txt | sha256sum | cut -c1-12)
+DEV_STAMP := $(VENV)/.deps-dev-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
+
+$(RUN_STAMP): | $(PY)
 	$(PY) -m pip install -q -r requirements.txt
+	rm -f $(VENV)/.deps-run-*
 	touch $@
 
-$(VENV)/.deps-dev: requirements.txt requirements-dev.txt $(VENV)/.deps-run
+$(DEV_STAMP): $(RUN_STAMP)
 	$(PY) -m pip install -q -r requirements-dev.txt
+	rm -f $(VENV)/.deps-dev-*
 	touch $@
 
 ## setup: virtualenv, Python and Node.js packages, database migrations
-setup: $(VENV)/.deps-run migrate
+setup: $(RUN_STAMP) migrate
 
-migrate: $(VENV)/.deps-run
+migrate: $(RUN_STAMP)
 	@mkdir -p var
 	$(VENV_BIN)/reflex db migrate
 
@@ -39,22 +46,22 @@ run: setup
 	$(VENV_BIN)/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT)
 
 ## test: set up, find or install Chromium, run unit, integration and browser tests
-test: $(VENV)/.deps-dev
+test: $(DEV_STAMP)
 	$(PY) scripts/build_guides.py --check
 	$(PY) -m pytest tests/unit tests/integration -p no:cacheprovider
 	@export LKK_CHROMIUM="$$($(PY) scripts/ensure_chromium.py)" && \
 	  $(PY) -m pytest tests/browser -p no:cacheprovider
 
-test-unit: $(VENV)/.deps-dev
+test-unit: $(DEV_STAMP)
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider
 
-guides: $(VENV)/.deps-dev
+guides: $(DEV_STAMP)
 	$(PY) scripts/build_guides.py
 
-guides-check: $(VENV)/.deps-dev
+guides-check: $(DEV_STAMP)
 	$(PY) scripts/build_guides.py --check
 
-bench: $(VENV)/.deps-dev
+bench: $(DEV_STAMP)
 	$(PY) bench/run.py
 
 clean:

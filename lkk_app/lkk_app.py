@@ -6,6 +6,7 @@ from lkk_app import models  # noqa: F401  (tables must be imported for migration
 from lkk_app.http_routes import build_http_app
 from lkk_app.mail_worker import mail_sender_lifespan
 from lkk_app.i18n import t
+from lkk_app.logs import setup_logging
 from lkk_app.pages.login import login_page
 from lkk_app.pages.confirm import confirm_failed_page
 from lkk_app.pages.placeholder import forgot_page
@@ -15,6 +16,8 @@ from lkk_app.state.login import LoginState
 from lkk_app.state.profile import ProfileState
 from lkk_app.state.register import RegisterState
 from lkk_app.state.confirm import ConfirmFailedState
+
+setup_logging()
 
 app = rx.App(
     stylesheets=["/lkk.css"],

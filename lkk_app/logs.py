@@ -1,0 +1,31 @@
+"""Logging of the cabinet's own events (logger ``lkk`` and its children).
+
+Every line is one line: CR, LF and other control characters in a message (a
+login typed by an attacker, say) are escaped, so log lines cannot be forged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+class SingleLineFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    logger = logging.getLogger("lkk")
+    if any(getattr(h, "_lkk", False) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(SingleLineFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler._lkk = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
