@@ -15,6 +15,7 @@ config = rx.Config(
     telemetry_enabled=False,
     show_built_with_reflex=False,
     cors_allowed_origins=[_settings.public_origin],
+    trusted_proxy_hops=_settings.trusted_proxy_hops,
     # Plain HTML elements and one stylesheet (assets/lkk.css): no component theme.
     plugins=[],
     disable_plugins=[rx.plugins.SitemapPlugin],

@@ -52,6 +52,14 @@
     hint.setAttribute("data-level", String(level));
   }, true);
 
+  // Called by the server after it clears password fields.
+  window.lkkClearStrength = function () {
+    document.querySelectorAll(".strength").forEach(function (hint) {
+      hint.textContent = "";
+      hint.removeAttribute("data-level");
+    });
+  };
+
   window.addEventListener("pageshow", function () {
     document.querySelectorAll('form[data-native="1"]').forEach(function (form) {
       form.dataset.submitting = "";

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from datetime import timedelta
 
 from lkk_app.db import session_scope
-from lkk_app.services import clock, outbox, ratelimit, registration, signing, tokens
+from lkk_app.services import clock, outbox, ratelimit, recovery, registration, signing, tokens
 from lkk_app.services import sessions as session_service
 from lkk_app.services import users as user_service
 from lkk_app.services.errors import AuthenticationFailed
@@ -32,6 +32,8 @@ from lkk_app.settings import get_settings
 log = logging.getLogger("lkk.auth")
 
 CABINET_HOME = "/profile"
+# Where a login with a temporary password lands (lkk_app/state/change_password.py).
+CHANGE_PASSWORD = "/change-password"
 MAX_FIELD = 256
 # An HttpOnly cookie that says "this browser just gave the right password of an
 # account whose e-mail is not confirmed yet"; it allows only «Отправить письмо повторно».
@@ -101,14 +103,21 @@ def _login_redirect(**params: str) -> RedirectResponse:
 def _check_credentials(login: str, password: str, ip: str, user_agent: str) -> tuple[str, str]:
     """Runs in a worker thread: bcrypt must not block the event loop.
 
-    Returns ("ok", session token), ("unconfirmed", signed pending value) or
-    ("invalid", "").  Only a correct password learns that the e-mail is not
-    confirmed yet."""
+    Returns ("ok", session token), ("restricted", session token) for a
+    temporary password from a recovery letter, ("unconfirmed", signed pending
+    value) or ("invalid", "").  Only a correct password learns that the e-mail
+    is not confirmed yet."""
     with session_scope() as db:
         try:
             user = user_service.authenticate(db, login=login, password=password)
         except AuthenticationFailed:
-            return "invalid", ""
+            # The old password keeps working; a temporary one opens a session
+            # that allows only «Смена пароля».
+            temp_user = recovery.authenticate_temp(db, login=login, password=password)
+            if temp_user is None:
+                return "invalid", ""
+            return "restricted", session_service.mint_session(
+                db, user_id=temp_user.id, ip=ip, user_agent=user_agent, must_change_password=True)
         if user.email_confirmed_at is None:
             return "unconfirmed", signing.sign(str(user.id), purpose=PENDING_PURPOSE, ttl=PENDING_TTL)
         return "ok", session_service.mint_session(db, user_id=user.id, ip=ip, user_agent=user_agent)
@@ -140,7 +149,8 @@ async def login(request: Request) -> Response:
         response = _login_redirect(e="unconfirmed", login=login_value)
         _set_private_cookie(response, PENDING_COOKIE, value, int(PENDING_TTL.total_seconds()))
         return response
-    response = RedirectResponse(next_path or CABINET_HOME, status_code=303)
+    target = CHANGE_PASSWORD if outcome == "restricted" else (next_path or CABINET_HOME)
+    response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, value)
     response.delete_cookie(PENDING_COOKIE, path="/")
     return response

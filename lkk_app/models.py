@@ -54,6 +54,10 @@ class UserSession(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
     ip: str = Field(default="", max_length=64)
     user_agent: str = Field(default="", max_length=512)
+    # Opened with a temporary password: allows only "set your own password".
+    must_change_password: bool = Field(
+        default=False, sa_column_kwargs={"server_default": sa.false()}
+    )
 
 
 class OneTimeToken(SQLModel, table=True):

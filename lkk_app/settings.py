@@ -61,6 +61,11 @@ class Settings:
     smtp_timeout: int  # seconds, per SMTP operation
     mail_from: str
     mail_dir: Path
+    # Branding of the guaranteeing supplier that runs this deployment («Служба поддержки»).
+    supplier_name: str = "Гарантирующий поставщик (демонстрационная версия)"
+    support_phones: tuple[str, ...] = ("8 800 000-00-00", "+7 495 000-00-00")
+    support_hours: str = "Пн–Чт 8:30–17:30, Пт 8:30–16:15 (время московское)"
+    support_email: str = "support@example.ru"
 
     @property
     def is_production(self) -> bool:
@@ -248,7 +253,39 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         trusted_proxy_hops=_int(env, "LKK_TRUSTED_PROXY_HOPS", 0, 0, 5),
         captcha_fixed_code=captcha_fixed_code,
         **_mail_settings(env, production=production, data_dir=data_dir),
+        **_support_settings(env),
     )
+
+
+def _support_settings(env: dict[str, str]) -> dict:
+    """LKK_SUPPLIER_NAME, LKK_SUPPORT_PHONES (separated by ';'), LKK_SUPPORT_HOURS,
+    LKK_SUPPORT_EMAIL — each optional; the defaults are demo values."""
+    out: dict = {}
+    name = env.get("LKK_SUPPLIER_NAME", "").strip()
+    if name:
+        if len(name) > 200:
+            raise SettingsError("LKK_SUPPLIER_NAME must be at most 200 characters")
+        out["supplier_name"] = name
+    phones = env.get("LKK_SUPPORT_PHONES", "").strip()
+    if phones:
+        items = tuple(p.strip() for p in phones.split(";") if p.strip())
+        bad = [p for p in items if len(p) > 40 or not all(c.isdigit() or c in " +-()" for c in p)]
+        if bad or not items:
+            raise SettingsError(f"LKK_SUPPORT_PHONES must be phone numbers separated by ';', got {phones!r}")
+        out["support_phones"] = items
+    hours = env.get("LKK_SUPPORT_HOURS", "").strip()
+    if hours:
+        if len(hours) > 200:
+            raise SettingsError("LKK_SUPPORT_HOURS must be at most 200 characters")
+        out["support_hours"] = hours
+    email = env.get("LKK_SUPPORT_EMAIL", "").strip()
+    if email:
+        from lkk_app.services.validation import email_error
+
+        if email_error(email):
+            raise SettingsError(f"LKK_SUPPORT_EMAIL is not an e-mail address: {email!r}")
+        out["support_email"] = email
+    return out
 
 
 @functools.lru_cache(maxsize=1)

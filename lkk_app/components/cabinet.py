@@ -17,6 +17,12 @@ def cabinet_frame(active: str, loaded: rx.Var, *content: rx.Component) -> rx.Com
             rx.el.div(
                 rx.el.span(t("app.title"), class_name="brand"),
                 rx.el.div(
+                    rx.el.a(
+                        rx.icon("headset", size=16, aria_hidden="true"),
+                        rx.el.span(t("support.link")),
+                        href="/support",
+                        class_name="icon-link",
+                    ),
                     help_link(USER_GUIDE, t("cabinet.help"), "Руководство пользователя.pdf"),
                     native_form(
                         rx.el.button(

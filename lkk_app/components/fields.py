@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from lkk_app.i18n import t
+
 
 def field_error(field_id: str, message: rx.Var | str) -> rx.Component:
     return rx.el.p(
@@ -56,4 +58,19 @@ def text_field(
         rx.el.p(hint, id=f"{field_id}-hint", class_name="field-hint") if hint else rx.fragment(),
         field_error(field_id, error),
         class_name="field",
+    )
+
+
+def strength_hint(for_id: str) -> rx.Component:
+    """The live password-strength line under the password field ``for_id``.
+
+    Filled in while typing by /lkk.js (no keystroke travels to the server);
+    the server checks the password again on submit."""
+    return rx.el.p(
+        "",
+        id=f"{for_id}-strength",
+        class_name="field-hint strength",
+        aria_live="polite",
+        data_for=for_id,
+        **{f"data-s{i}": t(f"strength.{i}") for i in range(5)},
     )

@@ -29,7 +29,7 @@ def auth_card(title: str, *children: rx.Component, help_href: str = REGISTRATION
     return rx.el.main(
         rx.el.section(
             rx.el.div(
-                rx.el.h1(title, class_name="card-title"),
+                rx.el.h1(title, class_name="card-title", id="card-title"),
                 help_link(help_href, help_label or t("login.help"), "Инструкция по регистрации.pdf"),
                 class_name="card-head",
             ),

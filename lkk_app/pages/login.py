@@ -60,6 +60,7 @@ def login_page() -> rx.Component:
         rx.el.nav(
             icon_link(t("login.register"), "/register", "pencil"),
             icon_link(t("login.forgot"), "/forgot", "key-round"),
+            icon_link(t("support.link"), "/support", "headset"),
             class_name="card-links",
         ),
     )

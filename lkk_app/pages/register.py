@@ -2,23 +2,10 @@
 
 import reflex as rx
 
-from lkk_app.components.fields import text_field
+from lkk_app.components.fields import strength_hint, text_field
 from lkk_app.components.layout import auth_card, icon_link, submit_button
 from lkk_app.i18n import t
 from lkk_app.state.register import RegisterState
-
-
-def _strength_hint() -> rx.Component:
-    # Filled in while typing by /lkk.js (no keystrokes travel to the server);
-    # the server checks the password again on submit.
-    return rx.el.p(
-        "",
-        id="password-strength",
-        class_name="field-hint strength",
-        aria_live="polite",
-        data_for="password",
-        **{f"data-s{i}": t(f"strength.{i}") for i in range(5)},
-    )
 
 
 def _captcha() -> rx.Component:
@@ -73,7 +60,7 @@ def _form() -> rx.Component:
         text_field("password", t("register.password"), "lock", input_type="password",
                    autocomplete="new-password", error=RegisterState.err_password,
                    hint=t("register.password_hint"), max_length=256),
-        _strength_hint(),
+        strength_hint("password"),
         text_field("password_confirm", t("register.password_confirm"), "lock",
                    input_type="password", autocomplete="new-password",
                    error=RegisterState.err_password_confirm, max_length=256),

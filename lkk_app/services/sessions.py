@@ -56,8 +56,13 @@ def mint_session(
     ip: str = "",
     user_agent: str = "",
     settings: Settings | None = None,
+    must_change_password: bool = False,
 ) -> str:
-    """Create a session for ``user_id`` and return the raw token (for the cookie only)."""
+    """Create a session for ``user_id`` and return the raw token (for the cookie only).
+
+    ``must_change_password`` makes a *restricted* session (a login with a
+    temporary password): it allows only setting a new password until
+    :func:`lift_restriction`."""
     settings = settings or get_settings()
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = clock.utcnow()
@@ -70,6 +75,7 @@ def mint_session(
         revoked_at=None,
         ip=_clean(ip, IP_MAX),
         user_agent=_clean(user_agent, USER_AGENT_MAX),
+        must_change_password=bool(must_change_password),
     )
     session.add(row)
     session.flush()
@@ -123,6 +129,18 @@ def revoke_session(session: Session, token: str | None) -> None:
         row.revoked_at = clock.utcnow()
         session.add(row)
         session.flush()
+
+
+def lift_restriction(session: Session, token: str | None) -> bool:
+    """Make the restricted session of ``token`` a normal one (its user has set a
+    new password); True when a live restricted session was changed."""
+    row = _find(session, token)
+    if row is None or row.revoked_at is not None or not row.must_change_password:
+        return False
+    row.must_change_password = False
+    session.add(row)
+    session.flush()
+    return True
 
 
 def revoke_user_sessions(

@@ -15,6 +15,8 @@ from lkk_app.services import users as user_service
 from lkk_app.settings import get_settings
 
 LOGIN_PAGE = "/"
+# Where a session opened with a temporary password must go (and may only go).
+CHANGE_PASSWORD_PAGE = "/change-password"
 
 
 def session_token_from_cookie_header(cookie_header: str) -> str:
@@ -48,19 +50,36 @@ def _current_user_snapshot(token: str) -> dict | None:
             "email_confirmed_at": user.email_confirmed_at,
             "created_at": user.created_at,
             "last_login_at": user.last_login_at,
+            "must_change_password": bool(row.must_change_password),
         }
 
 
 class AuthState(rx.State):
-    """Base of every state that needs to know the user."""
+    """Base of every state that needs to know the user.
+
+    A *restricted* session (opened with a temporary password) counts as "not
+    logged in" for every page and handler: :meth:`_current_user` returns
+    ``None`` for it, and :meth:`_to_login` then sends the browser to «Смена
+    пароля» instead of the login window.  Only the password-change state asks
+    for ``allow_restricted=True``.
+    """
+
+    # Whether the session last resolved by this client's handlers was restricted.
+    _restricted_session: bool = False
 
     def _session_token(self) -> str:
         return session_token_from_cookie_header(self.router.headers.cookie)
 
-    async def _current_user(self) -> dict | None:
-        return await asyncio.to_thread(_current_user_snapshot, self._session_token())
+    async def _current_user(self, *, allow_restricted: bool = False) -> dict | None:
+        user = await asyncio.to_thread(_current_user_snapshot, self._session_token())
+        self._restricted_session = bool(user and user["must_change_password"])
+        if self._restricted_session and not allow_restricted:
+            return None
+        return user
 
     def _to_login(self) -> rx.event.EventSpec:
+        if self._restricted_session:
+            return rx.redirect(CHANGE_PASSWORD_PAGE)
         path = self.router.url.path or "/profile"
         query = self.router.url.query
         target = path + (f"?{query}" if query else "")

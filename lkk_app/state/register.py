@@ -100,4 +100,5 @@ class RegisterState(rx.State):
         await self._refresh()
         first = next(name for name in FIELDS if name in result)
         yield [rx.set_value("password", ""), rx.set_value("password_confirm", ""),
-               rx.set_value("code", ""), rx.set_focus(first)]
+               rx.set_value("code", ""), rx.call_script("window.lkkClearStrength && lkkClearStrength()"),
+               rx.set_focus(first)]

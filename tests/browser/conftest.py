@@ -1,82 +1,21 @@
 """Browser tests: the real app, built in production mode, driven by Chromium.
 
-One server per test session on a free port, with its own SQLite database and
-data directory; the frontend is built into ``.web-test`` so that it does not
-disturb ``make run``'s ``.web``.
+One server per test session (``tests/appserver.py``) with a real SMTP server
+on loopback and a fixed authorization code.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-VENV_BIN = Path(sys.executable).parent
+from tests.appserver import ROOT, AppServer, free_port, running_app
+
 SCREENSHOTS = ROOT / "var" / "screenshots"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclasses.dataclass
-class AppServer:
-    url: str
-    port: int
-    env: dict[str, str]
-    data_dir: Path
-    log_path: Path
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-def _wait_ready(url: str, proc: subprocess.Popen, log_path: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(url + "/ping", timeout=2) as r1:
-                if r1.status == 200:
-                    with urllib.request.urlopen(url + "/", timeout=5) as r2:
-                        if r2.status == 200:
-                            return
-        except OSError:
-            pass
-        time.sleep(1)
-    raise RuntimeError(f"app not ready after {timeout}s:\n{log_path.read_text()[-4000:]}")
-
-
-def server_env(port: int, data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items()
-        if not (k.startswith("LKK_") or k.startswith("REFLEX_")) or k == "LKK_CHROMIUM"
-    }
-    env.update(
-        PATH=f"{VENV_BIN}:{env.get('PATH', '')}",
-        REFLEX_USE_NPM="1",
-        REFLEX_WEB_WORKDIR=".web-test",
-        LKK_ENV="development",
-        LKK_DATA_DIR=str(data_dir),
-        REFLEX_DB_URL=f"sqlite:///{data_dir / 'lkk.db'}",
-        LKK_PUBLIC_URL=f"http://localhost:{port}",
-        LKK_BCRYPT_COST="10",
-    )
-    env.update(extra)
-    return env
 
 
 CAPTCHA_CODE = "4815162"
@@ -103,7 +42,7 @@ class Mailbox:
                     mailbox.messages.append(msg)
                 return "250 OK"
 
-        self.port = _free_port()
+        self.port = free_port()
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
 
     def wait_for(self, to: str, count: int = 1, timeout: float = 30.0) -> list:
@@ -135,28 +74,10 @@ def mailbox() -> Iterator[Mailbox]:
 
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory, mailbox) -> Iterator[AppServer]:
-    port = _free_port()
     data_dir = tmp_path_factory.mktemp("lkk-browser")
-    env = server_env(port, data_dir, LKK_SMTP_HOST="127.0.0.1", LKK_SMTP_PORT=str(mailbox.port),
-                     LKK_SMTP_TLS="none", LKK_CAPTCHA_FIXED_CODE=CAPTCHA_CODE)
-    subprocess.run([str(VENV_BIN / "reflex"), "db", "migrate"], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
-    log_path = data_dir / "server.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [str(VENV_BIN / "reflex"), "run", "--env", "prod", "--single-port",
-             "--frontend-port", str(port), "--backend-port", str(port), "--loglevel", "info"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    try:
-        _wait_ready(f"http://localhost:{port}", proc, log_path, timeout=900)
-        yield AppServer(f"http://localhost:{port}", port, env, data_dir, log_path)
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+    with running_app(data_dir, LKK_SMTP_HOST="127.0.0.1", LKK_SMTP_PORT=str(mailbox.port),
+                     LKK_SMTP_TLS="none", LKK_CAPTCHA_FIXED_CODE=CAPTCHA_CODE) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -73,3 +73,22 @@ def test_production_app_refuses_to_start_without_secret(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode != 0
     assert "LKK_SECRET_KEY" in r.stderr
+
+
+def test_support_settings(tmp_path):
+    s = load_settings({"LKK_DATA_DIR": str(tmp_path), "LKK_SUPPLIER_NAME": "АО «Энергосбыт»",
+                       "LKK_SUPPORT_PHONES": "8 800 100-00-00; +7 (495) 123-45-67",
+                       "LKK_SUPPORT_HOURS": "круглосуточно", "LKK_SUPPORT_EMAIL": "help@es.ru"})
+    assert s.supplier_name == "АО «Энергосбыт»"
+    assert s.support_phones == ("8 800 100-00-00", "+7 (495) 123-45-67")
+    assert (s.support_hours, s.support_email) == ("круглосуточно", "help@es.ru")
+    defaults = load_settings({"LKK_DATA_DIR": str(tmp_path)})
+    assert defaults.support_phones and defaults.support_hours and defaults.support_email
+
+
+@pytest.mark.parametrize("name,value", [("LKK_SUPPORT_PHONES", "call us"),
+                                        ("LKK_SUPPORT_EMAIL", "nope"),
+                                        ("LKK_SUPPLIER_NAME", "x" * 201)])
+def test_bad_support_settings(tmp_path, name, value):
+    with pytest.raises(SettingsError, match=name):
+        load_settings({"LKK_DATA_DIR": str(tmp_path), name: value})

@@ -1,0 +1,119 @@
+"""Benchmarks of the cabinet: page weight, login latency, hashing.
+
+Starts its own production-mode server on a free port (like the browser tests)
+with the real bcrypt cost (12), measures, prints a table and stops it.
+    make bench            # or: .venv/bin/python bench/run.py [--samples N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+from tests.appserver import running_app  # noqa: E402
+
+
+def ms(values: list[float]) -> str:
+    values = sorted(values)
+    p90 = values[max(0, int(len(values) * 0.9) - 1)]
+    return f"median {statistics.median(values) * 1000:.0f} ms, p90 {p90 * 1000:.0f} ms (n={len(values)})"
+
+
+def page_weight(url: str) -> tuple[int, int, int]:
+    from playwright.sync_api import sync_playwright
+
+    chromium = os.environ.get("LKK_CHROMIUM") or "/usr/bin/chromium"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic"])
+        page = browser.new_page()
+        responses = []
+        page.on("requestfinished", lambda req: responses.append(req))
+        page.goto(url + "/", wait_until="networkidle")
+        encoded = sum(r.sizes()["responseBodySize"] + r.sizes()["responseHeadersSize"] for r in responses)
+        decoded = 0
+        for r in responses:
+            resp = r.response()
+            try:
+                decoded += len(resp.body()) if resp else 0
+            except Exception:
+                pass
+        browser.close()
+    return len(responses), encoded, decoded
+
+
+def login_once(url: str, login: str, password: str) -> float:
+    start = time.perf_counter()
+    r = httpx.post(url + "/auth/login", data={"login": login, "password": password},
+                   headers={"Origin": url}, follow_redirects=False, timeout=30)
+    elapsed = time.perf_counter() - start
+    assert r.status_code == 303, r.status_code
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--samples", type=int, default=15)
+    args = parser.parse_args()
+    data_dir = Path(tempfile.mkdtemp(prefix="lkk-bench-"))
+    os.environ.setdefault("LKK_TEST_WEB_WORKDIR", ".web-bench")
+    t0 = time.perf_counter()
+    with running_app(data_dir, LKK_BCRYPT_COST="12") as server:
+        startup = time.perf_counter() - t0
+        url, env = server.url, server.env
+        os.environ.update({k: v for k, v in env.items() if k.startswith(("LKK_", "REFLEX_"))})
+        from lkk_app.db import session_scope
+        from lkk_app.services import passwords, users
+        from lkk_app.settings import get_settings
+
+        with session_scope() as s:
+            users.create_user(s, login="bench", email="bench@example.com",
+                              password="Скамейка в парке 12", confirmed=True)
+        settings = get_settings()
+        rows = [("server start incl. build (s)", f"{startup:.1f}")]
+        n, encoded, decoded = page_weight(url)
+        rows.append(("login page: requests / transferred / decoded",
+                     f"{n} / {encoded / 1024:.0f} KiB / {decoded / 1024:.0f} KiB"))
+        t = []
+        for _ in range(args.samples):
+            s0 = time.perf_counter()
+            passwords.hash_password("Скамейка в парке 12", secret_key=settings.secret_key, cost=12)
+            t.append(time.perf_counter() - s0)
+        rows.append(("bcrypt hash, cost 12", ms(t)))
+        ok = [login_once(url, "bench", "Скамейка в парке 12") for _ in range(args.samples)]
+        rows.append(("POST /auth/login, right password", ms(ok)))
+        wrong = [login_once(url, "bench", "wrong password") for _ in range(args.samples)]
+        rows.append(("POST /auth/login, wrong password", ms(wrong)))
+        unknown = [login_once(url, "nobody-bench", "wrong password") for _ in range(args.samples)]
+        rows.append(("POST /auth/login, unknown login", ms(unknown)))
+        s0 = time.perf_counter()
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda _: login_once(url, "bench", "wrong password"), range(16)))
+        rows.append(("16 logins, 8 at a time (2 cores)", f"{time.perf_counter() - s0:.2f} s total"))
+        s0 = time.perf_counter()
+        pings = []
+        with ThreadPoolExecutor(1) as pool:
+            fut = pool.submit(lambda: [login_once(url, "bench", "wrong password") for _ in range(4)])
+            while not fut.done():
+                p0 = time.perf_counter()
+                httpx.get(url + "/ping", timeout=10)
+                pings.append(time.perf_counter() - p0)
+        rows.append(("/ping while logins hash (event loop free)", ms(pings)))
+        width = max(len(r[0]) for r in rows)
+        for name, value in rows:
+            print(f"{name:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,266 @@
+"""Password recovery (manual 2.4, made safe per ``docs/security.md``).
+
+* :func:`request_reset` — «Забыли пароль?»: login + e-mail.  When the pair
+  matches an account and the limits allow (3 per hour per account, 10 per hour
+  per client IP), a letter with a temporary password is queued — or, for an
+  account whose e-mail is not confirmed yet, a fresh confirmation link.  The
+  caller always shows the same neutral answer; nothing here tells it whether
+  the pair matched.
+* The temporary password itself is minted by the mail sender just before the
+  letter is rendered (:func:`mint_temp_password`, registered with
+  :func:`outbox.register_secret_minter` when this module is imported): 16
+  characters from an unambiguous alphabet, stored only as a bcrypt hash in
+  ``lkk_token`` (purpose ``temp_password``), valid 24 h; a new one invalidates
+  the older ones.  The account's password is **not** touched: the old
+  password keeps working until the temporary one is used.
+* :func:`authenticate_temp` — the login form's second chance: a valid
+  temporary password opens a *restricted* session (the caller mints it), which
+  allows only setting a new password.
+* :func:`complete_reset` — the new password: validated like at registration,
+  stored, the temporary password spent, every other session ended, the
+  restriction of the current session lifted and a notice (without any
+  password) queued.
+
+Nothing here commits: the caller owns the transaction.  bcrypt makes
+:func:`mint_temp_password`, :func:`authenticate_temp` and
+:func:`complete_reset` slow — call them from a worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlmodel import Session, select, update
+
+from lkk_app.i18n import t
+from lkk_app.models import OneTimeToken, User
+from lkk_app.services import clock, outbox, passwords, ratelimit, registration, sessions, tokens
+from lkk_app.services import users, validation
+from lkk_app.services.errors import FieldErrors
+from lkk_app.services.tokens import db_time
+from lkk_app.settings import Settings, get_settings
+
+log = logging.getLogger("lkk.auth")
+
+TEMP_TTL = tokens.TTL[tokens.TEMP_PASSWORD]
+# Raw input longer than this is not looked at (a login has ≤ 32, an e-mail ≤ 254 characters).
+MAX_INPUT = 1024
+
+_T = OneTimeToken.__table__.c  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------- request
+
+
+def request_reset(
+    session: Session, *, login: str, email: str, ip: str | None,
+    settings: Settings | None = None,
+) -> None:
+    """Queue a temporary password (or, unconfirmed account, a confirmation link)
+    when ``login`` and ``email`` belong to one account and the limits allow.
+
+    Returns nothing on purpose: the page shows one neutral answer.  Every
+    request counts against the client IP (10 per hour); a matching one also
+    against the account (3 per hour), so that strangers who do not know the
+    address cannot use the account's budget up.  Flushes, does not commit.
+    """
+    settings = settings or get_settings()
+    login = login if isinstance(login, str) and len(login) <= MAX_INPUT else ""
+    email = email if isinstance(email, str) and len(email) <= MAX_INPUT else ""
+    user = users.get_user_by_login(session, login) if login.strip() else None
+    key = validation.email_key(email)
+    matched = user is not None and bool(key) and key == user.email_key
+    ip_rule = (ratelimit.recovery_ip_bucket(ip), *ratelimit.RECOVERY_PER_IP)
+    if not matched:
+        ratelimit.allow_all(session, [ip_rule])
+        log.info("password reset requested for a non-matching login/e-mail from %s", ip or "-")
+        return
+    assert user is not None and user.id is not None
+    if not ratelimit.allow_all(session, ratelimit.recovery_rules(account=user.id, ip=ip)):
+        log.info("password reset for user %s from %s: over the limit", user.id, ip or "-")
+        return
+    if user.email_confirmed_at is None:
+        # The address is not proven yet: a temporary password must not go to
+        # it; a fresh confirmation link lets the owner finish registration.
+        registration.queue_confirmation(session, user)
+        log.info("password reset for unconfirmed user %s from %s: confirmation link queued",
+                 user.id, ip or "-")
+        return
+    outbox.enqueue(
+        session,
+        kind="temp_password",
+        template="temp_password",
+        recipient=user.email,
+        params={"login": user.login},
+        user_id=user.id,
+        secret_purpose=tokens.TEMP_PASSWORD,
+        expires_in=TEMP_TTL,
+        settings=settings,
+    )
+    log.info("password reset requested for user %s from %s: temporary password queued",
+             user.id, ip or "-")
+
+
+# --------------------------------------------------------------------------- the secret
+
+
+def mint_temp_password(
+    session: Session, user_id: int, settings: Settings | None = None
+) -> str | None:
+    """Secret minter of ``temp_password`` letters: a new temporary password for
+    ``user_id`` (the older ones stop working), stored as a bcrypt hash; the
+    plain password is returned for the letter only.  ``None`` when the user is
+    gone."""
+    user = session.get(User, user_id)
+    if user is None:
+        return None
+    settings = settings or get_settings()
+    password = tokens.generate_temp_password()
+    digest = passwords.hash_password(password, secret_key=settings.secret_key,
+                                     cost=settings.bcrypt_cost)
+    tokens.invalidate_tokens(session, user_id=user_id, purpose=tokens.TEMP_PASSWORD)
+    now = clock.utcnow()
+    session.add(OneTimeToken(
+        token_hash=digest,
+        user_id=user_id,
+        purpose=tokens.TEMP_PASSWORD,
+        created_at=db_time(_T.created_at, now),
+        expires_at=db_time(_T.expires_at, now + TEMP_TTL),
+        used_at=None,
+    ))
+    session.flush()
+    return password
+
+
+outbox.register_secret_minter(tokens.TEMP_PASSWORD, mint_temp_password)
+
+
+def _live_temp_hashes(session: Session, user_id: int) -> list[str]:
+    """bcrypt hashes of the user's unused, unexpired temporary passwords (newest first)."""
+    now = clock.utcnow()
+    return list(session.exec(
+        select(OneTimeToken.token_hash)
+        .where(OneTimeToken.user_id == user_id)  # type: ignore[arg-type]
+        .where(OneTimeToken.purpose == tokens.TEMP_PASSWORD)  # type: ignore[arg-type]
+        .where(OneTimeToken.used_at.is_(None))  # type: ignore[union-attr]
+        .where(OneTimeToken.expires_at > db_time(_T.expires_at, now))  # type: ignore[arg-type, operator]
+        .order_by(OneTimeToken.id.desc())  # type: ignore[union-attr]
+        .limit(3)
+    ).all())
+
+
+def _latest_unused_hash(session: Session, user_id: int) -> str | None:
+    """The newest temporary password not spent yet (expired or not)."""
+    return session.exec(
+        select(OneTimeToken.token_hash)
+        .where(OneTimeToken.user_id == user_id)  # type: ignore[arg-type]
+        .where(OneTimeToken.purpose == tokens.TEMP_PASSWORD)  # type: ignore[arg-type]
+        .where(OneTimeToken.used_at.is_(None))  # type: ignore[union-attr]
+        .order_by(OneTimeToken.id.desc())  # type: ignore[union-attr]
+        .limit(1)
+    ).first()
+
+
+# --------------------------------------------------------------------------- login with it
+
+
+def authenticate_temp(
+    session: Session, *, login: str, password: str, settings: Settings | None = None
+) -> User | None:
+    """The user whose valid (unused, unexpired) temporary password ``password``
+    is, else ``None``.
+
+    Costs one bcrypt check in every case (a dummy one when there is no
+    temporary password), so the answer time does not reveal whether the login
+    exists or has a pending recovery.  Does not spend the password: that
+    happens when the new password is set (:func:`complete_reset`).
+    """
+    settings = settings or get_settings()
+    usable = isinstance(password, str) and 0 < len(password) <= passwords.MAX_VERIFY_CHARS
+    user = users.get_user_by_login(session, login) if usable else None
+    hashes = _live_temp_hashes(session, user.id) if user is not None else []
+    if not hashes:
+        passwords.dummy_verify(password, secret_key=settings.secret_key, cost=settings.bcrypt_cost)
+        return None
+    # invalidate_tokens leaves one live temporary password; a race between two
+    # minters could leave two for a moment.
+    for digest in hashes:
+        if passwords.verify_password(password, digest, secret_key=settings.secret_key):
+            assert user is not None
+            now = clock.utcnow()
+            user.last_login_at = now
+            user.updated_at = now
+            session.add(user)
+            session.flush()
+            return user
+    return None
+
+
+# --------------------------------------------------------------------------- the new password
+
+
+def complete_reset(
+    session: Session,
+    *,
+    user: User,
+    new_password: str,
+    password_confirm: str,
+    session_token: str,
+    settings: Settings | None = None,
+) -> None:
+    """Set the user's own password after a login with a temporary one.
+
+    Raises :class:`FieldErrors` (keys ``password``, ``password_confirm``) when
+    the password breaks the registration rules, the confirmation differs or it
+    is the temporary password itself.  Otherwise: stores it, spends every
+    temporary password of the user, ends all other sessions, makes the session
+    of ``session_token`` a normal one and queues the ``password_changed``
+    notice.  Flushes, does not commit.
+    """
+    settings = settings or get_settings()
+    errors: dict[str, str] = {}
+    problem = validation.password_error(new_password, user.login)
+    if problem:
+        errors["password"] = problem
+    else:
+        latest = _latest_unused_hash(session, user.id)
+        if latest and passwords.verify_password(new_password, latest,
+                                                secret_key=settings.secret_key):
+            errors["password"] = t("recovery.same_as_temp")
+    if not password_confirm:
+        errors["password_confirm"] = t("password_confirm.empty")
+    elif new_password and password_confirm != new_password:
+        errors["password_confirm"] = t("password.mismatch")
+    if errors:
+        raise FieldErrors(errors)
+
+    users.set_password(session, user, new_password, settings=settings)
+    now = clock.utcnow()
+    session.exec(  # type: ignore[call-overload]
+        update(OneTimeToken)
+        .where(OneTimeToken.user_id == user.id)  # type: ignore[arg-type]
+        .where(OneTimeToken.purpose == tokens.TEMP_PASSWORD)  # type: ignore[arg-type]
+        .where(OneTimeToken.used_at.is_(None))  # type: ignore[union-attr]
+        .values(used_at=db_time(_T.used_at, now))
+        .execution_options(synchronize_session=False)
+    )
+    ended = sessions.revoke_user_sessions(session, user.id, except_token=session_token)
+    sessions.lift_restriction(session, session_token)
+    outbox.enqueue(
+        session,
+        kind="password_changed",
+        template="password_changed",
+        recipient=user.email,
+        params={"login": user.login},
+        user_id=user.id,
+        settings=settings,
+    )
+    log.info("password set after recovery for user %s; %d other session(s) ended", user.id, ended)
+
+
+__all__ = [
+    "authenticate_temp",
+    "complete_reset",
+    "mint_temp_password",
+    "request_reset",
+]

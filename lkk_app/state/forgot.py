@@ -1,0 +1,62 @@
+"""«Забыли пароль?» (manual 2.4, figure 4): login + e-mail → one neutral answer."""
+
+from __future__ import annotations
+
+import asyncio
+
+import reflex as rx
+
+from lkk_app.db import session_scope
+from lkk_app.i18n import t
+from lkk_app.mail_worker import wake_mail_sender
+from lkk_app.services import recovery, validation
+
+FIELDS = ("login", "email")
+# Longest value read from a field; longer input is cut (and then cannot match).
+MAX_INPUT = 1024
+
+
+def _request(login: str, email: str, ip: str) -> None:
+    """Worker thread: whatever happens inside, the page says the same."""
+    with session_scope() as db:
+        recovery.request_reset(db, login=login, email=email, ip=ip)
+
+
+class ForgotState(rx.State):
+    err_login: str = ""
+    err_email: str = ""
+    submitting: bool = False
+    done: bool = False
+
+    @rx.event
+    def on_load(self):
+        self.err_login = self.err_email = ""
+        self.submitting = False
+        self.done = False
+
+    @rx.event
+    async def submit(self, form_data: dict):
+        if self.submitting or self.done:
+            return
+        form = {name: str(form_data.get(name, "") or "")[:MAX_INPUT].strip() for name in FIELDS}
+        # Only the form of the input is checked here — never whether it matches.
+        errors = {}
+        if not form["login"]:
+            errors["login"] = t("login_field.empty")
+        email_problem = validation.email_error(form["email"])
+        if email_problem:
+            errors["email"] = email_problem
+        self.err_login = errors.get("login", "")
+        self.err_email = errors.get("email", "")
+        if errors:
+            yield rx.set_focus(next(name for name in FIELDS if name in errors))
+            return
+        self.submitting = True
+        yield
+        try:
+            await asyncio.to_thread(_request, form["login"], form["email"],
+                                    self.router.session.client_ip)
+        finally:
+            self.submitting = False
+        self.done = True
+        wake_mail_sender()

@@ -1,0 +1,515 @@
+"""Password recovery (manual 2.4; docs/security.md "Tokens, codes, temporary
+passwords"): the neutral request, the temporary password, the restricted
+session and the new password.  SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import timedelta
+
+import bcrypt
+import pytest
+from reflex.istate.data import RouterData
+from sqlmodel import select
+
+from lkk_app import db as db_module
+from lkk_app.models import OneTimeToken, OutboxMessage, RateEvent, User, UserSession
+from lkk_app.services import outbox, passwords, ratelimit, recovery, sessions, tokens, users
+from lkk_app.services.errors import AuthenticationFailed, FieldErrors
+from lkk_app.settings import reload_settings
+
+# Imported here, not inside the tests: Reflex registers state classes in a
+# context variable, which an import inside an asyncio test would lose.
+from lkk_app.http_routes import _check_credentials
+from lkk_app.state.change_password import ChangePasswordState
+from lkk_app.state.forgot import ForgotState
+from lkk_app.state.profile import ProfileState
+
+PASSWORD = "Зелёный-слон-42"
+NEW_PASSWORD = "Синий кит плывёт 2026"
+IP = "203.0.113.7"
+LETTER_RE = re.compile(r"^Новый пароль: (\S+)$", re.MULTILINE)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def make_user(db, settings, login="ivan", email=None, confirmed=True) -> User:
+    user = users.create_user(db, login=login, email=email or f"{login}@example.com",
+                             password=PASSWORD, confirmed=confirmed, settings=settings)
+    db.commit()
+    return user
+
+
+@pytest.fixture
+def user(db, settings, frozen_clock) -> User:
+    return make_user(db, settings, email="Ivan.Petrov@Example.com")
+
+
+@pytest.fixture
+def minter_settings(settings, monkeypatch):
+    """The registered minter reads the process settings: make them the test's."""
+    monkeypatch.setattr(recovery, "get_settings", lambda: settings)
+    return settings
+
+
+def letters(db, **where) -> list[OutboxMessage]:
+    stmt = select(OutboxMessage).order_by(OutboxMessage.id)
+    for name, value in where.items():
+        stmt = stmt.where(getattr(OutboxMessage, name) == value)
+    return list(db.exec(stmt).all())
+
+
+def request(db, login="ivan", email="ivan.petrov@example.com", ip=IP, settings=None) -> None:
+    recovery.request_reset(db, login=login, email=email, ip=ip, settings=settings)
+    db.commit()
+
+
+def mint(db, user, settings) -> str:
+    password = recovery.mint_temp_password(db, user.id, settings=settings)
+    db.commit()
+    assert password
+    return password
+
+
+def deliver(engine, settings) -> list[dict]:
+    """Run the real outbox sender once (development mailbox); the letters, newest first."""
+    asyncio.run(outbox.OutboxWorker(settings, engine=engine).run_once())
+    return outbox.list_dev_mail(settings.mail_dir)
+
+
+def temp_of(letter: dict) -> str:
+    found = LETTER_RE.findall(letter["text"])
+    assert len(found) == 1, letter["text"]
+    return found[0]
+
+
+def temp_login(db, user, password, settings) -> User | None:
+    found = recovery.authenticate_temp(db, login=user.login, password=password, settings=settings)
+    db.commit()
+    return found
+
+
+# --------------------------------------------------------------------------- the request
+
+
+def test_the_temp_password_minter_is_registered_on_import():
+    assert outbox.secret_minter(tokens.TEMP_PASSWORD) is recovery.mint_temp_password
+
+
+def test_matching_pair_queues_one_temp_password_letter(db, settings, user, frozen_clock):
+    # Login and e-mail compare case-insensitively.
+    request(db, login="IVAN", email=" IVAN.PETROV@example.COM ", settings=settings)
+    rows = letters(db)
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row.kind, row.template, row.secret_purpose) == (
+        "temp_password", "temp_password", tokens.TEMP_PASSWORD)
+    assert (row.user_id, row.recipient) == (user.id, "Ivan.Petrov@Example.com")
+    assert tokens.naive_utc(row.expires_at) == frozen_clock.now + timedelta(hours=24)
+    # Nothing is minted yet: the secret is made when the letter is sent.
+    assert db.exec(select(OneTimeToken)).all() == []
+
+
+@pytest.mark.parametrize("login, email", [
+    ("ivan", "someone.else@example.com"),   # wrong e-mail
+    ("nobody", "ivan.petrov@example.com"),  # unknown login
+    ("ivan", ""),                            # no e-mail
+    ("", "ivan.petrov@example.com"),         # no login
+    ("ivan", "ivan.petrov@example.org"),     # close, but not the address
+    ("ivan", "x" * 2000),                    # absurd input
+])
+def test_a_pair_that_does_not_match_queues_nothing(db, settings, user, login, email):
+    make_user(db, settings, login="olga", email="someone.else@example.com")
+    request(db, login=login, email=email, settings=settings)
+    assert letters(db) == []
+
+
+def test_another_users_address_does_not_match(db, settings, user):
+    make_user(db, settings, login="olga", email="olga@example.com")
+    request(db, login="ivan", email="olga@example.com", settings=settings)
+    request(db, login="olga", email="ivan.petrov@example.com", settings=settings)
+    assert letters(db) == []
+
+
+def test_unconfirmed_account_gets_a_confirmation_link_instead(db, settings, frozen_clock):
+    user = make_user(db, settings, login="nina", confirmed=False)
+    request(db, login="nina", email="nina@example.com", settings=settings)
+    rows = letters(db)
+    assert [(r.template, r.secret_purpose, r.user_id) for r in rows] == [
+        ("confirm_email", tokens.CONFIRM_EMAIL, user.id)]
+
+
+def test_the_request_leaves_the_old_password_alone(db, settings, user):
+    before = user.password_hash
+    request(db, settings=settings)
+    mint(db, user, settings)
+    db.refresh(user)
+    assert user.password_hash == before
+    assert users.authenticate(db, login="ivan", password=PASSWORD, settings=settings).id == user.id
+
+
+# --------------------------------------------------------------------------- the letter and the secret
+
+
+def test_letter_carries_a_temp_password_that_logs_in(db, engine, minter_settings, user):
+    settings = minter_settings
+    request(db, settings=settings)
+    sent = deliver(engine, settings)
+    assert len(sent) == 1 and sent[0]["to"] == "Ivan.Petrov@Example.com"
+    temp = temp_of(sent[0])
+    assert len(temp) >= 16
+    assert set(temp) <= set(tokens.TEMP_PASSWORD_ALPHABET)
+    assert not set(temp) & set("0O1lI")
+    assert temp_login(db, user, temp, settings).id == user.id
+    # Case matters in a password; the login does not.
+    assert temp_login(db, user, temp.swapcase(), settings) is None
+    assert recovery.authenticate_temp(db, login="IVAN", password=temp, settings=settings).id == user.id
+    # The old password still works until the temporary one is used.
+    assert users.authenticate(db, login="ivan", password=PASSWORD, settings=settings).id == user.id
+    # And the temporary one is not the account's password.
+    with pytest.raises(AuthenticationFailed):
+        users.authenticate(db, login="ivan", password=temp, settings=settings)
+
+
+def test_temp_password_is_stored_only_hashed(db, engine, minter_settings, user):
+    settings = minter_settings
+    request(db, settings=settings)
+    temp = temp_of(deliver(engine, settings)[0])
+    rows = [*db.exec(select(OneTimeToken)).all(), *db.exec(select(OutboxMessage)).all()]
+    assert len(rows) == 2
+    for row in rows:
+        for name, value in row.model_dump().items():
+            assert temp not in str(value), (type(row).__name__, name)
+            assert temp.lower() not in str(value).lower(), (type(row).__name__, name)
+    token = db.exec(select(OneTimeToken)).one()
+    assert token.purpose == tokens.TEMP_PASSWORD and token.user_id == user.id
+    assert token.token_hash.startswith("$2b$")
+    assert passwords.verify_password(temp, token.token_hash, secret_key=settings.secret_key)
+
+
+def test_temp_password_expires_after_24_hours(db, settings, user, frozen_clock):
+    temp = mint(db, user, settings)
+    frozen_clock.advance(hours=23, minutes=59)
+    assert temp_login(db, user, temp, settings) is not None
+    frozen_clock.advance(minutes=2)
+    assert temp_login(db, user, temp, settings) is None
+
+
+def test_a_second_temp_password_invalidates_the_first(db, settings, user):
+    first = mint(db, user, settings)
+    second = mint(db, user, settings)
+    assert first != second
+    assert temp_login(db, user, first, settings) is None
+    assert temp_login(db, user, second, settings).id == user.id
+
+
+def test_a_temp_password_belongs_to_one_user(db, settings, user):
+    other = make_user(db, settings, login="olga")
+    temp = mint(db, user, settings)
+    assert recovery.authenticate_temp(db, login="olga", password=temp, settings=settings) is None
+    assert temp_login(db, other, temp, settings) is None
+
+
+def test_minting_for_a_deleted_user_cancels_the_letter(db, settings, user):
+    assert recovery.mint_temp_password(db, 10_000, settings=settings) is None
+
+
+@pytest.mark.parametrize("who", ["ivan", "nobody", ""])
+def test_every_failed_temp_login_costs_one_bcrypt_check(db, settings, user, monkeypatch, who):
+    if who == "ivan":
+        mint(db, user, settings)
+    calls = []
+    real = bcrypt.checkpw
+    monkeypatch.setattr(bcrypt, "checkpw", lambda *a: calls.append(1) or real(*a))
+    assert recovery.authenticate_temp(db, login=who, password="WrongWrongWrong7", settings=settings) is None
+    assert len(calls) == 1
+
+
+# --------------------------------------------------------------------------- the new password
+
+
+def test_complete_reset_sets_the_password_and_spends_the_temp_one(db, settings, user, frozen_clock):
+    temp = mint(db, user, settings)
+    assert temp_login(db, user, temp, settings) is not None
+    current = sessions.mint_session(db, user_id=user.id, settings=settings, must_change_password=True)
+    recovery.complete_reset(db, user=user, new_password=NEW_PASSWORD, password_confirm=NEW_PASSWORD,
+                            session_token=current, settings=settings)
+    db.commit()
+    # Single use: the temporary password is spent, the old one is gone, the new one works.
+    assert temp_login(db, user, temp, settings) is None
+    with pytest.raises(AuthenticationFailed):
+        users.authenticate(db, login="ivan", password=PASSWORD, settings=settings)
+    assert users.authenticate(db, login="ivan", password=NEW_PASSWORD, settings=settings).id == user.id
+    token = db.exec(select(OneTimeToken)).one()
+    assert tokens.naive_utc(token.used_at) == frozen_clock.now
+
+
+def test_complete_reset_ends_other_sessions_and_lifts_the_restriction(db, settings, user):
+    other_user = make_user(db, settings, login="olga")
+    mint(db, user, settings)
+    elsewhere = sessions.mint_session(db, user_id=user.id, settings=settings)
+    current = sessions.mint_session(db, user_id=user.id, settings=settings, must_change_password=True)
+    foreign = sessions.mint_session(db, user_id=other_user.id, settings=settings)
+    db.commit()
+    assert sessions.resolve_session(db, current).must_change_password is True
+    recovery.complete_reset(db, user=user, new_password=NEW_PASSWORD, password_confirm=NEW_PASSWORD,
+                            session_token=current, settings=settings)
+    db.commit()
+    assert sessions.resolve_session(db, elsewhere) is None
+    row = sessions.resolve_session(db, current)
+    assert row is not None and row.must_change_password is False
+    assert sessions.resolve_session(db, foreign) is not None
+
+
+def test_complete_reset_mails_a_notice_without_any_password(db, engine, minter_settings, user):
+    settings = minter_settings
+    request(db, settings=settings)
+    temp = temp_of(deliver(engine, settings)[0])
+    current = sessions.mint_session(db, user_id=user.id, settings=settings, must_change_password=True)
+    recovery.complete_reset(db, user=user, new_password=NEW_PASSWORD, password_confirm=NEW_PASSWORD,
+                            session_token=current, settings=settings)
+    db.commit()
+    notice = letters(db, template="password_changed")
+    assert len(notice) == 1
+    assert (notice[0].recipient, notice[0].secret_purpose) == ("Ivan.Petrov@Example.com", None)
+    sent = deliver(engine, settings)
+    assert len(sent) == 2
+    newest = sent[0]
+    assert "изменён" in newest["subject"]
+    for secret in (temp, NEW_PASSWORD, PASSWORD):
+        assert secret not in newest["text"] and secret not in newest["html"]
+    assert "Новый пароль:" not in newest["text"]
+
+
+@pytest.mark.parametrize("new, confirm, field, message", [
+    (None, None, "password", "не должен совпадать с временным"),  # the temp password itself
+    (NEW_PASSWORD, NEW_PASSWORD + "!", "password_confirm", "Пароли не совпадают"),
+    (NEW_PASSWORD, "", "password_confirm", "Повторите пароль"),
+    ("short", "short", "password", "не менее 8"),
+    ("qwerty123", "qwerty123", "password", "распространён"),
+    ("мой-ivan-2026", "мой-ivan-2026", "password", "логин"),
+    ("", "", "password", "Введите пароль"),
+])
+def test_complete_reset_refuses_bad_passwords(db, settings, user, new, confirm, field, message):
+    temp = mint(db, user, settings)
+    new = temp if new is None else new
+    confirm = temp if confirm is None else confirm
+    before = user.password_hash
+    current = sessions.mint_session(db, user_id=user.id, settings=settings, must_change_password=True)
+    db.commit()
+    with pytest.raises(FieldErrors) as info:
+        recovery.complete_reset(db, user=user, new_password=new, password_confirm=confirm,
+                                session_token=current, settings=settings)
+    assert message in info.value.errors[field]
+    db.rollback()
+    db.refresh(user)
+    assert user.password_hash == before
+    # Nothing was spent or sent.
+    assert temp_login(db, user, temp, settings) is not None
+    assert letters(db) == []
+    assert sessions.resolve_session(db, current).must_change_password is True
+
+
+# --------------------------------------------------------------------------- limits
+
+
+def test_three_requests_per_hour_per_account(db, settings, user, frozen_clock):
+    for n in range(3):
+        request(db, ip=f"198.51.100.{n}", settings=settings)
+    assert len(letters(db)) == 3
+    request(db, ip="198.51.100.99", settings=settings)  # the 4th within the hour
+    assert len(letters(db)) == 3
+    frozen_clock.advance(minutes=59)
+    request(db, ip="198.51.100.98", settings=settings)
+    assert len(letters(db)) == 3
+    frozen_clock.advance(minutes=1, seconds=1)
+    request(db, ip="198.51.100.97", settings=settings)
+    assert len(letters(db)) == 4
+
+
+def test_strangers_cannot_use_an_accounts_budget_up(db, settings, user):
+    for n in range(5):
+        request(db, email="guess@example.com", ip=f"198.51.100.{n}", settings=settings)
+    request(db, ip="198.51.100.50", settings=settings)
+    assert len(letters(db)) == 1
+
+
+def test_ten_requests_per_hour_per_ip(db, settings, frozen_clock):
+    people = [make_user(db, settings, login=f"user{n:02d}") for n in range(12)]
+    for person in people[:10]:
+        request(db, login=person.login, email=person.email, settings=settings)
+    assert len(letters(db)) == 10
+    request(db, login=people[10].login, email=people[10].email, settings=settings)
+    assert len(letters(db)) == 10
+    # Another address is not affected; the same address again after an hour.
+    request(db, login=people[10].login, email=people[10].email, ip="192.0.2.1", settings=settings)
+    assert len(letters(db)) == 11
+    frozen_clock.advance(hours=1, seconds=1)
+    request(db, login=people[11].login, email=people[11].email, settings=settings)
+    assert len(letters(db)) == 12
+
+
+def test_failed_guesses_count_against_the_ip(db, settings, user):
+    for n in range(10):
+        request(db, login=f"guess{n}", email="guess@example.com", settings=settings)
+    request(db, settings=settings)  # the right pair, but this address is over its limit
+    assert letters(db) == []
+    assert db.exec(select(RateEvent)).all()
+    assert ratelimit.count(db, ratelimit.recovery_ip_bucket(IP), timedelta(hours=1)) == 10
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+def test_sessions_are_normal_unless_asked(db, settings, user):
+    normal = sessions.mint_session(db, user_id=user.id, settings=settings)
+    restricted = sessions.mint_session(db, user_id=user.id, settings=settings, must_change_password=True)
+    db.commit()
+    assert sessions.resolve_session(db, normal).must_change_password is False
+    assert sessions.resolve_session(db, restricted).must_change_password is True
+    assert sessions.lift_restriction(db, normal) is False
+    assert sessions.lift_restriction(db, "x" * 43) is False
+    assert sessions.lift_restriction(db, restricted) is True
+    db.commit()
+    assert sessions.resolve_session(db, restricted).must_change_password is False
+    assert db.exec(select(UserSession).where(UserSession.must_change_password)).all() == []
+
+
+# --------------------------------------------------------------------------- the web layer
+
+
+@pytest.fixture
+def app_db(db_url, monkeypatch):
+    """The app's own settings and engine on this test's database."""
+    monkeypatch.setenv("REFLEX_DB_URL", db_url)
+    monkeypatch.setenv("LKK_BCRYPT_COST", "10")
+    reload_settings()
+    db_module.reset_engine()
+    yield
+    db_module.reset_engine()
+
+
+def _app_user(login="petrov", confirmed=True):
+    with db_module.session_scope() as s:
+        user = users.create_user(s, login=login, email=f"{login}@example.com", password=PASSWORD,
+                                 confirmed=confirmed)
+    return user
+
+
+def _state(cls, path: str, cookie: str = "", ip: str = IP):
+    root = cls.get_root_state()()
+    state = root.get_substate(cls.get_full_name().split(".")[1:])
+    state.router = RouterData.from_router_data(
+        {"headers": {"cookie": cookie} if cookie else {}, "pathname": path, "asPath": path, "ip": ip})
+    return state
+
+
+def _redirect_path(result) -> str | None:
+    if result is None:
+        return None
+    for name, value in result.args:
+        if name._js_expr == "path":
+            return str(value._var_value if hasattr(value, "_var_value") else value).strip('"')
+    raise AssertionError(f"not a redirect: {result}")
+
+
+def _redirects(events) -> list[str]:
+    found = []
+    for event in events:
+        for name, value in getattr(event, "args", ()):
+            if name._js_expr == "path":
+                found.append(str(getattr(value, "_var_value", value)).strip('"'))
+    return found
+
+
+async def _run(gen) -> list:
+    out = []
+    async for item in gen:
+        if item is None:
+            continue
+        out.extend(item if isinstance(item, list) else [item])
+    return out
+
+
+def test_login_with_a_temp_password_gives_a_restricted_session(app_db):
+    user = _app_user()
+    with db_module.session_scope() as s:
+        temp = recovery.mint_temp_password(s, user.id)
+    outcome, token = _check_credentials("petrov", temp, IP, "pytest")
+    assert outcome == "restricted"
+    with db_module.session_scope() as s:
+        assert sessions.resolve_session(s, token).must_change_password is True
+    # The old password still opens a normal session; a wrong one nothing.
+    outcome, token = _check_credentials("petrov", PASSWORD, IP, "pytest")
+    assert outcome == "ok"
+    with db_module.session_scope() as s:
+        assert sessions.resolve_session(s, token).must_change_password is False
+    assert _check_credentials("petrov", temp + "x", IP, "pytest") == ("invalid", "")
+    assert _check_credentials("nobody", temp, IP, "pytest") == ("invalid", "")
+
+
+@pytest.mark.asyncio
+async def test_a_restricted_session_is_sent_to_change_password(app_db):
+    user = _app_user()
+    with db_module.session_scope() as s:
+        token = sessions.mint_session(s, user_id=user.id, must_change_password=True)
+    state = _state(ProfileState, "/profile", cookie=f"lkk_session={token}")
+    assert _redirect_path(await ProfileState.on_load.fn(state)) == "/change-password"
+    assert state.login == ""
+    # Every handler that asks AuthState for the user is refused the same way.
+    assert await state._current_user() is None
+    assert (await state._current_user(allow_restricted=True))["must_change_password"] is True
+
+
+@pytest.mark.asyncio
+async def test_change_password_page_needs_a_restricted_session(app_db):
+    state = _state(ChangePasswordState, "/change-password")
+    assert _redirect_path(await ChangePasswordState.on_load.fn(state)).startswith("/?next=")
+    assert state.loaded is False
+    user = _app_user()
+    with db_module.session_scope() as s:
+        normal = sessions.mint_session(s, user_id=user.id)
+    state = _state(ChangePasswordState, "/change-password", cookie=f"lkk_session={normal}")
+    assert _redirect_path(await ChangePasswordState.on_load.fn(state)) == "/profile"
+    # A forged call of the handler with a normal session changes nothing.
+    events = await _run(ChangePasswordState.submit.fn(
+        state, {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}))
+    assert _redirects(events) == ["/profile"]
+    with db_module.session_scope() as s:
+        users.authenticate(s, login="petrov", password=PASSWORD)
+
+
+@pytest.mark.asyncio
+async def test_change_password_handler_sets_the_password(app_db):
+    user = _app_user()
+    with db_module.session_scope() as s:
+        temp = recovery.mint_temp_password(s, user.id)
+        token = sessions.mint_session(s, user_id=user.id, must_change_password=True)
+    state = _state(ChangePasswordState, "/change-password", cookie=f"lkk_session={token}")
+    assert await ChangePasswordState.on_load.fn(state) is None
+    assert state.loaded and state.login == "petrov"
+    await _run(ChangePasswordState.submit.fn(state, {"password": temp, "password_confirm": temp}))
+    assert "временным" in state.err_password and state.form_error
+    events = await _run(ChangePasswordState.submit.fn(
+        state, {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}))
+    assert _redirects(events) == ["/profile"]
+    assert state.submitting is False and state.err_password == ""
+    with db_module.session_scope() as s:
+        assert sessions.resolve_session(s, token).must_change_password is False
+        assert users.authenticate(s, login="petrov", password=NEW_PASSWORD).id == user.id
+
+
+@pytest.mark.asyncio
+async def test_forgot_handler_answers_the_same_and_uses_the_client_ip(app_db):
+    _app_user()
+    state = _state(ForgotState, "/forgot", ip="198.51.100.23")
+    await _run(ForgotState.submit.fn(state, {"login": "", "email": "no"}))
+    assert state.err_login == "Введите логин" and "user@example.com" in state.err_email
+    assert state.done is False
+    await _run(ForgotState.submit.fn(state, {"login": "petrov", "email": "petrov@example.com"}))
+    assert state.done is True and state.submitting is False
+    with db_module.session_scope() as s:
+        assert len(letters(s, template="temp_password")) == 1
+        assert ratelimit.count(s, ratelimit.recovery_ip_bucket("198.51.100.23"), timedelta(hours=1)) == 1
