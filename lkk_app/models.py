@@ -128,3 +128,33 @@ class RateEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     bucket: str = Field(max_length=128, index=True)
     created_at: datetime = Field(index=True, sa_type=NaiveUTC)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Security audit trail: who did what, when (UTC), from where, with what result.
+    Never holds a password, token, captcha answer or key."""
+
+    __tablename__ = "lkk_audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(index=True, sa_type=NaiveUTC)
+    event: str = Field(max_length=32, index=True)
+    result: str = Field(max_length=16)
+    user_id: int | None = Field(default=None, index=True)
+    login: str = Field(default="", max_length=64)
+    ip: str = Field(default="", max_length=64)
+    user_agent: str = Field(default="", max_length=512)
+    detail: str = Field(default="", max_length=200)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Consecutive failed logins per login name — known or not, so that a
+    throttled answer cannot tell whether an account exists."""
+
+    __tablename__ = "lkk_login_throttle"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key_hash: str = Field(max_length=64, unique=True)
+    failures: int = Field(default=0)
+    throttled_until: datetime | None = Field(default=None, sa_type=NaiveUTC)
+    last_failure_at: datetime = Field(sa_type=NaiveUTC)

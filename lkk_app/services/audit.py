@@ -1,0 +1,69 @@
+"""The security audit trail (table ``lkk_audit``).
+
+Events: login_success, login_failure, login_throttled, password_changed,
+recovery_requested, recovery_used, email_confirmed, confirmation_resent,
+session_ended.  Results: ok, fail, refused.  Values are cut to their column
+sizes and stripped of control characters; callers never pass secrets.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import Session, select
+
+from lkk_app.models import AuditEvent
+from lkk_app.services import clock
+
+LOGIN_SUCCESS = "login_success"
+LOGIN_FAILURE = "login_failure"
+LOGIN_THROTTLED = "login_throttled"
+PASSWORD_CHANGED = "password_changed"
+RECOVERY_REQUESTED = "recovery_requested"
+RECOVERY_USED = "recovery_used"
+EMAIL_CONFIRMED = "email_confirmed"
+CONFIRMATION_RESENT = "confirmation_resent"
+SESSION_ENDED = "session_ended"
+
+OK, FAIL, REFUSED = "ok", "fail", "refused"
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def _clean(value: object, limit: int) -> str:
+    if not isinstance(value, str):
+        return ""
+    return _CONTROL.sub(" ", value[: limit * 2])[:limit]
+
+
+def record(
+    session: Session,
+    *,
+    event: str,
+    result: str = OK,
+    user_id: int | None = None,
+    login: str = "",
+    ip: str = "",
+    user_agent: str = "",
+    detail: str = "",
+) -> AuditEvent:
+    row = AuditEvent(
+        created_at=clock.utcnow(),
+        event=_clean(event, 32),
+        result=_clean(result, 16),
+        user_id=user_id,
+        login=_clean(login, 64),
+        ip=_clean(ip, 64),
+        user_agent=_clean(user_agent, 512),
+        detail=_clean(detail, 200),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def recent_for_user(session: Session, user_id: int, limit: int = 20) -> list[AuditEvent]:
+    return list(session.exec(
+        select(AuditEvent).where(AuditEvent.user_id == user_id)
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(limit)
+    ).all())
