@@ -30,17 +30,28 @@ SHORT_GUIDE_TERMS = (
     "Код авторизации",
     "Обновить код",
     "Отправить письмо повторно",
+    "Служба поддержки",
+    "24 часа",
 )
 FULL_GUIDE_TERMS = SHORT_GUIDE_TERMS + (
     "Содержание",
     "Неверное имя пользователя или пароль",
     "Введите логин пользователя и e-mail",
     "Сбросить пароль",
+    # the neutral answer of «Забыли пароль?», word for word
+    "Если логин и адрес электронной почты совпадают с данными учётной записи, "
+    "на этот адрес отправлено письмо с новым паролем.",
+    "Новый пароль",  # the line of the letter and the field of «Смена пароля»
     "Смена пароля",
+    "Сохранить",
     "Профиль",
+    "Изменить пароль",
     "Выйти",
     "Служба поддержки",
+    "Вернуться ко входу",
 )
+# Screenshots (docs/guides/img/*.png) each guide shows, at least.
+MIN_IMAGES = {"registration-guide.pdf": 2, "user-guide.pdf": 6}
 
 
 def run_script(*args: str, root: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -56,6 +67,24 @@ def pdf_text(path: Path) -> tuple[int, str]:
     reader = pypdf.PdfReader(str(path))
     text = "\n".join(page.extract_text() or "" for page in reader.pages)
     return len(reader.pages), " ".join(text.split())  # lines wrap anywhere
+
+
+def pdf_image_count(path: Path) -> int:
+    """Image XObjects drawn on the pages (each figure is one)."""
+    pypdf = pytest.importorskip("pypdf")
+    reader = pypdf.PdfReader(str(path))
+    count = 0
+    for page in reader.pages:
+        resources = page.get("/Resources")
+        if resources is None:
+            continue
+        xobjects = resources.get_object().get("/XObject")
+        if xobjects is None:
+            continue
+        for ref in xobjects.get_object().values():
+            if ref.get_object().get("/Subtype") == "/Image":
+                count += 1
+    return count
 
 
 def copy_project(tmp_path: Path) -> Path:
@@ -95,6 +124,14 @@ def test_guide_pdf_names_the_screens(name: str, terms: tuple[str, ...]) -> None:
     assert not missing, f"{name} does not mention {missing}"
 
 
+@pytest.mark.parametrize(("name", "minimum"), sorted(MIN_IMAGES.items()))
+def test_guide_pdf_shows_the_screenshots(name: str, minimum: int) -> None:
+    assert pdf_image_count(GUIDES / name) >= minimum
+    _, text = pdf_text(GUIDES / name)
+    for n in range(1, minimum + 1):
+        assert f"Рисунок {n} – " in text, f"{name}: no caption «Рисунок {n} – …»"
+
+
 def test_full_guide_follows_the_manual_structure() -> None:
     _, text = pdf_text(GUIDES / "user-guide.pdf")
     for heading in (
@@ -104,7 +141,9 @@ def test_full_guide_follows_the_manual_structure() -> None:
         "2.2 Регистрация",
         "2.3 Вход для зарегистрированных пользователей",
         "2.4 Восстановление пароля",
-        "3 Профиль",
+        "3 Личный кабинет, закладка «Профиль»",
+        "3.1 Изменение номера телефона",
+        "3.2 Смена пароля",
         "4 Служба поддержки пользователей",
     ):
         assert heading in text
@@ -161,7 +200,9 @@ def test_build_is_deterministic_and_supports_images(tmp_path: Path) -> None:
     assert "img/test-login.png" in (root / "assets" / "guides" / "SOURCES.sha256").read_text()
 
     _, text = pdf_text(pdf)
-    assert "Рисунок 1 – Тестовый снимок окна входа" in text
+    own = (ROOT / "docs" / "guides" / "registration.md").read_text(encoding="utf-8")
+    figure = sum(line.startswith("![") for line in own.splitlines()) + 1  # after the guide's own
+    assert f"Рисунок {figure} – Тестовый снимок окна входа" in text
 
     again = run_script(root=root)
     assert again.returncode == 0, again.stderr
