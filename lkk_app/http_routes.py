@@ -12,7 +12,7 @@ import asyncio
 import html
 import logging
 import re
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -22,7 +22,8 @@ from starlette.routing import Route
 from datetime import timedelta
 
 from lkk_app.db import session_scope
-from lkk_app.services import clock, outbox, ratelimit, recovery, registration, signing, tokens
+from lkk_app.services import audit, clock, outbox, ratelimit, recovery, registration, signing, tokens
+from lkk_app.services import captcha, passwords, throttle
 from lkk_app.services import sessions as session_service
 from lkk_app.services import users as user_service
 from lkk_app.services.errors import AuthenticationFailed
@@ -100,14 +101,65 @@ def _login_redirect(**params: str) -> RedirectResponse:
     return RedirectResponse("/" + (f"?{query}" if query else ""), status_code=303)
 
 
-def _check_credentials(login: str, password: str, ip: str, user_agent: str) -> tuple[str, str]:
+def _check_credentials(login: str, password: str, ip: str, user_agent: str,
+                       captcha_id: str = "", code: str = "") -> tuple[str, str]:
     """Runs in a worker thread: bcrypt must not block the event loop.
+
+    In order: the client IP (30 failed logins in 10 minutes: refused without a
+    password check), the login name's throttle (``services/throttle.py``:
+    during a wait refused; after 5 failures the authorization code is checked
+    first), then the password.  Every refusal and failure costs the same two
+    bcrypt checks as a wrong password (``users.authenticate`` +
+    ``recovery.authenticate_temp``) and gives the same answer for known,
+    unknown, unconfirmed and throttled logins; only the IP limit, which says
+    nothing about the login, skips them.
 
     Returns ("ok", session token), ("restricted", session token) for a
     temporary password from a recovery letter, ("unconfirmed", signed pending
-    value) or ("invalid", "").  Only a correct password learns that the e-mail
-    is not confirmed yet."""
+    value), or ("invalid" | "wait" | "ip", extra query parameters for the
+    login window: ``cap=1`` when the next attempt needs the code, ``until=``
+    Unix seconds of the end of a wait).  Only a correct password learns that
+    the e-mail is not confirmed yet."""
+    settings = get_settings()
     with session_scope() as db:
+        ip_bucket, ip_limit, ip_window = ratelimit.login_fail_ip_rule(ip)
+        if ratelimit.is_limited(db, ip_bucket, limit=ip_limit, window=ip_window):
+            audit.record(db, event=audit.LOGIN_THROTTLED, result=audit.REFUSED, login=login,
+                         ip=ip, user_agent=user_agent, detail="ip limit")
+            return "ip", ""
+
+        def failed(outcome: str, reason: str, state: throttle.ThrottleState) -> tuple[str, str]:
+            # Counted against the client IP (committed with the rest: the
+            # caller's transaction ends normally).
+            ratelimit.record(db, ip_bucket)
+            known = user_service.get_user_by_login(db, login)
+            audit.record(db, event=audit.LOGIN_THROTTLED if outcome == "wait" else audit.LOGIN_FAILURE,
+                         result=audit.REFUSED if outcome == "wait" else audit.FAIL,
+                         user_id=known.id if known else None, login=login, ip=ip,
+                         user_agent=user_agent, detail=reason)
+            extra = {"cap": "1"} if state.needs_captcha else {}
+            if state.retry_at is not None:
+                extra["until"] = str(throttle.unix_seconds(state.retry_at))
+            return outcome, urlencode(extra)
+
+        state = throttle.check(db, login)
+        refusal = ""
+        if state.waiting():
+            refusal = "wait"
+        elif state.needs_captcha:
+            # One guess per challenge, spent in a transaction of its own that
+            # is committed whatever happens next.
+            with session_scope() as captcha_db:
+                if not captcha.verify(captcha_db, captcha_id or None, code or None):
+                    refusal = "captcha"
+        if refusal:
+            # The password is not checked, but the time spent is that of a wrong one.
+            for _ in range(2):
+                passwords.dummy_verify(password, secret_key=settings.secret_key,
+                                       cost=settings.bcrypt_cost)
+            # A wrong or missing code does not lengthen the wait: it tested no
+            # password (and anyone could otherwise prolong a victim's wait).
+            return failed("wait" if refusal == "wait" else "invalid", refusal, state)
         try:
             user = user_service.authenticate(db, login=login, password=password)
         except AuthenticationFailed:
@@ -115,11 +167,22 @@ def _check_credentials(login: str, password: str, ip: str, user_agent: str) -> t
             # that allows only «Смена пароля».
             temp_user = recovery.authenticate_temp(db, login=login, password=password)
             if temp_user is None:
-                return "invalid", ""
+                return failed("invalid", "password", throttle.record_failure(db, login))
+            audit.record(db, event=audit.RECOVERY_USED, user_id=temp_user.id, login=temp_user.login,
+                         ip=ip, user_agent=user_agent)
+            throttle.reset(db, login)
+            audit.record(db, event=audit.LOGIN_SUCCESS, user_id=temp_user.id, login=login, ip=ip,
+                         user_agent=user_agent, detail="temporary password")
             return "restricted", session_service.mint_session(
                 db, user_id=temp_user.id, ip=ip, user_agent=user_agent, must_change_password=True)
+        # A correct password ends the series of failures, confirmed e-mail or not.
+        throttle.reset(db, login)
         if user.email_confirmed_at is None:
+            audit.record(db, event=audit.LOGIN_FAILURE, result=audit.FAIL, user_id=user.id,
+                         login=login, ip=ip, user_agent=user_agent, detail="e-mail not confirmed")
             return "unconfirmed", signing.sign(str(user.id), purpose=PENDING_PURPOSE, ttl=PENDING_TTL)
+        audit.record(db, event=audit.LOGIN_SUCCESS, user_id=user.id, login=login, ip=ip,
+                     user_agent=user_agent)
         return "ok", session_service.mint_session(db, user_id=user.id, ip=ip, user_agent=user_agent)
 
 
@@ -136,15 +199,21 @@ async def login(request: Request) -> Response:
     login_value = str(form.get("login", ""))[:MAX_FIELD]
     password = str(form.get("password", ""))[: 10 * 1024]
     next_path = safe_next(str(form.get("next", "")), default="")
+    # «Код авторизации», needed after 5 failed logins (the id is not secret).
+    captcha_id = str(form.get("captcha_id", ""))[:64]
+    code = str(form.get("code", ""))[:64]
     login_value = login_value.strip()
     if not login_value or not password:
         return _login_redirect(e="empty", login=login_value, next=next_path)
     outcome, value = await asyncio.to_thread(
         _check_credentials, login_value, password, client_ip(request),
-        request.headers.get("user-agent", "")[:512],
+        request.headers.get("user-agent", "")[:512], captcha_id, code,
     )
-    if outcome == "invalid":
-        return _login_redirect(e="invalid", login=login_value, next=next_path)
+    if outcome in ("invalid", "wait", "ip"):
+        # One answer for known, unknown, unconfirmed and throttled logins.
+        extra = dict(parse_qsl(value))
+        return _login_redirect(e=outcome, until=extra.get("until", ""), cap=extra.get("cap", ""),
+                               login=login_value, next=next_path)
     if outcome == "unconfirmed":
         response = _login_redirect(e="unconfirmed", login=login_value)
         _set_private_cookie(response, PENDING_COOKIE, value, int(PENDING_TTL.total_seconds()))
@@ -156,7 +225,7 @@ async def login(request: Request) -> Response:
     return response
 
 
-def _resend(user_id: int) -> None:
+def _resend(user_id: int, ip: str = "", user_agent: str = "") -> None:
     """Queue a new confirmation letter unless a limit is reached; either way
     the answer is the same."""
     with session_scope() as db:
@@ -165,8 +234,12 @@ def _resend(user_id: int) -> None:
             return
         if not ratelimit.allow_all(db, ratelimit.resend_confirmation_rules(user.id)):
             log.info("confirmation resend over the limit for user %s", user.id)
+            audit.record(db, event=audit.CONFIRMATION_RESENT, result=audit.REFUSED, user_id=user.id,
+                         login=user.login, ip=ip, user_agent=user_agent)
             return
         registration.queue_confirmation(db, user)
+        audit.record(db, event=audit.CONFIRMATION_RESENT, user_id=user.id, login=user.login,
+                     ip=ip, user_agent=user_agent)
 
 
 async def resend_confirmation(request: Request) -> Response:
@@ -176,7 +249,8 @@ async def resend_confirmation(request: Request) -> Response:
     user_id = signing.unsign(raw, purpose=PENDING_PURPOSE)
     if user_id is None:
         return _login_redirect(expired="1")
-    await asyncio.to_thread(_resend, int(user_id))
+    await asyncio.to_thread(_resend, int(user_id), client_ip(request),
+                            request.headers.get("user-agent", "")[:512])
     wake_mail_sender()
     return _login_redirect(resent="1")
 
@@ -193,6 +267,8 @@ def _confirm(token: str, ip: str, user_agent: str) -> tuple[str, str]:
             user.email_confirmed_at = clock.utcnow()
             user.last_login_at = user.email_confirmed_at
             db.add(user)
+            audit.record(db, event=audit.EMAIL_CONFIRMED, user_id=user.id, login=user.login,
+                         ip=ip, user_agent=user_agent)
         return "ok", session_service.mint_session(db, user_id=user.id, ip=ip, user_agent=user_agent)
 
 
@@ -211,9 +287,12 @@ async def confirm_email(request: Request) -> Response:
     return response
 
 
-def _revoke(token: str) -> None:
+def _revoke(token: str, ip: str = "", user_agent: str = "") -> None:
     with session_scope() as db:
-        session_service.revoke_session(db, token)
+        user_id = session_service.revoke_session(db, token)
+        if user_id is not None:
+            audit.record(db, event=audit.SESSION_ENDED, user_id=user_id, ip=ip,
+                         user_agent=user_agent, detail=session_service.ENDED_BY_LOGOUT)
 
 
 async def logout(request: Request) -> Response:
@@ -221,7 +300,8 @@ async def logout(request: Request) -> Response:
         return PlainTextResponse("Forbidden", status_code=403)
     token = request.cookies.get(get_settings().session_cookie_name, "")
     if token:
-        await asyncio.to_thread(_revoke, token)
+        await asyncio.to_thread(_revoke, token, client_ip(request),
+                                request.headers.get("user-agent", "")[:512])
     response = _login_redirect(out="1")
     clear_session_cookie(response)
     return response

@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from lkk_app.components.captcha import captcha_field
 from lkk_app.components.fields import text_field
 from lkk_app.components.layout import auth_card, icon_link, submit_button
 from lkk_app.components.native_form import native_form
@@ -23,12 +24,27 @@ def _unconfirmed_notice() -> rx.Component:
     )
 
 
+def _code_block() -> rx.Component:
+    """«Код авторизации» after repeated failed logins (manual 2.2's block)."""
+    return rx.el.div(
+        rx.el.p(t("login.code_needed"), class_name="field-hint login-code-note"),
+        captcha_field(src=LoginState.captcha_src, error="", on_refresh=LoginState.refresh_captcha,
+                      challenge_id=LoginState.captcha_id, required=True),
+        # Remounts (emptying the code) whenever a new challenge is drawn.
+        key=LoginState.captcha_id,
+        class_name="login-code",
+    )
+
+
 def login_page() -> rx.Component:
     return auth_card(
         t("login.title"),
         rx.cond(LoginState.notice != "", rx.el.p(LoginState.notice, class_name="notice", role="status")),
         rx.el.div(
             rx.cond(LoginState.error != "", rx.el.p(LoginState.error, class_name="form-error")),
+            rx.cond(LoginState.wait_message != "",
+                    rx.el.p(LoginState.wait_message, class_name="form-error login-wait",
+                            id="login-wait", data_until=LoginState.wait_until)),
             id="login-form-error",
             role="alert",
             aria_live="assertive",
@@ -47,6 +63,7 @@ def login_page() -> rx.Component:
                 autocomplete="current-password", error=LoginState.password_error,
                 max_length=1024,
             ),
+            rx.cond(LoginState.needs_code, _code_block()),
             rx.el.input(type="hidden", name="next", value=LoginState.next_path),
             submit_button(t("login.submit"), t("login.submitting")),
             action="/auth/login",

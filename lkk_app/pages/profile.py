@@ -6,7 +6,7 @@ from lkk_app.components.cabinet import cabinet_frame
 from lkk_app.components.fields import strength_hint, text_field
 from lkk_app.components.layout import submit_button
 from lkk_app.i18n import t
-from lkk_app.state.profile import ProfileState
+from lkk_app.state.profile import JournalItem, ProfileState, SessionItem
 
 
 def _row(label: str, value: rx.Component | rx.Var, test_id: str) -> rx.Component:
@@ -71,6 +71,149 @@ def _password_form() -> rx.Component:
     )
 
 
+def _cell(label: str, *children, **props) -> rx.Component:
+    """A table cell that names its column itself on narrow screens (stacked rows)."""
+    return rx.el.td(rx.el.span(*children, class_name="cell-value"), data_label=label, **props)
+
+
+def _session_row(item: SessionItem) -> rx.Component:
+    return rx.el.tr(
+        _cell(
+            t("sessions.device"),
+            rx.el.span(item.device, class_name="device"),
+            rx.cond(item.current,
+                    rx.el.span(t("sessions.current"), class_name="badge badge-ok"),
+                    rx.fragment()),
+        ),
+        _cell(t("sessions.ip"), item.ip, class_name="nowrap"),
+        _cell(t("sessions.started"), item.started),
+        _cell(t("sessions.last_active"), item.last_active),
+        _cell(
+            t("sessions.actions"),
+            rx.cond(
+                item.current,
+                rx.fragment(),
+                rx.el.button(
+                    rx.icon("x", size=16, aria_hidden="true"),
+                    rx.el.span(t("sessions.end")),
+                    type="button",
+                    class_name="btn-small",
+                    on_click=ProfileState.end_session(item.id),
+                    disabled=ProfileState.sessions_busy,
+                    aria_label=t("sessions.end") + ": " + item.device + ", " + item.ip,
+                ),
+            ),
+            class_name="cell-action",
+        ),
+        class_name=rx.cond(item.current, "row-current", ""),
+        data_testid="session-row",
+    )
+
+
+def _sessions_panel() -> rx.Component:
+    return rx.el.section(
+        rx.el.h2(t("sessions.title"), class_name="panel-title", id="sessions-title"),
+        rx.el.p(t("sessions.note"), class_name="panel-note"),
+        rx.el.table(
+            rx.el.caption(t("sessions.caption"), class_name="sr-only"),
+            rx.el.thead(rx.el.tr(
+                rx.el.th(t("sessions.device"), scope="col"),
+                rx.el.th(t("sessions.ip"), scope="col"),
+                rx.el.th(t("sessions.started"), scope="col"),
+                rx.el.th(t("sessions.last_active"), scope="col"),
+                rx.el.th(rx.el.span(t("sessions.actions"), class_name="sr-only"), scope="col"),
+            )),
+            rx.el.tbody(rx.foreach(ProfileState.sessions, _session_row)),
+            class_name="data-table sessions-table",
+        ),
+        rx.el.p(ProfileState.sessions_message, class_name="saved", role="status",
+                aria_live="polite", data_testid="sessions-message"),
+        rx.cond(
+            ProfileState.other_sessions > 0,
+            rx.cond(
+                ProfileState.confirm_end_all,
+                rx.el.div(
+                    rx.el.p(t("sessions.confirm_all"), id="end-all-question"),
+                    rx.el.div(
+                        rx.el.button(
+                            rx.el.span(t("sessions.confirm_yes"), class_name="btn-label"),
+                            rx.el.span(t("sessions.ending"), class_name="btn-busy-label"),
+                            rx.el.span(class_name="spinner", aria_hidden="true"),
+                            type="button",
+                            class_name="btn btn-red btn-auto",
+                            on_click=ProfileState.end_all_other,
+                            aria_describedby="end-all-question",
+                            **_busy(ProfileState.sessions_busy),
+                        ),
+                        rx.el.button(t("sessions.cancel"), type="button",
+                                     class_name="btn btn-plain btn-auto",
+                                     on_click=ProfileState.cancel_end_all),
+                        class_name="button-row",
+                    ),
+                    class_name="confirm-box",
+                    role="group",
+                    aria_labelledby="end-all-question",
+                ),
+                rx.el.button(
+                    rx.icon("log-out", size=18, aria_hidden="true"),
+                    rx.el.span(t("sessions.end_all")),
+                    type="button",
+                    class_name="btn btn-plain btn-auto",
+                    on_click=ProfileState.ask_end_all,
+                    disabled=ProfileState.sessions_busy,
+                ),
+            ),
+            rx.el.p(t("sessions.only_this"), class_name="panel-note"),
+        ),
+        class_name="panel",
+        aria_labelledby="sessions-title",
+        id="sessions",
+    )
+
+
+def _journal_row(item: JournalItem) -> rx.Component:
+    return rx.el.tr(
+        _cell(t("journal.time"), item.time),
+        _cell(
+            t("journal.event"),
+            rx.el.span(item.event, class_name="event-name"),
+            rx.cond(item.detail != "", rx.el.span(item.detail, class_name="event-detail"),
+                    rx.fragment()),
+        ),
+        _cell(t("journal.ip"), item.ip, class_name="nowrap"),
+        _cell(
+            t("journal.result"),
+            rx.el.span(item.result, class_name=rx.cond(item.ok, "result result-ok", "result result-refused")),
+        ),
+        data_testid="journal-row",
+    )
+
+
+def _journal_panel() -> rx.Component:
+    return rx.el.section(
+        rx.el.h2(t("journal.title"), class_name="panel-title", id="journal-title"),
+        rx.el.p(t("journal.note"), class_name="panel-note"),
+        rx.cond(
+            ProfileState.journal.length() > 0,
+            rx.el.table(
+                rx.el.caption(t("journal.caption"), class_name="sr-only"),
+                rx.el.thead(rx.el.tr(
+                    rx.el.th(t("journal.time"), scope="col"),
+                    rx.el.th(t("journal.event"), scope="col"),
+                    rx.el.th(t("journal.ip"), scope="col"),
+                    rx.el.th(t("journal.result"), scope="col"),
+                )),
+                rx.el.tbody(rx.foreach(ProfileState.journal, _journal_row)),
+                class_name="data-table journal-table",
+            ),
+            rx.el.p(t("journal.empty"), class_name="panel-note"),
+        ),
+        class_name="panel",
+        aria_labelledby="journal-title",
+        id="journal",
+    )
+
+
 def profile_page() -> rx.Component:
     return cabinet_frame(
         "profile",
@@ -101,4 +244,6 @@ def profile_page() -> rx.Component:
             aria_labelledby="profile-title",
         ),
         rx.el.div(_phone_form(), _password_form(), class_name="panel-grid"),
+        _sessions_panel(),
+        _journal_panel(),
     )

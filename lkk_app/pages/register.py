@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from lkk_app.components.captcha import captcha_field
 from lkk_app.components.fields import strength_hint, text_field
 from lkk_app.components.layout import auth_card, icon_link, submit_button
 from lkk_app.i18n import t
@@ -9,39 +10,8 @@ from lkk_app.state.register import RegisterState
 
 
 def _captcha() -> rx.Component:
-    return rx.el.div(
-        rx.el.label(t("register.code"), html_for="code", class_name="field-label"),
-        rx.el.div(
-            rx.el.div(
-                rx.icon("key-round", class_name="field-icon", aria_hidden="true", size=18),
-                rx.el.input(
-                    id="code", name="code", type="text", input_mode="numeric",
-                    auto_complete="off", max_length=16, class_name="field-input",
-                    aria_describedby="code-hint code-error",
-                    aria_invalid=rx.cond(RegisterState.err_code != "", "true", "false"),
-                ),
-                class_name="field-control captcha-input",
-            ),
-            rx.cond(
-                RegisterState.captcha_src != "",
-                rx.el.img(src=RegisterState.captcha_src, alt=t("register.code_image"),
-                          width="220", height="70", class_name="captcha-img", id="captcha-img"),
-                rx.el.div(class_name="captcha-img captcha-placeholder"),
-            ),
-            rx.el.button(
-                rx.icon("refresh-cw", size=18, aria_hidden="true"),
-                type="button",
-                on_click=RegisterState.refresh_captcha,
-                class_name="icon-btn",
-                aria_label=t("register.code_refresh"),
-                title=t("register.code_refresh"),
-            ),
-            class_name="captcha-row",
-        ),
-        rx.el.p(t("register.code_hint"), id="code-hint", class_name="field-hint"),
-        rx.el.p(RegisterState.err_code, id="code-error", class_name="field-error", role="alert"),
-        class_name="field",
-    )
+    return captcha_field(src=RegisterState.captcha_src, error=RegisterState.err_code,
+                         on_refresh=RegisterState.refresh_captcha)
 
 
 def _form() -> rx.Component:

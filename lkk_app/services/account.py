@@ -6,7 +6,7 @@ from sqlmodel import Session
 
 from lkk_app.i18n import t
 from lkk_app.models import User
-from lkk_app.services import clock, outbox, passwords, sessions, tokens, users, validation
+from lkk_app.services import audit, clock, outbox, passwords, sessions, tokens, users, validation
 from lkk_app.services.errors import FieldErrors
 from lkk_app.settings import Settings, get_settings
 
@@ -29,10 +29,16 @@ def change_password(
     new_password: str,
     password_confirm: str,
     keep_session_token: str,
+    ip: str = "",
+    user_agent: str = "",
     settings: Settings | None = None,
 ) -> int:
     """Check the current password, store the new one, end every other session
     and queue a notice letter.  Returns how many other sessions ended.
+
+    Records ``password_changed`` (and ``session_ended`` "password change" when
+    other sessions ended) in the audit trail, in the same transaction; ``ip``
+    and ``user_agent`` are the client's, for that record only.
 
     :class:`FieldErrors` keys: ``current_password``, ``new_password``,
     ``password_confirm``."""
@@ -58,6 +64,11 @@ def change_password(
     # A temporary password asked for earlier must not outlive a deliberate change.
     tokens.invalidate_tokens(session, user_id=user.id, purpose=tokens.TEMP_PASSWORD)
     ended = sessions.revoke_user_sessions(session, user.id, except_token=keep_session_token)
+    audit.record(session, event=audit.PASSWORD_CHANGED, user_id=user.id, login=user.login,
+                 ip=ip, user_agent=user_agent, detail="profile")
+    if ended:
+        audit.record(session, event=audit.SESSION_ENDED, user_id=user.id, login=user.login,
+                     ip=ip, user_agent=user_agent, detail=sessions.ENDED_BY_PASSWORD_CHANGE)
     outbox.enqueue(session, kind="password_changed", template="password_changed",
                    recipient=user.email, params={"login": user.login}, user_id=user.id,
                    settings=settings)

@@ -34,7 +34,8 @@ from sqlmodel import Session, select, update
 
 from lkk_app.i18n import t
 from lkk_app.models import OneTimeToken, User
-from lkk_app.services import clock, outbox, passwords, ratelimit, registration, sessions, tokens
+from lkk_app.services import audit, clock, outbox, passwords, ratelimit, registration, sessions
+from lkk_app.services import tokens
 from lkk_app.services import users, validation
 from lkk_app.services.errors import FieldErrors
 from lkk_app.services.tokens import db_time
@@ -54,7 +55,7 @@ _T = OneTimeToken.__table__.c  # type: ignore[attr-defined]
 
 def request_reset(
     session: Session, *, login: str, email: str, ip: str | None,
-    settings: Settings | None = None,
+    user_agent: str = "", settings: Settings | None = None,
 ) -> None:
     """Queue a temporary password (or, unconfirmed account, a confirmation link)
     when ``login`` and ``email`` belong to one account and the limits allow.
@@ -63,6 +64,12 @@ def request_reset(
     request counts against the client IP (10 per hour); a matching one also
     against the account (3 per hour), so that strangers who do not know the
     address cannot use the account's budget up.  Flushes, does not commit.
+
+    Every request is recorded in the audit trail (``recovery_requested``,
+    result ``ok``, or ``refused`` over a limit) with the login as typed; the
+    record names the account (``user_id``) only when the pair matched, so it
+    shows up in that account's «Журнал безопасности» and nowhere else.  The
+    e-mail address is not recorded.
     """
     settings = settings or get_settings()
     login = login if isinstance(login, str) and len(login) <= MAX_INPUT else ""
@@ -71,14 +78,22 @@ def request_reset(
     key = validation.email_key(email)
     matched = user is not None and bool(key) and key == user.email_key
     ip_rule = (ratelimit.recovery_ip_bucket(ip), *ratelimit.RECOVERY_PER_IP)
+
+    def _audit(result: str, user_id: int | None) -> None:
+        audit.record(session, event=audit.RECOVERY_REQUESTED, result=result, user_id=user_id,
+                     login=login.strip(), ip=ip or "", user_agent=user_agent)
+
     if not matched:
-        ratelimit.allow_all(session, [ip_rule])
+        allowed = ratelimit.allow_all(session, [ip_rule])
+        _audit(audit.OK if allowed else audit.REFUSED, None)
         log.info("password reset requested for a non-matching login/e-mail from %s", ip or "-")
         return
     assert user is not None and user.id is not None
     if not ratelimit.allow_all(session, ratelimit.recovery_rules(account=user.id, ip=ip)):
+        _audit(audit.REFUSED, user.id)
         log.info("password reset for user %s from %s: over the limit", user.id, ip or "-")
         return
+    _audit(audit.OK, user.id)
     if user.email_confirmed_at is None:
         # The address is not proven yet: a temporary password must not go to
         # it; a fresh confirmation link lets the owner finish registration.
@@ -206,6 +221,8 @@ def complete_reset(
     new_password: str,
     password_confirm: str,
     session_token: str,
+    ip: str | None = None,
+    user_agent: str | None = None,
     settings: Settings | None = None,
 ) -> None:
     """Set the user's own password after a login with a temporary one.
@@ -216,6 +233,11 @@ def complete_reset(
     temporary password of the user, ends all other sessions, makes the session
     of ``session_token`` a normal one and queues the ``password_changed``
     notice.  Flushes, does not commit.
+
+    Records ``password_changed`` (detail "recovery") and, when other sessions
+    ended, ``session_ended`` (detail "password change") in the audit trail.
+    ``ip`` and ``user_agent`` default to those stored with the session of
+    ``session_token`` (the login with the temporary password).
     """
     settings = settings or get_settings()
     errors: dict[str, str] = {}
@@ -244,8 +266,18 @@ def complete_reset(
         .values(used_at=db_time(_T.used_at, now))
         .execution_options(synchronize_session=False)
     )
+    current = sessions.resolve_session(session, session_token, settings=settings, touch=False)
+    if current is not None and current.user_id == user.id:
+        ip = current.ip if ip is None else ip
+        user_agent = current.user_agent if user_agent is None else user_agent
     ended = sessions.revoke_user_sessions(session, user.id, except_token=session_token)
     sessions.lift_restriction(session, session_token)
+    audit.record(session, event=audit.PASSWORD_CHANGED, user_id=user.id, login=user.login,
+                 ip=ip or "", user_agent=user_agent or "", detail="recovery")
+    if ended:
+        audit.record(session, event=audit.SESSION_ENDED, user_id=user.id, login=user.login,
+                     ip=ip or "", user_agent=user_agent or "",
+                     detail=sessions.ENDED_BY_PASSWORD_CHANGE)
     outbox.enqueue(
         session,
         kind="password_changed",

@@ -2,7 +2,8 @@
 
 The browser keeps only a random token (``secrets.token_urlsafe(32)``, 256
 bits); the database keeps its SHA-256 with the user, times, IP and user agent.
-A session ends when revoked (logout, password change), after the idle timeout
+A session ends when revoked (logout, password change, «Сеансы» in the
+profile), after the idle timeout
 (``session_idle_minutes`` since it was last seen) or at its absolute expiry
 (``session_absolute_hours`` after login).  Nothing here commits.
 """
@@ -26,6 +27,14 @@ MAX_TOKEN_LENGTH = 100
 TOUCH_INTERVAL = timedelta(seconds=30)
 IP_MAX = 64
 USER_AGENT_MAX = 512
+# Row ids are 32-bit integers (PostgreSQL ``integer``); a larger id from the
+# browser cannot name a row and must not reach the driver.
+MAX_ROW_ID = 2**31 - 1
+
+# ``detail`` of the audit trail's ``session_ended`` events: why the session ended.
+ENDED_BY_LOGOUT = "logout"
+ENDED_BY_USER = "ended by user"  # «Сеансы» in the profile: one, or all others
+ENDED_BY_PASSWORD_CHANGE = "password change"
 
 # What ``secrets.token_urlsafe`` produces; anything else is not one of our tokens.
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{32,%d}" % MAX_TOKEN_LENGTH)
@@ -122,13 +131,17 @@ def resolve_session(
     return row
 
 
-def revoke_session(session: Session, token: str | None) -> None:
-    """End the session of ``token`` (logout).  Unknown or odd tokens are ignored."""
+def revoke_session(session: Session, token: str | None) -> int | None:
+    """End the session of ``token`` (logout).  Unknown or odd tokens are ignored.
+
+    Returns the user id of the session it ended (for the audit trail), else ``None``."""
     row = _find(session, token)
     if row is not None and row.revoked_at is None:
         row.revoked_at = clock.utcnow()
         session.add(row)
         session.flush()
+        return row.user_id
+    return None
 
 
 def lift_restriction(session: Session, token: str | None) -> bool:
@@ -158,6 +171,46 @@ def revoke_user_sessions(
     result = session.exec(stmt)  # type: ignore[call-overload]
     session.flush()
     return int(result.rowcount or 0)
+
+
+def list_active_sessions(
+    session: Session, user_id: int, *, settings: Settings | None = None
+) -> list[UserSession]:
+    """The live sessions of ``user_id`` — not revoked, not past their absolute
+    expiry (nor the current setting's), not idle too long — most recently
+    active first.  The same rules as :func:`resolve_session`."""
+    settings = settings or get_settings()
+    now = clock.utcnow()
+    return list(session.exec(
+        select(UserSession)
+        .where(UserSession.user_id == user_id)  # type: ignore[arg-type]
+        .where(UserSession.revoked_at.is_(None))  # type: ignore[union-attr]
+        .where(UserSession.expires_at > now)  # type: ignore[arg-type, operator]
+        .where(UserSession.created_at > now - timedelta(hours=settings.session_absolute_hours))  # type: ignore[arg-type, operator]
+        .where(UserSession.last_seen_at >= now - timedelta(minutes=settings.session_idle_minutes))  # type: ignore[arg-type, operator]
+        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())  # type: ignore[union-attr, attr-defined]
+    ).all())
+
+
+def revoke_session_by_id(session: Session, *, user_id: int, session_id: object) -> bool:
+    """End the session with row id ``session_id`` — only if it belongs to
+    ``user_id`` and has not ended yet.  The id comes from the browser, so
+    anything that is not a plain positive integer is refused.  True when a
+    session was ended."""
+    if isinstance(session_id, bool) or not isinstance(session_id, int) or session_id <= 0:
+        return False
+    if session_id > MAX_ROW_ID:
+        return False
+    stmt = (
+        update(UserSession)
+        .where(UserSession.id == session_id)  # type: ignore[arg-type]
+        .where(UserSession.user_id == user_id)  # type: ignore[arg-type]
+        .where(UserSession.revoked_at.is_(None))  # type: ignore[union-attr]
+        .values(revoked_at=clock.utcnow())
+    )
+    result = session.exec(stmt)  # type: ignore[call-overload]
+    session.flush()
+    return int(result.rowcount or 0) == 1
 
 
 def purge_sessions(session: Session, *, older_than: timedelta = timedelta(days=30)) -> int:

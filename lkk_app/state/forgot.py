@@ -16,10 +16,10 @@ FIELDS = ("login", "email")
 MAX_INPUT = 1024
 
 
-def _request(login: str, email: str, ip: str) -> None:
+def _request(login: str, email: str, ip: str, user_agent: str) -> None:
     """Worker thread: whatever happens inside, the page says the same."""
     with session_scope() as db:
-        recovery.request_reset(db, login=login, email=email, ip=ip)
+        recovery.request_reset(db, login=login, email=email, ip=ip, user_agent=user_agent)
 
 
 class ForgotState(rx.State):
@@ -55,7 +55,8 @@ class ForgotState(rx.State):
         yield
         try:
             await asyncio.to_thread(_request, form["login"], form["email"],
-                                    self.router.session.client_ip)
+                                    self.router.session.client_ip,
+                                    self.router.headers.user_agent)
         finally:
             self.submitting = False
         self.done = True

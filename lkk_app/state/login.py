@@ -1,12 +1,52 @@
-"""The login window: messages after a failed form post, and the way back."""
+"""The login window: messages after a failed form post, the authorization code
+after repeated failures, and the way back."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+
 import reflex as rx
 
+from lkk_app.db import session_scope
 from lkk_app.http_routes import CABINET_HOME, safe_next
 from lkk_app.i18n import t
+from lkk_app.services import captcha, clock, throttle
 from lkk_app.state.auth import AuthState
+
+
+def _wait_text(seconds: int) -> str:
+    minutes, seconds = divmod(max(seconds, 0), 60)
+    if minutes:
+        return t("login.wait_min_sec", minutes=minutes, seconds=seconds)
+    return t("login.wait_sec", seconds=seconds)
+
+
+def _until_from_query(raw: str, now: datetime) -> datetime | None:
+    """``until`` (Unix seconds) from the redirect, if it is a plausible future time."""
+    if not raw.isdigit() or len(raw) > 12:
+        return None
+    moment = datetime.fromtimestamp(int(raw), UTC).replace(tzinfo=None)
+    if moment <= now or moment > now + throttle.MAX_DELAY + throttle.BASE_DELAY:
+        return None
+    return moment
+
+
+def _throttle_and_challenge(login: str, force_code: bool) -> tuple[throttle.ThrottleState, str, str]:
+    """Worker thread: the throttle state of ``login`` and, when the code is
+    needed, a new challenge (its id and the image as a data URL)."""
+    with session_scope() as db:
+        state = throttle.check(db, login) if login else throttle.ThrottleState()
+        if not (force_code or state.needs_captcha):
+            return state, "", ""
+        challenge_id, png = captcha.new_challenge(db)
+    return state, challenge_id, captcha.png_data_url(png)
+
+
+def _new_challenge() -> tuple[str, str]:
+    with session_scope() as db:
+        challenge_id, png = captcha.new_challenge(db)
+    return challenge_id, captcha.png_data_url(png)
 
 
 class LoginState(AuthState):
@@ -17,6 +57,15 @@ class LoginState(AuthState):
     login_prefill: str = ""
     next_path: str = ""
     unconfirmed: bool = False
+    # «Код авторизации» after 5 failed logins: the challenge id goes back in a
+    # hidden field of the native form (not secret: the answer stays on the server).
+    needs_code: bool = False
+    captcha_id: str = ""
+    captcha_src: str = ""
+    # «Повторите попытку после …»; the time is first given as a remainder
+    # computed here, then as the browser's local clock time.
+    wait_message: str = ""
+    wait_until: int = 0
 
     @rx.event
     async def on_load(self):
@@ -26,7 +75,7 @@ class LoginState(AuthState):
             return rx.redirect(self.next_path or CABINET_HOME)
         code = params.get("e", "")
         self.login_prefill = params.get("login", "")[:64] if code else ""
-        self.error = t("login.failed") if code == "invalid" else ""
+        self.error = {"invalid": t("login.failed"), "ip": t("login.ip_limited")}.get(code, "")
         empty = code == "empty"
         self.login_error = t("login.empty_username") if empty and not self.login_prefill else ""
         self.password_error = t("login.empty_password") if empty and self.login_prefill else ""
@@ -39,3 +88,38 @@ class LoginState(AuthState):
             self.notice = t("login.session_ended")
         else:
             self.notice = ""
+
+        state, self.captcha_id, self.captcha_src = await asyncio.to_thread(
+            _throttle_and_challenge, self.login_prefill, params.get("cap") == "1")
+        self.needs_code = self.captcha_id != ""
+        now = clock.utcnow()
+        # The server's own record wins; ``until`` from the address only stands
+        # in when there is none (say, a login cut to fit the field).
+        retry_at = state.retry_at if state.failures else _until_from_query(
+            params.get("until", ""), now)
+        if retry_at is None or retry_at <= now:
+            self.wait_message, self.wait_until = "", 0
+            return None
+        self.wait_until = throttle.unix_seconds(retry_at)
+        remaining = self.wait_until - throttle.unix_seconds(now)
+        self.wait_message = t("login.throttled_in", wait=_wait_text(remaining))
+        # The end of the wait as the user's own clock time (the server does
+        # not know the time zone); the remainder above stays if scripts fail.
+        return rx.call_script(
+            f"new Date({self.wait_until} * 1000).toLocaleTimeString('ru-RU', "
+            "{hour: '2-digit', minute: '2-digit', second: '2-digit'})",
+            callback=LoginState.set_wait_clock,
+        )
+
+    @rx.event
+    def set_wait_clock(self, value: str):
+        value = str(value or "")[:16]
+        if self.wait_until and value and all(ch.isdigit() or ch in ":. " for ch in value):
+            self.wait_message = t("login.throttled", time=value)
+
+    @rx.event
+    async def refresh_captcha(self):
+        if not self.needs_code:
+            return None
+        self.captcha_id, self.captcha_src = await asyncio.to_thread(_new_challenge)
+        return rx.set_value("code", "")

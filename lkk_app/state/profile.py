@@ -1,17 +1,19 @@
-"""The cabinet's «Профиль» tab: the account, the phone, the password."""
+"""The cabinet's «Профиль» tab: the account, the phone, the password, the
+active sessions («Сеансы») and the security journal («Журнал безопасности»)."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 
 import reflex as rx
 
 from lkk_app.db import session_scope
-from lkk_app.i18n import t
+from lkk_app.i18n import RU, t
 from lkk_app.mail_worker import wake_mail_sender
-from lkk_app.services import account
+from lkk_app.services import account, audit, useragent
 from lkk_app.services import sessions as session_service
 from lkk_app.services import users as user_service
 from lkk_app.services.errors import FieldErrors
@@ -19,6 +21,15 @@ from lkk_app.state.auth import AuthState
 
 NOT_LOGGED_IN = object()
 MAX_INPUT = 1024
+# «Журнал безопасности» shows this many of the user's latest events.
+JOURNAL_SIZE = 20
+# Why a session ended (the audit ``detail``), in words; other details are not shown.
+_DETAIL_KEYS = {
+    session_service.ENDED_BY_LOGOUT: "audit.detail.logout",
+    session_service.ENDED_BY_USER: "audit.detail.ended_by_user",
+    session_service.ENDED_BY_PASSWORD_CHANGE: "audit.detail.password_change",
+    "recovery": "audit.detail.recovery",
+}
 
 
 def format_dt(value: datetime | None) -> str:
@@ -36,6 +47,77 @@ def with_session_user(token: str, action: Callable, *args):
         if user is None:
             return NOT_LOGGED_IN
         return action(db, user, *args)
+
+
+@dataclasses.dataclass
+class SessionItem:
+    """One row of «Сеансы»: only what the page shows.  ``id`` is the row id
+    (checked on the server against the user); never a token or its hash."""
+
+    id: int = 0
+    device: str = ""
+    ip: str = ""
+    started: str = ""
+    last_active: str = ""
+    current: bool = False
+
+
+@dataclasses.dataclass
+class JournalItem:
+    """One row of «Журнал безопасности»."""
+
+    time: str = ""
+    event: str = ""
+    detail: str = ""
+    ip: str = ""
+    result: str = ""
+    ok: bool = True
+
+
+def _event_text(event: str) -> str:
+    key = f"audit.{event}"
+    return t(key) if key in RU else t("audit.other")
+
+
+def _security_snapshot(db, user, token: str) -> dict:
+    """The user's active sessions (this one first) and latest audit events."""
+    current = session_service.hash_token(token) if token else ""
+    rows = session_service.list_active_sessions(db, user.id)
+    rows.sort(key=lambda row: row.token_hash != current)  # stable: this one first
+    items = [
+        SessionItem(
+            id=int(row.id),
+            device=useragent.describe(row.user_agent),
+            ip=row.ip or t("profile.never"),
+            started=format_dt(row.created_at),
+            last_active=format_dt(row.last_seen_at),
+            current=row.token_hash == current,
+        )
+        for row in rows
+    ]
+    journal = [
+        JournalItem(
+            time=format_dt(event.created_at),
+            event=_event_text(event.event),
+            detail=t(_DETAIL_KEYS[event.detail]) if event.detail in _DETAIL_KEYS else "",
+            ip=event.ip or t("profile.never"),
+            result=t("audit.result.ok") if event.result == audit.OK else t("audit.result.refused"),
+            ok=event.result == audit.OK,
+        )
+        for event in audit.recent_for_user(db, user.id, limit=JOURNAL_SIZE)
+    ]
+    return {"sessions": items, "journal": journal}
+
+
+def _as_row_id(value: object) -> int | None:
+    """A session id from the browser: a positive integer (or its digits), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 < value <= session_service.MAX_ROW_ID else None
+    if isinstance(value, str) and 0 < len(value) <= 10 and value.isascii() and value.isdigit():
+        return _as_row_id(int(value))
+    return None
 
 
 class ProfileState(AuthState):
@@ -57,6 +139,13 @@ class ProfileState(AuthState):
     password_confirm_error: str = ""
     password_saved: str = ""
     password_busy: bool = False
+    # «Сеансы» and «Журнал безопасности»
+    sessions: list[SessionItem] = []
+    other_sessions: int = 0
+    journal: list[JournalItem] = []
+    sessions_message: str = ""
+    sessions_busy: bool = False
+    confirm_end_all: bool = False
 
     def _fill(self, user: dict) -> None:
         self.login = user["login"]
@@ -73,22 +162,52 @@ class ProfileState(AuthState):
         self.login = self.email = self.phone = self.phone_value = ""
         self.created = self.last_login = ""
         self.email_confirmed = False
+        self.sessions = []
+        self.journal = []
+        self.other_sessions = 0
+        self.confirm_end_all = False
+
+    def _set_security(self, snapshot: dict) -> None:
+        self.sessions = snapshot["sessions"]
+        self.other_sessions = sum(1 for item in self.sessions if not item.current)
+        self.journal = snapshot["journal"]
+        if not self.other_sessions:
+            self.confirm_end_all = False
+
+    def _client(self) -> tuple[str, str]:
+        """The client's IP and user agent, for the audit trail."""
+        return (self.router.session.client_ip or "",
+                (self.router.headers.user_agent or "")[:session_service.USER_AGENT_MAX])
+
+    async def _load_security(self) -> bool:
+        """Refresh «Сеансы» and the journal; False when the session is gone."""
+        token = self._session_token()
+        result = await asyncio.to_thread(with_session_user, token, _security_snapshot, token)
+        if result is NOT_LOGGED_IN:
+            return False
+        self._set_security(result)
+        return True
 
     def _reset_messages(self) -> None:
         self.phone_error = self.phone_saved = ""
         self.current_password_error = self.new_password_error = ""
         self.password_confirm_error = self.password_saved = ""
+        self.sessions_message = ""
 
     @rx.event
     async def on_load(self):
         self._reset_messages()
-        self.phone_busy = self.password_busy = False
+        self.phone_busy = self.password_busy = self.sessions_busy = False
+        self.confirm_end_all = False
         user = await self._current_user()
         if user is None:
             self._clear()
             return self._to_login()
         if user.get("must_change_password"):
             return rx.redirect("/change-password")
+        if not await self._load_security():
+            self._clear()
+            return self._to_login()
         self._fill(user)
 
     @rx.event
@@ -128,7 +247,7 @@ class ProfileState(AuthState):
         token = self._session_token()
         try:
             result = await asyncio.to_thread(
-                with_session_user, token, _change_password, values, token)
+                with_session_user, token, _change_password, values, token, *self._client())
         finally:
             self.password_busy = False
         if result is NOT_LOGGED_IN:
@@ -146,6 +265,73 @@ class ProfileState(AuthState):
         self.password_saved = t("profile.password_saved")
         wake_mail_sender()
         yield clear
+        await self._load_security()
+
+    # ------------------------------------------------------------------ «Сеансы»
+
+    @rx.event
+    async def end_session(self, session_id: int):
+        """«Завершить» next to another session.  The id is only a row id: the
+        server ends it only if it is another live session of this user."""
+        if self.sessions_busy:
+            return
+        row_id = _as_row_id(session_id)
+        self.sessions_busy = True
+        self.sessions_message = ""
+        self.confirm_end_all = False
+        yield
+        token = self._session_token()
+        try:
+            result = await asyncio.to_thread(
+                with_session_user, token, _end_one, row_id, token, *self._client())
+        finally:
+            self.sessions_busy = False
+        if result is NOT_LOGGED_IN:
+            self._clear()
+            yield self._to_login()
+            return
+        ended, snapshot = result
+        self._set_security(snapshot)
+        self.sessions_message = t("sessions.ended_one" if ended else "sessions.not_found")
+
+    @rx.event
+    async def ask_end_all(self):
+        """Show the confirmation of «Выйти на всех устройствах» (with a fresh list)."""
+        self.sessions_message = ""
+        if not await self._load_security():
+            self._clear()
+            return self._to_login()
+        self.confirm_end_all = self.other_sessions > 0
+        if not self.confirm_end_all:
+            self.sessions_message = t("sessions.none_other")
+
+    @rx.event
+    def cancel_end_all(self):
+        self.confirm_end_all = False
+
+    @rx.event
+    async def end_all_other(self):
+        """«Выйти на всех устройствах»: every session but this one ends."""
+        if self.sessions_busy:
+            return
+        self.sessions_busy = True
+        self.sessions_message = ""
+        yield
+        token = self._session_token()
+        try:
+            result = await asyncio.to_thread(
+                with_session_user, token, _end_others, token, *self._client())
+        finally:
+            self.sessions_busy = False
+            self.confirm_end_all = False
+        if result is NOT_LOGGED_IN:
+            self._clear()
+            yield self._to_login()
+            return
+        ended, snapshot = result
+        self._set_security(snapshot)
+        self.sessions_message = (t("sessions.ended_all", count=ended) if ended
+                                 else t("sessions.none_other"))
 
 
 def _change_phone(db, user, phone: str):
@@ -155,8 +341,30 @@ def _change_phone(db, user, phone: str):
         return exc.errors
 
 
-def _change_password(db, user, values: dict, token: str):
+def _change_password(db, user, values: dict, token: str, ip: str, user_agent: str):
     try:
-        return account.change_password(db, user, keep_session_token=token, **values)
+        return account.change_password(db, user, keep_session_token=token, ip=ip,
+                                       user_agent=user_agent, **values)
     except FieldErrors as exc:
         return exc.errors
+
+
+def _end_one(db, user, row_id: int | None, token: str, ip: str, user_agent: str):
+    """End one *other* session of ``user``; (ended?, fresh snapshot)."""
+    current = session_service.resolve_session(db, token, touch=False)
+    ended = False
+    if row_id is not None and current is not None and current.id != row_id:
+        ended = session_service.revoke_session_by_id(db, user_id=user.id, session_id=row_id)
+        if ended:
+            audit.record(db, event=audit.SESSION_ENDED, user_id=user.id, login=user.login,
+                         ip=ip, user_agent=user_agent, detail=session_service.ENDED_BY_USER)
+    return ended, _security_snapshot(db, user, token)
+
+
+def _end_others(db, user, token: str, ip: str, user_agent: str):
+    """End every session of ``user`` except this one; (how many, fresh snapshot)."""
+    ended = session_service.revoke_user_sessions(db, user.id, except_token=token)
+    if ended:
+        audit.record(db, event=audit.SESSION_ENDED, user_id=user.id, login=user.login,
+                     ip=ip, user_agent=user_agent, detail=session_service.ENDED_BY_USER)
+    return ended, _security_snapshot(db, user, token)

@@ -53,7 +53,7 @@ def test_change_password_ends_other_sessions(browser, app_server, page, make_use
     page.get_by_label("Новый пароль").fill(NEW)
     page.get_by_label("Подтверждение пароля").fill(NEW)
     page.get_by_role("button", name="Изменить пароль").click()
-    expect(page.get_by_text(re.compile("Пароль изменён"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Пароль изменён\. Все остальные сеансы"))).to_be_visible()
     shot(page, "profile-password-changed")
     notice = mailbox.wait_for(email)[0]
     assert NEW not in text_of(notice) and password not in text_of(notice)

@@ -1,0 +1,114 @@
+"""Issue: brute-force defences in the login window — after 5 wrong passwords
+the «Код авторизации» block and the wait appear; after the wait the code and
+the right password open the cabinet."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from tests.browser.conftest import CAPTCHA_CODE, shot
+
+GENERIC = "Неверное имя пользователя или пароль"
+WAIT = re.compile(r"Слишком много неудачных попыток входа\. Повторите попытку после \d\d:\d\d:\d\d")
+
+
+def submit(page, login: str, password: str, code: str | None = None) -> None:
+    page.get_by_label("Имя пользователя").fill(login)
+    page.get_by_label("Пароль").fill(password)
+    if code is not None:
+        page.get_by_label("Код авторизации").fill(code)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Войти").click()
+
+
+def _throttle_rows(login: str) -> list:
+    from lkk_app.db import session_scope
+    from lkk_app.models import LoginThrottle
+    from lkk_app.services import throttle
+
+    with session_scope() as s:
+        return list(s.execute(sa.select(LoginThrottle.failures, LoginThrottle.throttled_until)
+                              .where(LoginThrottle.key_hash == throttle.key_hash(login))).all())
+
+
+def _end_the_wait(login: str) -> None:
+    """Test-only: the server's wait is over (frozen time is impossible in the browser)."""
+    from lkk_app.db import session_scope
+    from lkk_app.models import LoginThrottle
+    from lkk_app.services import clock, throttle
+
+    with session_scope() as s:
+        result = s.execute(sa.update(LoginThrottle.__table__)
+                           .where(LoginThrottle.__table__.c.key_hash == throttle.key_hash(login))
+                           .values(throttled_until=clock.utcnow() - timedelta(seconds=1)))
+        assert result.rowcount == 1
+
+
+def test_five_wrong_passwords_bring_the_code_and_a_wait(page, make_user, db_env):
+    login, password, _ = make_user()
+    page.goto("/")
+    expect(page.get_by_label("Код авторизации")).to_have_count(0)
+    for attempt in range(1, 6):
+        submit(page, login, "Неверный пароль 1")
+        expect(page.get_by_text(GENERIC)).to_be_visible()
+        if attempt < 5:
+            expect(page.get_by_label("Код авторизации")).to_have_count(0)
+    # The 5th failure: the code block with a drawn image, and the wait as the
+    # local clock time.
+    code_input = page.get_by_label("Код авторизации")
+    expect(code_input).to_be_visible()
+    image = page.locator("#captcha-img")
+    expect(image).to_be_visible()
+    assert image.evaluate("img => img.complete && img.naturalWidth") > 100
+    assert page.locator('input[name="captcha_id"]').get_attribute("value")
+    expect(page.locator("#login-wait")).to_have_text(WAIT)
+    expect(page.get_by_label("Имя пользователя")).to_have_value(login)
+    shot(page, "login-throttled")
+
+    # «Обновить код» draws another code.
+    first_src = image.get_attribute("src")
+    first_id = page.locator('input[name="captcha_id"]').get_attribute("value")
+    page.get_by_role("button", name="Обновить код").click()
+    expect(page.locator('input[name="captcha_id"]')).not_to_have_value(first_id)
+    assert image.get_attribute("src") != first_src
+
+    # During the wait even the right password and code are refused.
+    submit(page, login, password, CAPTCHA_CODE)
+    expect(page.locator("#login-wait")).to_have_text(WAIT)
+    expect(page.get_by_text(GENERIC)).to_have_count(0)
+    assert re.search(r"[?&]e=wait(&|$)", page.url)
+    assert [f for f, _ in _throttle_rows(login)] == [5]
+
+    # The code is checked in the browser before the round trip.
+    page.get_by_label("Имя пользователя").fill(login)
+    page.get_by_label("Пароль").fill(password)
+    page.get_by_label("Код авторизации").fill("")
+    page.get_by_role("button", name="Войти").click()
+    expect(page.locator("#code-error")).to_have_text("Заполните это поле")
+    expect(page).not_to_have_url(re.compile("/profile"))
+
+    _end_the_wait(login)
+    page.reload()
+    expect(page.get_by_label("Код авторизации")).to_be_visible()
+    expect(page.locator("#login-wait")).to_have_count(0)
+    submit(page, login, password, CAPTCHA_CODE)
+    expect(page).to_have_url(re.compile(r"/profile/?$"))
+    expect(page.get_by_test_id("profile-login")).to_have_text(login)
+    assert _throttle_rows(login) == []
+
+
+def test_an_unknown_login_is_throttled_the_same_way(page, db_env):
+    who = "nobody-throttled"
+    page.goto("/")
+    for _ in range(5):
+        submit(page, who, "Неверный пароль 1")
+    expect(page.get_by_text(GENERIC)).to_be_visible()
+    expect(page.get_by_label("Код авторизации")).to_be_visible()
+    expect(page.locator("#login-wait")).to_have_text(WAIT)
+    # A fresh visit with the login in the address still asks for the code.
+    page.goto(f"/?e=invalid&login={who}")
+    expect(page.get_by_label("Код авторизации")).to_be_visible()
