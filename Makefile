@@ -45,12 +45,13 @@ migrate: $(RUN_STAMP)
 run: setup
 	$(VENV_BIN)/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT)
 
-## test: set up, find or install Chromium, run unit, integration and browser tests
+## test: set up, find or install Chromium, run unit, integration, browser and attack tests
 test: $(DEV_STAMP)
 	$(PY) scripts/build_guides.py --check
 	$(PY) -m pytest tests/unit tests/integration -p no:cacheprovider
 	@export LKK_CHROMIUM="$$($(PY) scripts/ensure_chromium.py)" && \
-	  $(PY) -m pytest tests/browser -p no:cacheprovider
+	  $(PY) -m pytest tests/browser -p no:cacheprovider && \
+	  $(PY) -m pytest tests/attack -p no:cacheprovider
 
 test-unit: $(DEV_STAMP)
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider

@@ -2,11 +2,19 @@
 and validates the LKK_* environment; any rx.Config field can still be
 overridden with a REFLEX_* variable."""
 
+import os
+
 import reflex as rx
 
 from lkk_app.settings import get_settings
 
 _settings = get_settings()
+
+# Largest websocket message the server accepts (Engine.IO's max_http_buffer_size,
+# read when the app creates its Socket.IO server, after this file is imported).
+# A normal event is under 2 KB (the registration form, every field full, about 1.2 KB);
+# Reflex's default is 1 MB.  A bigger message closes that connection (SECURITY.md).
+os.environ.setdefault("REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE", str(64 * 1024))
 
 config = rx.Config(
     app_name="lkk_app",

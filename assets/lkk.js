@@ -52,13 +52,30 @@
     hint.setAttribute("data-level", String(level));
   }, true);
 
-  // Called by the server after it clears password fields.
-  window.lkkClearStrength = function () {
-    document.querySelectorAll(".strength").forEach(function (hint) {
-      hint.textContent = "";
-      hint.removeAttribute("data-level");
+  // The end of a login wait in the user's own clock time: the server gives
+  // the moment (Unix seconds), the browser knows the time zone.
+  function fillClocks() {
+    document.querySelectorAll("[data-lkk-until]").forEach(function (el) {
+      var until = Number(el.getAttribute("data-lkk-until"));
+      if (!until || el.getAttribute("data-filled") === String(until)) return;
+      var time = new Date(until * 1000).toLocaleTimeString("ru-RU",
+        { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+      el.textContent = (el.getAttribute("data-prefix") || "{time}").replace("{time}", time);
+      el.setAttribute("data-filled", String(until));
     });
-  };
+  }
+  // A field named in data-url-prefill gets that query parameter once, if empty
+  // (the login handed back after a failed attempt).
+  function prefillFromUrl() {
+    document.querySelectorAll("input[data-url-prefill]:not([data-prefilled])").forEach(function (input) {
+      input.setAttribute("data-prefilled", "1");
+      var value = new URLSearchParams(window.location.search).get(input.getAttribute("data-url-prefill"));
+      if (value && input.value === "") input.value = value.slice(0, 64);
+    });
+  }
+  function enhance() { fillClocks(); prefillFromUrl(); }
+  new MutationObserver(enhance).observe(document.documentElement, { childList: true, subtree: true });
+  document.addEventListener("DOMContentLoaded", enhance);
 
   window.addEventListener("pageshow", function () {
     document.querySelectorAll('form[data-native="1"]').forEach(function (form) {

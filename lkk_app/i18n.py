@@ -26,7 +26,7 @@ RU: dict[str, str] = {
     "login.empty_password": "Введите пароль",
     "login.logged_out": "Вы вышли из личного кабинета.",
     "login.session_ended": "Сеанс завершён. Войдите снова.",
-    "login.throttled": "Слишком много неудачных попыток входа. Повторите попытку после {time}",
+    "login.throttled_clock": " (после {time})",
     "login.throttled_in": "Слишком много неудачных попыток входа. Повторите попытку через {wait}",
     "login.wait_min_sec": "{minutes} мин {seconds} с",
     "login.wait_sec": "{seconds} с",

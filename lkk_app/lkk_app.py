@@ -4,6 +4,7 @@ import reflex as rx
 
 from lkk_app import models  # noqa: F401  (tables must be imported for migrations)
 from lkk_app.http_routes import build_http_app
+from lkk_app.security_headers import security_headers
 from lkk_app.mail_worker import mail_sender_lifespan
 from lkk_app.i18n import t
 from lkk_app.logs import setup_logging
@@ -31,7 +32,8 @@ app = rx.App(
         rx.el.meta(name="viewport", content="width=device-width, initial-scale=1"),
     ],
     html_lang="ru",
-    api_transformer=build_http_app(),
+    # The security middleware goes last so that it wraps everything (SECURITY.md).
+    api_transformer=[build_http_app(), security_headers],
 )
 
 app.add_page(login_page, route="/", title=t("login.title"), on_load=LoginState.on_load)

@@ -43,8 +43,10 @@ def login_page() -> rx.Component:
         rx.el.div(
             rx.cond(LoginState.error != "", rx.el.p(LoginState.error, class_name="form-error")),
             rx.cond(LoginState.wait_message != "",
-                    rx.el.p(LoginState.wait_message, class_name="form-error login-wait",
-                            id="login-wait", data_until=LoginState.wait_until)),
+                    rx.el.p(LoginState.wait_message,
+                            rx.el.span(class_name="wait-clock", data_lkk_until=LoginState.wait_until,
+                                       data_prefix=t("login.throttled_clock")),
+                            class_name="form-error login-wait", id="login-wait")),
             id="login-form-error",
             role="alert",
             aria_live="assertive",
@@ -53,10 +55,11 @@ def login_page() -> rx.Component:
         native_form(
             text_field(
                 "login", t("login.username"), "user",
-                autocomplete="username", default_value=LoginState.login_prefill,
+                autocomplete="username",
                 error=LoginState.login_error, max_length=64, auto_focus=True,
-                # Remounts only when a failed attempt hands the login back.
-                key=LoginState.login_prefill,
+                # After a failed attempt /lkk.js puts the login from the address
+                # back into the field (never remounting what the user types).
+                data_url_prefill="login",
             ),
             text_field(
                 "password", t("login.password"), "lock", input_type="password",

@@ -55,7 +55,7 @@ def _password_form() -> rx.Component:
             text_field("new_password", t("profile.new_password"), "lock", input_type="password",
                        autocomplete="new-password", error=ProfileState.new_password_error,
                        hint=t("register.password_hint"), max_length=256),
-            strength_hint("new_password"),
+            rx.fragment(strength_hint("new_password"), key=ProfileState.password_attempt),
             text_field("password_confirm", t("profile.password_confirm"), "lock",
                        input_type="password", autocomplete="new-password",
                        error=ProfileState.password_confirm_error, max_length=256),

@@ -30,7 +30,7 @@ def _form() -> rx.Component:
         text_field("password", t("register.password"), "lock", input_type="password",
                    autocomplete="new-password", error=RegisterState.err_password,
                    hint=t("register.password_hint"), max_length=256),
-        strength_hint("password"),
+        rx.fragment(strength_hint("password"), key=RegisterState.attempt),
         text_field("password_confirm", t("register.password_confirm"), "lock",
                    input_type="password", autocomplete="new-password",
                    error=RegisterState.err_password_confirm, max_length=256),

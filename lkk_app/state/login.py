@@ -102,20 +102,10 @@ class LoginState(AuthState):
             return None
         self.wait_until = throttle.unix_seconds(retry_at)
         remaining = self.wait_until - throttle.unix_seconds(now)
+        # /lkk.js adds the end of the wait in the user's own clock time (the
+        # server does not know the time zone) from ``wait_until``.
         self.wait_message = t("login.throttled_in", wait=_wait_text(remaining))
-        # The end of the wait as the user's own clock time (the server does
-        # not know the time zone); the remainder above stays if scripts fail.
-        return rx.call_script(
-            f"new Date({self.wait_until} * 1000).toLocaleTimeString('ru-RU', "
-            "{hour: '2-digit', minute: '2-digit', second: '2-digit'})",
-            callback=LoginState.set_wait_clock,
-        )
-
-    @rx.event
-    def set_wait_clock(self, value: str):
-        value = str(value or "")[:16]
-        if self.wait_until and value and all(ch.isdigit() or ch in ":. " for ch in value):
-            self.wait_message = t("login.throttled", time=value)
+        return None
 
     @rx.event
     async def refresh_captcha(self):

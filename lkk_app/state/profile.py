@@ -139,6 +139,7 @@ class ProfileState(AuthState):
     password_confirm_error: str = ""
     password_saved: str = ""
     password_busy: bool = False
+    password_attempt: int = 0
     # «Сеансы» and «Журнал безопасности»
     sessions: list[SessionItem] = []
     other_sessions: int = 0
@@ -255,7 +256,7 @@ class ProfileState(AuthState):
             yield self._to_login()
             return
         clear = [rx.set_value(k, "") for k in ("current_password", "new_password", "password_confirm")]
-        clear.append(rx.call_script("window.lkkClearStrength && lkkClearStrength()"))
+        self.password_attempt += 1  # remounts the strength line, empty again
         if isinstance(result, dict):
             self.current_password_error = result.get("current_password", "")
             self.new_password_error = result.get("new_password", "")

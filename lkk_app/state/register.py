@@ -54,6 +54,7 @@ class RegisterState(rx.State):
     captcha_src: str = ""
     submitting: bool = False
     done_email: str = ""
+    attempt: int = 0
     _captcha_id: str = ""
 
     def _set_errors(self, errors: dict[str, str]) -> None:
@@ -97,8 +98,9 @@ class RegisterState(rx.State):
             wake_mail_sender()
             return
         self._set_errors(result)
+        self.attempt += 1  # remounts the strength line, empty again
         await self._refresh()
         first = next(name for name in FIELDS if name in result)
         yield [rx.set_value("password", ""), rx.set_value("password_confirm", ""),
-               rx.set_value("code", ""), rx.call_script("window.lkkClearStrength && lkkClearStrength()"),
+               rx.set_value("code", ""),
                rx.set_focus(first)]

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import CAPTCHA_CODE, shot
 
 GENERIC = "Неверное имя пользователя или пароль"
-WAIT = re.compile(r"Слишком много неудачных попыток входа\. Повторите попытку после \d\d:\d\d:\d\d")
+WAIT = re.compile(r"Слишком много неудачных попыток входа\. Повторите попытку через .+ \(после \d\d:\d\d:\d\d\)")
 
 
 def submit(page, login: str, password: str, code: str | None = None) -> None:

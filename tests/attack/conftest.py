@@ -1,0 +1,283 @@
+"""Attack suite: the real app, built in production mode, attacked from outside.
+
+One server per test session (``tests/appserver.py``) in its own frontend
+build directory, so that it never disturbs the browser suite's.  Letters go to
+the development mailbox (files under the data directory); the captcha shows a
+fixed code.  Attacks come from a raw Socket.IO client
+(:mod:`tests.attack.reflex_client`), ``httpx`` and, for what only a browser
+can tell (CSP, XSS), Chromium through Playwright.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.appserver import AppServer, running_app
+from tests.attack.reflex_client import LoopThread, ReflexClient
+
+CAPTCHA_CODE = "5318008"
+WEB_WORKDIR = os.environ.get("LKK_TEST_ATTACK_WEB_WORKDIR", ".web-test-attack")
+PASSWORD = "Стойкий пароль 2024"
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory) -> Iterator[AppServer]:
+    data_dir = tmp_path_factory.mktemp("lkk-attack")
+    with running_app(data_dir, REFLEX_WEB_WORKDIR=WEB_WORKDIR,
+                     LKK_CAPTCHA_FIXED_CODE=CAPTCHA_CODE) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def db_env(app_server):
+    """Point this process's settings and engine at the server's database."""
+    from lkk_app import db, settings
+
+    keys = [k for k in app_server.env if k.startswith(("LKK_", "REFLEX_"))]
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update({k: app_server.env[k] for k in keys})
+    settings.reload_settings()
+    db.reset_engine()
+    yield
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    settings.reload_settings()
+    db.reset_engine()
+
+
+@pytest.fixture(scope="session")
+def loop() -> Iterator[LoopThread]:
+    lt = LoopThread()
+    yield lt
+    lt.close()
+
+
+@pytest.fixture
+def client(loop, app_server):
+    """Factory of raw Socket.IO clients (closed at the end of the test).  By
+    default they send the app's own Origin, as a script in a page would."""
+    made: list[ReflexClient] = []
+
+    def _make(*, cookie: str | None = None, origin: str | None = "default",
+              token: str | None = None, connect: bool = True, **kw) -> ReflexClient:
+        c = ReflexClient(loop, app_server.url, origin=app_server.url if origin == "default" else origin,
+                         cookie=cookie, token=token, **kw)
+        made.append(c)
+        return c.connect() if connect else c
+
+    yield _make
+    for c in made:
+        c.close()
+
+
+_counter = itertools.count(1)
+
+
+class Account:
+    def __init__(self, user_id: int, login: str, email: str, phone: str, password: str) -> None:
+        self.id, self.login, self.email, self.phone, self.password = user_id, login, email, phone, password
+
+    def cookie(self, token: str) -> str:
+        from lkk_app.settings import get_settings
+
+        return f"{get_settings().session_cookie_name}={token}"
+
+
+@pytest.fixture
+def make_account(db_env):
+    """A confirmed account with a phone, created through the service layer; the
+    login, e-mail and phone are distinctive so that a leak is easy to find."""
+    from lkk_app.db import session_scope
+    from lkk_app.services import users
+
+    def _make(prefix: str = "acc", password: str = PASSWORD, phone: str | None = None) -> Account:
+        n = next(_counter)
+        stamp = f"{os.getpid() % 1000}{n}{time.monotonic_ns() % 100000}"
+        login = f"{prefix}{stamp}"[:32]
+        email = f"{login}.mail@example.org"
+        phone = phone or "+7916" + stamp[-7:].rjust(7, "3")
+        with session_scope() as s:
+            user = users.create_user(s, login=login, email=email, password=password, confirmed=True)
+            user.phone = phone
+            s.add(user)
+            s.flush()
+            user_id = user.id
+        return Account(user_id, login, email, phone, password)
+
+    return _make
+
+
+@pytest.fixture
+def mint(db_env):
+    """A real session token for an account (restricted when asked)."""
+    from lkk_app.db import session_scope
+    from lkk_app.services import sessions
+
+    def _mint(account: Account, *, restricted: bool = False) -> str:
+        with session_scope() as s:
+            return sessions.mint_session(s, user_id=account.id, ip="127.0.0.1",
+                                         user_agent="attack-suite", must_change_password=restricted)
+
+    return _mint
+
+
+# ---------------------------------------------------------------------------- database
+
+
+VOLATILE_COLUMNS = {
+    # The mail sender works in the background; only which letters exist matters.
+    "lkk_outbox": {"status", "attempts", "next_attempt_at", "locked_until", "last_error", "sent_at"},
+    # A valid session's sliding window moves with every use.
+    "lkk_session": {"last_seen_at", "expires_at"},
+}
+
+
+def is_log_table(name: str) -> bool:
+    """Append-only logs that a refused attempt may legitimately write to."""
+    return "audit" in name
+
+
+def dump_tables(include_logs: bool = True) -> dict[str, list[dict]]:
+    """Every row of every table of the app's database, as dicts, in primary-key order."""
+    import sqlalchemy as sa
+
+    from lkk_app.db import get_engine
+
+    engine = get_engine()
+    meta = sa.MetaData()
+    meta.reflect(bind=engine)
+    out: dict[str, list[tuple]] = {}
+    with engine.connect() as conn:
+        for name, table in sorted(meta.tables.items()):
+            if name.startswith("alembic") or (not include_logs and is_log_table(name)):
+                continue
+            volatile = VOLATILE_COLUMNS.get(name, set())
+            cols = [c for c in table.columns if c.name not in volatile]
+            rows = conn.execute(sa.select(*cols).order_by(*table.primary_key.columns)).all()
+            out[name] = [dict(r._mapping) for r in rows]
+    return out
+
+
+@pytest.fixture
+def snapshot(db_env):
+    return lambda: dump_tables(include_logs=False)
+
+
+# ---------------------------------------------------------------------------- server log
+
+
+class LogWatch:
+    def __init__(self, server: AppServer) -> None:
+        self.server = server
+        self.mark()
+
+    def mark(self) -> None:
+        self.offset = len(self.server.log_text())
+
+    def new(self) -> str:
+        return self.server.log_text()[self.offset:]
+
+
+@pytest.fixture
+def server_log(app_server) -> LogWatch:
+    return LogWatch(app_server)
+
+
+def assert_alive(app_server: AppServer) -> None:
+    import httpx
+
+    r = httpx.get(app_server.url + "/ping", timeout=10)
+    assert r.status_code == 200, r.text
+
+
+# ---------------------------------------------------------------------------- browser
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    chromium = os.environ.get("LKK_CHROMIUM") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.skip(f"no Chromium at {chromium} (set LKK_CHROMIUM)")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--disable-quic",
+                  "--no-first-run"],
+        )
+        yield b
+        b.close()
+
+
+CSP_LISTENER = """
+document.addEventListener('securitypolicyviolation', (e) => {
+  (window.__cspViolations = window.__cspViolations || []).push(
+    [e.violatedDirective, e.blockedURI, e.sourceFile, e.lineNumber, (e.sample || '').slice(0, 80)]);
+});
+"""
+
+
+class PageWatch:
+    """Console errors, page errors, dialogs and CSP violations of one browser context."""
+
+    def __init__(self) -> None:
+        self.console: list[tuple[str, str, str]] = []
+        self.dialogs: list[str] = []
+        self.csp: list[str] = []
+
+    def attach(self, page) -> None:
+        page.on("console", lambda m: self.console.append((page.url, m.type, m.text)))
+        page.on("pageerror", lambda e: self.console.append((page.url, "pageerror", str(e))))
+
+        def on_dialog(d):
+            self.dialogs.append(f"{d.type}: {d.message}")
+            d.dismiss()
+
+        page.on("dialog", on_dialog)
+
+    def collect_csp(self, page) -> None:
+        try:
+            found = page.evaluate("window.__cspViolations || []")
+        except Exception:  # noqa: BLE001 - page navigated away
+            found = []
+        self.csp.extend(f"{page.url}: {v}" for v in found)
+        try:
+            page.evaluate("window.__cspViolations = []")
+        except Exception:  # noqa: BLE001
+            pass
+
+    def csp_console(self) -> list[str]:
+        return [f"{u}: {t}" for u, kind, t in self.console
+                if "Content Security Policy" in t or "Content-Security-Policy" in t]
+
+
+@pytest.fixture
+def context(browser, app_server):
+    ctx = browser.new_context(locale="ru-RU", base_url=app_server.url)
+    ctx.set_default_timeout(20_000)
+    ctx.add_init_script(CSP_LISTENER)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def watch() -> PageWatch:
+    return PageWatch()
+
+
+@pytest.fixture
+def page(context, watch):
+    p = context.new_page()
+    watch.attach(p)
+    return p
