@@ -54,10 +54,9 @@ def change_password(
         errors["new_password"] = problem
     elif current_password and new_password == current_password:
         errors["new_password"] = t("profile.password_same")
-    if not password_confirm:
-        errors["password_confirm"] = t("password_confirm.empty")
-    elif new_password and password_confirm != new_password:
-        errors["password_confirm"] = t("password.mismatch")
+    confirm_problem = validation.confirmation_error(new_password, password_confirm)
+    if confirm_problem:
+        errors["password_confirm"] = confirm_problem
     if errors:
         raise FieldErrors(errors)
     users.set_password(session, user, new_password, settings=settings)

@@ -249,10 +249,9 @@ def complete_reset(
         if latest and passwords.verify_password(new_password, latest,
                                                 secret_key=settings.secret_key):
             errors["password"] = t("recovery.same_as_temp")
-    if not password_confirm:
-        errors["password_confirm"] = t("password_confirm.empty")
-    elif new_password and password_confirm != new_password:
-        errors["password_confirm"] = t("password.mismatch")
+    confirm_problem = validation.confirmation_error(new_password, password_confirm)
+    if confirm_problem:
+        errors["password_confirm"] = confirm_problem
     if errors:
         raise FieldErrors(errors)
 

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from lkk_app.i18n import t
 from lkk_app.models import User
-from lkk_app.services import outbox, tokens, users
+from lkk_app.services import outbox, tokens, users, validation
 from lkk_app.services.errors import FieldErrors
 from lkk_app.settings import Settings, get_settings
 
@@ -36,10 +36,9 @@ def register(
     """
     errors, _ = users.check_new_user(session, login=login, email=email, password=password,
                                      phone=phone)
-    if not password_confirm:
-        errors["password_confirm"] = t("password_confirm.empty")
-    elif password and password_confirm != password:
-        errors["password_confirm"] = t("password.mismatch")
+    confirm_problem = validation.confirmation_error(password, password_confirm)
+    if confirm_problem:
+        errors["password_confirm"] = confirm_problem
     if not captcha_ok:
         errors["code"] = t("captcha.wrong")
     if errors:

@@ -236,3 +236,12 @@ def password_strength(password: str | None, user_inputs: tuple[str, ...] | list[
         for variant in _layout_variants(value)
     )
     return max(0, min(4, score))
+
+
+def confirmation_error(password: str | None, confirm: str | None) -> str | None:
+    """The «Подтверждение пароля» field: filled in and equal to the password."""
+    if not confirm:
+        return t("password_confirm.empty")
+    if password and confirm != password:
+        return t("password.mismatch")
+    return None
