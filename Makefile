@@ -13,7 +13,7 @@ export REFLEX_USE_NPM := 1
 export REFLEX_TELEMETRY_ENABLED := false
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run setup migrate test test-unit test-browser guides guides-check bench clean
+.PHONY: run setup migrate test test-quick test-unit test-browser guides guides-check bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,14 @@ test: $(DEV_STAMP)
 	@export LKK_CHROMIUM="$$($(PY) scripts/ensure_chromium.py)" && \
 	  $(PY) -m pytest tests/browser -p no:cacheprovider && \
 	  $(PY) -m pytest tests/attack -p no:cacheprovider
+
+## test-quick: unit and integration tests without the slow timing samples (no browser)
+test-quick: $(DEV_STAMP)
+	$(PY) -m pytest tests/unit tests/integration -q -m "not slow" -p no:cacheprovider
+
+test-browser: $(DEV_STAMP)
+	@export LKK_CHROMIUM="$$($(PY) scripts/ensure_chromium.py)" && \
+	  $(PY) -m pytest tests/browser -p no:cacheprovider
 
 test-unit: $(DEV_STAMP)
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider

@@ -25,6 +25,20 @@ from tests.appserver import running_app  # noqa: E402
 OUT = ROOT / "docs" / "guides" / "img"
 CODE = "4815162"
 LOGIN, EMAIL, PASSWORD = "Ivanova", "ivanova@example.ru", "Весенний дождь 2026"
+WRONG_PASSWORD = "Осенний дождь 2026"
+# Two devices for «Сеансы»: the browser the user works in and a phone.  The
+# addresses come from the documentation ranges (RFC 5737) and reach the app as
+# X-Forwarded-For with LKK_TRUSTED_PROXY_HOPS=1, as behind a reverse proxy.
+DESKTOP = {
+    "user_agent": ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+                   "(KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"),
+    "extra_http_headers": {"X-Forwarded-For": "198.51.100.23"},
+}
+PHONE = {
+    "user_agent": ("Mozilla/5.0 (Linux; Android 14; SM-A546B) AppleWebKit/537.36 "
+                   "(KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36"),
+    "extra_http_headers": {"X-Forwarded-For": "203.0.113.45"},
+}
 
 
 def _letters(mail_dir: Path) -> list:
@@ -51,21 +65,46 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     data_dir = Path(tempfile.mkdtemp(prefix="lkk-shots-"))
     os.environ.setdefault("LKK_TEST_WEB_WORKDIR", ".web-test")
-    with running_app(data_dir, LKK_CAPTCHA_FIXED_CODE=CODE) as server:
+    with running_app(data_dir, LKK_CAPTCHA_FIXED_CODE=CODE, LKK_TRUSTED_PROXY_HOPS="1") as server:
         mail_dir = data_dir / "mail"
         chromium = os.environ.get("LKK_CHROMIUM") or "/usr/bin/chromium"
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium, args=[
                 "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-quic", "--font-render-hinting=none"])
-            ctx = browser.new_context(base_url=server.url, locale="ru-RU",
-                                      viewport={"width": 900, "height": 700},
-                                      device_scale_factor=1)
-            page = ctx.new_page()
+
+            def new_page(device: dict):
+                ctx = browser.new_context(base_url=server.url, locale="ru-RU",
+                                          timezone_id="Europe/Moscow",
+                                          viewport={"width": 900, "height": 700},
+                                          device_scale_factor=1, **device)
+                return ctx.new_page()
+
+            def login_as(page, login: str, password: str) -> None:
+                page.goto("/")
+                page.get_by_label("Имя пользователя").fill(login)
+                page.get_by_label("Пароль").fill(password)
+                with page.expect_navigation():
+                    page.get_by_role("button", name="Войти").click()
+
+            page = new_page(DESKTOP)
 
             def shot(name: str, full: bool = False) -> None:
                 page.wait_for_timeout(400)
                 page.screenshot(path=str(OUT / f"{name}.png"), full_page=full)
+
+            def shot_of(name: str, *selectors: str, pad: int = 16) -> None:
+                """One picture of the elements (page coordinates, beyond the viewport too)."""
+                page.wait_for_timeout(400)
+                page.evaluate("window.scrollTo(0, 0)")
+                boxes = [page.locator(sel).bounding_box() for sel in selectors]
+                left = min(b["x"] for b in boxes) - pad
+                top = min(b["y"] for b in boxes) - pad
+                right = max(b["x"] + b["width"] for b in boxes) + pad
+                bottom = max(b["y"] + b["height"] for b in boxes) + pad
+                page.screenshot(path=str(OUT / f"{name}.png"), full_page=True, clip={
+                    "x": max(left, 0), "y": max(top, 0),
+                    "width": right - max(left, 0), "height": bottom - max(top, 0)})
 
             page.goto("/")
             expect(page.get_by_role("heading", name="Вход в личный кабинет")).to_be_visible()
@@ -83,8 +122,24 @@ def main() -> None:
             link = _wait_letter(mail_dir, r"(https?://\S+/confirm/\S+)", 1)
             page.goto(link)
             expect(page.get_by_test_id("profile-login")).to_have_text(LOGIN)
-            shot("profile", full=True)
-            page.get_by_role("button", name="Выйти").click()
+            # A second device: one wrong password, then the right one.
+            phone = new_page(PHONE)
+            login_as(phone, LOGIN, WRONG_PASSWORD)
+            expect(phone.get_by_text("Неверное имя пользователя или пароль")).to_be_visible()
+            login_as(phone, LOGIN, PASSWORD)
+            expect(phone.get_by_test_id("profile-login")).to_have_text(LOGIN)
+            phone.context.close()
+            page.reload()
+            expect(page.get_by_test_id("session-row")).to_have_count(2)
+            expect(page.get_by_role("button", name="Выйти на всех устройствах")).to_be_visible()
+            # The top of «Профиль»: the account and both forms, in a window
+            # just tall enough for them (the panels below have their own picture).
+            grid = page.locator(".panel-grid").bounding_box()
+            page.set_viewport_size({"width": 900, "height": round(grid["y"] + grid["height"] + 12)})
+            shot("profile")
+            page.set_viewport_size({"width": 900, "height": 700})
+            shot_of("profile-sessions", "#sessions", "#journal")
+            page.get_by_role("button", name="Выйти", exact=True).click()
             expect(page.get_by_role("heading", name="Вход в личный кабинет")).to_be_visible()
             page.get_by_role("link", name="Забыли пароль?").click()
             page.get_by_label("Логин", exact=True).fill(LOGIN)
@@ -101,6 +156,17 @@ def main() -> None:
             page.goto("/support")
             expect(page.get_by_role("heading", name="Служба поддержки")).to_be_visible()
             shot("support")
+            # Five wrong passwords for a login: the code block and the wait.
+            page.context.close()
+            page = new_page(DESKTOP)
+            for _ in range(5):
+                login_as(page, LOGIN, WRONG_PASSWORD)
+                expect(page.get_by_text("Неверное имя пользователя или пароль")).to_be_visible()
+            expect(page.get_by_label("Код авторизации")).to_be_visible()
+            expect(page.locator("#login-wait")).to_contain_text("(после ")
+            expect(page.locator("#captcha-img")).to_be_visible()
+            page.evaluate("document.activeElement && document.activeElement.blur()")
+            shot("login-code", full=True)
             browser.close()
     print(f"screenshots written to {OUT}")
 

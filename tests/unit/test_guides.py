@@ -49,9 +49,19 @@ FULL_GUIDE_TERMS = SHORT_GUIDE_TERMS + (
     "Выйти",
     "Служба поддержки",
     "Вернуться ко входу",
+    # repeated failed logins (lkk_app/i18n.py, services/throttle.py, services/ratelimit.py)
+    "Слишком много неудачных попыток входа. Повторите попытку через",
+    "Слишком много неудачных попыток входа с Вашего адреса.",
+    "15 минут",
+    # «Сеансы» and «Журнал безопасности» in «Профиль»
+    "Сеансы",
+    "Этот сеанс",
+    "Завершить",
+    "Выйти на всех устройствах",
+    "Журнал безопасности",
 )
 # Screenshots (docs/guides/img/*.png) each guide shows, at least.
-MIN_IMAGES = {"registration-guide.pdf": 2, "user-guide.pdf": 6}
+MIN_IMAGES = {"registration-guide.pdf": 2, "user-guide.pdf": 8}
 
 
 def run_script(*args: str, root: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -144,6 +154,8 @@ def test_full_guide_follows_the_manual_structure() -> None:
         "3 Личный кабинет, закладка «Профиль»",
         "3.1 Изменение номера телефона",
         "3.2 Смена пароля",
+        "3.3 Сеансы",
+        "3.4 Журнал безопасности",
         "4 Служба поддержки пользователей",
     ):
         assert heading in text
