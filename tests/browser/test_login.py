@@ -143,3 +143,23 @@ def test_keyboard_only_login(page, make_user):
     page.keyboard.type(password)
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("profile-login")).to_have_text(login)
+
+
+def test_button_shows_loading_while_the_check_runs(page, make_user):
+    login, password, _ = make_user()
+    # Record the button as it is right after the submit, while the server
+    # checks the password; sessionStorage survives the navigation that follows.
+    page.add_init_script("""document.addEventListener('submit', (e) => setTimeout(() => {
+        const b = e.target.querySelector('button[type=submit]');
+        if (!b || !b.querySelector('.btn-busy-label')) return;
+        sessionStorage.setItem('lkk-busy', JSON.stringify([b.getAttribute('aria-busy'),
+            getComputedStyle(b.querySelector('.btn-busy-label')).display !== 'none',
+            getComputedStyle(b.querySelector('.btn-label')).display !== 'none',
+            b.querySelector('.btn-busy-label').textContent]));
+    }, 0));""")
+    page.goto("/")
+    login_as(page, login, password)
+    expect(page.get_by_test_id("profile-login")).to_have_text(login)
+    busy = page.evaluate("sessionStorage.getItem('lkk-busy')")
+    # aria-busy set, «Вход…» shown instead of «Войти».
+    assert busy == '["true",true,false,"Вход…"]', busy
