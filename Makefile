@@ -48,8 +48,8 @@ run: setup
 ## test: set up, find or install Chromium, run unit, integration, browser and attack tests
 test: $(DEV_STAMP)
 	$(PY) scripts/build_guides.py --check
-	$(PY) -m pytest tests/unit tests/integration -p no:cacheprovider
-	@export LKK_CHROMIUM="$$($(PY) scripts/ensure_chromium.py)" && \
+	@chromium="$$($(PY) scripts/ensure_test_tools.py)" && export LKK_CHROMIUM="$$chromium" && \
+	  $(PY) -m pytest tests/unit tests/integration -p no:cacheprovider && \
 	  $(PY) -m pytest tests/browser -p no:cacheprovider && \
 	  $(PY) -m pytest tests/attack -p no:cacheprovider
 
@@ -58,7 +58,7 @@ test-quick: $(DEV_STAMP)
 	$(PY) -m pytest tests/unit tests/integration -q -m "not slow" -p no:cacheprovider
 
 test-browser: $(DEV_STAMP)
-	@export LKK_CHROMIUM="$$($(PY) scripts/ensure_chromium.py)" && \
+	@chromium="$$($(PY) scripts/ensure_test_tools.py)" && export LKK_CHROMIUM="$$chromium" && \
 	  $(PY) -m pytest tests/browser -p no:cacheprovider
 
 test-unit: $(DEV_STAMP)

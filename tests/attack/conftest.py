@@ -207,8 +207,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     chromium = os.environ.get("LKK_CHROMIUM") or "/usr/bin/chromium"
-    if not Path(chromium).exists():
-        pytest.skip(f"no Chromium at {chromium} (set LKK_CHROMIUM)")
+    assert Path(chromium).exists(), f"no Chromium at {chromium} (run `make test` or set LKK_CHROMIUM)"
     with sync_playwright() as pw:
         b = pw.chromium.launch(
             executable_path=chromium,

@@ -73,7 +73,7 @@ def run_script(*args: str, root: Path | None = None) -> subprocess.CompletedProc
 
 
 def pdf_text(path: Path) -> tuple[int, str]:
-    pypdf = pytest.importorskip("pypdf")
+    import pypdf
     reader = pypdf.PdfReader(str(path))
     text = "\n".join(page.extract_text() or "" for page in reader.pages)
     return len(reader.pages), " ".join(text.split())  # lines wrap anywhere
@@ -81,7 +81,7 @@ def pdf_text(path: Path) -> tuple[int, str]:
 
 def pdf_image_count(path: Path) -> int:
     """Image XObjects drawn on the pages (each figure is one)."""
-    pypdf = pytest.importorskip("pypdf")
+    import pypdf
     reader = pypdf.PdfReader(str(path))
     count = 0
     for page in reader.pages:
@@ -106,10 +106,13 @@ def copy_project(tmp_path: Path) -> Path:
     return root
 
 
-needs_font = pytest.mark.skipif(
-    not FONT.is_file() and not os.environ.get("LKK_GUIDE_FONT"),
-    reason="building the guides needs DejaVu Sans (fonts-dejavu-core) or LKK_GUIDE_FONT",
-)
+@pytest.fixture
+def guide_font() -> None:
+    """Building needs a Cyrillic font; `make test` installs fonts-dejavu-core
+    (scripts/ensure_test_tools.py).  Without one this fails, it does not skip."""
+    assert FONT.is_file() or os.environ.get("LKK_GUIDE_FONT"), (
+        "building the guides needs DejaVu Sans (apt-get install fonts-dejavu-core) "
+        "or LKK_GUIDE_FONT")
 
 
 def test_committed_guides_are_up_to_date() -> None:
@@ -188,9 +191,8 @@ def test_check_fails_when_the_script_or_a_pdf_changes(tmp_path: Path) -> None:
     assert "SOURCES.sha256 is missing" in result.stderr
 
 
-@needs_font
-def test_build_is_deterministic_and_supports_images(tmp_path: Path) -> None:
-    image_mod = pytest.importorskip("PIL.Image")
+def test_build_is_deterministic_and_supports_images(tmp_path: Path, guide_font) -> None:
+    from PIL import Image as image_mod
     root = copy_project(tmp_path)
     img_dir = root / "docs" / "guides" / "img"
     img_dir.mkdir(exist_ok=True)
@@ -227,8 +229,7 @@ def test_build_is_deterministic_and_supports_images(tmp_path: Path) -> None:
     assert "docs/guides/img/test-login.png" in result.stderr
 
 
-@needs_font
-def test_missing_image_fails_loudly(tmp_path: Path) -> None:
+def test_missing_image_fails_loudly(tmp_path: Path, guide_font) -> None:
     root = copy_project(tmp_path)
     source = root / "docs" / "guides" / "user-guide.md"
     source.write_text(

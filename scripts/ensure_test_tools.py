@@ -1,7 +1,10 @@
-"""Print the path of a Chromium for the browser tests, installing one if needed.
+"""Make sure the tests' outside tools are there; print the Chromium path.
 
-Order: $LKK_CHROMIUM, /usr/bin/chromium, `apt-get install chromium` (root on
-Debian), then `python -m playwright install chromium`.
+* A Cyrillic font for building the guides (DejaVu Sans, Debian's
+  fonts-dejavu-core), unless LKK_GUIDE_FONT names one.
+* Chromium for the browser tests, in this order: $LKK_CHROMIUM,
+  /usr/bin/chromium, `apt-get install chromium` (root on Debian), then
+  `python -m playwright install chromium`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,31 @@ from pathlib import Path
 
 def _log(msg: str) -> None:
     print(msg, file=sys.stderr)
+
+
+DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+def _can_apt() -> bool:
+    return os.geteuid() == 0 and shutil.which("apt-get") is not None
+
+
+def _apt_install(*packages: str) -> bool:
+    quiet = {"DEBIAN_FRONTEND": "noninteractive", **os.environ}
+    subprocess.run(["apt-get", "update", "-qq"], check=False, env=quiet,
+                   stdout=subprocess.DEVNULL)
+    return subprocess.run(["apt-get", "install", "-y", "-qq", *packages], env=quiet,
+                          stdout=subprocess.DEVNULL).returncode == 0
+
+
+def ensure_font() -> None:
+    if os.environ.get("LKK_GUIDE_FONT") or os.path.isfile(DEJAVU):
+        return
+    if _can_apt():
+        _log("Installing fonts-dejavu-core with apt-get …")
+        _apt_install("fonts-dejavu-core")
+    if not os.path.isfile(DEJAVU):
+        _log("No DejaVu Sans: the guide build tests will fail (set LKK_GUIDE_FONT)")
 
 
 def _playwright_chromium() -> str | None:
@@ -33,14 +61,9 @@ def find_or_install() -> str:
     for candidate in ("/usr/bin/chromium", shutil.which("chromium") or ""):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
-    if os.geteuid() == 0 and shutil.which("apt-get"):
+    if _can_apt():
         _log("Installing Chromium with apt-get …")
-        quiet = {"DEBIAN_FRONTEND": "noninteractive", **os.environ}
-        subprocess.run(["apt-get", "update", "-qq"], check=False, env=quiet)
-        rc = subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "chromium", "fonts-dejavu-core"], env=quiet
-        ).returncode
-        if rc == 0 and os.access("/usr/bin/chromium", os.X_OK):
+        if _apt_install("chromium") and os.access("/usr/bin/chromium", os.X_OK):
             return "/usr/bin/chromium"
     existing = _playwright_chromium()
     if existing:
@@ -54,4 +77,5 @@ def find_or_install() -> str:
 
 
 if __name__ == "__main__":
+    ensure_font()
     print(find_or_install())
