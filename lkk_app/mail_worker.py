@@ -26,6 +26,7 @@ async def mail_sender_lifespan():
     worker = OutboxWorker(get_settings())
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run_forever(stop), name="lkk-outbox-sender")
+    cleaner = asyncio.create_task(_housekeeping(stop), name="lkk-housekeeping")
     _worker = worker
     try:
         yield
@@ -37,6 +38,37 @@ async def mail_sender_lifespan():
             await asyncio.wait_for(task, timeout=20)
         except (asyncio.TimeoutError, asyncio.CancelledError):
             task.cancel()
+        cleaner.cancel()
+
+
+HOUSEKEEPING_INTERVAL = 3600.0
+
+
+def _housekeeping_pass() -> dict[str, int]:
+    from lkk_app.db import session_scope
+    from lkk_app.services import housekeeping
+
+    with session_scope() as db:
+        return housekeeping.run(db)
+
+
+async def _housekeeping(stop: asyncio.Event) -> None:
+    """Once an hour (and shortly after start), delete rows that no longer matter.
+    Several processes may do it at once: the deletes are idempotent."""
+    delay = 60.0
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+            return
+        except asyncio.TimeoutError:
+            pass
+        try:
+            removed = await asyncio.to_thread(_housekeeping_pass)
+            if any(removed.values()):
+                log.info("housekeeping removed %s", removed)
+        except Exception:  # keep the app running; try again next hour
+            log.exception("housekeeping failed")
+        delay = HOUSEKEEPING_INTERVAL
 
 
 def wake_mail_sender() -> None:

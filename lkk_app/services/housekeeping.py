@@ -1,0 +1,32 @@
+"""Periodic clean-up of rows that no longer matter: expired captcha challenges,
+old rate-limit events and login-failure counters, expired one-time tokens,
+ended sessions, and audit events past their retention."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session, delete
+
+from lkk_app.models import AuditEvent
+from lkk_app.services import captcha, clock, ratelimit, sessions, throttle, tokens
+
+AUDIT_RETENTION = timedelta(days=365)
+
+
+def purge_audit(session: Session, older_than: timedelta = AUDIT_RETENTION) -> int:
+    cutoff = clock.utcnow() - older_than
+    result = session.exec(delete(AuditEvent).where(AuditEvent.created_at < cutoff))  # type: ignore[call-overload]
+    return result.rowcount or 0
+
+
+def run(session: Session) -> dict[str, int]:
+    """One pass over every table; returns how many rows each part removed."""
+    return {
+        "captcha": captcha.purge_expired(session),
+        "rate_events": ratelimit.purge(session),
+        "login_throttle": throttle.purge(session),
+        "tokens": tokens.purge_tokens(session),
+        "sessions": sessions.purge_sessions(session),
+        "audit": purge_audit(session),
+    }
