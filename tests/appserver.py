@@ -101,3 +101,26 @@ def running_app(data_dir: Path, **extra_env: str) -> Iterator[AppServer]:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def using_server_database(server: AppServer) -> Iterator[None]:
+    """Point this process's settings and engine at a running server's database
+    (to arrange data for a test), and back afterwards."""
+    from lkk_app import db, settings
+
+    keys = [k for k in server.env if k.startswith(("LKK_", "REFLEX_"))]
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update({k: server.env[k] for k in keys})
+    settings.reload_settings()
+    db.reset_engine()
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        settings.reload_settings()
+        db.reset_engine()

@@ -180,10 +180,18 @@ class ProfileState(AuthState):
         return (self.router.session.client_ip or "",
                 (self.router.headers.user_agent or "")[:session_service.USER_AGENT_MAX])
 
+    async def _as_user(self, action: Callable, *args):
+        """``action(db, user, *args)`` in a worker thread for this tab's session
+        (NOT_LOGGED_IN when it is gone)."""
+        return await asyncio.to_thread(with_session_user, self._session_token(), action, *args)
+
+    def _logged_out(self) -> rx.event.EventSpec:
+        self._clear()
+        return self._to_login()
+
     async def _load_security(self) -> bool:
         """Refresh «Сеансы» and the journal; False when the session is gone."""
-        token = self._session_token()
-        result = await asyncio.to_thread(with_session_user, token, _security_snapshot, token)
+        result = await self._as_user(_security_snapshot, self._session_token())
         if result is NOT_LOGGED_IN:
             return False
         self._set_security(result)
@@ -202,13 +210,11 @@ class ProfileState(AuthState):
         self.confirm_end_all = False
         user = await self._current_user()
         if user is None:
-            self._clear()
-            return self._to_login()
+            return self._logged_out()
         if user.get("must_change_password"):
             return rx.redirect("/change-password")
         if not await self._load_security():
-            self._clear()
-            return self._to_login()
+            return self._logged_out()
         self._fill(user)
 
     @rx.event
@@ -220,13 +226,11 @@ class ProfileState(AuthState):
         self.phone_saved = self.phone_error = ""
         yield
         try:
-            result = await asyncio.to_thread(
-                with_session_user, self._session_token(), _change_phone, phone)
+            result = await self._as_user(_change_phone, phone)
         finally:
             self.phone_busy = False
         if result is NOT_LOGGED_IN:
-            self._clear()
-            yield self._to_login()
+            yield self._logged_out()
             return
         if isinstance(result, dict):
             self.phone_error = result.get("phone", "")
@@ -247,13 +251,11 @@ class ProfileState(AuthState):
         yield
         token = self._session_token()
         try:
-            result = await asyncio.to_thread(
-                with_session_user, token, _change_password, values, token, *self._client())
+            result = await self._as_user(_change_password, values, token, *self._client())
         finally:
             self.password_busy = False
         if result is NOT_LOGGED_IN:
-            self._clear()
-            yield self._to_login()
+            yield self._logged_out()
             return
         clear = [rx.set_value(k, "") for k in ("current_password", "new_password", "password_confirm")]
         self.password_attempt += 1  # remounts the strength line, empty again
@@ -283,13 +285,11 @@ class ProfileState(AuthState):
         yield
         token = self._session_token()
         try:
-            result = await asyncio.to_thread(
-                with_session_user, token, _end_one, row_id, token, *self._client())
+            result = await self._as_user(_end_one, row_id, token, *self._client())
         finally:
             self.sessions_busy = False
         if result is NOT_LOGGED_IN:
-            self._clear()
-            yield self._to_login()
+            yield self._logged_out()
             return
         ended, snapshot = result
         self._set_security(snapshot)
@@ -300,8 +300,7 @@ class ProfileState(AuthState):
         """Show the confirmation of «Выйти на всех устройствах» (with a fresh list)."""
         self.sessions_message = ""
         if not await self._load_security():
-            self._clear()
-            return self._to_login()
+            return self._logged_out()
         self.confirm_end_all = self.other_sessions > 0
         if not self.confirm_end_all:
             self.sessions_message = t("sessions.none_other")
@@ -320,14 +319,12 @@ class ProfileState(AuthState):
         yield
         token = self._session_token()
         try:
-            result = await asyncio.to_thread(
-                with_session_user, token, _end_others, token, *self._client())
+            result = await self._as_user(_end_others, token, *self._client())
         finally:
             self.sessions_busy = False
             self.confirm_end_all = False
         if result is NOT_LOGGED_IN:
-            self._clear()
-            yield self._to_login()
+            yield self._logged_out()
             return
         ended, snapshot = result
         self._set_security(snapshot)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.appserver import AppServer, running_app
+from tests.appserver import AppServer, running_app, using_server_database
 from tests.attack.reflex_client import LoopThread, ReflexClient
 
 CAPTCHA_CODE = "5318008"
@@ -37,21 +37,8 @@ def app_server(tmp_path_factory) -> Iterator[AppServer]:
 @pytest.fixture(scope="session")
 def db_env(app_server):
     """Point this process's settings and engine at the server's database."""
-    from lkk_app import db, settings
-
-    keys = [k for k in app_server.env if k.startswith(("LKK_", "REFLEX_"))]
-    saved = {k: os.environ.get(k) for k in keys}
-    os.environ.update({k: app_server.env[k] for k in keys})
-    settings.reload_settings()
-    db.reset_engine()
-    yield
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-    settings.reload_settings()
-    db.reset_engine()
+    with using_server_database(app_server):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.appserver import ROOT, AppServer, free_port, running_app
+from tests.appserver import ROOT, AppServer, free_port, running_app, using_server_database
 
 SCREENSHOTS = ROOT / "var" / "screenshots"
 
@@ -83,20 +83,8 @@ def app_server(tmp_path_factory, mailbox) -> Iterator[AppServer]:
 @pytest.fixture(scope="session")
 def db_env(app_server):
     """Point this process's settings and engine at the server's database."""
-    from lkk_app import db, settings
-
-    saved = {k: os.environ.get(k) for k in app_server.env if k.startswith(("LKK_", "REFLEX_"))}
-    os.environ.update({k: v for k, v in app_server.env.items() if k.startswith(("LKK_", "REFLEX_"))})
-    settings.reload_settings()
-    db.reset_engine()
-    yield
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-    settings.reload_settings()
-    db.reset_engine()
+    with using_server_database(app_server):
+        yield
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import warnings
 from datetime import timedelta
 
 import pytest
-from reflex.istate.data import RouterData
 from sqlmodel import select
 
 from lkk_app import db as db_module
@@ -27,6 +26,7 @@ from lkk_app.http_routes import (
     PENDING_COOKIE, _check_credentials, _confirm, _resend, _revoke, build_http_app,
 )
 from lkk_app.state.profile import JOURNAL_SIZE, ProfileState
+from tests.statekit import make_state, run_events
 
 PASSWORD = "Зелёный-слон-42"
 NEW = "Синий кит плывёт 2026"
@@ -282,20 +282,10 @@ def test_http_routes_record_the_client(app_db):
 
 
 def _state(token: str):
-    root = ProfileState.get_root_state()()
-    state = root.get_substate(ProfileState.get_full_name().split(".")[1:])
-    state.router = RouterData.from_router_data({
-        "headers": {"cookie": f"lkk_session={token}", "user_agent": UA},
-        "pathname": "/profile", "asPath": "/profile", "ip": IP})
-    return state
+    return make_state(ProfileState, "/profile", cookie=f"lkk_session={token}", ip=IP, user_agent=UA)
 
 
-async def _run(gen) -> list:
-    out = []
-    async for item in gen:
-        if item is not None:
-            out.extend(item if isinstance(item, list) else [item])
-    return out
+_run = run_events
 
 
 @pytest.mark.asyncio

@@ -11,7 +11,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import bcrypt
 import pytest
-from reflex.istate.data import RouterData
 from sqlmodel import select
 
 from lkk_app import db as db_module
@@ -20,6 +19,7 @@ from lkk_app.models import AuditEvent, LoginThrottle, OutboxMessage
 from lkk_app.services import captcha, passwords, recovery, throttle, users
 from lkk_app.settings import reload_settings
 from lkk_app.state.login import LoginState
+from tests.statekit import make_state
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -356,11 +356,7 @@ def test_cross_site_posts_are_refused(app_db):
 
 
 def _login_state(query_string: str):
-    root = LoginState.get_root_state()()
-    state = root.get_substate(LoginState.get_full_name().split(".")[1:])
-    state.router = RouterData.from_router_data(
-        {"headers": {}, "pathname": "/", "asPath": "/?" + query_string})
-    return state
+    return make_state(LoginState, "/", query=query_string)
 
 
 @pytest.mark.asyncio

@@ -10,7 +10,6 @@ from datetime import timedelta
 
 import bcrypt
 import pytest
-from reflex.istate.data import RouterData
 from sqlmodel import select
 
 from lkk_app import db as db_module
@@ -25,6 +24,7 @@ from lkk_app.http_routes import _check_credentials
 from lkk_app.state.change_password import ChangePasswordState
 from lkk_app.state.forgot import ForgotState
 from lkk_app.state.profile import ProfileState
+from tests.statekit import make_state, redirect_path, redirects, run_events
 
 PASSWORD = "Зелёный-слон-42"
 NEW_PASSWORD = "Синий кит плывёт 2026"
@@ -399,38 +399,12 @@ def _app_user(login="petrov", confirmed=True):
 
 
 def _state(cls, path: str, cookie: str = "", ip: str = IP):
-    root = cls.get_root_state()()
-    state = root.get_substate(cls.get_full_name().split(".")[1:])
-    state.router = RouterData.from_router_data(
-        {"headers": {"cookie": cookie} if cookie else {}, "pathname": path, "asPath": path, "ip": ip})
-    return state
+    return make_state(cls, path, cookie=cookie, ip=ip)
 
 
-def _redirect_path(result) -> str | None:
-    if result is None:
-        return None
-    for name, value in result.args:
-        if name._js_expr == "path":
-            return str(value._var_value if hasattr(value, "_var_value") else value).strip('"')
-    raise AssertionError(f"not a redirect: {result}")
-
-
-def _redirects(events) -> list[str]:
-    found = []
-    for event in events:
-        for name, value in getattr(event, "args", ()):
-            if name._js_expr == "path":
-                found.append(str(getattr(value, "_var_value", value)).strip('"'))
-    return found
-
-
-async def _run(gen) -> list:
-    out = []
-    async for item in gen:
-        if item is None:
-            continue
-        out.extend(item if isinstance(item, list) else [item])
-    return out
+_redirect_path = redirect_path
+_redirects = redirects
+_run = run_events
 
 
 def test_login_with_a_temp_password_gives_a_restricted_session(app_db):

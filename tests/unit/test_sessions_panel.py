@@ -7,7 +7,6 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
-from reflex.istate.data import RouterData
 from sqlmodel import select
 
 from lkk_app import db as db_module
@@ -18,6 +17,7 @@ from lkk_app.settings import reload_settings
 # Imported at module level: Reflex registers state classes in a context
 # variable, which an import inside an asyncio test would lose.
 from lkk_app.state.profile import ProfileState, SessionItem
+from tests.statekit import make_state, redirects, run_events
 
 CHROME_WIN = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
               "Chrome/131.0.0.0 Safari/537.36")
@@ -146,29 +146,12 @@ def app_db(db_url, monkeypatch):
 
 
 def _state(token: str, ip: str = "203.0.113.9", user_agent: str = "UnitTest/1.0 (X11; Linux)"):
-    root = ProfileState.get_root_state()()
-    state = root.get_substate(ProfileState.get_full_name().split(".")[1:])
-    state.router = RouterData.from_router_data({
-        "headers": {"cookie": f"lkk_session={token}", "user_agent": user_agent},
-        "pathname": "/profile", "asPath": "/profile", "ip": ip})
-    return state
+    return make_state(ProfileState, "/profile", cookie=f"lkk_session={token}", ip=ip,
+                      user_agent=user_agent)
 
 
-async def _run(gen) -> list:
-    out = []
-    async for item in gen:
-        if item is not None:
-            out.extend(item if isinstance(item, list) else [item])
-    return out
-
-
-def _redirects(events) -> list[str]:
-    found = []
-    for event in events:
-        for name, value in getattr(event, "args", ()):
-            if name._js_expr == "path":
-                found.append(str(getattr(value, "_var_value", value)).strip('"'))
-    return found
+_run = run_events
+_redirects = redirects
 
 
 def _login(login: str, *user_agents: str) -> tuple[int, list[str]]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from reflex.istate.data import RouterData
 
 from lkk_app import db as db_module
 from lkk_app.services import sessions, users
 from lkk_app.settings import reload_settings
 from lkk_app.state.login import LoginState
 from lkk_app.state.profile import ProfileState
+from tests.statekit import make_state, redirect_path
 
 pytestmark = pytest.mark.asyncio
 
@@ -25,22 +25,10 @@ def app_db(db_url, monkeypatch):
 
 
 def _state(cls, path: str, query: str = "", cookie: str = ""):
-    root = cls.get_root_state()()
-    state = root.get_substate(cls.get_full_name().split(".")[1:])
-    headers = {"cookie": cookie} if cookie else {}
-    state.router = RouterData.from_router_data(
-        {"headers": headers, "pathname": path, "asPath": path + (f"?{query}" if query else "")}
-    )
-    return state
+    return make_state(cls, path, query=query, cookie=cookie)
 
 
-def _redirect_path(result) -> str | None:
-    if result is None:
-        return None
-    for name, value in result.args:
-        if name._js_expr == "path":
-            return str(value._var_value if hasattr(value, "_var_value") else value).strip('"')
-    raise AssertionError(f"not a redirect: {result}")
+_redirect_path = redirect_path
 
 
 def _user_with_session(login="petrov"):
