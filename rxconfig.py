@@ -6,9 +6,9 @@ import os
 
 import reflex as rx
 
-from lkk_app.settings import get_settings
+from lkk_app.settings import settings_or_exit
 
-_settings = get_settings()
+_settings = settings_or_exit()
 
 # Largest websocket message the server accepts (Engine.IO's max_http_buffer_size,
 # read when the app creates its Socket.IO server, after this file is imported).
