@@ -24,6 +24,9 @@ config = rx.Config(
     show_built_with_reflex=False,
     cors_allowed_origins=[_settings.public_origin],
     trusted_proxy_hops=_settings.trusted_proxy_hops,
+    # The development server (its /dev/mail shows letters with temporary passwords)
+    # listens on loopback only; `HOST=0.0.0.0 make run` or REFLEX_BACKEND_HOST opens it.
+    backend_host="0.0.0.0" if _settings.is_production else "127.0.0.1",
     # Plain HTML elements and one stylesheet (assets/lkk.css): no component theme.
     plugins=[],
     disable_plugins=[rx.plugins.SitemapPlugin],
