@@ -202,8 +202,8 @@ def is_hashed_asset(path: str) -> bool:
     return path.startswith(HASHED_ASSETS_PREFIX) and bool(_HASHED_ASSET_RE.fullmatch(path))
 
 
-def cache_control(path: str, status: int, content_type: str) -> bytes | None:
-    """The Cache-Control to send; None keeps the response's own."""
+def cache_control(path: str, status: int, content_type: str) -> bytes:
+    """The Cache-Control to send (it replaces the response's own)."""
     if status in (200, 304) and is_hashed_asset(path):
         return IMMUTABLE_CACHE
     if status in (200, 206, 304) and content_type.startswith(STATIC_TYPES) \
@@ -258,9 +258,8 @@ def relative_location(location: str, own_hosts: Iterable[str]) -> str:
         return location
     if parts.netloc.lower() not in own_hosts:
         return location
-    path = parts.path if parts.path.startswith("/") else "/" + parts.path
-    # "//evil" would be read as another host: never start with two slashes.
-    path = "/" + path.lstrip("/")
+    # One leading slash: "//evil" would be read as another host.
+    path = "/" + parts.path.lstrip("/")
     return path + (f"?{parts.query}" if parts.query else "") + (f"#{parts.fragment}" if parts.fragment else "")
 
 
