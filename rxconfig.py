@@ -6,9 +6,9 @@ import os
 
 import reflex as rx
 
-from lkk_app.settings import get_settings
+from lkk_app.settings import settings_or_exit
 
-_settings = get_settings()
+_settings = settings_or_exit()
 
 # Largest websocket message the server accepts (Engine.IO's max_http_buffer_size,
 # read when the app creates its Socket.IO server, after this file is imported).
@@ -24,6 +24,9 @@ config = rx.Config(
     show_built_with_reflex=False,
     cors_allowed_origins=[_settings.public_origin],
     trusted_proxy_hops=_settings.trusted_proxy_hops,
+    # The development server (its /dev/mail shows letters with temporary passwords)
+    # listens on loopback only; `HOST=0.0.0.0 make run` or REFLEX_BACKEND_HOST opens it.
+    backend_host="0.0.0.0" if _settings.is_production else "127.0.0.1",
     # Plain HTML elements and one stylesheet (assets/lkk.css): no component theme.
     plugins=[],
     disable_plugins=[rx.plugins.SitemapPlugin],

@@ -28,7 +28,8 @@ from lkk_app.services import sessions as session_service
 from lkk_app.services import users as user_service
 from lkk_app.services.errors import AuthenticationFailed
 from lkk_app.mail_worker import wake_mail_sender
-from lkk_app.settings import get_settings
+from lkk_app.i18n import t
+from lkk_app.settings import get_settings, is_loopback_host
 
 log = logging.getLogger("lkk.auth")
 
@@ -334,9 +335,30 @@ def _dev_mail_page() -> str:
     )
 
 
+_FORWARDED_FOR_RE = re.compile(r"for=\"?\[?([^\]\";,]+)", re.I)
+
+
+def from_this_computer(request: Request) -> bool:
+    """The request came over loopback and no proxy on this computer relayed it
+    for someone else (every address in ``X-Forwarded-For``, ``X-Real-IP`` and
+    ``Forwarded`` is a loopback one too)."""
+    peer = request.client.host if request.client else ""
+    if not is_loopback_host(peer) or peer.lower() == "localhost":
+        return False
+    relayed = [p.strip() for p in request.headers.get("x-forwarded-for", "").split(",")]
+    relayed.append(request.headers.get("x-real-ip", "").strip())
+    relayed += _FORWARDED_FOR_RE.findall(request.headers.get("forwarded", ""))
+    return all(is_loopback_host(addr) and addr.lower() != "localhost" for addr in relayed if addr)
+
+
 async def dev_mail(request: Request) -> Response:
     if get_settings().is_production:
         return PlainTextResponse("Not Found", status_code=404)
+    if not from_this_computer(request):
+        # The letters hold confirmation links and temporary passwords.
+        log.warning("/dev/mail refused for %.64s", request.client.host if request.client else "?")
+        return PlainTextResponse(t("dev_mail.loopback_only"), status_code=403,
+                                 headers={"Cache-Control": "no-store"})
     page = await asyncio.to_thread(_dev_mail_page)
     return HTMLResponse(page, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 

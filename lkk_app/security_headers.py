@@ -26,15 +26,29 @@ body worth protecting; see ``SECURITY.md``).
      Not ``no-referrer`` everywhere: with it browsers send ``Origin: null``
      on form posts, and the login form's origin check would refuse them.
    * ``Cache-Control: no-store`` on everything but static files: content-hashed
-     assets under ``/assets/`` keep their caching, other static files
+     assets under ``/assets/`` are cached for a year (below), other static files
      (``/lkk.css``, the guides) get ``no-cache`` (revalidate).
    * ``Strict-Transport-Security`` only when ``LKK_PUBLIC_URL`` is https.
+   * ``Cache-Control: public, max-age=31536000, immutable`` on the
+     content-hashed files of the build (``/assets/<name>-<8-character hash>.<ext>``):
+     a new build gives them new names, so browsers never need to ask again.
 
 2. Origins: a websocket handshake or HTTP request to ``/_event``, and any
    state-changing request (POST, PUT, PATCH, DELETE), whose ``Origin`` is
    present and not the configured public origin is refused with 403 —
    independently of Reflex's ``cors_allowed_origins`` (which a ``REFLEX_*``
    variable could widen).
+
+2a. Host: a request whose ``Host`` header is not the host of ``LKK_PUBLIC_URL``
+   (in development also ``localhost``, ``127.0.0.1`` or ``[::1]`` on the same
+   port, or on Reflex's backend port) is refused with 400 — the websocket
+   handshake with a close before the accept (403) — except ``/ping`` and
+   ``/_health`` (health checks of load balancers use addresses).  And no
+   redirect ever names a host taken from the request: an absolute
+   ``Location`` that points at the request's own host (Starlette builds them
+   from ``Host`` for the trailing-slash redirects of ``/register`` and the
+   like) is sent as a path (``/register/``), which also keeps a plain
+   ``http://`` scheme seen behind a TLS proxy out of redirects.
 
 3. Reflex state bound to the session cookie: Reflex keeps each tab's state
    under the ``token`` the browser sends in the websocket URL — a value made
@@ -80,6 +94,15 @@ log = logging.getLogger("lkk.security")
 EVENT_PATH = "/_event"
 # Vite names every file under /assets/ after its content hash: safe to cache.
 HASHED_ASSETS_PREFIX = "/assets/"
+# ``index-PQuT34BT.js``, ``_404_._index-Dfwd_-i3.js``, ``manifest-09b0ddb2.js``.
+_HASHED_ASSET_RE = re.compile(r"/assets/(?:[^/]+/)*[^/]+-[A-Za-z0-9_-]{8}\.[A-Za-z0-9]+")
+IMMUTABLE_MAX_AGE = 365 * 24 * 3600
+IMMUTABLE_CACHE = f"public, max-age={IMMUTABLE_MAX_AGE}, immutable".encode()
+# Answered whatever the Host header says (health checks of load balancers).
+HOST_EXEMPT_PATHS = frozenset({"/ping", "/_health"})
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+_HOST_HEADER_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::([0-9]{1,5}))?")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 STATIC_TYPES = ("text/css", "text/javascript", "application/javascript", "image/", "font/",
                 "application/pdf", "application/manifest+json")
@@ -174,14 +197,70 @@ def referrer_policy(path: str) -> bytes:
     return b"no-referrer" if path.startswith(ONE_TIME_LINK_PREFIXES) else b"same-origin"
 
 
-def cache_control(path: str, status: int, content_type: str) -> bytes | None:
-    """The Cache-Control to send; None keeps the response's own (hashed assets)."""
-    if status in (200, 304) and path.startswith(HASHED_ASSETS_PREFIX):
-        return None
+def is_hashed_asset(path: str) -> bool:
+    """A file of the build named after its content (a new build, a new name)."""
+    return path.startswith(HASHED_ASSETS_PREFIX) and bool(_HASHED_ASSET_RE.fullmatch(path))
+
+
+def cache_control(path: str, status: int, content_type: str) -> bytes:
+    """The Cache-Control to send (it replaces the response's own)."""
+    if status in (200, 304) and is_hashed_asset(path):
+        return IMMUTABLE_CACHE
     if status in (200, 206, 304) and content_type.startswith(STATIC_TYPES) \
             and not path.startswith(("/auth/", "/confirm/", "/dev/", "/_")) and path != "/ping":
         return b"no-cache"
     return b"no-store"
+
+
+# --------------------------------------------------------------------------- Host
+
+
+def parse_host(value: str, default_port: int) -> tuple[str, int] | None:
+    """``Host`` header value -> (lower-case host without brackets, port), or None."""
+    match = _HOST_HEADER_RE.fullmatch(value.strip())
+    if not match:
+        return None
+    port = int(match.group(2)) if match.group(2) else default_port
+    if not 0 < port < 65536:
+        return None
+    return match.group(1).strip("[]").lower().rstrip("."), port
+
+
+def allowed_hosts(settings: Settings, dev_ports: Iterable[int] = ()) -> frozenset[tuple[str, int]]:
+    """The (host, port) pairs a request may name in ``Host``: the public URL's,
+    and in development the loopback names on the public port and ``dev_ports``."""
+    parts = urlsplit(settings.public_origin)
+    default_port = DEFAULT_PORTS.get(parts.scheme, 80)
+    port = parts.port or default_port
+    allowed = {((parts.hostname or "").lower().rstrip("."), port)}
+    if not settings.is_production:
+        for p in {port, *dev_ports}:
+            allowed.update((name, p) for name in LOOPBACK_NAMES)
+    return frozenset(allowed)
+
+
+def _reflex_ports() -> list[int]:
+    """The ports Reflex serves on (in development the backend has its own)."""
+    try:
+        from reflex_base.config import get_config
+
+        config = get_config()
+        return [p for p in (config.backend_port, config.frontend_port) if isinstance(p, int)]
+    except Exception:  # noqa: BLE001 - no Reflex config (tests of the bare middleware)
+        return []
+
+
+def relative_location(location: str, own_hosts: Iterable[str]) -> str:
+    """An absolute ``Location`` that points at one of ``own_hosts`` (``host[:port]``,
+    lower case), as a path; any other value unchanged."""
+    parts = urlsplit(location)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return location
+    if parts.netloc.lower() not in own_hosts:
+        return location
+    # One leading slash: "//evil" would be read as another host.
+    path = "/" + parts.path.lstrip("/")
+    return path + (f"?{parts.query}" if parts.query else "") + (f"#{parts.fragment}" if parts.fragment else "")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -260,12 +339,15 @@ def _clean_receive(receive: Receive) -> Receive:
     return wrapped
 
 
-async def _forbidden(send: Send) -> None:
-    body = b"Forbidden"
-    await send({"type": "http.response.start", "status": 403,
+async def _refuse(send: Send, status: int = 403, body: bytes = b"Forbidden") -> None:
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"text/plain; charset=utf-8"),
                             (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+async def _forbidden(send: Send) -> None:
+    await _refuse(send)
 
 
 # --------------------------------------------------------------------------- middleware
@@ -279,6 +361,7 @@ class SecurityHeadersMiddleware:
         self._static_dir = static_dir
         self._csp: bytes | None = None
         self._fixed: list[tuple[bytes, bytes]] = []
+        self._hosts: frozenset[tuple[str, int]] | None = None
 
     @property
     def settings(self) -> Settings:
@@ -292,6 +375,25 @@ class SecurityHeadersMiddleware:
             self._fixed = fixed_headers(self.settings)
             self._csp = content_security_policy(self.settings, hashes).encode()
         return self._csp
+
+    def hosts(self) -> frozenset[tuple[str, int]]:
+        if self._hosts is None:
+            self._hosts = allowed_hosts(self.settings, _reflex_ports())
+        return self._hosts
+
+    def foreign_host(self, scope: Scope) -> str | None:
+        """The request's ``Host`` when it is not one this server answers to.
+        A request without one (HTTP/1.0) names no host that could be reflected."""
+        if scope.get("path", "") in HOST_EXEMPT_PATHS:
+            return None
+        host = _header(scope, b"host")
+        if host is None:
+            return None
+        default_port = DEFAULT_PORTS.get(urlsplit(self.settings.public_origin).scheme, 80)
+        parsed = parse_host(host, default_port)
+        if parsed is not None and parsed in self.hosts():
+            return None
+        return host
 
     def foreign_origin(self, scope: Scope) -> str | None:
         """The request's Origin when it is present and not the public origin."""
@@ -308,7 +410,13 @@ class SecurityHeadersMiddleware:
         path: str = scope.get("path", "")
         is_event = path == EVENT_PATH or path.startswith(EVENT_PATH + "/")
 
+        foreign_host = self.foreign_host(scope)
+        if foreign_host is not None:
+            log.warning("%s %.64s with a foreign Host refused: %.100r", kind, path, foreign_host)
         if kind == "websocket":
+            if foreign_host is not None:
+                await send({"type": "websocket.close", "code": 1008})
+                return
             origin = self.foreign_origin(scope)
             if origin is not None:
                 log.warning("websocket from a foreign origin refused: %.100r", origin)
@@ -323,11 +431,21 @@ class SecurityHeadersMiddleware:
 
         csp = self.csp()
         fixed = self._fixed
+        own_hosts = {urlsplit(self.settings.public_origin).netloc.lower()}
+        request_host = _header(scope, b"host")
+        if request_host and foreign_host is None:
+            own_hosts.add(request_host.strip().lower())
+        server = scope.get("server")
+        if request_host is None and server:
+            # Without Host, Starlette names the listening address instead.
+            name = f"[{server[0]}]" if ":" in str(server[0]) else str(server[0])
+            own_hosts.update({name.lower(), f"{name}:{server[1]}".lower()})
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", [])
-                           if k.lower() not in _REPLACED]
+                headers = [(k, relative_location(v.decode("latin-1"), own_hosts).encode("latin-1"))
+                           if k.lower() == b"location" else (k, v)
+                           for k, v in message.get("headers", []) if k.lower() not in _REPLACED]
                 content_type = next((v.decode("latin-1").lower() for k, v in headers
                                      if k.lower() == b"content-type"), "")
                 cc = cache_control(path, message["status"], content_type)
@@ -341,6 +459,9 @@ class SecurityHeadersMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        if foreign_host is not None:
+            await _refuse(send_with_headers, 400, b"Bad Request")
+            return
         method = scope.get("method", "GET").upper()
         if is_event or method not in SAFE_METHODS:
             origin = self.foreign_origin(scope)

@@ -12,9 +12,12 @@ import dataclasses
 import email.utils
 import functools
 import ipaddress
+import math
 import os
 import re
 import secrets
+import string
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -33,7 +36,21 @@ DEFAULT_MAIL_FROM = "ЛКК <no-reply@localhost>"
 
 
 class SettingsError(ValueError):
-    """A setting is missing or invalid; the message names the variable."""
+    """One or more settings are missing or invalid.  ``problems`` lists them,
+    one sentence each, every one naming its variable; the message is those
+    sentences, one per line."""
+
+    def __init__(self, problems: str | list[str]) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class _Problems(list):
+    """The problems found so far: every check adds to it and goes on, so that
+    one start lists every bad setting at once."""
+
+    def add(self, message: str) -> None:
+        self.append(message)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,16 +113,19 @@ class Settings:
         return self.mail_from_address.rpartition("@")[2]
 
 
-def _int(env: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
+def _int(env: dict[str, str], name: str, default: int, lo: int, hi: int,
+         problems: _Problems) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
         value = int(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
+    except ValueError:
+        problems.add(f"{name} must be a whole number, got {raw[:40]!r}")
+        return default
     if not lo <= value <= hi:
-        raise SettingsError(f"{name} must be between {lo} and {hi}, got {value}")
+        problems.add(f"{name} must be between {lo} and {hi}, got {value}")
+        return default
     return value
 
 
@@ -124,12 +144,13 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def _mail_settings(env: dict[str, str], *, production: bool, data_dir: Path) -> dict:
+def _mail_settings(env: dict[str, str], *, production: bool, data_dir: Path,
+                   problems: _Problems) -> dict:
     host = env.get("LKK_SMTP_HOST", "").strip()
     if host and not _HOST_RE.fullmatch(host):
-        raise SettingsError(f"LKK_SMTP_HOST must be a host name or IP address, got {host!r}")
+        problems.add(f"LKK_SMTP_HOST must be a host name or IP address, got {host[:80]!r}")
     if production and not host:
-        raise SettingsError(
+        problems.add(
             "LKK_SMTP_HOST is required when LKK_ENV=production "
             "(without it letters only go to the development mailbox)"
         )
@@ -138,30 +159,32 @@ def _mail_settings(env: dict[str, str], *, production: bool, data_dir: Path) -> 
     if not tls:
         tls = SMTP_TLS_STARTTLS if host else SMTP_TLS_NONE
     if tls not in SMTP_TLS_MODES:
-        raise SettingsError(f"LKK_SMTP_TLS must be one of none, starttls, tls, got {tls!r}")
+        problems.add(f"LKK_SMTP_TLS must be one of none, starttls, tls, got {tls[:40]!r}")
+        tls = SMTP_TLS_STARTTLS if host else SMTP_TLS_NONE
     if host and tls == SMTP_TLS_NONE and production and not is_loopback_host(host):
-        raise SettingsError(
+        problems.add(
             "LKK_SMTP_TLS=none is allowed only for a loopback LKK_SMTP_HOST "
             "(localhost, 127.0.0.1, ::1) or when LKK_ENV=development; use starttls or tls"
         )
 
-    port = _int(env, "LKK_SMTP_PORT", SMTP_DEFAULT_PORTS[tls], 1, 65535)
+    port = _int(env, "LKK_SMTP_PORT", SMTP_DEFAULT_PORTS[tls], 1, 65535, problems)
 
     user = env.get("LKK_SMTP_USER", "").strip()
     password = env.get("LKK_SMTP_PASSWORD", "")
     if bool(user) != bool(password):
-        raise SettingsError("LKK_SMTP_USER and LKK_SMTP_PASSWORD must be set together")
+        problems.add("LKK_SMTP_USER and LKK_SMTP_PASSWORD must be set together")
     if any(ch in user + password for ch in "\r\n\x00"):
-        raise SettingsError("LKK_SMTP_USER and LKK_SMTP_PASSWORD must not contain line breaks")
+        problems.add("LKK_SMTP_USER and LKK_SMTP_PASSWORD must not contain line breaks")
 
     mail_from = env.get("LKK_MAIL_FROM", "").strip() or DEFAULT_MAIL_FROM
     if any(ch in mail_from for ch in "\r\n\x00") or len(mail_from) > 320:
-        raise SettingsError("LKK_MAIL_FROM must be one line, e.g. 'ЛКК <no-reply@example.ru>'")
-    name, addr = email.utils.parseaddr(mail_from)
-    if not addr or not _ADDR_RE.fullmatch(addr) or len(addr) > 254:
-        raise SettingsError(
-            f"LKK_MAIL_FROM must be an address such as 'ЛКК <no-reply@example.ru>', got {mail_from!r}"
-        )
+        problems.add("LKK_MAIL_FROM must be one line, e.g. 'ЛКК <no-reply@example.ru>'")
+    else:
+        name, addr = email.utils.parseaddr(mail_from)
+        if not addr or not _ADDR_RE.fullmatch(addr) or len(addr) > 254:
+            problems.add(
+                f"LKK_MAIL_FROM must be an address such as 'ЛКК <no-reply@example.ru>', got {mail_from!r}"
+            )
 
     mail_dir = Path(env.get("LKK_MAIL_DIR", "").strip() or data_dir / "mail")
     if not mail_dir.is_absolute():
@@ -173,7 +196,7 @@ def _mail_settings(env: dict[str, str], *, production: bool, data_dir: Path) -> 
         "smtp_user": user,
         "smtp_password": password,
         "smtp_tls": tls,
-        "smtp_timeout": _int(env, "LKK_SMTP_TIMEOUT", 15, 1, 120),
+        "smtp_timeout": _int(env, "LKK_SMTP_TIMEOUT", 15, 1, 120, problems),
         "mail_from": mail_from,
         "mail_dir": mail_dir,
     }
@@ -192,12 +215,74 @@ def _dev_secret(data_dir: Path) -> bytes:
     return key.encode()
 
 
+# LKK_SECRET_KEY in production (SECURITY.md, «The secret key»): at least this
+# many characters and this many bits by :func:`secret_key_bits`.
+SECRET_KEY_MIN_LENGTH = 32
+SECRET_KEY_MIN_BITS = 128
+# Characters of a key, by class, and how many a class adds to the alphabet.
+_KEY_CLASSES = (
+    (lambda c: c in string.digits, 10),
+    (lambda c: c in string.ascii_lowercase, 26),
+    (lambda c: c in string.ascii_uppercase, 26),
+    (lambda c: c.isascii() and not c.isalnum(), 33),  # punctuation, space
+    (lambda c: not c.isascii(), 66),  # Cyrillic (and any other script)
+)
+# Words a careless key is made of, besides zxcvbn's own dictionaries.
+_KEY_WORDS = ("lkk", "лкк", "secret", "key", "changeme", "example", "production",
+              "password", "reflex", "django", "insecure")
+_ZXCVBN_CHUNK = 64  # zxcvbn refuses more than 72 characters
+
+
+def secret_key_bits(key: str, extra_words: tuple[str, ...] = ()) -> float:
+    """A conservative estimate of a key's entropy in bits.
+
+    The key is cut by zxcvbn into its likeliest parts (dictionary words, keyboard
+    runs, repeats, sequences, dates, and random stretches).  A random stretch
+    counts ``log2(alphabet)`` bits per character, the alphabet being the sum of
+    the classes the key uses (digits 10, Latin lower case 26, upper case 26,
+    other ASCII 33, non-ASCII 66); any other part counts ``log2`` of zxcvbn's
+    guesses for it (never more than it would as random characters).  So a
+    random 43-character ``secrets.token_urlsafe(32)`` scores about 270 bits,
+    ``'k' * 40`` about 9, ``'changeme' * 4`` about 4.
+    """
+    from zxcvbn import zxcvbn
+
+    alphabet = sum(size for member, size in _KEY_CLASSES if any(member(c) for c in key))
+    per_char = math.log2(alphabet) if alphabet > 1 else 0.0
+    words = [*_KEY_WORDS, *extra_words]
+    bits = 0.0
+    for start in range(0, len(key), _ZXCVBN_CHUNK):
+        for match in zxcvbn(key[start:start + _ZXCVBN_CHUNK], user_inputs=words)["sequence"]:
+            random_bits = len(match["token"]) * per_char
+            if match["pattern"] == "bruteforce":
+                bits += random_bits
+            else:
+                bits += min(random_bits, math.log2(max(float(match["guesses"]), 1.0)))
+    return bits
+
+
+def _secret_key_problem(key: str, public_host: str) -> str | None:
+    """Why a production key is too weak, or None."""
+    if len(key) < SECRET_KEY_MIN_LENGTH:
+        return f"LKK_SECRET_KEY must be at least {SECRET_KEY_MIN_LENGTH} characters long"
+    labels = tuple(p for p in re.split(r"[.:\[\]-]+", public_host.lower()) if len(p) >= 3)
+    bits = secret_key_bits(key, labels)
+    if bits < SECRET_KEY_MIN_BITS:
+        return (f"LKK_SECRET_KEY is too guessable (about {bits:.0f} bits, at least "
+                f"{SECRET_KEY_MIN_BITS} needed: no words, repeats or short digit strings); "
+                "make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'")
+    return None
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
-    """Read and validate every setting; raise :class:`SettingsError` on the first problem."""
+    """Read and validate every setting; raise :class:`SettingsError` listing
+    every problem found (not only the first)."""
     env = dict(os.environ if env is None else env)
+    problems = _Problems()
     mode = env.get("LKK_ENV", ENV_DEVELOPMENT).strip().lower() or ENV_DEVELOPMENT
     if mode not in (ENV_DEVELOPMENT, ENV_PRODUCTION):
-        raise SettingsError(f"LKK_ENV must be 'development' or 'production', got {mode!r}")
+        problems.add(f"LKK_ENV must be 'development' or 'production', got {mode[:40]!r}")
+        mode = ENV_DEVELOPMENT
     production = mode == ENV_PRODUCTION
 
     data_dir = Path(env.get("LKK_DATA_DIR", "").strip() or PROJECT_ROOT / "var")
@@ -207,38 +292,58 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     public_url = env.get("LKK_PUBLIC_URL", "").strip().rstrip("/")
     if not public_url:
         if production:
-            raise SettingsError("LKK_PUBLIC_URL is required when LKK_ENV=production")
+            problems.add("LKK_PUBLIC_URL is required when LKK_ENV=production")
         public_url = "http://localhost:3000"
     parts = urlsplit(public_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise SettingsError(f"LKK_PUBLIC_URL must be an http(s) URL, got {public_url!r}")
-    if parts.query or parts.fragment:
-        raise SettingsError("LKK_PUBLIC_URL must not have a query or fragment")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+        bad_port = False
+    except ValueError:
+        bad_port = True
+    if parts.scheme not in ("http", "https") or not parts.hostname or bad_port:
+        problems.add(f"LKK_PUBLIC_URL must be an http(s) URL, got {public_url[:200]!r}")
+    elif parts.query or parts.fragment:
+        problems.add("LKK_PUBLIC_URL must not have a query or fragment")
 
     raw_key = env.get("LKK_SECRET_KEY", "").strip()
+    secret_key = b""
     if raw_key:
-        if len(raw_key) < 32:
-            raise SettingsError("LKK_SECRET_KEY must be at least 32 characters long")
+        problem = (_secret_key_problem(raw_key, parts.netloc) if production
+                   else None if len(raw_key) >= SECRET_KEY_MIN_LENGTH
+                   else f"LKK_SECRET_KEY must be at least {SECRET_KEY_MIN_LENGTH} characters long")
+        if problem:
+            problems.add(problem)
         secret_key = raw_key.encode()
     elif production:
-        raise SettingsError("LKK_SECRET_KEY is required when LKK_ENV=production")
-    else:
-        secret_key = _dev_secret(data_dir)
+        problems.add("LKK_SECRET_KEY is required when LKK_ENV=production")
 
     db_url = env.get("REFLEX_DB_URL", "").strip() or f"sqlite:///{data_dir / 'lkk.db'}"
 
     captcha_fixed_code = env.get("LKK_CAPTCHA_FIXED_CODE", "").strip()
     if captcha_fixed_code:
         if production:
-            raise SettingsError("LKK_CAPTCHA_FIXED_CODE must not be set when LKK_ENV=production")
-        if not (captcha_fixed_code.isascii() and captcha_fixed_code.isdigit()
-                and 6 <= len(captcha_fixed_code) <= 7):
-            raise SettingsError("LKK_CAPTCHA_FIXED_CODE must be 6 or 7 digits")
+            problems.add("LKK_CAPTCHA_FIXED_CODE must not be set when LKK_ENV=production")
+        elif not (captcha_fixed_code.isascii() and captcha_fixed_code.isdigit()
+                  and 6 <= len(captcha_fixed_code) <= 7):
+            problems.add("LKK_CAPTCHA_FIXED_CODE must be 6 or 7 digits")
 
     cookie_name = env.get("LKK_SESSION_COOKIE", "").strip() or "lkk_session"
     if not cookie_name.replace("_", "").replace("-", "").isalnum():
-        raise SettingsError("LKK_SESSION_COOKIE may hold only letters, digits, '_' and '-'")
+        problems.add("LKK_SESSION_COOKIE may hold only letters, digits, '_' and '-'")
 
+    numbers = {
+        "bcrypt_cost": _int(env, "LKK_BCRYPT_COST", 12, 10, 16, problems),
+        "session_idle_minutes": _int(env, "LKK_SESSION_IDLE_MINUTES", 30, 1, 24 * 60, problems),
+        "session_absolute_hours": _int(env, "LKK_SESSION_ABSOLUTE_HOURS", 12, 1, 24 * 30, problems),
+        "trusted_proxy_hops": _int(env, "LKK_TRUSTED_PROXY_HOPS", 0, 0, 5, problems),
+    }
+    mail = _mail_settings(env, production=production, data_dir=data_dir, problems=problems)
+    support = _support_settings(env, problems)
+
+    if problems:
+        raise SettingsError(problems)
+    if not secret_key:
+        secret_key = _dev_secret(data_dir)
     return Settings(
         env=mode,
         secret_key=secret_key,
@@ -246,46 +351,68 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         db_url=db_url,
         redis_url=env.get("REFLEX_REDIS_URL", "").strip(),
-        bcrypt_cost=_int(env, "LKK_BCRYPT_COST", 12, 10, 16),
-        session_idle_minutes=_int(env, "LKK_SESSION_IDLE_MINUTES", 30, 1, 24 * 60),
-        session_absolute_hours=_int(env, "LKK_SESSION_ABSOLUTE_HOURS", 12, 1, 24 * 30),
         session_cookie_name=cookie_name,
-        trusted_proxy_hops=_int(env, "LKK_TRUSTED_PROXY_HOPS", 0, 0, 5),
         captcha_fixed_code=captcha_fixed_code,
-        **_mail_settings(env, production=production, data_dir=data_dir),
-        **_support_settings(env),
+        **numbers,
+        **mail,
+        **support,
     )
 
 
-def _support_settings(env: dict[str, str]) -> dict:
+def _support_settings(env: dict[str, str], problems: _Problems) -> dict:
     """LKK_SUPPLIER_NAME, LKK_SUPPORT_PHONES (separated by ';'), LKK_SUPPORT_HOURS,
     LKK_SUPPORT_EMAIL — each optional; the defaults are demo values."""
     out: dict = {}
     name = env.get("LKK_SUPPLIER_NAME", "").strip()
     if name:
         if len(name) > 200:
-            raise SettingsError("LKK_SUPPLIER_NAME must be at most 200 characters")
-        out["supplier_name"] = name
+            problems.add("LKK_SUPPLIER_NAME must be at most 200 characters")
+        else:
+            out["supplier_name"] = name
     phones = env.get("LKK_SUPPORT_PHONES", "").strip()
     if phones:
         items = tuple(p.strip() for p in phones.split(";") if p.strip())
         bad = [p for p in items if len(p) > 40 or not all(c.isdigit() or c in " +-()" for c in p)]
         if bad or not items:
-            raise SettingsError(f"LKK_SUPPORT_PHONES must be phone numbers separated by ';', got {phones!r}")
-        out["support_phones"] = items
+            problems.add(f"LKK_SUPPORT_PHONES must be phone numbers separated by ';', got {phones[:200]!r}")
+        else:
+            out["support_phones"] = items
     hours = env.get("LKK_SUPPORT_HOURS", "").strip()
     if hours:
         if len(hours) > 200:
-            raise SettingsError("LKK_SUPPORT_HOURS must be at most 200 characters")
-        out["support_hours"] = hours
+            problems.add("LKK_SUPPORT_HOURS must be at most 200 characters")
+        else:
+            out["support_hours"] = hours
     email = env.get("LKK_SUPPORT_EMAIL", "").strip()
     if email:
         from lkk_app.services.validation import email_error
 
         if email_error(email):
-            raise SettingsError(f"LKK_SUPPORT_EMAIL is not an e-mail address: {email!r}")
-        out["support_email"] = email
+            problems.add(f"LKK_SUPPORT_EMAIL is not an e-mail address: {email[:200]!r}")
+        else:
+            out["support_email"] = email
     return out
+
+
+def refusal_text(error: SettingsError) -> str:
+    """What the server prints when it refuses to start: a header line and one
+    line per bad setting, no traceback."""
+    from lkk_app.i18n import t
+
+    lines = [t("settings.refused", count=len(error.problems))]
+    lines += [f"  - {problem}" for problem in error.problems]
+    return "\n".join(lines) + "\n"
+
+
+def settings_or_exit() -> Settings:
+    """:func:`get_settings` for the start of a process (``rxconfig.py``): on bad
+    settings, print :func:`refusal_text` to stderr and exit with status 2."""
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        sys.stderr.write(refusal_text(exc))
+        sys.stderr.flush()
+        raise SystemExit(2) from None
 
 
 @functools.lru_cache(maxsize=1)

@@ -150,6 +150,37 @@ def test_pages_auth_and_confirm_are_never_cached(http, page_routes):
     assert r.headers["referrer-policy"] in ("no-referrer", "same-origin")
 
 
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def test_hashed_assets_are_cached_for_a_year_and_pages_never(http, page_routes):
+    """The build names every file under /assets/ after its content: browsers keep
+    them a year without asking again, while every page stays uncached (a new
+    build changes the pages, and with them the asset names they load)."""
+    home = http.get("/")
+    assert home.status_code == 200
+    assert home.headers["cache-control"] == "no-store"
+    assets = sorted(set(re.findall(r'(?:src|href)="(/assets/[^"]+)"', home.text)))
+    assert len(assets) >= 3, assets
+    for path in assets:
+        r = http.get(path)
+        assert r.status_code == 200, path
+        assert r.headers["cache-control"] == IMMUTABLE, path
+        # A revalidation (should a browser send one) keeps the same promise.
+        again = http.get(path, headers={"If-None-Match": r.headers["etag"]})
+        assert again.status_code == 304 and again.headers["cache-control"] == IMMUTABLE, path
+    for path in page_routes:
+        for variant in {path, path.rstrip("/") + "/"}:
+            r = http.get(variant, follow_redirects=True)
+            assert r.headers["cache-control"] == "no-store", variant
+            assert "immutable" not in r.headers["cache-control"]
+    # Not content-hashed: revalidated, or not stored at all when missing.
+    assert http.get("/lkk.css").headers["cache-control"] == "no-cache"
+    assert http.get("/lkk.js").headers["cache-control"] == "no-cache"
+    missing = http.get("/assets/no-such-file-ABCD1234.js")
+    assert missing.status_code == 404 and missing.headers["cache-control"] == "no-store"
+
+
 def test_every_inline_script_of_every_page_is_allowed_by_hash(http, page_routes):
     """No 'unsafe-inline' for scripts: each inline script is listed by its SHA-256."""
     for path in [*page_routes, "/no/such/page"]:

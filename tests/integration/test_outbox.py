@@ -723,7 +723,7 @@ def test_every_template_has_both_files():
 
 
 def _env(tmp_path, **kw):
-    return {"LKK_DATA_DIR": str(tmp_path), "LKK_SECRET_KEY": "k" * 40, **kw}
+    return {"LKK_DATA_DIR": str(tmp_path), "LKK_SECRET_KEY": "5NhWVkFF-ly2Iwk_ElwwZlhcc-A32WvsOem_BQTyPTg", **kw}
 
 
 def _prod(tmp_path, **kw):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-
 import warnings
+
+import pytest
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -13,10 +14,10 @@ with warnings.catch_warnings():
 from lkk_app.settings import reload_settings
 
 
-def _client():
+def _client(peer: str = "127.0.0.1"):
     from lkk_app.http_routes import build_http_app
 
-    return TestClient(build_http_app())
+    return TestClient(build_http_app(), client=(peer, 50000))
 
 
 def test_dev_mail_lists_letters_with_clickable_links(db, settings, monkeypatch, tmp_path):
@@ -45,8 +46,36 @@ def test_dev_mail_lists_letters_with_clickable_links(db, settings, monkeypatch, 
 
 def test_dev_mail_is_absent_in_production(monkeypatch):
     monkeypatch.setenv("LKK_ENV", "production")
-    monkeypatch.setenv("LKK_SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("LKK_SECRET_KEY", "q7Vb2-Lx9_RwT4mZ8cKp1sN6hY3dJ0fG5aE")
     monkeypatch.setenv("LKK_PUBLIC_URL", "https://lkk.example.ru")
     monkeypatch.setenv("LKK_SMTP_HOST", "smtp.example.ru")
     reload_settings()
     assert _client().get("/dev/mail").status_code == 404
+
+
+@pytest.mark.parametrize("peer", ["127.0.0.1", "127.0.0.9", "::1"])
+def test_dev_mail_answers_loopback(peer):
+    r = _client(peer).get("/dev/mail")
+    assert r.status_code == 200 and "Почтовый ящик разработчика" in r.text
+
+
+@pytest.mark.parametrize("peer,headers", [
+    ("192.168.1.20", {}),            # another computer of the office network
+    ("10.0.0.5", {}),
+    ("2001:db8::7", {}),
+    ("testclient", {}),              # not an address at all
+    # A proxy or tunnel on this computer forwarding someone else's request.
+    ("127.0.0.1", {"X-Forwarded-For": "203.0.113.9"}),
+    ("127.0.0.1", {"X-Forwarded-For": "127.0.0.1, 203.0.113.9"}),
+    ("127.0.0.1", {"X-Real-IP": "203.0.113.9"}),
+    ("127.0.0.1", {"Forwarded": "for=203.0.113.9;proto=https"}),
+])
+def test_dev_mail_refuses_requests_not_from_this_computer(peer, headers):
+    """The letters hold confirmation links and temporary passwords: a development
+    server reachable from the network (HOST=0.0.0.0) must not show them."""
+    from lkk_app.i18n import t
+
+    r = _client(peer).get("/dev/mail", headers=headers)
+    assert r.status_code == 403
+    assert r.text == t("dev_mail.loopback_only")
+    assert r.headers["cache-control"] == "no-store"

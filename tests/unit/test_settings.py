@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from lkk_app.settings import SettingsError, load_settings
+from lkk_app.settings import SECRET_KEY_MIN_BITS, SettingsError, load_settings, secret_key_bits
 
 ROOT = Path(__file__).resolve().parents[2]
-KEY = "k" * 40
+VENV_BIN = Path(sys.executable).parent
+# A key as the README says to make one (secrets.token_urlsafe(32)).
+KEY = "5NhWVkFF-ly2Iwk_ElwwZlhcc-A32WvsOem_BQTyPTg"
 
 
 def test_development_defaults(tmp_path):
@@ -92,3 +97,126 @@ def test_support_settings(tmp_path):
 def test_bad_support_settings(tmp_path, name, value):
     with pytest.raises(SettingsError, match=name):
         load_settings({"LKK_DATA_DIR": str(tmp_path), name: value})
+
+
+def _production(tmp_path, **kw) -> dict[str, str]:
+    return {"LKK_ENV": "production", "LKK_SECRET_KEY": KEY, "LKK_PUBLIC_URL": "https://lkk.example.ru",
+            "LKK_DATA_DIR": str(tmp_path), "LKK_SMTP_HOST": "smtp.example.ru", **kw}
+
+
+def test_a_good_production_configuration_starts(tmp_path):
+    s = load_settings(_production(tmp_path))
+    assert s.is_production and s.secret_key == KEY.encode()
+
+
+# Several bad settings at once: every one is named, not only the first.
+BAD_PRODUCTION = {
+    "LKK_ENV": "production",
+    "LKK_SECRET_KEY": "changeme" * 4,
+    "LKK_PUBLIC_URL": "lkk.example.ru",
+    "LKK_BCRYPT_COST": "9",
+    "LKK_SESSION_IDLE_MINUTES": "soon",
+    "LKK_SMTP_TLS": "ssl",
+    "LKK_SMTP_USER": "mailer",
+    "LKK_CAPTCHA_FIXED_CODE": "123456",
+    "LKK_SUPPORT_EMAIL": "nope",
+}
+BAD_NAMES = ["LKK_PUBLIC_URL", "LKK_SECRET_KEY", "LKK_CAPTCHA_FIXED_CODE", "LKK_BCRYPT_COST",
+             "LKK_SESSION_IDLE_MINUTES", "LKK_SMTP_HOST", "LKK_SMTP_TLS", "LKK_SMTP_USER",
+             "LKK_SUPPORT_EMAIL"]
+
+
+def test_production_lists_every_bad_setting_at_once(tmp_path):
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**BAD_PRODUCTION, "LKK_DATA_DIR": str(tmp_path)})
+    problems = caught.value.problems
+    assert len(problems) == len(BAD_NAMES), problems
+    for name, problem in zip(BAD_NAMES, problems):
+        assert name in problem
+    assert str(caught.value).splitlines() == problems
+    # Nothing secret is repeated back.
+    assert "changeme" not in str(caught.value)
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_development_lists_every_bad_setting_too(tmp_path):
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"LKK_DATA_DIR": str(tmp_path), "LKK_ENV": "staging", "LKK_BCRYPT_COST": "99",
+                       "LKK_SECRET_KEY": "short", "LKK_SESSION_COOKIE": "a b"})
+    assert [p.split()[0] for p in caught.value.problems] == [
+        "LKK_ENV", "LKK_SECRET_KEY", "LKK_SESSION_COOKIE", "LKK_BCRYPT_COST"]
+    assert not (tmp_path / "secret_key").exists()
+
+
+@pytest.mark.parametrize("key", [
+    "k" * 40,                                      # one repeated character
+    "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk1",
+    "changeme" * 4,                                # changeme…
+    "changeme-please-this-is-the-secret-key",
+    "passwordpasswordpasswordpassword",            # a dictionary word, repeated
+    "thequickbrownfoxjumpsoverthelazydog",         # dictionary words
+    "correcthorsebatterystaplecorrecthorse",
+    "12345678901234567890123456789012",            # digits in sequence
+    "84736291047382910473829104738291",            # 32 random-looking digits: 106 bits at most
+    "qwertyuiopasdfghjklzxcvbnmqwertyuiop",        # keyboard rows
+    "abcdefghijklmnopqrstuvwxyz0123456789",        # sequences
+    "lkk.example.ru-lkk.example.ru-lkk.example.ru",  # the site's own name
+    "unit-test-secret-key-0123456789-abcdefghij",
+])
+def test_production_refuses_a_guessable_key(tmp_path, key):
+    assert len(key) >= 32
+    assert secret_key_bits(key, ("lkk", "example")) < SECRET_KEY_MIN_BITS
+    with pytest.raises(SettingsError, match="LKK_SECRET_KEY is too guessable") as caught:
+        load_settings(_production(tmp_path, LKK_SECRET_KEY=key))
+    assert key not in str(caught.value)
+
+
+def test_production_refuses_a_short_key(tmp_path):
+    with pytest.raises(SettingsError, match="at least 32 characters"):
+        load_settings(_production(tmp_path, LKK_SECRET_KEY=secrets.token_urlsafe(23)[:31]))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: secrets.token_urlsafe(32),                            # README: 43 characters
+    lambda: secrets.token_hex(32),                                # openssl rand -hex 32
+    lambda: base64.b64encode(secrets.token_bytes(32)).decode(),   # openssl rand -base64 32
+    lambda: base64.b64encode(secrets.token_bytes(24)).decode(),   # 32 characters, 192 bits
+    lambda: "".join(secrets.choice("абвгдеёжзийклмнопрстуфхцчшщъыьэюя0123456789") for _ in range(32)),
+])
+def test_production_accepts_random_keys(tmp_path, make):
+    """Random keys of 192 bits and more pass every time (20 fresh keys each)."""
+    for _ in range(20):
+        key = make()
+        assert secret_key_bits(key) >= SECRET_KEY_MIN_BITS + 20, key
+        assert load_settings(_production(tmp_path, LKK_SECRET_KEY=key)).secret_key == key.encode()
+
+
+def test_development_keeps_accepting_a_simple_key(tmp_path):
+    """Only production judges the key's entropy (tests and demos use simple keys)."""
+    assert load_settings({"LKK_DATA_DIR": str(tmp_path), "LKK_SECRET_KEY": "k" * 40}).secret_key == b"k" * 40
+
+
+def _start_env(tmp_path, **kw) -> dict[str, str]:
+    return {"PATH": f"{VENV_BIN}:/usr/bin:/bin", "HOME": os.environ.get("HOME", str(tmp_path)),
+            "REFLEX_USE_NPM": "1", "REFLEX_TELEMETRY_ENABLED": "false",
+            "REFLEX_WEB_WORKDIR": str(tmp_path / "web"), **kw}
+
+
+@pytest.mark.parametrize("command", [
+    ["run", "--env", "prod", "--single-port", "--frontend-port", "3999", "--backend-port", "3999"],
+    ["db", "migrate"],
+], ids=["reflex run", "reflex db migrate"])
+def test_the_start_command_names_every_bad_setting_without_a_traceback(tmp_path, command):
+    """`make run` runs `reflex db migrate`, then `reflex run`: both refuse in a few lines."""
+    env = _start_env(tmp_path, **BAD_PRODUCTION, LKK_DATA_DIR=str(tmp_path / "data"))
+    r = subprocess.run([str(VENV_BIN / "reflex"), *command], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr[-3000:]
+    assert "Traceback" not in r.stderr and "Traceback" not in r.stdout
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 + len(BAD_NAMES), r.stderr
+    assert "ЛКК не запущен" in lines[0] and str(len(BAD_NAMES)) in lines[0]
+    for name, line in zip(BAD_NAMES, lines[1:]):
+        assert name in line
+    assert "changeme" not in r.stderr
+    assert not (tmp_path / "web").exists()  # refused before anything was built
