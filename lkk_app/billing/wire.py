@@ -40,6 +40,8 @@ def encode(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, tuple | list):
         return [encode(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): encode(v) for k, v in value.items()}
     return value
 
 

@@ -48,5 +48,6 @@ def test_dev_mail_is_absent_in_production(monkeypatch):
     monkeypatch.setenv("LKK_SECRET_KEY", "x" * 40)
     monkeypatch.setenv("LKK_PUBLIC_URL", "https://lkk.example.ru")
     monkeypatch.setenv("LKK_SMTP_HOST", "smtp.example.ru")
+    monkeypatch.setenv("LKK_BILLING_ADAPTER", "demo")
     reload_settings()
     assert _client().get("/dev/mail").status_code == 404
