@@ -33,7 +33,6 @@ from lkk_app.billing import wire
 from lkk_app.billing.adapters.demo import DemoBilling, ensure_seeded
 from lkk_app.billing.adapters.demo_tables import DEMO_TABLES
 from lkk_app.billing.gateway import BillingRejected, BillingUnavailable
-from lkk_app.billing.types import ChangeKind
 
 MAX_BODY = 16 * 1024
 MAX_FIELD = 64
@@ -198,7 +197,8 @@ def prepare_database(url: str, today: date) -> None:
 
     engine = make_engine(url)
     try:
-        SQLModel.metadata.create_all(engine, tables=[t.__table__ for t in DEMO_TABLES])  # type: ignore[attr-defined]
+        tables = [SQLModel.metadata.tables[t.__tablename__] for t in DEMO_TABLES]
+        SQLModel.metadata.create_all(engine, tables=tables)
         with Session(engine) as db:
             ensure_seeded(db, today)
             db.commit()
@@ -239,7 +239,7 @@ def serve(host: str, port: int) -> None:
         Granian(target, address=host, port=port, interface=Interfaces.ASGI, factory=True,
                 workers=1, log_access=False).serve()
         return
-    import uvicorn  # type: ignore[import-not-found]
+    import uvicorn
 
     uvicorn.run(target, host=host, port=port, factory=True, log_level="warning")
 

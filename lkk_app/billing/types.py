@@ -12,128 +12,210 @@ import dataclasses
 import enum
 from datetime import date, datetime
 from decimal import Decimal
+from typing import ClassVar
 
 # --------------------------------------------------------------------------- enums
 
 
-class Labelled(str, enum.Enum):
-    """A code (the value) with its Russian label."""
+class Labelled(enum.StrEnum):
+    """A code (the value) with its Russian label (``__labels__`` of the class)."""
 
-    label: str
+    __labels__: ClassVar[dict[str, str]] = {}
 
-    def __new__(cls, code: str, label: str) -> Labelled:
-        member = str.__new__(cls, code)
-        member._value_ = code
-        member.label = label
-        return member
-
-    def __str__(self) -> str:
-        return self.value
+    @property
+    def label(self) -> str:
+        return type(self).__labels__[str(self)]
 
 
 class ContractKind(Labelled):
-    SUPPLY = ("supply", "энергоснабжения")
-    SALE = ("sale", "купли-продажи")
+    SUPPLY = "supply"
+    SALE = "sale"
+    __labels__ = {
+        "supply": "энергоснабжения",
+        "sale": "купли-продажи",
+    }
 
 
 class ContractStatus(Labelled):
-    ACTIVE = ("active", "действует")
-    SUSPENDED = ("suspended", "приостановлен")
-    TERMINATED = ("terminated", "расторгнут")
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    TERMINATED = "terminated"
+    __labels__ = {
+        "active": "действует",
+        "suspended": "приостановлен",
+        "terminated": "расторгнут",
+    }
 
 
 class VoltageLevel(Labelled):
-    VN = ("vn", "ВН")
-    SN1 = ("sn1", "СН-I")
-    SN2 = ("sn2", "СН-II")
-    NN = ("nn", "НН")
+    VN = "vn"
+    SN1 = "sn1"
+    SN2 = "sn2"
+    NN = "nn"
+    __labels__ = {
+        "vn": "ВН",
+        "sn1": "СН-I",
+        "sn2": "СН-II",
+        "nn": "НН",
+    }
 
 
 class PaymentRegime(Labelled):
     # ПП 442 п. 82: 30 % by the 10th, 40 % by the 25th, the rest by the 18th of the next month.
-    INTERIM = ("interim", "промежуточные платежи: 30 % до 10-го, 40 % до 25-го, остаток до 18-го числа следующего месяца")
+    INTERIM = "interim"
     # ПП 442 п. 81: some consumer groups pay by the 15th of the next month.
-    NEXT_MONTH = ("next_month", "оплата до 15-го числа следующего месяца")
+    NEXT_MONTH = "next_month"
+    __labels__ = {
+        "interim": "промежуточные платежи: 30 % до 10-го, 40 % до 25-го, остаток до 18-го числа следующего месяца",
+        "next_month": "оплата до 15-го числа следующего месяца",
+    }
 
 
 class PointKind(Labelled):
-    BILLING = ("billing", "расчётная")
-    CONTROL = ("control", "контрольная")
+    BILLING = "billing"
+    CONTROL = "control"
+    __labels__ = {
+        "billing": "расчётная",
+        "control": "контрольная",
+    }
 
 
 class MeterConnection(Labelled):
-    DIRECT = ("direct", "прямое включение")
-    CT = ("ct", "через трансформаторы тока")
-    CT_VT = ("ct_vt", "через трансформаторы тока и напряжения")
+    DIRECT = "direct"
+    CT = "ct"
+    CT_VT = "ct_vt"
+    __labels__ = {
+        "direct": "прямое включение",
+        "ct": "через трансформаторы тока",
+        "ct_vt": "через трансформаторы тока и напряжения",
+    }
 
 
 class TransformerKind(Labelled):
-    CURRENT = ("current", "ТТ")
-    VOLTAGE = ("voltage", "ТН")
+    CURRENT = "current"
+    VOLTAGE = "voltage"
+    __labels__ = {
+        "current": "ТТ",
+        "voltage": "ТН",
+    }
 
 
 class Zone(Labelled):
-    TOTAL = ("total", "сутки")
-    DAY = ("day", "день")
-    NIGHT = ("night", "ночь")
-    PEAK = ("peak", "пик")
-    HALF_PEAK = ("half_peak", "полупик")
+    TOTAL = "total"
+    DAY = "day"
+    NIGHT = "night"
+    PEAK = "peak"
+    HALF_PEAK = "half_peak"
+    __labels__ = {
+        "total": "сутки",
+        "day": "день",
+        "night": "ночь",
+        "peak": "пик",
+        "half_peak": "полупик",
+    }
 
 
 class Direction(Labelled):
-    IMPORT_ACTIVE = ("a_plus", "A+")
-    EXPORT_ACTIVE = ("a_minus", "A−")
-    IMPORT_REACTIVE = ("r_plus", "R+")
-    EXPORT_REACTIVE = ("r_minus", "R−")
+    IMPORT_ACTIVE = "a_plus"
+    EXPORT_ACTIVE = "a_minus"
+    IMPORT_REACTIVE = "r_plus"
+    EXPORT_REACTIVE = "r_minus"
+    __labels__ = {
+        "a_plus": "A+",
+        "a_minus": "A−",
+        "r_plus": "R+",
+        "r_minus": "R−",
+    }
 
 
 class ReadingSource(Labelled):
-    CUSTOMER_FORM = ("customer_form", "личный кабинет")
-    CUSTOMER_FILE = ("customer_file", "личный кабинет, файл")
-    REMOTE = ("remote", "система учёта")
-    NETWORK = ("network", "сетевая организация")
-    INSPECTOR = ("inspector", "контролёр")
-    ESTIMATE = ("estimate", "расчётный способ")
+    CUSTOMER_FORM = "customer_form"
+    CUSTOMER_FILE = "customer_file"
+    REMOTE = "remote"
+    NETWORK = "network"
+    INSPECTOR = "inspector"
+    ESTIMATE = "estimate"
+    __labels__ = {
+        "customer_form": "личный кабинет",
+        "customer_file": "личный кабинет, файл",
+        "remote": "система учёта",
+        "network": "сетевая организация",
+        "inspector": "контролёр",
+        "estimate": "расчётный способ",
+    }
 
 
 class ReadingStatus(Labelled):
-    SUBMITTED = ("submitted", "передано")
-    ACCEPTED = ("accepted", "принято")
-    REJECTED = ("rejected", "отклонено")
-    REPLACED = ("replaced", "заменено")
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    REPLACED = "replaced"
+    __labels__ = {
+        "submitted": "передано",
+        "accepted": "принято",
+        "rejected": "отклонено",
+        "replaced": "заменено",
+    }
 
 
 class DocumentKind(Labelled):
-    INVOICE = ("invoice", "Счёт на оплату")
-    PLAN_INVOICE = ("plan_invoice", "Счёт на плановый платёж")
-    VAT_INVOICE = ("vat_invoice", "Счёт-фактура")
-    VAT_CORRECTION = ("vat_correction", "Корректировочный счёт-фактура")
-    TRANSFER_ACT = ("transfer_act", "Акт приёма-передачи электроэнергии")
-    CONSUMPTION_SHEET = ("consumption_sheet", "Ведомость электропотребления")
-    RECONCILIATION_ACT = ("reconciliation_act", "Акт сверки взаиморасчётов")
-    READING_ACT = ("reading_act", "Акт снятия показаний")
+    INVOICE = "invoice"
+    PLAN_INVOICE = "plan_invoice"
+    VAT_INVOICE = "vat_invoice"
+    VAT_CORRECTION = "vat_correction"
+    TRANSFER_ACT = "transfer_act"
+    CONSUMPTION_SHEET = "consumption_sheet"
+    RECONCILIATION_ACT = "reconciliation_act"
+    READING_ACT = "reading_act"
+    __labels__ = {
+        "invoice": "Счёт на оплату",
+        "plan_invoice": "Счёт на плановый платёж",
+        "vat_invoice": "Счёт-фактура",
+        "vat_correction": "Корректировочный счёт-фактура",
+        "transfer_act": "Акт приёма-передачи электроэнергии",
+        "consumption_sheet": "Ведомость электропотребления",
+        "reconciliation_act": "Акт сверки взаиморасчётов",
+        "reading_act": "Акт снятия показаний",
+    }
 
 
 class DocumentStatus(Labelled):
-    PREPARING = ("preparing", "готовится")
-    ISSUED = ("issued", "выставлен")
-    REVERSED = ("reversed", "сторнирован")
+    PREPARING = "preparing"
+    ISSUED = "issued"
+    REVERSED = "reversed"
+    __labels__ = {
+        "preparing": "готовится",
+        "issued": "выставлен",
+        "reversed": "сторнирован",
+    }
 
 
 class PlanItemKind(Labelled):
-    FIRST = ("first", "30 % до 10-го числа")
-    SECOND = ("second", "40 % до 25-го числа")
-    FINAL = ("final", "окончательный расчёт до 18-го числа следующего месяца")
+    FIRST = "first"
+    SECOND = "second"
+    FINAL = "final"
+    __labels__ = {
+        "first": "30 % до 10-го числа",
+        "second": "40 % до 25-го числа",
+        "final": "окончательный расчёт до 18-го числа следующего месяца",
+    }
 
 
 class ChangeKind(Labelled):
     """What :meth:`BillingGateway.changes` can be asked about."""
 
-    ORGANISATIONS = ("organisations", "организации")
-    CONTRACTS = ("contracts", "договоры")
-    POINTS = ("points", "точки учёта")
-    METERS = ("meters", "приборы учёта")
-    INSTALLATIONS = ("installations", "установки приборов учёта")
+    ORGANISATIONS = "organisations"
+    CONTRACTS = "contracts"
+    POINTS = "points"
+    METERS = "meters"
+    INSTALLATIONS = "installations"
+    __labels__ = {
+        "organisations": "организации",
+        "contracts": "договоры",
+        "points": "точки учёта",
+        "meters": "приборы учёта",
+        "installations": "установки приборов учёта",
+    }
 
 
 # --------------------------------------------------------------------------- parties and contracts

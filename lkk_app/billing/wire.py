@@ -67,11 +67,11 @@ def _decode(tp: Any, data: Any, where: str) -> Any:
             raise WireError(f"{where}: expected an array")
         item = typing.get_args(tp)[0]
         return tuple(_decode(item, v, f"{where}[{i}]") for i, v in enumerate(data))
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(data, dict):
             raise WireError(f"{where}: expected an object")
         hints = _hints(tp)
-        kwargs = {}
+        kwargs: dict[str, Any] = {}
         for f in dataclasses.fields(tp):
             if f.name not in data:
                 if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:

@@ -67,18 +67,18 @@ class ReferenceServer:
                 self.proc.wait(timeout=5)
 
 
-def start_reference_server(db_url: str, log_path: Path, *, token: str = TOKEN) -> ReferenceServer:
+def start_reference_server(url: str, log_path: Path, *, token: str = TOKEN) -> ReferenceServer:
     """``python -m lkk_app.billing.reference_server`` on a free loopback port, ready."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LKK_", "REFLEX_"))}
     log = log_path.open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "lkk_app.billing.reference_server", "--port", str(port),
-         "--db", db_url, "--token", token, "--today", TODAY.isoformat(), "--supplier", SUPPLIER],
+         "--db", url, "--token", token, "--today", TODAY.isoformat(), "--supplier", SUPPLIER],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     log.close()
-    server = ReferenceServer(f"http://127.0.0.1:{port}", db_url, proc, log_path)
+    server = ReferenceServer(f"http://127.0.0.1:{port}", url, proc, log_path)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -123,32 +123,32 @@ class Billing:
 
 def _fresh(url: str) -> sa.Engine:
     prepare_database(url, TODAY)
-    engine = make_engine(url)
-    with Session(engine) as s:
+    fresh = make_engine(url)
+    with Session(fresh) as s:
         reset(s, TODAY)
         s.commit()
-    return engine
+    return fresh
 
 
 @pytest_asyncio.fixture(params=["demo", "http"])
 async def billing(request, tmp_path) -> AsyncIterator[Billing]:
     if request.param == "demo":
-        engine = _fresh(f"sqlite:///{tmp_path / 'billing.db'}")
-        gateway: BillingGateway = DemoBilling(engine, supplier=SUPPLIER, clock=lambda: NOW)
+        own = _fresh(f"sqlite:///{tmp_path / 'billing.db'}")
+        gateway: BillingGateway = DemoBilling(own, supplier=SUPPLIER, clock=lambda: NOW)
 
         def demo_down() -> BillingGateway:
             return DemoBilling(make_engine(f"sqlite:///{tmp_path / 'missing' / 'x.db'}"),
                                supplier=SUPPLIER, owns_engine=True)
 
-        yield Billing("demo", gateway, engine, demo_down)
+        yield Billing("demo", gateway, own, demo_down)
     else:
         server: ReferenceServer = request.getfixturevalue("reference_server")
-        engine = _fresh(server.db_url)
+        own = _fresh(server.db_url)
         gateway = HttpBilling(server.url, TOKEN)
 
         def http_down() -> BillingGateway:
             return HttpBilling(f"http://127.0.0.1:{free_port()}", TOKEN, retry_delays=(0.01, 0.01))
 
-        yield Billing("http", gateway, engine, http_down)
+        yield Billing("http", gateway, own, http_down)
     await gateway.aclose()
-    engine.dispose()
+    own.dispose()

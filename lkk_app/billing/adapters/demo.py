@@ -141,7 +141,7 @@ class DemoBilling:
 
 def _change_kind(kind: object) -> ChangeKind:
     try:
-        return ChangeKind(kind)
+        return ChangeKind(str(kind))
     except ValueError:
         raise BillingRejected("changes.unknown_kind", {"kind": str(kind)[:40]}) from None
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, select
 
 from lkk_app.billing.adapters.demo_tables import (
     DEMO_TABLES,
@@ -67,10 +67,12 @@ def log_change(db: Session, kind: ChangeKind, key: str) -> None:
     db.add(DemoChange(kind=kind.value, key=key))
 
 
-def _add(db: Session, kind: ChangeKind | None, row: SQLModel) -> None:
+_Keyed = DemoOrganisation | DemoContract | DemoPoint | DemoMeter | DemoInstallation
+
+
+def _add(db: Session, kind: ChangeKind, row: _Keyed) -> None:
     db.add(row)
-    if kind is not None:
-        log_change(db, kind, str(getattr(row, "key")))
+    log_change(db, kind, row.key)
 
 
 def _organisations(db: Session) -> None:

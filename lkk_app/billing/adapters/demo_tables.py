@@ -17,7 +17,7 @@ from sqlmodel import Field, SQLModel
 NaiveUTC = sa.DateTime(timezone=False)
 
 
-class DecimalText(sa.types.TypeDecorator):
+class DecimalText(sa.types.TypeDecorator[Decimal]):
     """A ``Decimal`` stored as its exact text."""
 
     impl = sa.String(32)
@@ -150,8 +150,8 @@ class DemoInstallation(SQLModel, table=True):
     installed_on: date
     removed_on: date | None = None
     # {"register key": "value", …}
-    initial: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
-    final: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    initial: dict[str, str] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    final: dict[str, str] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
 
 
 class DemoChange(SQLModel, table=True):

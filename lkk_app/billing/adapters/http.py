@@ -119,10 +119,8 @@ class HttpBilling:
         body = await self._get(f"/changes/{_segment(str(kind))}", params)
         if body is _NOT_FOUND or not isinstance(body, dict):
             raise _unavailable("bad_response")
-        record = CHANGE_RECORDS.get(ChangeKind(kind))
-        if record is None:  # pragma: no cover - every kind has a record type
-            raise _unavailable("bad_response")
-        rows = tuple(_decode(record, item) for item in _items(body))
+        record = CHANGE_RECORDS[ChangeKind(kind)]
+        rows: tuple[object, ...] = tuple(_decode(record, item) for item in _items(body))
         cursor_out, more = body.get("cursor"), body.get("has_more")
         if not isinstance(cursor_out, str) or not isinstance(more, bool):
             raise _unavailable("bad_response")
