@@ -62,9 +62,11 @@ def _field(body: dict[str, Any], name: str, *, nullable: bool = False) -> str | 
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise BillingRejected("request.too_large", {"max": MAX_BODY})
+    raw = b""
+    async for chunk in request.stream():  # stop reading past the limit
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            raise BillingRejected("request.too_large", {"max": MAX_BODY})
     try:
         body = json.loads(raw)
     except ValueError:

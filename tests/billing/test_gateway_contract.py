@@ -281,3 +281,15 @@ async def test_a_wrong_token_is_unavailable_not_a_refusal(reference_server: Refe
             r = await client.get("/v1/contracts/ctr-1001", headers=headers)
             assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
             assert r.json() == {"code": "auth.invalid_token", "params": {}}
+
+
+async def test_the_reference_server_limits_what_it_reads(reference_server: ReferenceServer):
+    auth = {"Authorization": f"Bearer {TOKEN}", "Idempotency-Key": new_key()}
+    async with httpx.AsyncClient(base_url=reference_server.url + "/v1", headers=auth) as client:
+        big = await client.post("/contracts/lookup", content=b" " * (16 * 1024 + 1))
+        assert (big.status_code, big.json()["code"]) == (400, "request.too_large")
+        long = await client.post("/contracts/lookup",
+                                 json={"inn": "7" * 65, "kpp": None, "number": "Д-1001"})
+        assert long.status_code == 400 and long.json() == {"code": "request.invalid", "params": {"field": "inn"}}
+        wrong = await client.post("/contracts/ctr-1001/binding", json={"bound": "yes"})
+        assert wrong.json() == {"code": "request.invalid", "params": {"field": "bound"}}
