@@ -53,12 +53,14 @@ test: $(DEV_STAMP)
 	$(PY) scripts/build_guides.py --check
 	@chromium="$$($(PY) scripts/ensure_test_tools.py)" && export LKK_CHROMIUM="$$chromium" && \
 	  $(PY) -m pytest tests/unit tests/integration -p no:cacheprovider && \
+	  $(PY) -m pytest tests/billing -p no:cacheprovider && \
 	  $(PY) -m pytest tests/browser -p no:cacheprovider && \
 	  $(PY) -m pytest tests/attack -p no:cacheprovider
 
 ## test-quick: unit and integration tests without the slow timing samples (no browser)
 test-quick: $(DEV_STAMP)
 	$(PY) -m pytest tests/unit tests/integration -q -m "not slow" -p no:cacheprovider
+	$(PY) -m pytest tests/billing -q -m "not slow" -p no:cacheprovider
 
 test-browser: $(DEV_STAMP)
 	@chromium="$$($(PY) scripts/ensure_test_tools.py)" && export LKK_CHROMIUM="$$chromium" && \

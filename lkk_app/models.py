@@ -158,3 +158,8 @@ class LoginThrottle(SQLModel, table=True):
     failures: int = Field(default=0)
     throttled_until: datetime | None = Field(default=None, sa_type=NaiveUTC)
     last_failure_at: datetime = Field(sa_type=NaiveUTC)
+
+
+# The embedded demo billing keeps its own tables (lkk_app/billing/adapters/demo_tables.py);
+# importing them here lets the migrations and ``metadata.create_all`` see them.
+from lkk_app.billing.adapters import demo_tables as _demo_billing_tables  # noqa: E402,F401

@@ -34,6 +34,11 @@ SMTP_TLS_MODES = (SMTP_TLS_NONE, SMTP_TLS_STARTTLS, SMTP_TLS_TLS)
 SMTP_DEFAULT_PORTS = {SMTP_TLS_NONE: 25, SMTP_TLS_STARTTLS: 587, SMTP_TLS_TLS: 465}
 DEFAULT_MAIL_FROM = "ЛКК <no-reply@localhost>"
 
+# Billing (lkk_app/billing): the embedded demo system or a real one over HTTP.
+BILLING_DEMO = "demo"
+BILLING_HTTP = "http"
+BILLING_ADAPTERS = (BILLING_DEMO, BILLING_HTTP)
+
 
 class SettingsError(ValueError):
     """One or more settings are missing or invalid.  ``problems`` lists them,
@@ -83,6 +88,13 @@ class Settings:
     support_phones: tuple[str, ...] = ("8 800 000-00-00", "+7 495 000-00-00")
     support_hours: str = "Пн–Чт 8:30–17:30, Пт 8:30–16:15 (время московское)"
     support_email: str = "support@example.ru"
+    # Billing: adapter, the real system's address and token, sync interval, timeouts (seconds).
+    billing_adapter: str = BILLING_DEMO
+    billing_url: str = ""
+    billing_token: str = dataclasses.field(default="", repr=False)
+    billing_sync_minutes: int = 15
+    billing_connect_timeout: int = 3
+    billing_read_timeout: int = 10
 
     @property
     def is_production(self) -> bool:
@@ -339,6 +351,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     }
     mail = _mail_settings(env, production=production, data_dir=data_dir, problems=problems)
     support = _support_settings(env, problems)
+    billing = _billing_settings(env, production=production, problems=problems)
 
     if problems:
         raise SettingsError(problems)
@@ -356,6 +369,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         **numbers,
         **mail,
         **support,
+        **billing,
     )
 
 
@@ -392,6 +406,45 @@ def _support_settings(env: dict[str, str], problems: _Problems) -> dict:
         else:
             out["support_email"] = email
     return out
+
+
+def _billing_settings(env: dict[str, str], *, production: bool, problems: _Problems) -> dict:
+    """LKK_BILLING_*: production must name the adapter; ``http`` needs a URL and a token."""
+    adapter = env.get("LKK_BILLING_ADAPTER", "").strip().lower()
+    if not adapter:
+        if production:
+            problems.add(
+                "LKK_BILLING_ADAPTER is required when LKK_ENV=production: "
+                "'http' for the billing system, or 'demo' for the demo billing"
+            )
+        adapter = BILLING_DEMO
+    if adapter not in BILLING_ADAPTERS:
+        problems.add(f"LKK_BILLING_ADAPTER must be 'demo' or 'http', got {adapter[:40]!r}")
+    url = env.get("LKK_BILLING_URL", "").strip().rstrip("/")
+    token = env.get("LKK_BILLING_TOKEN", "").strip()
+    if adapter == BILLING_HTTP:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            problems.add(f"LKK_BILLING_URL must be an http(s) URL when LKK_BILLING_ADAPTER=http, got {url[:200]!r}")
+        elif parts.query or parts.fragment or parts.username or parts.password:
+            problems.add("LKK_BILLING_URL must not have a query, fragment or user name")
+        elif production and parts.scheme == "http" and not is_loopback_host(parts.hostname):
+            problems.add(
+                "LKK_BILLING_URL must be https:// when LKK_ENV=production "
+                "(http:// is allowed only for a loopback host)"
+            )
+        if not token:
+            problems.add("LKK_BILLING_TOKEN is required when LKK_BILLING_ADAPTER=http")
+    if token and (len(token) > 4096 or not token.isascii() or any(ch.isspace() for ch in token)):
+        problems.add("LKK_BILLING_TOKEN must be one word of printable ASCII characters")
+    return {
+        "billing_adapter": adapter,
+        "billing_url": url,
+        "billing_token": token,
+        "billing_sync_minutes": _int(env, "LKK_BILLING_SYNC_MINUTES", 15, 1, 24 * 60, problems),
+        "billing_connect_timeout": _int(env, "LKK_BILLING_CONNECT_TIMEOUT", 3, 1, 60, problems),
+        "billing_read_timeout": _int(env, "LKK_BILLING_READ_TIMEOUT", 10, 1, 300, problems),
+    }
 
 
 def refusal_text(error: SettingsError) -> str:

@@ -727,7 +727,8 @@ def _env(tmp_path, **kw):
 
 
 def _prod(tmp_path, **kw):
-    return _env(tmp_path, LKK_ENV="production", LKK_PUBLIC_URL="https://lkk.example.ru", **kw)
+    return _env(tmp_path, LKK_ENV="production", LKK_PUBLIC_URL="https://lkk.example.ru",
+                LKK_BILLING_ADAPTER="demo", **kw)
 
 
 def test_mail_settings_defaults(tmp_path):

@@ -49,6 +49,7 @@ def test_dev_mail_is_absent_in_production(monkeypatch):
     monkeypatch.setenv("LKK_SECRET_KEY", "q7Vb2-Lx9_RwT4mZ8cKp1sN6hY3dJ0fG5aE")
     monkeypatch.setenv("LKK_PUBLIC_URL", "https://lkk.example.ru")
     monkeypatch.setenv("LKK_SMTP_HOST", "smtp.example.ru")
+    monkeypatch.setenv("LKK_BILLING_ADAPTER", "demo")
     reload_settings()
     assert _client().get("/dev/mail").status_code == 404
 

@@ -47,7 +47,7 @@ def test_make_run_listens_where_told():
     ({}, "127.0.0.1"),
     ({"REFLEX_BACKEND_HOST": "0.0.0.0"}, "0.0.0.0"),
     ({"LKK_ENV": "production", "LKK_SECRET_KEY": STRONG_KEY, "LKK_PUBLIC_URL": "https://lkk.example.ru",
-      "LKK_SMTP_HOST": "smtp.example.ru"}, "0.0.0.0"),
+      "LKK_SMTP_HOST": "smtp.example.ru", "LKK_BILLING_ADAPTER": "demo"}, "0.0.0.0"),
 ])
 def test_plain_reflex_run_follows_the_environment(tmp_path, env, expected):
     """`reflex run` without --backend-host: loopback in development, every

@@ -9,6 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ROOT / "lkk_app" / "services"
+BILLING = ROOT / "lkk_app" / "billing"
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -31,10 +32,24 @@ def test_no_module_in_services_imports_reflex():
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
+def test_no_module_in_billing_imports_reflex():
+    files = sorted(BILLING.rglob("*.py"))
+    assert len(files) >= 8
+    offenders = {
+        str(f.relative_to(BILLING)): sorted(
+            m for m in imported_modules(f) if m == "reflex" or m.startswith("reflex.")
+        )
+        for f in files
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
 def test_services_and_cli_import_without_loading_reflex():
     code = (
         "import sys, importlib, pkgutil, lkk_app.services as s\n"
         "for m in pkgutil.iter_modules(s.__path__): importlib.import_module('lkk_app.services.' + m.name)\n"
+        "import lkk_app.billing as b\n"
+        "for m in pkgutil.walk_packages(b.__path__, 'lkk_app.billing.'): importlib.import_module(m.name)\n"
         "import lkk_app.cli\n"
         "print(sorted(n for n in sys.modules if n == 'reflex' or n.startswith('reflex.')))\n"
     )

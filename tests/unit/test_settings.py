@@ -35,7 +35,7 @@ def test_development_defaults(tmp_path):
 @pytest.mark.parametrize("missing", ["LKK_SECRET_KEY", "LKK_PUBLIC_URL"])
 def test_production_refuses_without_key_or_public_url(tmp_path, missing):
     env = {"LKK_ENV": "production", "LKK_SECRET_KEY": KEY, "LKK_PUBLIC_URL": "https://lkk.example.ru",
-           "LKK_DATA_DIR": str(tmp_path), "LKK_SMTP_HOST": "smtp.example.ru"}
+           "LKK_DATA_DIR": str(tmp_path), "LKK_SMTP_HOST": "smtp.example.ru", "LKK_BILLING_ADAPTER": "demo"}
     del env[missing]
     with pytest.raises(SettingsError, match=missing):
         load_settings(env)
@@ -101,7 +101,8 @@ def test_bad_support_settings(tmp_path, name, value):
 
 def _production(tmp_path, **kw) -> dict[str, str]:
     return {"LKK_ENV": "production", "LKK_SECRET_KEY": KEY, "LKK_PUBLIC_URL": "https://lkk.example.ru",
-            "LKK_DATA_DIR": str(tmp_path), "LKK_SMTP_HOST": "smtp.example.ru", **kw}
+            "LKK_DATA_DIR": str(tmp_path), "LKK_SMTP_HOST": "smtp.example.ru",
+            "LKK_BILLING_ADAPTER": "demo", **kw}
 
 
 def test_a_good_production_configuration_starts(tmp_path):
@@ -123,7 +124,7 @@ BAD_PRODUCTION = {
 }
 BAD_NAMES = ["LKK_PUBLIC_URL", "LKK_SECRET_KEY", "LKK_CAPTCHA_FIXED_CODE", "LKK_BCRYPT_COST",
              "LKK_SESSION_IDLE_MINUTES", "LKK_SMTP_HOST", "LKK_SMTP_TLS", "LKK_SMTP_USER",
-             "LKK_SUPPORT_EMAIL"]
+             "LKK_SUPPORT_EMAIL", "LKK_BILLING_ADAPTER"]
 
 
 def test_production_lists_every_bad_setting_at_once(tmp_path):

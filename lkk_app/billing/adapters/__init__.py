@@ -1,0 +1,1 @@
+"""Adapters behind :class:`lkk_app.billing.gateway.BillingGateway`: ``demo`` and ``http``."""

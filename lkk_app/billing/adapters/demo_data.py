@@ -1,0 +1,310 @@
+"""The demo billing's data: the same on every machine for the same «today».
+
+Organisations, contracts, metering points, meters and installations, with
+dates counted back from ``today``.  README «Демо-данные» describes them.
+:func:`seed` writes them into an empty demo billing, :func:`reset` restores
+them, :func:`update_contract` is a change made "in billing" (tests, demos).
+None of them commits: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from lkk_app.billing.adapters.demo_tables import (
+    DEMO_TABLES,
+    DemoChange,
+    DemoContract,
+    DemoInstallation,
+    DemoMeter,
+    DemoOrganisation,
+    DemoPoint,
+    DemoRegister,
+    DemoTransformer,
+)
+from lkk_app.billing.types import (
+    ChangeKind,
+    ContractKind,
+    ContractStatus,
+    Direction,
+    MeterConnection,
+    PaymentRegime,
+    PointKind,
+    TransformerKind,
+    VoltageLevel,
+    Zone,
+)
+
+_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
+
+
+def contract_number_key(number: str) -> str:
+    """How contract numbers are compared: NFKC, upper case, no spaces, one kind of dash."""
+    text = unicodedata.normalize("NFKC", number).translate(_DASHES)
+    return "".join(text.split()).upper()
+
+
+def month_start(today: date, months: int) -> date:
+    """The first day of the month ``months`` away from today's month."""
+    index = today.year * 12 + today.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _years_later(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def log_change(db: Session, kind: ChangeKind, key: str) -> None:
+    db.add(DemoChange(kind=kind.value, key=key))
+
+
+_Keyed = DemoOrganisation | DemoContract | DemoPoint | DemoMeter | DemoInstallation
+
+
+def _add(db: Session, kind: ChangeKind, row: _Keyed) -> None:
+    db.add(row)
+    log_change(db, kind, row.key)
+
+
+def _organisations(db: Session) -> None:
+    rows = [
+        DemoOrganisation(
+            key="org-romashka", inn="7701000001", kpp="770101001", ogrn="1027700000019",
+            name="Общество с ограниченной ответственностью «Ромашка-Демо»",
+            short_name="ООО «Ромашка-Демо»",
+            legal_address="127000, г. Москва, ул. Демонстрационная, д. 1",
+            postal_address="127000, г. Москва, ул. Демонстрационная, д. 1, офис 12",
+            emails="energo@romashka-demo.example", phone="+7 495 000-01-01",
+        ),
+        DemoOrganisation(
+            key="org-zarya", inn="5003000008", kpp="500301001", ogrn="1055003000007",
+            name="Акционерное общество «Заря-Демо»", short_name="АО «Заря-Демо»",
+            legal_address="142400, Московская обл., г. Ногинск, ул. Рассветная, д. 5",
+            postal_address="142400, Московская обл., г. Ногинск, ул. Рассветная, д. 5",
+            emails="buh@zarya-demo.example", phone="+7 496 000-02-02",
+        ),
+        DemoOrganisation(
+            key="org-petrov", inn="771200000003", kpp=None, ogrn="304770000000008",
+            name="Индивидуальный предприниматель Петров Пётр Петрович",
+            short_name="ИП Петров П. П.",
+            legal_address="125000, г. Москва, ул. Примерная, д. 7, кв. 3",
+            postal_address="125000, г. Москва, ул. Примерная, д. 7, кв. 3",
+            emails="petrov@ip-demo.example", phone="+7 916 000-03-03",
+        ),
+    ]
+    for row in rows:
+        _add(db, ChangeKind.ORGANISATIONS, row)
+
+
+_CURATORS = {
+    "central": ("Смирнова Анна Викторовна", "+7 495 000-10-01", "a.smirnova@demo-energosbyt.example",
+                "Центральное отделение, отдел по работе с юридическими лицами"),
+    "east": ("Кузнецов Игорь Павлович", "+7 496 000-20-01", "i.kuznetsov@demo-energosbyt.example",
+             "Восточное отделение, отдел по работе с юридическими лицами"),
+    "small": ("Волкова Мария Сергеевна", "+7 495 000-30-01", "m.volkova@demo-energosbyt.example",
+              "Центральное отделение, группа малого бизнеса"),
+}
+
+
+def _contract(key: str, org: str, number: str, starts: date, *, curator: str, **values: Any) -> DemoContract:
+    name, phone, email, department = _CURATORS[curator]
+    values.setdefault("kind", ContractKind.SUPPLY.value)
+    values.setdefault("status", ContractStatus.ACTIVE.value)
+    values.setdefault("payment_regime", PaymentRegime.INTERIM.value)
+    return DemoContract(
+        key=key, organisation_key=org, number=number, number_key=contract_number_key(number),
+        signed_on=starts - timedelta(days=11), valid_from=starts,
+        curator_name=name, curator_phone=phone, curator_email=email, department=department,
+        **values,
+    )
+
+
+def _contracts(db: Session, today: date) -> None:
+    next_year_end = date(today.year + 1, 12, 31)
+    rows = [
+        _contract("ctr-1001", "org-romashka", "Д-1001", month_start(today, -36), curator="central",
+                  valid_to=None, price_category=2, voltage=VoltageLevel.NN.value,
+                  max_power_kw=Decimal("120")),
+        _contract("ctr-1002", "org-romashka", "Д-1002", month_start(today, -30), curator="central",
+                  valid_to=None, price_category=4, voltage=VoltageLevel.SN2.value,
+                  max_power_kw=Decimal("800"), window_first=25, window_last=2),
+        _contract("ctr-2001", "org-zarya", "Д-2001", month_start(today, -48), curator="east",
+                  valid_to=None, price_category=1, voltage=VoltageLevel.NN.value,
+                  max_power_kw=Decimal("40")),
+        _contract("ctr-3001", "org-petrov", "Д-3001", month_start(today, -26), curator="small",
+                  valid_to=next_year_end, kind=ContractKind.SALE.value, price_category=1,
+                  voltage=VoltageLevel.NN.value, max_power_kw=Decimal("15"),
+                  payment_regime=PaymentRegime.NEXT_MONTH.value),
+    ]
+    for row in rows:
+        _add(db, ChangeKind.CONTRACTS, row)
+
+
+def _point(key: str, contract: str, name: str, address: str, starts: date, **values: Any) -> DemoPoint:
+    values.setdefault("kind", PointKind.BILLING.value)
+    values.setdefault("losses_percent", Decimal("0"))
+    values.setdefault("losses_kwh_month", Decimal("0"))
+    values.setdefault("remote", False)
+    values.setdefault("hourly", False)
+    return DemoPoint(key=key, contract_key=contract, name=name, address=address,
+                     active_from=starts, **values)
+
+
+def _meter(db: Session, key: str, *, zones: tuple[Zone, ...], verified_on: date, interval: int,
+           transformers: tuple[tuple[TransformerKind, int, int, str, date, date], ...] = (),
+           **values: Any) -> None:
+    _add(db, ChangeKind.METERS, DemoMeter(
+        key=key, verified_on=verified_on, interval_years=interval,
+        next_verification=_years_later(verified_on, interval), **values,
+    ))
+    db.flush()  # no ORM relationships: parents are flushed before their children
+    for tariff, zone in enumerate(zones, start=1):
+        db.add(DemoRegister(key=f"{key}-{zone.value}", meter_key=key, zone=zone.value,
+                            direction=Direction.IMPORT_ACTIVE.value, tariff=tariff))
+    for n, (kind, primary, secondary, accuracy, verified, next_check) in enumerate(transformers, 1):
+        db.add(DemoTransformer(
+            key=f"{key}-t{n}", meter_key=key, serial=f"{values['serial']}-{n}", kind=kind.value,
+            primary=primary, secondary=secondary, accuracy_class=accuracy,
+            verified_on=verified, next_verification=next_check,
+        ))
+
+
+def _install(db: Session, key: str, point: str, meter: str, on: date, *, removed: date | None = None,
+             initial: dict[str, str] | None = None, final: dict[str, str] | None = None) -> None:
+    db.flush()
+    _add(db, ChangeKind.INSTALLATIONS, DemoInstallation(
+        key=key, point_key=point, meter_key=meter, installed_on=on, removed_on=removed,
+        initial=initial or {}, final=final or {},
+    ))
+
+
+def _metering(db: Session, today: date) -> None:
+    d1001, d1002 = month_start(today, -36), month_start(today, -30)
+    d2001, d3001 = month_start(today, -48), month_start(today, -26)
+    msk = "г. Москва, ул. Демонстрационная, д. 1"
+    two = (Zone.DAY, Zone.NIGHT)
+    one = (Zone.TOTAL,)
+    nn, sn2 = VoltageLevel.NN.value, VoltageLevel.SN2.value
+
+    # Д-1001 «Офис»: a direct two-zone meter, replaced on the 14th of last month.
+    swap = month_start(today, -1) + timedelta(days=13)
+    _add(db, ChangeKind.POINTS, _point("tu-1001-1", "ctr-1001", "Офис", f"{msk}, офис 12", d1001,
+                                       voltage=nn, max_power_kw=Decimal("60")))
+    _meter(db, "pu-1001-1a", serial="30112233", model="Меркурий 230 ART-01 CN", accuracy_class="1,0",
+           digits=6, decimals=2, zones=two, verified_on=d1001 - timedelta(days=120), interval=10,
+           connection=MeterConnection.DIRECT.value)
+    _meter(db, "pu-1001-1b", serial="45678901", model="Меркурий 234 ARTM-01 PB.G", accuracy_class="1,0",
+           digits=6, decimals=2, zones=two, verified_on=swap - timedelta(days=30), interval=16,
+           connection=MeterConnection.DIRECT.value)
+    _install(db, "ust-1001-1a", "tu-1001-1", "pu-1001-1a", d1001, removed=swap,
+             initial={"pu-1001-1a-day": "10234.50", "pu-1001-1a-night": "4120.10"},
+             final={"pu-1001-1a-day": "45612.34", "pu-1001-1a-night": "18734.56"})
+    _install(db, "ust-1001-1b", "tu-1001-1", "pu-1001-1b", swap,
+             initial={"pu-1001-1b-day": "0.12", "pu-1001-1b-night": "0.05"})
+
+    # Д-1001 «Склад»: through current transformers 200/5 (K = 40), their verification ends in 45 days.
+    ct_next = today + timedelta(days=45)
+    ct_done = _years_later(ct_next, -8)
+    _add(db, ChangeKind.POINTS, _point(
+        "tu-1001-2", "ctr-1001", "Склад", f"{msk}, стр. 3", d1001, voltage=nn,
+        max_power_kw=Decimal("60"), losses_percent=Decimal("2"), losses_kwh_month=Decimal("150")))
+    _meter(db, "pu-1001-2", serial="41234567", model="Меркурий 234 ARTM-03 PB.G", accuracy_class="0,5S",
+           digits=6, decimals=2, zones=two, verified_on=d1001 - timedelta(days=200), interval=16,
+           connection=MeterConnection.CT.value,
+           transformers=tuple((TransformerKind.CURRENT, 200, 5, "0,5S", ct_done, ct_next) for _ in range(3)))
+    _install(db, "ust-1001-2", "tu-1001-2", "pu-1001-2", d1001,
+             initial={"pu-1001-2-day": "998100.00", "pu-1001-2-night": "412000.00"})
+
+    # Д-1002 «Цех» (hourly, 15-digit code) and «Котельная» (read by the network's system).
+    for n, name, code, power, ct, remote, serial in (
+        (1, "Цех", "770101001000101", "600", 300, False, "0811234567"),
+        (2, "Котельная", "770101001000102", "200", 100, True, "1209876543"),
+    ):
+        point, meter = f"tu-1002-{n}", f"pu-1002-{n}"
+        verified = d1002 - timedelta(days=90)
+        _add(db, ChangeKind.POINTS, _point(
+            point, "ctr-1002", name, f"г. Москва, Промышленный пр., д. 10, корп. {n}", d1002,
+            voltage=sn2, max_power_kw=Decimal(power), code=code, hourly=True, remote=remote))
+        _meter(db, meter, serial=serial, model="СЭТ-4ТМ.03М.01", accuracy_class="0,5S/1,0",
+               digits=6, decimals=2, zones=one, verified_on=verified, interval=12,
+               connection=MeterConnection.CT_VT.value,
+               transformers=(
+                   *((TransformerKind.CURRENT, ct, 5, "0,5S", verified, _years_later(verified, 8))
+                     for _ in range(3)),
+                   (TransformerKind.VOLTAGE, 10000, 100, "0,5", verified, _years_later(verified, 8)),
+               ))
+        _install(db, f"ust-1002-{n}", point, meter, d1002, initial={f"{meter}-total": "0.00"})
+
+    # Д-2001 and Д-3001: one single-zone meter each.
+    for contract, name, address, starts, power, serial, model in (
+        ("2001", "Контора", "Московская обл., г. Ногинск, ул. Рассветная, д. 5", d2001, "40",
+         "009876543210", "Энергомера CE 101 R5.1"),
+        ("3001", "Магазин", "г. Москва, ул. Примерная, д. 7, пом. 1", d3001, "15",
+         "12345678", "Нева 101 1S0"),
+    ):
+        point, meter = f"tu-{contract}-1", f"pu-{contract}-1"
+        _add(db, ChangeKind.POINTS, _point(point, f"ctr-{contract}", name, address, starts,
+                                           voltage=nn, max_power_kw=Decimal(power)))
+        _meter(db, meter, serial=serial, model=model, accuracy_class="1,0", digits=6, decimals=1,
+               zones=one, verified_on=starts - timedelta(days=60), interval=16,
+               connection=MeterConnection.DIRECT.value)
+        _install(db, f"ust-{contract}-1", point, meter, starts, initial={f"{meter}-total": "0.0"})
+
+
+def seed(db: Session, today: date) -> None:
+    """Write the demo data into an empty demo billing (flushes, does not commit)."""
+    _organisations(db)
+    db.flush()
+    _contracts(db, today)
+    db.flush()
+    _metering(db, today)
+    db.flush()
+
+
+def is_seeded(db: Session) -> bool:
+    return db.exec(select(DemoOrganisation.key).limit(1)).first() is not None
+
+
+def ensure_seeded(db: Session, today: date) -> bool:
+    """Seed an empty demo billing; True when it did."""
+    if is_seeded(db):
+        return False
+    seed(db, today)
+    return True
+
+
+def reset(db: Session, today: date) -> None:
+    """Throw away everything the demo billing holds and seed it again.
+
+    The change log is kept (and grows), so a cabinet's cursors stay valid and
+    its next pull brings every restored record."""
+    for table in DEMO_TABLES:
+        if table is not DemoChange:
+            db.execute(sa.delete(table))
+    db.flush()
+    seed(db, today)
+
+
+def update_contract(db: Session, key: str, **values: Any) -> None:
+    """Change a contract "in billing" (columns of ``demo_billing_contract``) and log it."""
+    row = db.get(DemoContract, key)
+    if row is None:
+        raise KeyError(key)
+    for name, value in values.items():
+        if name not in DemoContract.model_fields or name in ("key", "number_key"):
+            raise KeyError(name)
+        setattr(row, name, value.value if hasattr(value, "value") else value)
+    if "number" in values:
+        row.number_key = contract_number_key(row.number)
+    db.add(row)
+    log_change(db, ChangeKind.CONTRACTS, key)
+    db.flush()
