@@ -25,6 +25,10 @@ class User(SQLModel, table=True):
     # which is what makes ``Ivan`` and ``ivan`` the same account.
     login: str = Field(max_length=32)
     login_key: str = Field(max_length=64, unique=True)
+    # Its UTS #39 confusables skeleton (``validation.login_skeleton``): unique,
+    # so ``ivanоv`` with a Cyrillic «о» cannot sit beside ``ivanov``.  Empty
+    # (NULL) only for rows older than the column that already looked alike.
+    login_skeleton: str | None = Field(default=None, max_length=128, unique=True)
     email: str = Field(max_length=254)
     email_key: str = Field(max_length=254, index=True)
     phone: str | None = Field(default=None, max_length=16)
