@@ -114,6 +114,11 @@ class OutboxMessage(SQLModel, table=True):
     template: str = Field(max_length=64)
     params_json: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))
     secret_purpose: str | None = Field(default=None, max_length=32)
+    # Random, and useless without LKK_SECRET_KEY: the letter's secret is
+    # derived from key and seed, so a retry of the letter carries the same link
+    # or temporary password (a slow server that got the first copy does not
+    # make it void).  Cleared once the letter is sent or failed.
+    secret_seed: str | None = Field(default=None, max_length=64)
     status: str = Field(default="pending", max_length=16, index=True)  # pending|sending|sent|failed
     attempts: int = Field(default=0)
     next_attempt_at: datetime = Field(index=True, sa_type=NaiveUTC)
