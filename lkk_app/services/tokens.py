@@ -214,6 +214,17 @@ def peek_token(session: Session, token: str | None, purpose: str) -> str:
     return VALID
 
 
+def token_user(session: Session, token: str | None, purpose: str) -> int | None:
+    """The user id of a *valid* (unused, unexpired) ``token`` for ``purpose``,
+    without consuming it; ``None`` otherwise."""
+    if peek_token(session, token, purpose) != VALID:
+        return None
+    assert isinstance(token, str)
+    return session.exec(
+        select(OneTimeToken.user_id).where(OneTimeToken.token_hash == hash_token(token))  # type: ignore[arg-type]
+    ).first()
+
+
 def purge_tokens(session: Session, *, older_than: timedelta = timedelta(days=7)) -> int:
     """Delete tokens that expired more than ``older_than`` ago; return how many.
 
