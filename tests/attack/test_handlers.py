@@ -24,6 +24,7 @@ PUBLIC_STATES = {
     "ForgotState": "queues a recovery letter (neutral answer, limits); fuzzed in test_fuzz.py",
     "SupportState": "reads settings",
     "ConfirmFailedState": "maps a reason code to a fixed text",
+    "ErrorBanner": "shows or hides a fixed message in the caller's own tab",
 }
 ATTACKER_FORM = {
     "login": "attacker-login", "email": "attacker@evil.example", "phone": "+79990001122",
