@@ -16,10 +16,15 @@ from sqlmodel import Session, create_engine
 from lkk_app.settings import get_settings
 
 
+# How long an SQLite statement waits for another connection's write lock
+# before it fails with "database is locked".
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
 def make_engine(url: str) -> sa.Engine:
     kwargs: dict = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
 
@@ -28,7 +33,7 @@ def make_engine(url: str) -> sa.Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
             cur.close()
 
     return engine

@@ -1,4 +1,4 @@
-"""HTTP endpoints next to the Reflex app: login and logout.
+"""HTTP endpoints next to the Reflex app: login, logout, the confirmation link.
 
 They are plain form posts so that the session cookie is set by the server as
 ``HttpOnly`` and the session token never appears in a websocket frame.  The
@@ -256,6 +256,16 @@ async def resend_confirmation(request: Request) -> Response:
     return _login_redirect(resent="1")
 
 
+def _peek_confirmation(token: str) -> tuple[str, str]:
+    """("ok", login) for a valid confirmation token, else ("failed", reason); changes nothing."""
+    with session_scope() as db:
+        user_id = tokens.token_user(db, token, tokens.CONFIRM_EMAIL)
+        user = user_service.get_user(db, user_id) if user_id is not None else None
+        if user is None:
+            return "failed", tokens.peek_token(db, token, tokens.CONFIRM_EMAIL)
+        return "ok", user.login
+
+
 def _confirm(token: str, ip: str, user_agent: str) -> tuple[str, str]:
     with session_scope() as db:
         user_id = tokens.consume_token(db, token, tokens.CONFIRM_EMAIL)
@@ -273,7 +283,46 @@ def _confirm(token: str, ip: str, user_agent: str) -> tuple[str, str]:
         return "ok", session_service.mint_session(db, user_id=user.id, ip=ip, user_agent=user_agent)
 
 
+def _one_time_link_headers(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _confirm_page(token: str, login: str) -> str:
+    """The page behind the link: what happens, and one button that does it."""
+    title = html.escape(t("confirm.page_title"))
+    return (
+        "<!doctype html><html lang=ru><head><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
+        f"<title>{title}</title><link rel=stylesheet href='/lkk.css'></head>"
+        "<body><main class=auth-page><section class=card aria-labelledby=card-title>"
+        f"<div class=card-head><h1 class=card-title id=card-title>{title}</h1></div>"
+        f"<p>{html.escape(t('confirm.page_text', login=login))}</p>"
+        f"<form method=post action='/confirm/{html.escape(token, quote=True)}' class=form>"
+        f"<button type=submit class='btn btn-green'>{html.escape(t('confirm.page_button'))}</button>"
+        "</form>"
+        f"<p class=field-hint>{html.escape(t('confirm.page_note'))}</p>"
+        f"</section><p class=page-foot>{html.escape(t('app.full_title'))}</p></main></body></html>"
+    )
+
+
+async def confirm_link_page(request: Request) -> Response:
+    """GET of the link in the letter: a page with «Войти в личный кабинет».
+
+    Nothing is confirmed and no session opened by the GET: mail scanners and
+    link previews fetch links first, and whoever fetched it would otherwise
+    be logged in (and the owner would find the link used)."""
+    token = request.path_params.get("token", "")[:128]
+    outcome, value = await asyncio.to_thread(_peek_confirmation, token)
+    if outcome != "ok":
+        return _one_time_link_headers(RedirectResponse(f"/confirm-failed?reason={value}", status_code=303))
+    return _one_time_link_headers(HTMLResponse(_confirm_page(token, value)))
+
+
 async def confirm_email(request: Request) -> Response:
+    """POST from that page (same origin only): confirm, open a session, go to «Профиль»."""
+    if not same_origin(request):
+        return PlainTextResponse("Forbidden", status_code=403)
     token = request.path_params.get("token", "")[:128]
     outcome, value = await asyncio.to_thread(
         _confirm, token, client_ip(request), request.headers.get("user-agent", "")[:512])
@@ -283,9 +332,7 @@ async def confirm_email(request: Request) -> Response:
         response = RedirectResponse(CABINET_HOME, status_code=303)
         set_session_cookie(response, value)
         response.delete_cookie(PENDING_COOKIE, path="/")
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return _one_time_link_headers(response)
 
 
 def _revoke(token: str, ip: str = "", user_agent: str = "") -> None:
@@ -370,6 +417,7 @@ def build_http_app() -> Starlette:
             Route("/auth/login", login, methods=["POST"]),
             Route("/auth/logout", logout, methods=["POST"]),
             Route("/auth/resend", resend_confirmation, methods=["POST"]),
-            Route("/confirm/{token}", confirm_email, methods=["GET"]),
+            Route("/confirm/{token}", confirm_link_page, methods=["GET"]),
+            Route("/confirm/{token}", confirm_email, methods=["POST"]),
         ]
     )

@@ -22,6 +22,7 @@ from lkk_app.state.support import SupportState
 from lkk_app.state.confirm import ConfirmFailedState
 from lkk_app.state.forgot import ForgotState
 from lkk_app.state.change_password import ChangePasswordState
+from lkk_app.state.errors import handle_backend_error
 
 setup_logging()
 
@@ -32,6 +33,9 @@ app = rx.App(
         rx.el.meta(name="viewport", content="width=device-width, initial-scale=1"),
     ],
     html_lang="ru",
+    # Failed handlers: one log line and a Russian message in the page, no eval
+    # (Reflex's default toast is run through eval, which the CSP forbids).
+    backend_exception_handler=handle_backend_error,
     # The security middleware goes last so that it wraps everything (SECURITY.md).
     api_transformer=[build_http_app(), security_headers],
 )

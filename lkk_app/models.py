@@ -25,6 +25,10 @@ class User(SQLModel, table=True):
     # which is what makes ``Ivan`` and ``ivan`` the same account.
     login: str = Field(max_length=32)
     login_key: str = Field(max_length=64, unique=True)
+    # Its UTS #39 confusables skeleton (``validation.login_skeleton``): unique,
+    # so ``ivanоv`` with a Cyrillic «о» cannot sit beside ``ivanov``.  Empty
+    # (NULL) only for rows older than the column that already looked alike.
+    login_skeleton: str | None = Field(default=None, max_length=128, unique=True)
     email: str = Field(max_length=254)
     email_key: str = Field(max_length=254, index=True)
     phone: str | None = Field(default=None, max_length=16)
@@ -110,6 +114,11 @@ class OutboxMessage(SQLModel, table=True):
     template: str = Field(max_length=64)
     params_json: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))
     secret_purpose: str | None = Field(default=None, max_length=32)
+    # Random, and useless without LKK_SECRET_KEY: the letter's secret is
+    # derived from key and seed, so a retry of the letter carries the same link
+    # or temporary password (a slow server that got the first copy does not
+    # make it void).  Cleared once the letter is sent or failed.
+    secret_seed: str | None = Field(default=None, max_length=64)
     status: str = Field(default="pending", max_length=16, index=True)  # pending|sending|sent|failed
     attempts: int = Field(default=0)
     next_attempt_at: datetime = Field(index=True, sa_type=NaiveUTC)

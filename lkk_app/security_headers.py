@@ -22,9 +22,11 @@ body worth protecting; see ``SECURITY.md``).
      ``Cross-Origin-Opener-Policy`` / ``-Resource-Policy: same-origin``, a
      restrictive ``Permissions-Policy``.
    * ``Referrer-Policy: same-origin`` — no address ever goes to another site —
-     and ``no-referrer`` on ``/confirm/*`` and ``/dev/*`` (one-time links).
-     Not ``no-referrer`` everywhere: with it browsers send ``Origin: null``
-     on form posts, and the login form's origin check would refuse them.
+     ``no-referrer`` on ``/dev/*`` and ``strict-origin`` on ``/confirm/*``
+     (one-time links: only the origin, never the path with the token, is
+     ever sent as a Referer).  Not ``no-referrer`` everywhere: with it
+     browsers send ``Origin: null`` on form posts, and the origin checks
+     would refuse them — the confirmation page posts its own button.
    * ``Cache-Control: no-store`` on everything but static files: content-hashed
      assets under ``/assets/`` are cached for a year (below), other static files
      (``/lkk.css``, the guides) get ``no-cache`` (revalidate).
@@ -109,6 +111,7 @@ STATIC_TYPES = ("text/css", "text/javascript", "application/javascript", "image/
 HSTS_MAX_AGE = 365 * 24 * 3600
 # Pages whose address carries a one-time secret (or lists such addresses).
 ONE_TIME_LINK_PREFIXES = ("/confirm/", "/dev/")
+CONFIRM_LINK_PREFIX = "/confirm/"
 STATE_TOKEN_PURPOSE = b"lkk-reflex-state-token|"
 
 _INLINE_SCRIPT_RE = re.compile(r"<script\b(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script\s*>", re.S | re.I)
@@ -194,6 +197,11 @@ _REPLACED = frozenset({
 
 
 def referrer_policy(path: str) -> bytes:
+    # The confirmation page posts its own button: ``no-referrer`` would make
+    # that post ``Origin: null`` (refused); ``strict-origin`` keeps the path
+    # with the token out of every Referer and the Origin in the post.
+    if path.startswith(CONFIRM_LINK_PREFIX):
+        return b"strict-origin"
     return b"no-referrer" if path.startswith(ONE_TIME_LINK_PREFIXES) else b"same-origin"
 
 

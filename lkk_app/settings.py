@@ -83,6 +83,9 @@ class Settings:
     smtp_timeout: int  # seconds, per SMTP operation
     mail_from: str
     mail_dir: Path
+    # Seconds to wait for the reply to the end of DATA (RFC 5321 4.5.3.2.6:
+    # at least 10 minutes; giving up earlier is what sends a letter twice).
+    smtp_data_timeout: int = 600
     # Branding of the guaranteeing supplier that runs this deployment («Служба поддержки»).
     supplier_name: str = "Гарантирующий поставщик (демонстрационная версия)"
     support_phones: tuple[str, ...] = ("8 800 000-00-00", "+7 495 000-00-00")
@@ -209,6 +212,7 @@ def _mail_settings(env: dict[str, str], *, production: bool, data_dir: Path,
         "smtp_password": password,
         "smtp_tls": tls,
         "smtp_timeout": _int(env, "LKK_SMTP_TIMEOUT", 15, 1, 120, problems),
+        "smtp_data_timeout": _int(env, "LKK_SMTP_DATA_TIMEOUT", 600, 60, 3600, problems),
         "mail_from": mail_from,
         "mail_dir": mail_dir,
     }

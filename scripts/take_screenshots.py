@@ -121,6 +121,8 @@ def main() -> None:
             expect(page.get_by_text(EMAIL)).to_be_visible()
             link = _wait_letter(mail_dir, r"(https?://\S+/confirm/\S+)", 1)
             page.goto(link)
+            expect(page.get_by_role("button", name="Войти в личный кабинет")).to_be_visible()
+            page.get_by_role("button", name="Войти в личный кабинет").click()
             expect(page.get_by_test_id("profile-login")).to_have_text(LOGIN)
             # A second device: one wrong password, then the right one.
             phone = new_page(PHONE)

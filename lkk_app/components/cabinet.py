@@ -7,6 +7,7 @@ import reflex as rx
 from lkk_app.components.layout import USER_GUIDE, help_link
 from lkk_app.components.native_form import native_form
 from lkk_app.i18n import t
+from lkk_app.state.errors import error_banner
 
 TABS = [("profile", "cabinet.tab.profile", "/profile")]
 
@@ -55,6 +56,7 @@ def cabinet_frame(active: str, loaded: rx.Var, *content: rx.Component) -> rx.Com
             class_name="cabinet-header",
         ),
         rx.el.main(
+            error_banner(),
             rx.cond(
                 loaded,
                 rx.fragment(*content),

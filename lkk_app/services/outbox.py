@@ -10,8 +10,15 @@ temporary password names a ``secret_purpose``; just before rendering, the
 sender calls the *secret minter* registered for that purpose
 (:func:`register_secret_minter`), commits what it stored (the token's hash),
 and only then sends.  :data:`tokens.CONFIRM_EMAIL` is registered here;
-``tokens.TEMP_PASSWORD`` is registered by the recovery code.  A retry mints a
-fresh secret, which invalidates the previous one.
+``tokens.TEMP_PASSWORD`` is registered by the recovery code.  **A retry is the
+same letter**: the minter gets a ``letter_seed`` — HMAC-SHA-256 of
+``LKK_SECRET_KEY`` and the row's random ``secret_seed`` — and derives the
+secret from it, so every attempt carries the same link or temporary password
+(and the same ``Message-ID`` and ``Date``).  A server that accepted an attempt
+but answered too late therefore does not leave the customer a letter whose
+link no longer works; and once the secret has been used (or replaced by a
+newer letter) a retry is cancelled instead of sent.  ``secret_seed`` is
+cleared when the letter is sent or failed.
 
 **Claiming** (:func:`claim_batch`): due ``pending`` rows, and ``sending`` rows
 whose lease ran out (their sender crashed), become ``sending`` with
@@ -23,12 +30,17 @@ caller commits).  ``attempts`` counts claims, so a crashed attempt counts too.
 
 **Delivery** (:func:`deliver_one`): without ``LKK_SMTP_HOST`` letters go to the
 development mailbox (``.eml`` files in ``mail_dir``, see :func:`list_dev_mail`);
-otherwise to the SMTP server with aiosmtplib (TLS as configured).  Network
-errors, time-outs and 4xx replies are retried with exponential backoff
+otherwise to the SMTP server with aiosmtplib (TLS as configured).  Each
+command waits ``LKK_SMTP_TIMEOUT`` (15 s) for its reply, the end of DATA
+``LKK_SMTP_DATA_TIMEOUT`` (600 s, RFC 5321 4.5.3.2.6).  Addresses go into the
+envelope and the ``To`` header with their domain in IDNA (``пример.рф`` →
+``xn--e1afmkfd.xn--p1ai``); a non-ASCII local part needs the server's
+SMTPUTF8, and without it the letter is failed at once (retrying cannot help).
+Network errors, time-outs and 4xx replies are retried with exponential backoff
 (30 s · 2^(attempts−1), at most 1 h) until the letter's ``expires_at``; 5xx
 replies mark it failed.  Delivery is at least once: a crash between the
 server's "250 OK" and the database update sends the letter again after the
-lease (with the same ``Message-ID``).
+lease (the same letter: same ``Message-ID``, same secret).
 
 **Worker** (:class:`OutboxWorker`): ``await worker.run_forever(stop_event)``
 in a background task; database work runs in threads (``asyncio.to_thread``),
@@ -44,21 +56,27 @@ import asyncio
 import dataclasses
 import email.policy
 import email.utils
+import hashlib
+import hmac
 import json
 import logging
 import os
 import re
+import secrets
 import threading
 import uuid
 import weakref
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
 import aiosmtplib
+import idna
 import sqlalchemy as sa
+from aiosmtplib.email import flatten_message
 from sqlmodel import Session, and_, or_, select, update
 
 from lkk_app import db as db_module
@@ -101,19 +119,25 @@ _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
 
 # --------------------------------------------------------------------------- secret minters
 
-SecretMinter = Callable[[Session, int], "str | None"]
+# ``fn(session, user_id, letter_seed=seed)``: ``seed`` is the letter's 32-byte
+# seed, or ``None`` for a letter queued before seeds existed (then mint at random).
+SecretMinter = Callable[..., "str | None"]
 _SECRET_MINTERS: dict[str, SecretMinter] = {}
 _minters_lock = threading.Lock()
 
 
 def register_secret_minter(purpose: str, fn: SecretMinter) -> None:
-    """Make ``fn(session, user_id) -> secret`` mint the secret of letters with
-    ``secret_purpose == purpose``.
+    """Make ``fn(session, user_id, letter_seed=seed) -> secret`` mint the secret
+    of letters with ``secret_purpose == purpose``.
 
     The minter runs in a worker thread, in a session of its own that the
-    sender commits *before* the letter is sent.  It stores whatever must be
-    stored (a hash) and returns the secret for the letter, or ``None`` when
-    the letter is no longer wanted (for instance the user is gone): the letter
+    sender commits *before* the letter is sent.  It derives the secret from
+    ``letter_seed`` (``tokens.token_from_seed`` / ``temp_password_from_seed``)
+    so that every attempt of one letter gets the same one: when this letter's
+    secret is already stored and still valid it returns it again without
+    storing anything.  It stores whatever must be stored (a hash) and returns
+    the secret for the letter, or ``None`` when the letter is no longer wanted
+    (the user is gone, this letter's secret was used or replaced): the letter
     is then marked failed without being sent.  An exception means "try again
     later".  Registering a purpose again replaces its minter.
     """
@@ -127,15 +151,26 @@ def secret_minter(purpose: str) -> SecretMinter | None:
     return _SECRET_MINTERS.get(purpose)
 
 
-def mint_confirm_email(session: Session, user_id: int) -> str | None:
-    """The e-mail confirmation token (24 h, replaces the user's older ones)."""
+def mint_confirm_email(session: Session, user_id: int, *, letter_seed: bytes | None = None) -> str | None:
+    """The e-mail confirmation token (24 h, replaces the user's older ones);
+    for a retry of the same letter the same token, or ``None`` once it was
+    used or replaced."""
     if session.get(User, user_id) is None:
         return None
+    token = None
+    if letter_seed is not None:
+        token = tokens.token_from_seed(letter_seed)
+        state = tokens.peek_token(session, token, tokens.CONFIRM_EMAIL)
+        if state == tokens.VALID:
+            return token
+        if state != tokens.UNKNOWN:
+            return None
     return tokens.issue_token(
         session,
         user_id=user_id,
         purpose=tokens.CONFIRM_EMAIL,
         ttl=tokens.TTL[tokens.CONFIRM_EMAIL],
+        token=token,
     )
 
 
@@ -146,9 +181,23 @@ register_secret_minter(tokens.CONFIRM_EMAIL, mint_confirm_email)
 
 
 def new_message_id(settings: Settings | None = None) -> str:
-    """``<32 hex digits@domain of LKK_MAIL_FROM>``."""
+    """``<32 hex digits@domain of LKK_MAIL_FROM>`` (the domain in IDNA)."""
     settings = settings or get_settings()
-    return f"<{uuid.uuid4().hex}@{settings.mail_from_domain or 'localhost'}>"
+    try:
+        domain = ascii_domain(settings.mail_from_domain) if settings.mail_from_domain else "localhost"
+    except PermanentMailError:
+        domain = "localhost"
+    return f"<{secrets.token_hex(16)}@{domain}>"
+
+
+def letter_seed(row: OutboxMessage, settings: Settings) -> bytes | None:
+    """The 32 bytes a minter derives this letter's secret from; ``None`` for a
+    letter without a seed (queued before seeds existed)."""
+    if not row.secret_seed or not row.secret_purpose:
+        return None
+    key = settings.secret_key if isinstance(settings.secret_key, bytes) else settings.secret_key.encode()
+    message = "\0".join(("lkk-letter-secret", row.secret_purpose, str(row.user_id), row.secret_seed))
+    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest()
 
 
 def enqueue(
@@ -204,6 +253,7 @@ def enqueue(
         template=template,
         params_json=params_json,
         secret_purpose=secret_purpose,
+        secret_seed=secrets.token_hex(32) if secret_purpose else None,
         status=PENDING,
         attempts=0,
         next_attempt_at=db_time(_C.next_attempt_at, now),
@@ -285,7 +335,7 @@ def claim_batch(
         result = session.exec(  # type: ignore[call-overload]
             update(OutboxMessage)
             .where(OutboxMessage.id == pk, _due(now), expired)  # type: ignore[arg-type]
-            .values(status=FAILED, locked_until=None, last_error=_clip(note))
+            .values(status=FAILED, locked_until=None, secret_seed=None, last_error=_clip(note))
             .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1:
@@ -348,7 +398,7 @@ def mark_sent(session: Session, message_pk: int) -> bool:
     now = clock.utcnow()
     return _set(
         session, message_pk, (SENDING,),
-        status=SENT, sent_at=db_time(_C.sent_at, now), locked_until=None,
+        status=SENT, sent_at=db_time(_C.sent_at, now), locked_until=None, secret_seed=None,
     )
 
 
@@ -356,7 +406,7 @@ def mark_failed(session: Session, message_pk: int, error: BaseException | str, *
     """Give up on a letter (a 5xx reply, a broken template…)."""
     return _set(
         session, message_pk, (PENDING, SENDING),
-        status=FAILED, locked_until=None, last_error=error_text(error, secret),
+        status=FAILED, locked_until=None, secret_seed=None, last_error=error_text(error, secret),
     )
 
 
@@ -382,7 +432,8 @@ def mark_retry(
     if expires_at is not None and next_at > expires_at:
         _set(
             session, message_pk, (SENDING,),
-            status=FAILED, locked_until=None, last_error=_clip(f"expired; last error: {text}"),
+            status=FAILED, locked_until=None, secret_seed=None,
+            last_error=_clip(f"expired; last error: {text}"),
         )
         return RESULT_FAILED
     _set(
@@ -398,13 +449,41 @@ def mark_retry(
 # --------------------------------------------------------------------------- delivery
 
 
+class PermanentMailError(Exception):
+    """The letter cannot be delivered as it is, and retrying will not change
+    that (an address whose domain has no IDNA form, a non-ASCII local part for
+    a server without SMTPUTF8)."""
+
+
+def ascii_domain(domain: str) -> str:
+    """A mail domain in its ASCII form: IDNA 2008 with UTS #46 mapping
+    (``пример.рф`` → ``xn--e1afmkfd.xn--p1ai``); an address literal as it is."""
+    if domain.startswith("[") or domain.isascii():
+        return domain
+    try:
+        return idna.encode(domain, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError) as exc:
+        raise PermanentMailError(f"the domain {domain!r} has no IDNA form: {exc}") from exc
+
+
+def smtp_address(address: str) -> tuple[str, bool]:
+    """``(address with its domain in IDNA, whether its local part needs SMTPUTF8)``."""
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain:
+        raise PermanentMailError(f"not an e-mail address: {address!r}")
+    return f"{local}@{ascii_domain(domain)}", not local.isascii()
+
+
 def classify_error(exc: BaseException) -> str:
-    """``'retry'`` for network errors, time-outs and 4xx; ``'failed'`` for 5xx.
+    """``'retry'`` for network errors, time-outs and 4xx; ``'failed'`` for 5xx
+    and :class:`PermanentMailError`.
 
     A refused login (``SMTPAuthenticationError``) and a server without
     STARTTLS (``SMTPNotSupported``) are our configuration, not the letter's
     fault: retried, so letters go out once the setting is fixed.
     """
+    if isinstance(exc, PermanentMailError):
+        return RESULT_FAILED
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         codes = [r.code for r in exc.recipients]
         return RESULT_RETRY if codes and all(400 <= c < 500 for c in codes) else RESULT_FAILED
@@ -428,11 +507,15 @@ class _Prepared:
 
 
 def _build_message(row: OutboxMessage, subject: str, text: str, html: str, settings: Settings) -> EmailMessage:
+    """The letter; every attempt of one row gives the same headers (a retry is
+    the same letter: ``Date`` is when it was queued)."""
     msg = EmailMessage()
     msg["Subject"] = subject
-    msg["From"] = settings.mail_from
-    msg["To"] = row.recipient
-    msg["Date"] = email.utils.format_datetime(clock.utcnow().replace(tzinfo=UTC))
+    name, address = email.utils.parseaddr(settings.mail_from)
+    msg["From"] = Address(display_name=name, addr_spec=smtp_address(address)[0]) if address else settings.mail_from
+    msg["To"] = smtp_address(row.recipient)[0]
+    created = tokens.naive_utc(row.created_at) or clock.utcnow()
+    msg["Date"] = email.utils.format_datetime(created.replace(tzinfo=UTC))
     msg["Message-ID"] = row.message_id
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(text, subtype="plain", charset="utf-8", cte="base64")
@@ -472,7 +555,7 @@ def _prepare(engine: sa.Engine, pk: int, settings: Settings) -> _Prepared | str:
                 session.commit()
                 return result
             try:
-                secret = minter(session, row.user_id)
+                secret = minter(session, row.user_id, letter_seed=letter_seed(row, settings))
                 # The secret's hash is committed before the letter leaves.
                 session.commit()
             except Exception as exc:  # noqa: BLE001 - a database hiccup: try later
@@ -483,7 +566,8 @@ def _prepare(engine: sa.Engine, pk: int, settings: Settings) -> _Prepared | str:
                 return result
             if not secret:
                 log.info("mail #%d cancelled: no %s secret for user %s", pk, row.secret_purpose, row.user_id)
-                mark_failed(session, pk, "cancelled: the secret could not be minted (user gone?)")
+                mark_failed(session, pk, "cancelled: its secret is no longer wanted "
+                                         "(used, replaced by a newer letter, or the user is gone)")
                 session.commit()
                 return RESULT_FAILED
 
@@ -502,10 +586,20 @@ def _prepare(engine: sa.Engine, pk: int, settings: Settings) -> _Prepared | str:
         return _Prepared(pk, row.recipient, row.template, message, secret, link)
 
 
+def conversation_bound(settings: Settings) -> float:
+    """Seconds one SMTP conversation may take at most: connect, EHLO,
+    STARTTLS, EHLO, AUTH, MAIL, RCPT and QUIT at ``smtp_timeout`` each, DATA
+    at ``smtp_data_timeout``."""
+    return settings.smtp_timeout * 8 + max(settings.smtp_data_timeout, settings.smtp_timeout)
+
+
 async def _send_smtp(message: EmailMessage, recipient: str, settings: Settings) -> None:
+    """One SMTP conversation for one letter, command by command so that the end
+    of DATA gets its RFC 5321 time-out while the other commands keep the short one."""
+    rcpt, rcpt_utf8 = smtp_address(recipient)
+    sender, sender_utf8 = smtp_address(settings.mail_from_address)
+    utf8 = rcpt_utf8 or sender_utf8
     kwargs: dict = {
-        "sender": settings.mail_from_address,
-        "recipients": [recipient],
         "hostname": settings.smtp_host.strip("[]"),
         "port": settings.smtp_port,
         "timeout": settings.smtp_timeout,
@@ -519,8 +613,33 @@ async def _send_smtp(message: EmailMessage, recipient: str, settings: Settings) 
         kwargs.update(use_tls=False, start_tls=True)
     else:
         kwargs.update(use_tls=False, start_tls=False)
-    # The timeout above is per operation; this bounds the whole conversation.
-    await asyncio.wait_for(aiosmtplib.send(message, **kwargs), timeout=settings.smtp_timeout * 4)
+    smtp = aiosmtplib.SMTP(**kwargs)
+
+    async def conversation() -> None:
+        await smtp.connect()
+        if smtp.is_ehlo_or_helo_needed:
+            await smtp.ehlo()
+        if utf8 and not smtp.supports_extension("smtputf8"):
+            raise PermanentMailError(
+                "the address has a non-ASCII local part and the server does not offer SMTPUTF8")
+        options = ["SMTPUTF8"] if utf8 else []
+        eight_bit = smtp.supports_extension("8bitmime")
+        if eight_bit:
+            options.append("BODY=8BITMIME")
+        data = flatten_message(message, utf8=utf8, cte_type="8bit" if eight_bit else "7bit")
+        encoding = "utf-8" if utf8 else "ascii"
+        await smtp.mail(sender, options=options, encoding=encoding)
+        await smtp.rcpt(rcpt, encoding=encoding)
+        await smtp.data(data, timeout=max(settings.smtp_data_timeout, settings.smtp_timeout))
+        try:
+            await smtp.quit()
+        except (aiosmtplib.SMTPException, OSError):  # the letter is accepted already
+            pass
+
+    try:
+        await asyncio.wait_for(conversation(), timeout=conversation_bound(settings))
+    finally:
+        smtp.close()
 
 
 def _dev_mail_name(pk: int) -> str:
@@ -634,8 +753,9 @@ class OutboxWorker:
         self.poll_interval = poll_interval
         self.batch_size = batch_size
         # A claim must outlive the slowest delivery (the whole SMTP conversation
-        # is bounded by 4 × smtp_timeout), or another sender could take it over.
-        self.lease = max(lease, timedelta(seconds=self.settings.smtp_timeout * 4 + 30))
+        # is bounded by conversation_bound), or another sender could take it over.
+        self.lease = (max(lease, timedelta(seconds=conversation_bound(self.settings) + 30))
+                      if self.settings.mail_enabled_smtp else lease)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake_event: asyncio.Event | None = None
 
@@ -645,9 +765,9 @@ class OutboxWorker:
             self._engine = db_module.get_engine()
         return self._engine
 
-    def _claim(self) -> list[int]:
+    def _claim(self, limit: int | None = None) -> list[int]:
         with Session(self.engine, expire_on_commit=False) as session:
-            ids = claim_batch(session, limit=self.batch_size, lease=self.lease)
+            ids = claim_batch(session, limit=limit or self.batch_size, lease=self.lease)
             session.commit()
             return ids
 
@@ -666,8 +786,14 @@ class OutboxWorker:
         return len(ids)
 
     async def run_forever(self, stop_event: asyncio.Event) -> None:
-        """Deliver until ``stop_event`` is set: a batch, then wait ``poll_interval``
-        (or until :meth:`wake`).  Errors are logged, never raised."""
+        """Deliver until ``stop_event`` is set; errors are logged, never raised.
+
+        At most ``batch_size`` letters are in delivery at once, each in a task
+        of its own: a slow conversation (the end of DATA may take 10 minutes)
+        holds one place, not the whole queue.  Between claims the worker waits
+        ``poll_interval``, or until :meth:`wake` or a delivery ends.  Stopping
+        cancels the deliveries under way; their lease brings them back, as the
+        same letter, to the next sender."""
         self._loop = asyncio.get_running_loop()
         self._wake_event = asyncio.Event()
         _workers.add(self)
@@ -677,19 +803,37 @@ class OutboxWorker:
             if self.settings.mail_enabled_smtp
             else f"development mailbox {self.settings.mail_dir}",
         )
+        in_flight: set[asyncio.Task] = set()
+
+        def _delivered(task: asyncio.Task) -> None:
+            in_flight.discard(task)
+            self.wake()
+
         try:
             while not stop_event.is_set():
                 self._wake_event.clear()
-                try:
-                    done = await self.run_once()
-                except Exception:  # noqa: BLE001 - database down: try again later
-                    log.exception("outbox worker: claiming letters failed")
-                    done = 0
-                if done >= self.batch_size:
+                free = self.batch_size - len(in_flight)
+                claimed = 0
+                if free > 0:
+                    try:
+                        ids = await asyncio.to_thread(self._claim, free)
+                    except Exception:  # noqa: BLE001 - database down: try again later
+                        log.exception("outbox worker: claiming letters failed")
+                        ids = []
+                    for pk in ids:
+                        task = asyncio.create_task(self._deliver(pk), name=f"lkk-mail-{pk}")
+                        in_flight.add(task)
+                        task.add_done_callback(_delivered)
+                    claimed = len(ids)
+                if free > 0 and claimed >= free:
                     await asyncio.sleep(0)
                     continue
                 await self._wait(stop_event)
         finally:
+            for task in list(in_flight):
+                task.cancel()
+            if in_flight:
+                await asyncio.gather(*in_flight, return_exceptions=True)
             _workers.discard(self)
             self._wake_event = None
             self._loop = None

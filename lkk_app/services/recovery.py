@@ -120,17 +120,38 @@ def request_reset(
 
 
 def mint_temp_password(
-    session: Session, user_id: int, settings: Settings | None = None
+    session: Session, user_id: int, settings: Settings | None = None, *,
+    letter_seed: bytes | None = None,
 ) -> str | None:
     """Secret minter of ``temp_password`` letters: a new temporary password for
     ``user_id`` (the older ones stop working), stored as a bcrypt hash; the
     plain password is returned for the letter only.  ``None`` when the user is
-    gone."""
+    gone.
+
+    With the outbox's ``letter_seed`` the password is derived from it, so a
+    retry of the same letter carries the same password: when the user's
+    newest temporary password is this one (one bcrypt check), it is returned
+    again while still valid, and ``None`` (nothing to send) once it was used
+    or has expired."""
     user = session.get(User, user_id)
     if user is None:
         return None
     settings = settings or get_settings()
-    password = tokens.generate_temp_password()
+    if letter_seed is None:
+        password = tokens.generate_temp_password()
+    else:
+        password = tokens.temp_password_from_seed(letter_seed)
+        newest = session.exec(
+            select(OneTimeToken)
+            .where(OneTimeToken.user_id == user_id)  # type: ignore[arg-type]
+            .where(OneTimeToken.purpose == tokens.TEMP_PASSWORD)  # type: ignore[arg-type]
+            .order_by(OneTimeToken.id.desc())  # type: ignore[union-attr]
+            .limit(1)
+        ).first()
+        if newest is not None and passwords.verify_password(
+                password, newest.token_hash, secret_key=settings.secret_key):
+            live = newest.used_at is None and tokens.naive_utc(newest.expires_at) > clock.utcnow()
+            return password if live else None
     digest = passwords.hash_password(password, secret_key=settings.secret_key,
                                      cost=settings.bcrypt_cost)
     tokens.invalidate_tokens(session, user_id=user_id, purpose=tokens.TEMP_PASSWORD)

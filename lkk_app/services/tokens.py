@@ -20,7 +20,9 @@ consumed token is only spent once the caller commits.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -126,20 +128,25 @@ def issue_token(
     purpose: str,
     ttl: timedelta,
     invalidate_previous: bool = True,
+    token: str | None = None,
 ) -> str:
     """A new single-use token for ``user_id`` and ``purpose``, valid for ``ttl``.
 
     Returns the raw token (for the letter only); stores its SHA-256.  With
     ``invalidate_previous`` the older unused tokens of the same user and
-    purpose stop working.  Flushes, does not commit.
+    purpose stop working.  ``token`` is a token derived with
+    :func:`token_from_seed` (the outbox's per-letter secret); by default a
+    random one.  Flushes, does not commit.
     """
     if not _purpose_ok(purpose):
         raise ValueError("purpose must be a non-empty string of at most 32 characters")
     if ttl <= timedelta(0):
         raise ValueError("ttl must be positive")
+    if token is not None and not _token_ok(token):
+        raise ValueError("not a token of this module")
     if invalidate_previous:
         invalidate_tokens(session, user_id=user_id, purpose=purpose)
-    token = secrets.token_urlsafe(TOKEN_BYTES)
+    token = token or secrets.token_urlsafe(TOKEN_BYTES)
     now = clock.utcnow()
     session.add(
         OneTimeToken(
@@ -207,6 +214,17 @@ def peek_token(session: Session, token: str | None, purpose: str) -> str:
     return VALID
 
 
+def token_user(session: Session, token: str | None, purpose: str) -> int | None:
+    """The user id of a *valid* (unused, unexpired) ``token`` for ``purpose``,
+    without consuming it; ``None`` otherwise."""
+    if peek_token(session, token, purpose) != VALID:
+        return None
+    assert isinstance(token, str)
+    return session.exec(
+        select(OneTimeToken.user_id).where(OneTimeToken.token_hash == hash_token(token))  # type: ignore[arg-type]
+    ).first()
+
+
 def purge_tokens(session: Session, *, older_than: timedelta = timedelta(days=7)) -> int:
     """Delete tokens that expired more than ``older_than`` ago; return how many.
 
@@ -219,6 +237,47 @@ def purge_tokens(session: Session, *, older_than: timedelta = timedelta(days=7))
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)
+
+
+# --------------------------------------------------------------------------- secrets of one letter
+#
+# The outbox hands a minter a 32-byte ``letter_seed`` (HMAC-SHA-256 of the
+# secret key and the letter's random seed): the same for every delivery
+# attempt of one letter, different for every letter.  These two functions turn
+# it into the letter's secret, so a retry re-creates the same link or password.
+
+SEED_BYTES = 32
+
+
+def _check_seed(seed: bytes) -> None:
+    if not isinstance(seed, bytes) or len(seed) < SEED_BYTES:
+        raise ValueError(f"a letter seed has at least {SEED_BYTES} bytes")
+
+
+def token_from_seed(seed: bytes) -> str:
+    """A link token (256 bits, the alphabet of ``token_urlsafe``) derived from ``seed``."""
+    _check_seed(seed)
+    digest = hmac.new(seed, b"lkk-link-token", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def temp_password_from_seed(seed: bytes, length: int = TEMP_PASSWORD_LENGTH) -> str:
+    """A temporary password derived from ``seed``: like :func:`generate_temp_password`,
+    uniform over :data:`TEMP_PASSWORD_ALPHABET` (bytes ≥ 224 are skipped)."""
+    _check_seed(seed)
+    if length < TEMP_PASSWORD_LENGTH:
+        raise ValueError(f"a temporary password has at least {TEMP_PASSWORD_LENGTH} characters")
+    size = len(TEMP_PASSWORD_ALPHABET)
+    limit = 256 - 256 % size
+    chars: list[str] = []
+    for counter in range(64):  # 2048 bytes; 16 characters need ≈ 19
+        block = hmac.new(seed, b"lkk-temp-password" + counter.to_bytes(4, "big"), hashlib.sha256).digest()
+        for byte in block:
+            if byte < limit:
+                chars.append(TEMP_PASSWORD_ALPHABET[byte % size])
+                if len(chars) == length:
+                    return "".join(chars)
+    raise RuntimeError("could not derive a temporary password")  # pragma: no cover - p ≈ 0
 
 
 # --------------------------------------------------------------------------- temporary passwords

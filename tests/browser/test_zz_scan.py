@@ -23,7 +23,8 @@ from playwright.sync_api import expect
 from tests.browser.conftest import CAPTCHA_CODE, text_of
 from tests.browser.test_login import login_as
 from tests.browser.test_recovery import request_reset, temp_password
-from tests.browser.test_register import confirmation_link, fill_registration, open_registration
+from tests.browser.test_register import (confirmation_link, fill_registration, open_confirmation,
+                                         open_registration)
 
 P1 = "Первый пароль сканера 11"
 P2 = "Второй пароль сканера 22"
@@ -77,7 +78,7 @@ def test_no_secret_anywhere_after_a_full_flow(page, context, app_server, mailbox
     snap()
     link = confirmation_link(mailbox.wait_for(email)[0])
     confirm_token = link.rsplit("/", 1)[1]
-    page.goto(link)
+    open_confirmation(page, link)
     expect(page.get_by_test_id("profile-login")).to_have_text(login)
     snap()
 

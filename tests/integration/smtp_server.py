@@ -4,6 +4,8 @@
     server.start()
     server.handler.tempfail_data = 2   # "451" to the next two DATA commands, then accept
     server.handler.reject_rcpt = True  # "550" to every RCPT TO
+    server.handler.delay_data = 3.0    # keep the letter, answer the end of DATA 3 s later
+    SmtpServer(smtputf8=True)          # offer SMTPUTF8 (off by default, like many servers)
     server.stop()                  # connections are refused again
     server.messages                # every accepted letter (parsed), in order
 
@@ -13,6 +15,7 @@ under test talks to it over a real socket.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import email.policy
 import socket
@@ -34,6 +37,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     raw: bytes
+    mail_options: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def message(self) -> EmailMessage:
@@ -62,6 +66,10 @@ class ControlledHandler:
         self.tempfail_data = 0  # answer 451 to the next N DATA
         self.reject_rcpt = False  # answer 550 to every RCPT TO
         self.reject_data = False  # answer 550 to every DATA
+        # Seconds between taking a letter and answering "250" (a slow server:
+        # the letter is delivered even when the client has given up waiting).
+        self.delay_data = 0.0
+        self.delay_data_count = -1  # how many DATA commands are delayed; -1: all
         self.received: list[Received] = []
         self.transactions = 0  # MAIL FROM commands seen
         self._lock = threading.Lock()
@@ -93,14 +101,21 @@ class ControlledHandler:
             content = envelope.original_content or envelope.content
             if isinstance(content, str):
                 content = content.encode("utf-8")
-            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(content)))
+            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(content),
+                                          list(envelope.mail_options)))
+            delay = self.delay_data if self.delay_data_count != 0 else 0.0
+            if self.delay_data_count > 0:
+                self.delay_data_count -= 1
+        if delay:
+            await asyncio.sleep(delay)
         return "250 2.0.0 Accepted"
 
 
 class SmtpServer:
-    def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None, *, smtputf8: bool = False) -> None:
         self.host = host
         self.port = port or free_port(host)
+        self.smtputf8 = smtputf8
         self.handler = ControlledHandler()
         self._controller: Controller | None = None
 
@@ -110,7 +125,8 @@ class SmtpServer:
 
     def start(self) -> None:
         if self._controller is None:
-            controller = Controller(self.handler, hostname=self.host, port=self.port, ready_timeout=10)
+            controller = Controller(self.handler, hostname=self.host, port=self.port, ready_timeout=10,
+                                    enable_SMTPUTF8=self.smtputf8)
             controller.start()
             self._controller = controller
 

@@ -83,3 +83,66 @@ def test_drift_is_detected(tmp_path):
         diff = compare_metadata(MigrationContext.configure(conn), extra)
     engine.dispose()
     assert any(op[0] == "add_table" and op[1].name == "lkk_not_migrated" for op in diff)
+
+
+# --------------------------------------------------------------------------- look-alike logins
+
+SKELETON_REVISION = "5e1f0a9c3d27"
+
+
+def _upgrade(url: str, target: str) -> None:
+    """Apply the migrations up to ``target`` the way ``reflex db migrate`` does."""
+    import alembic.config
+    import alembic.runtime.environment
+    import alembic.script
+
+    config = alembic.config.Config(str(ROOT / "alembic.ini"))
+    script = alembic.script.ScriptDirectory.from_config(config)
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            with alembic.runtime.environment.EnvironmentContext(
+                config, script, fn=lambda rev, _ctx: script._upgrade_revs(target, rev),
+            ) as env:
+                env.configure(connection=connection)
+                env.run_migrations()
+            connection.commit()
+    finally:
+        engine.dispose()
+
+
+def test_login_skeleton_migration_fills_existing_rows_and_keeps_old_look_alikes(tmp_path):
+    """Rows from before the column get their skeleton; of logins that already
+    looked alike the oldest keeps it, the others NULL; afterwards the unique
+    index refuses a new look-alike."""
+    import alembic.config
+    import alembic.script
+
+    script = alembic.script.ScriptDirectory.from_config(alembic.config.Config(str(ROOT / "alembic.ini")))
+    before = script.get_revision(SKELETON_REVISION).down_revision
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    _upgrade(url, before)
+    engine = sa.create_engine(url)
+    now = "2026-01-01 00:00:00"
+    rows = [("ivanov", "ivanov"), ("ivanоv", "ivanоv"), ("IVAN0V", "ivan0v"), ("сор", "сор")]
+    with engine.begin() as conn:
+        for login, key in rows:
+            conn.execute(sa.text(
+                "INSERT INTO lkk_user (login, login_key, email, email_key, password_hash, created_at, updated_at)"
+                " VALUES (:l, :k, 'a@example.com', 'a@example.com', 'x', :n, :n)"), {"l": login, "k": key, "n": now})
+    engine.dispose()
+
+    _upgrade(url, "heads")
+    assert _diff(url) == []
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            got = dict(conn.execute(sa.text("SELECT login, login_skeleton FROM lkk_user ORDER BY id")).all())
+            assert got == {"ivanov": "ivanov", "ivanоv": None, "IVAN0V": None, "сор": "cop"}
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO lkk_user (login, login_key, login_skeleton, email, email_key, password_hash,"
+                " created_at, updated_at) VALUES ('cop', 'cop', 'cop', 'b@example.com', 'b@example.com',"
+                " 'x', :n, :n)"), {"n": now})
+    finally:
+        engine.dispose()

@@ -274,12 +274,10 @@ async def test_smtp_down_at_enqueue_then_delivered_once_it_is_up(
     assert (stored.status, stored.attempts) == ("sent", 2)
     assert smtp_down.message_ids() == [stored.message_id]
     (token,) = set(LINK_RE.findall(smtp_down.messages[0].text))
-    # The retry minted a fresh token; the one of the failed attempt is void.
-    live = [t for t in db.exec(select(OneTimeToken)).all() if t.token_hash == tokens.hash_token(token)]
-    assert len(live) == 1 and live[0].id != first_token.id
+    # The retry is the same letter: the token of the first attempt, not a new one.
     db.expire_all()
-    old = db.get(OneTimeToken, first_token.id)
-    assert old.used_at is None and naive(old.expires_at) <= frozen_clock.now
+    assert [t.id for t in db.exec(select(OneTimeToken)).all()] == [first_token.id]
+    assert first_token.token_hash == tokens.hash_token(token)
     assert tokens.consume_token(db, token, tokens.CONFIRM_EMAIL) == user.id
 
 
@@ -572,7 +570,7 @@ async def test_temp_password_letter_uses_the_registered_minter(
     mail_settings = dataclasses.replace(mail_settings, smtp_port=smtp_server.port)
     minted: list[tuple[int, str]] = []
 
-    def mint(session, user_id):
+    def mint(session, user_id, letter_seed=None):
         password = tokens.generate_temp_password()
         minted.append((user_id, password))
         return password
@@ -618,6 +616,214 @@ async def test_letter_for_a_deleted_user_is_cancelled(db, engine, user, mail_set
     assert smtp_server.messages == []
 
 
+# --------------------------------------------------------------------------- slow servers: a retry is the same letter
+
+
+def _date(received) -> str:
+    return str(received.message["Date"])
+
+
+@pytest.mark.asyncio
+async def test_a_slow_server_gets_the_same_letter_on_every_retry(
+    db, engine, user, mail_settings, smtp_down, frozen_clock
+):
+    """The server keeps each letter but answers the end of DATA only after the
+    client gave up: three attempts, three copies — all one letter (same
+    Message-ID, Date and link), and the link of the first copy works."""
+    smtp_down.start()
+    smtp_down.handler.delay_data = 1.5
+    quick = dataclasses.replace(mail_settings, smtp_port=smtp_down.port, smtp_timeout=1, smtp_data_timeout=0.5)
+    row = enqueue_confirm(db, user, quick)
+    w = worker(quick, engine)
+
+    assert await w.run_once() == 1
+    assert load(engine, row.id).status == "pending"  # timed out, will retry
+    frozen_clock.advance(seconds=30)
+    assert await w.run_once() == 1
+    assert load(engine, row.id).status == "pending"
+    smtp_down.handler.delay_data = 0
+    frozen_clock.advance(seconds=60)
+    assert await w.run_once() == 1
+    stored = load(engine, row.id)
+    assert (stored.status, stored.attempts) == ("sent", 3)
+
+    copies = smtp_down.messages
+    assert len(copies) == 3
+    assert {m.message_id for m in copies} == {stored.message_id}
+    assert len({_date(m) for m in copies}) == 1
+    (token,) = {link for m in copies for link in LINK_RE.findall(m.text) + LINK_RE.findall(m.html)}
+    assert len(db.exec(select(OneTimeToken)).all()) == 1
+    assert tokens.consume_token(db, token, tokens.CONFIRM_EMAIL) == user.id
+    assert stored.secret_seed is None  # nothing left to derive the link from
+
+
+@pytest.mark.asyncio
+async def test_the_end_of_data_may_take_longer_than_the_other_commands(
+    db, engine, mail_settings, smtp_down, frozen_clock
+):
+    """RFC 5321 4.5.3.2.6: the reply to the end of DATA is waited for much
+    longer (``smtp_data_timeout``, 10 min by default) than the other commands
+    (``smtp_timeout``): a server slower than the latter delivers once."""
+    smtp_down.start()
+    smtp_down.handler.delay_data = 2.0
+    settings = dataclasses.replace(mail_settings, smtp_port=smtp_down.port, smtp_timeout=1, smtp_data_timeout=10)
+    (row,) = enqueue_notice(db, settings)
+    assert await worker(settings, engine).run_once() == 1
+    stored = load(engine, row.id)
+    assert (stored.status, stored.attempts) == ("sent", 1)
+    assert len(smtp_down.messages) == 1
+    assert load_settings({"LKK_DATA_DIR": str(settings.data_dir)}).smtp_data_timeout == 600
+
+
+@pytest.mark.asyncio
+async def test_a_retry_after_the_link_was_used_is_not_sent(
+    db, engine, user, mail_settings, smtp_down, frozen_clock
+):
+    """The first, late copy arrived and the customer confirmed with it: the
+    retry is cancelled, not sent with a link that no longer works."""
+    smtp_down.start()
+    smtp_down.handler.delay_data = 1.5
+    quick = dataclasses.replace(mail_settings, smtp_port=smtp_down.port, smtp_timeout=1, smtp_data_timeout=0.5)
+    row = enqueue_confirm(db, user, quick)
+    w = worker(quick, engine)
+    assert await w.run_once() == 1
+    for _ in range(40):  # the server takes the letter while the client waits no longer
+        if smtp_down.messages:
+            break
+        await asyncio.sleep(0.05)
+    (token,) = set(LINK_RE.findall(smtp_down.messages[0].text))
+    assert tokens.consume_token(db, token, tokens.CONFIRM_EMAIL) == user.id
+    db.commit()
+    frozen_clock.advance(seconds=30)
+    assert await w.run_once() == 1
+    stored = load(engine, row.id)
+    assert stored.status == "failed" and "cancelled" in stored.last_error
+    await asyncio.sleep(1.6)
+    assert len(smtp_down.messages) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_retried_temporary_password_is_the_same_password(
+    db, engine, user, mail_settings, smtp_down, frozen_clock
+):
+    from lkk_app.services import recovery
+
+    user.email_confirmed_at = frozen_clock.now
+    db.add(user)
+    db.commit()
+    smtp_down.start()
+    smtp_down.handler.delay_data = 1.5
+    quick = dataclasses.replace(mail_settings, smtp_port=smtp_down.port, smtp_timeout=1, smtp_data_timeout=0.5)
+    row = outbox.enqueue(db, kind="recovery", template="temp_password", recipient=user.email,
+                         params={"login": user.login}, user_id=user.id,
+                         secret_purpose=tokens.TEMP_PASSWORD, settings=quick)
+    db.commit()
+    w = worker(quick, engine)
+    assert await w.run_once() == 1
+    smtp_down.handler.delay_data = 0
+    frozen_clock.advance(seconds=30)
+    assert await w.run_once() == 1
+    assert load(engine, row.id).status == "sent"
+    passwords_sent = {line for m in smtp_down.messages for line in m.text.splitlines()
+                      if line.startswith("Новый пароль: ")}
+    assert len(smtp_down.messages) == 2 and len(passwords_sent) == 1
+    password = passwords_sent.pop().removeprefix("Новый пароль: ")
+    assert len(db.exec(select(OneTimeToken).where(OneTimeToken.purpose == tokens.TEMP_PASSWORD)).all()) == 1
+    db.expire_all()
+    # The minter hashed it with the application's settings (as in production).
+    found = recovery.authenticate_temp(db, login=user.login, password=password)
+    assert found is not None and found.id == user.id
+
+
+def test_letter_secrets_are_derived_per_letter_and_need_the_key(db, user, mail_settings):
+    rows = [enqueue_confirm(db, user, mail_settings) for _ in range(2)]
+    assert all(len(r.secret_seed) == 64 for r in rows) and rows[0].secret_seed != rows[1].secret_seed
+    seeds = [outbox.letter_seed(r, mail_settings) for r in rows]
+    assert seeds[0] != seeds[1] and all(len(x) == 32 for x in seeds)
+    other_key = dataclasses.replace(mail_settings, secret_key=b"another-secret-key-0123456789-abcdefghij")
+    assert outbox.letter_seed(rows[0], other_key) != seeds[0]
+    token = tokens.token_from_seed(seeds[0])
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", token) and token == tokens.token_from_seed(seeds[0])
+    password = tokens.temp_password_from_seed(seeds[0])
+    assert len(password) == 16 and set(password) <= set(tokens.TEMP_PASSWORD_ALPHABET)
+    # A notice has no secret, so no seed.
+    (notice,) = enqueue_notice(db, mail_settings)
+    assert notice.secret_seed is None and outbox.letter_seed(notice, mail_settings) is None
+    assert re.fullmatch(r"<[0-9a-f]{32}@lkk\.test>", notice.message_id)
+
+
+# --------------------------------------------------------------------------- international addresses
+
+
+@pytest.mark.asyncio
+async def test_an_idn_domain_is_sent_in_punycode(db, engine, mail_settings, smtp_server):
+    settings = dataclasses.replace(mail_settings, smtp_port=smtp_server.port)
+    row = outbox.enqueue(db, kind="notice", template="password_changed", recipient="user@пример.рф",
+                         params={"login": "ivan"}, settings=settings)
+    db.commit()
+    assert await worker(settings, engine).run_once() == 1
+    assert load(engine, row.id).status == "sent"
+    (received,) = smtp_server.messages
+    assert received.rcpt_tos == ["user@xn--e1afmkfd.xn--p1ai"]
+    assert str(received.message["To"]) == "user@xn--e1afmkfd.xn--p1ai"
+    assert "SMTPUTF8" not in [o.upper() for o in received.mail_options]
+
+
+@pytest.mark.asyncio
+async def test_a_non_ascii_local_part_without_smtputf8_fails_at_once(
+    db, engine, mail_settings, smtp_server, frozen_clock
+):
+    """The server (like aiosmtpd by default) does not offer SMTPUTF8: no retry
+    can help, so the letter is failed after one attempt instead of for 24 h."""
+    settings = dataclasses.replace(mail_settings, smtp_port=smtp_server.port)
+    row = outbox.enqueue(db, kind="notice", template="password_changed", recipient="иван@example.ru",
+                         params={"login": "ivan"}, settings=settings)
+    db.commit()
+    assert await worker(settings, engine).run_once() == 1
+    stored = load(engine, row.id)
+    assert (stored.status, stored.attempts) == ("failed", 1)
+    assert "SMTPUTF8" in stored.last_error
+    frozen_clock.advance(hours=1)
+    assert await worker(settings, engine).run_once() == 0
+    assert smtp_server.messages == [] and smtp_server.handler.transactions == 0
+
+
+@pytest.mark.asyncio
+async def test_a_non_ascii_local_part_goes_out_with_smtputf8(db, engine, mail_settings):
+    from tests.integration.smtp_server import SmtpServer
+
+    server = SmtpServer(smtputf8=True)
+    server.start()
+    try:
+        settings = dataclasses.replace(mail_settings, smtp_port=server.port)
+        row = outbox.enqueue(db, kind="notice", template="password_changed", recipient="иван@пример.рф",
+                             params={"login": "ivan"}, settings=settings)
+        db.commit()
+        assert await worker(settings, engine).run_once() == 1
+        assert load(engine, row.id).status == "sent"
+        (received,) = server.messages
+        assert received.rcpt_tos == ["иван@xn--e1afmkfd.xn--p1ai"]
+        assert "SMTPUTF8" in [o.upper() for o in received.mail_options]
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(("address", "expected"), [
+    ("user@пример.рф", ("user@xn--e1afmkfd.xn--p1ai", False)),
+    ("user@Example.COM", ("user@Example.COM", False)),
+    ("иван@example.ru", ("иван@example.ru", True)),
+    ("user@[127.0.0.1]", ("user@[127.0.0.1]", False)),
+])
+def test_smtp_address(address, expected):
+    assert outbox.smtp_address(address) == expected
+
+
+def test_an_address_without_idna_form_is_permanent():
+    with pytest.raises(outbox.PermanentMailError):
+        outbox.smtp_address("user@☃☃.example")
+    assert outbox.classify_error(outbox.PermanentMailError("x")) == outbox.RESULT_FAILED
+
+
 # --------------------------------------------------------------------------- the worker loop
 
 
@@ -651,6 +857,39 @@ async def test_run_forever_wakes_on_commit_and_stops(db, engine, mail_settings, 
 
 
 @pytest.mark.asyncio
+async def test_a_slow_letter_does_not_hold_back_the_next_one(db, engine, mail_settings, smtp_server):
+    """Deliveries run side by side: while one letter waits for the end of its
+    DATA, a letter queued after it goes out."""
+    settings = dataclasses.replace(mail_settings, smtp_port=smtp_server.port, smtp_data_timeout=30)
+    smtp_server.handler.delay_data = 4.0
+    smtp_server.handler.delay_data_count = 1  # only the first letter is slow
+    (slow,) = enqueue_notice(db, settings)
+    w = worker(settings, engine, poll_interval=0.1)
+    stop = asyncio.Event()
+    task = asyncio.create_task(w.run_forever(stop))
+    try:
+        for _ in range(60):
+            if smtp_server.messages:
+                break
+            await asyncio.sleep(0.05)
+        assert len(smtp_server.messages) == 1  # the slow one: taken, not answered yet
+        fast = outbox.enqueue(db, kind="notice", template="password_changed", recipient="fast@example.com",
+                              params={"login": "fast"}, settings=settings)
+        db.commit()
+        for _ in range(40):
+            if load(engine, fast.id).status == "sent":
+                break
+            await asyncio.sleep(0.05)
+        assert load(engine, fast.id).status == "sent"
+        assert load(engine, slow.id).status == "sending"  # still waiting for its "250"
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=5)
+    # Stopping cancelled the slow delivery; its lease brings it back later.
+    assert load(engine, slow.id).status == "sending"
+
+
+@pytest.mark.asyncio
 async def test_run_forever_survives_database_errors(mail_settings, caplog):
     import sqlalchemy as sa
 
@@ -664,10 +903,17 @@ async def test_run_forever_survives_database_errors(mail_settings, caplog):
     assert any("claiming letters failed" in r.getMessage() for r in caplog.records)
 
 
-def test_worker_lease_outlives_the_smtp_conversation(mail_settings):
-    slow = dataclasses.replace(mail_settings, smtp_timeout=60)
-    assert outbox.OutboxWorker(slow, lease=timedelta(minutes=2)).lease >= timedelta(seconds=270)
-    assert outbox.OutboxWorker(mail_settings).lease == timedelta(minutes=2)
+def test_worker_lease_outlives_the_smtp_conversation(mail_settings, dev_settings):
+    """The end of DATA may take 10 minutes (RFC 5321): a claim must last longer
+    than the whole conversation, or a second sender would send the letter again."""
+    assert mail_settings.smtp_data_timeout == 600
+    bound = outbox.conversation_bound(mail_settings)
+    assert bound >= 600 + 8 * mail_settings.smtp_timeout
+    assert outbox.OutboxWorker(mail_settings, lease=timedelta(minutes=2)).lease >= timedelta(seconds=bound + 30)
+    slow = dataclasses.replace(mail_settings, smtp_timeout=60, smtp_data_timeout=1200)
+    assert outbox.OutboxWorker(slow).lease >= timedelta(seconds=1200 + 8 * 60)
+    # The development mailbox has no conversation: the lease stays as given.
+    assert outbox.OutboxWorker(dev_settings).lease == timedelta(minutes=2)
 
 
 # --------------------------------------------------------------------------- templates

@@ -214,3 +214,30 @@ def test_temp_password_uses_the_whole_alphabet():
 def test_temp_password_refuses_short_length():
     with pytest.raises(ValueError):
         tokens.generate_temp_password(15)
+
+
+# --------------------------------------------------------------------------- secrets of one letter
+
+
+def test_a_letter_seed_gives_one_token_and_one_password():
+    seed, other = b"s" * 32, b"t" * 32
+    assert tokens.token_from_seed(seed) == tokens.token_from_seed(seed) != tokens.token_from_seed(other)
+    assert tokens._token_ok(tokens.token_from_seed(seed))
+    password = tokens.temp_password_from_seed(seed)
+    assert password == tokens.temp_password_from_seed(seed) != tokens.temp_password_from_seed(other)
+    assert len(password) == tokens.TEMP_PASSWORD_LENGTH
+    assert set(password) <= set(tokens.TEMP_PASSWORD_ALPHABET)
+    with pytest.raises(ValueError):
+        tokens.token_from_seed(b"short")
+
+
+def test_issue_with_a_derived_token_and_token_user(db, user):
+    token = tokens.token_from_seed(b"x" * 32)
+    assert tokens.token_user(db, token, tokens.CONFIRM_EMAIL) is None
+    assert issue(db, user, token=token) == token
+    assert tokens.token_user(db, token, tokens.CONFIRM_EMAIL) == user.id  # not consumed
+    assert tokens.token_user(db, token, tokens.TEMP_PASSWORD) is None
+    assert tokens.consume_token(db, token, tokens.CONFIRM_EMAIL) == user.id
+    assert tokens.token_user(db, token, tokens.CONFIRM_EMAIL) is None
+    with pytest.raises(ValueError):
+        issue(db, user, token="not a token")

@@ -134,6 +134,52 @@ def test_race_on_login_is_reported_and_keeps_the_callers_transaction(
     assert logins == ["ivan", "somebody", "third"]
 
 
+def test_create_user_stores_the_login_skeleton(db, settings):
+    user = make_user(db, settings, login="IVAN0V")
+    db.commit()
+    assert user.login_skeleton == "ivanov"
+
+
+@pytest.mark.parametrize(("existing", "look_alike"), [
+    ("ivanov", "IVAN0V"), ("cop", "сор"), ("хохо", "xoxo"), ("kom", "korn"),
+])
+def test_a_look_alike_login_counts_as_taken(db, settings, existing, look_alike):
+    make_user(db, settings, login=existing)
+    db.commit()
+    with pytest.raises(FieldErrors) as info:
+        make_user(db, settings, login=look_alike, email="other@example.com")
+    assert info.value.errors == {"login": t("login_field.taken")}
+    assert [u.login for u in db.exec(select(User)).all()] == [existing]
+
+
+@pytest.mark.parametrize(("existing", "look_alike"), [("ivanov", "ivanоv"), ("admin", "аdmin")])
+def test_a_login_mixing_alphabets_is_refused(db, settings, existing, look_alike):
+    make_user(db, settings, login=existing)
+    db.commit()
+    with pytest.raises(FieldErrors) as info:
+        make_user(db, settings, login=look_alike, email="other@example.com")
+    assert info.value.errors == {"login": t("login_field.mixed_scripts")}
+
+
+def test_race_on_a_look_alike_login_is_stopped_by_the_unique_skeleton(
+    db, settings, new_session, monkeypatch
+):
+    """Another request registers ``cop`` between our check and our insert of
+    ``сор`` (Cyrillic): the unique skeleton column refuses the second row."""
+    other = new_session()
+    make_user(other, settings, login="cop")
+    other.commit()
+
+    monkeypatch.setattr(users, "_login_taken", lambda session, login: False)
+    make_user(db, settings, login="somebody")
+    with pytest.raises(FieldErrors) as info:
+        make_user(db, settings, login="сор")
+    assert info.value.errors == {"login": t("login_field.taken")}
+    make_user(db, settings, login="third")
+    db.commit()
+    assert sorted(u.login for u in new_session().exec(select(User)).all()) == ["cop", "somebody", "third"]
+
+
 def test_create_user_does_not_commit(db, settings, new_session):
     """The caller owns the transaction: its rollback removes the new user."""
     db.exec(select(User)).all()

@@ -69,6 +69,61 @@ def test_login_normalisation_and_key():
     assert v.login_key("Иван") != v.login_key("Ivan")
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "ivanоv",  # Cyrillic «о» among Latin letters
+        "аdmin",  # Cyrillic «а»
+        "Ivanов",
+        "ООО.Romashka",
+        "ＩＶＡＮов",  # full-width Latin (NFKC) and Cyrillic
+    ],
+)
+def test_login_mixing_alphabets_is_refused(raw):
+    assert v.login_error(raw) == t("login_field.mixed_scripts")
+    assert t("login_field.mixed_scripts").startswith("Логин должен состоять из букв одного алфавита")
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("ivanov", "IVANOV"),
+        ("ivanov", "ivan0v"),  # digit zero
+        ("cop", "сор"),  # all three letters Cyrillic
+        ("xoxo", "хохо"),
+        ("apex", "арех"),
+        ("kom", "korn"),  # «rn» looks like «m»
+        ("ivan1", "ivanl"),
+        ("ёжик", "ЁЖИК"),
+    ],
+)
+def test_look_alike_logins_share_a_skeleton(first, second):
+    assert v.login_error(first) is None and v.login_error(second) is None
+    assert v.login_skeleton(first) == v.login_skeleton(second)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("ivanov", "ivanova"), ("иван", "ivan"), ("ежик", "ёжик"), ("ivan.ov", "ivan_ov"), ("nina", "niна")],
+)
+def test_different_logins_keep_different_skeletons(first, second):
+    assert v.login_skeleton(first) != v.login_skeleton(second)
+
+
+def test_skeleton_follows_uts39_and_the_mixed_login_matches_its_latin_twin():
+    """UTS #39: skeleton = NFD(prototypes of NFD(X)); the table is the real
+    confusables.txt (thousands of entries, Cyrillic and Greek letters among them)."""
+    table = v._confusable_prototypes()
+    assert len(table) > 6000
+    assert table["о"] == "o" and table["а"] == "a" and table["Ο"] == "O"  # Cyrillic, Cyrillic, Greek
+    assert v.skeleton("раураl") == "paypal"
+    assert v.skeleton("paypal") == "paypal"
+    # A mixed login is refused outright, but its skeleton is its Latin twin's too.
+    assert v.login_skeleton("ivanоv") == v.login_skeleton("ivanov") == "ivanov"
+    assert v.login_skeleton("аdmin") == v.login_skeleton("admin")
+    assert v.login_skeleton("") == "" and v.login_skeleton(None) == ""
+
+
 # --------------------------------------------------------------------------- e-mail
 
 
