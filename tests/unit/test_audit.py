@@ -204,9 +204,9 @@ def test_first_login_with_a_temp_password_is_recorded(app_db):
     user = _app_user()
     with db_module.session_scope() as s:
         temp = recovery.mint_temp_password(s, user.id)
-    assert _check_credentials("petrov", temp + "x", IP, UA) == ("invalid", "")
+    assert _check_credentials("petrov", temp + "x", IP, UA)[:2] == ("invalid", "")
     assert _all_events(event="recovery_used") == []
-    outcome, _ = _check_credentials("petrov", temp, IP, UA)
+    outcome, _, _device = _check_credentials("petrov", temp, IP, UA)
     assert outcome == "restricted"
     [row] = _all_events(event="recovery_used")
     assert (row.result, row.user_id, row.login, row.ip, row.user_agent) == (

@@ -411,17 +411,17 @@ def test_login_with_a_temp_password_gives_a_restricted_session(app_db):
     user = _app_user()
     with db_module.session_scope() as s:
         temp = recovery.mint_temp_password(s, user.id)
-    outcome, token = _check_credentials("petrov", temp, IP, "pytest")
+    outcome, token, _device = _check_credentials("petrov", temp, IP, "pytest")
     assert outcome == "restricted"
     with db_module.session_scope() as s:
         assert sessions.resolve_session(s, token).must_change_password is True
     # The old password still opens a normal session; a wrong one nothing.
-    outcome, token = _check_credentials("petrov", PASSWORD, IP, "pytest")
+    outcome, token, _device = _check_credentials("petrov", PASSWORD, IP, "pytest")
     assert outcome == "ok"
     with db_module.session_scope() as s:
         assert sessions.resolve_session(s, token).must_change_password is False
-    assert _check_credentials("petrov", temp + "x", IP, "pytest") == ("invalid", "")
-    assert _check_credentials("nobody", temp, IP, "pytest") == ("invalid", "")
+    assert _check_credentials("petrov", temp + "x", IP, "pytest")[:2] == ("invalid", "")
+    assert _check_credentials("nobody", temp, IP, "pytest")[:2] == ("invalid", "")
 
 
 @pytest.mark.asyncio
