@@ -242,10 +242,13 @@ def _refused(db: Session, plan: _Plan, refusal: str, *, login: str, password: st
     temp_user = recovery.authenticate_temp(db, login=login, password=password, settings=settings)
     passwords.dummy_verify(password, secret_key=settings.secret_key, cost=settings.bcrypt_cost)
     if temp_user is not None:
+        # This client's series of failures goes on (an attacker behind the
+        # same address stays throttled); only the address's count is taken back.
         return _succeeded(db, plan, temp_user, restricted=True, login=login, ip=ip,
                           user_agent=user_agent, events=(ip_event, None),
                           device_token=device_token, previous_session=previous_session,
-                          settings=settings, detail=f"temporary password while throttled ({refusal})")
+                          settings=settings, detail=f"temporary password while throttled ({refusal})",
+                          end_series=False)
     waiting = refusal == "wait"
     audit.record(db, event=audit.LOGIN_THROTTLED if waiting else audit.LOGIN_FAILURE,
                  result=audit.REFUSED if waiting else audit.FAIL, user_id=plan.user_id,
@@ -257,14 +260,16 @@ def _refused(db: Session, plan: _Plan, refusal: str, *, login: str, password: st
 
 def _succeeded(db: Session, plan: _Plan, user: User, *, restricted: bool, login: str, ip: str,
                user_agent: str, events: tuple[int | None, int | None], device_token: str,
-               previous_session: str, settings: Settings, detail: str = "") -> Outcome:
+               previous_session: str, settings: Settings, detail: str = "",
+               end_series: bool = True) -> Outcome:
     """A right password (or temporary password): the reservations are taken
     back and this client's series of failures ends — strangers elsewhere stay
     throttled."""
     assert user.id is not None
     for event_id in events:
         ratelimit.release(db, event_id)
-    throttle.reset(db, plan.strict_key)
+    if end_series:
+        throttle.reset(db, plan.strict_key)
     if previous_session:
         ended_user = session_service.revoke_session(db, previous_session)
         if ended_user is not None:
