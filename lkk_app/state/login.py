@@ -90,6 +90,8 @@ class LoginState(AuthState):
             self.notice = t("login.resent")
         elif params.get("expired"):
             self.notice = t("login.session_ended")
+        elif params.get("ended") == "guesses":
+            self.notice = t("login.ended_after_guesses")
         else:
             self.notice = ""
 
