@@ -487,3 +487,32 @@ async def test_forgot_handler_answers_the_same_and_uses_the_client_ip(app_db):
     with db_module.session_scope() as s:
         assert len(letters(s, template="temp_password")) == 1
         assert ratelimit.count(s, ratelimit.recovery_ip_bucket("198.51.100.23"), timedelta(hours=1)) == 1
+
+
+def test_matching_and_other_requests_do_the_same_database_work(db, engine, settings, user):
+    """The same statements on both paths — two rate-limit buckets, the audit
+    record — except the letter's own row in the outbox."""
+    import sqlalchemy as sa
+
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        words = statement.split()
+        table = next((w for w in words[1:8] if w.startswith("lkk_")), "")
+        seen.append(f"{words[0]} {table}")
+
+    def statements(login, email, ip):
+        seen.clear()
+        request(db, login=login, email=email, ip=ip, settings=settings)
+        return [s for s in seen if s not in ("INSERT lkk_outbox",)]
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        matching = statements("ivan", "ivan.petrov@example.com", "192.0.2.1")
+        assert "INSERT lkk_outbox" in seen
+        unknown = statements("nobody", "ivan.petrov@example.com", "192.0.2.2")
+        other_email = statements("ivan", "someone@example.com", "192.0.2.3")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert matching.count("INSERT lkk_rate_event") == 2
+    assert matching == unknown == other_email
