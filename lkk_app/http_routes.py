@@ -23,10 +23,10 @@ from datetime import timedelta
 
 from lkk_app.db import session_scope
 from lkk_app.services import audit, clock, outbox, ratelimit, recovery, registration, signing, tokens
-from lkk_app.services import captcha, passwords, throttle
+from lkk_app.services import devices, throttle
+from lkk_app.services import login as login_service
 from lkk_app.services import sessions as session_service
 from lkk_app.services import users as user_service
-from lkk_app.services.errors import AuthenticationFailed
 from lkk_app.mail_worker import wake_mail_sender
 from lkk_app.i18n import t
 from lkk_app.settings import get_settings, is_loopback_host
@@ -103,88 +103,33 @@ def _login_redirect(**params: str) -> RedirectResponse:
 
 
 def _check_credentials(login: str, password: str, ip: str, user_agent: str,
-                       captcha_id: str = "", code: str = "") -> tuple[str, str]:
+                       captcha_id: str = "", code: str = "", device_token: str = "",
+                       previous_session: str = "") -> tuple[str, str, str]:
     """Runs in a worker thread: bcrypt must not block the event loop.
 
-    In order: the client IP (30 failed logins in 10 minutes: refused without a
-    password check), the login name's throttle (``services/throttle.py``:
-    during a wait refused; after 5 failures the authorization code is checked
-    first), then the password.  Every refusal and failure costs the same two
-    bcrypt checks as a wrong password (``users.authenticate`` +
-    ``recovery.authenticate_temp``) and gives the same answer for known,
-    unknown, unconfirmed and throttled logins; only the IP limit, which says
-    nothing about the login, skips them.
+    The check and its limits are ``services/login.py``'s.  Returns ("ok",
+    session token, device token), ("restricted", session token, device token)
+    for a temporary password from a recovery letter, ("unconfirmed", signed
+    pending value, ""), or ("invalid" | "wait" | "ip", extra query parameters
+    for the login window — ``cap=1`` when the next attempt needs the code,
+    ``until=`` Unix seconds of the end of a wait — , "")."""
+    outcome = login_service.attempt(
+        login=login, password=password, ip=ip, user_agent=user_agent, captcha_id=captcha_id,
+        code=code, device_token=device_token, previous_session=previous_session)
+    if outcome.kind == login_service.UNCONFIRMED:
+        return outcome.kind, signing.sign(outcome.value, purpose=PENDING_PURPOSE, ttl=PENDING_TTL), ""
+    if outcome.kind in (login_service.OK, login_service.RESTRICTED):
+        return outcome.kind, outcome.value, outcome.device_token
+    extra = {"cap": "1"} if outcome.needs_captcha else {}
+    if outcome.retry_at is not None:
+        extra["until"] = str(throttle.unix_seconds(outcome.retry_at))
+    return outcome.kind, urlencode(extra), ""
 
-    Returns ("ok", session token), ("restricted", session token) for a
-    temporary password from a recovery letter, ("unconfirmed", signed pending
-    value), or ("invalid" | "wait" | "ip", extra query parameters for the
-    login window: ``cap=1`` when the next attempt needs the code, ``until=``
-    Unix seconds of the end of a wait).  Only a correct password learns that
-    the e-mail is not confirmed yet."""
-    settings = get_settings()
-    with session_scope() as db:
-        ip_bucket, ip_limit, ip_window = ratelimit.login_fail_ip_rule(ip)
-        if ratelimit.is_limited(db, ip_bucket, limit=ip_limit, window=ip_window):
-            audit.record(db, event=audit.LOGIN_THROTTLED, result=audit.REFUSED, login=login,
-                         ip=ip, user_agent=user_agent, detail="ip limit")
-            return "ip", ""
 
-        def failed(outcome: str, reason: str, state: throttle.ThrottleState) -> tuple[str, str]:
-            # Counted against the client IP (committed with the rest: the
-            # caller's transaction ends normally).
-            ratelimit.record(db, ip_bucket)
-            known = user_service.get_user_by_login(db, login)
-            audit.record(db, event=audit.LOGIN_THROTTLED if outcome == "wait" else audit.LOGIN_FAILURE,
-                         result=audit.REFUSED if outcome == "wait" else audit.FAIL,
-                         user_id=known.id if known else None, login=login, ip=ip,
-                         user_agent=user_agent, detail=reason)
-            extra = {"cap": "1"} if state.needs_captcha else {}
-            if state.retry_at is not None:
-                extra["until"] = str(throttle.unix_seconds(state.retry_at))
-            return outcome, urlencode(extra)
-
-        state = throttle.check(db, login)
-        refusal = ""
-        if state.waiting():
-            refusal = "wait"
-        elif state.needs_captcha:
-            # One guess per challenge, spent in a transaction of its own that
-            # is committed whatever happens next.
-            with session_scope() as captcha_db:
-                if not captcha.verify(captcha_db, captcha_id or None, code or None):
-                    refusal = "captcha"
-        if refusal:
-            # The password is not checked, but the time spent is that of a wrong one.
-            for _ in range(2):
-                passwords.dummy_verify(password, secret_key=settings.secret_key,
-                                       cost=settings.bcrypt_cost)
-            # A wrong or missing code does not lengthen the wait: it tested no
-            # password (and anyone could otherwise prolong a victim's wait).
-            return failed("wait" if refusal == "wait" else "invalid", refusal, state)
-        try:
-            user = user_service.authenticate(db, login=login, password=password)
-        except AuthenticationFailed:
-            # The old password keeps working; a temporary one opens a session
-            # that allows only «Смена пароля».
-            temp_user = recovery.authenticate_temp(db, login=login, password=password)
-            if temp_user is None:
-                return failed("invalid", "password", throttle.record_failure(db, login))
-            audit.record(db, event=audit.RECOVERY_USED, user_id=temp_user.id, login=temp_user.login,
-                         ip=ip, user_agent=user_agent)
-            throttle.reset(db, login)
-            audit.record(db, event=audit.LOGIN_SUCCESS, user_id=temp_user.id, login=login, ip=ip,
-                         user_agent=user_agent, detail="temporary password")
-            return "restricted", session_service.mint_session(
-                db, user_id=temp_user.id, ip=ip, user_agent=user_agent, must_change_password=True)
-        # A correct password ends the series of failures, confirmed e-mail or not.
-        throttle.reset(db, login)
-        if user.email_confirmed_at is None:
-            audit.record(db, event=audit.LOGIN_FAILURE, result=audit.FAIL, user_id=user.id,
-                         login=login, ip=ip, user_agent=user_agent, detail="e-mail not confirmed")
-            return "unconfirmed", signing.sign(str(user.id), purpose=PENDING_PURPOSE, ttl=PENDING_TTL)
-        audit.record(db, event=audit.LOGIN_SUCCESS, user_id=user.id, login=login, ip=ip,
-                     user_agent=user_agent)
-        return "ok", session_service.mint_session(db, user_id=user.id, ip=ip, user_agent=user_agent)
+def set_device_cookie(response: Response, token: str) -> None:
+    """The long-lived device cookie (``services/devices.py``); HttpOnly."""
+    _set_private_cookie(response, devices.COOKIE_NAME, token,
+                        int(devices.LIFETIME.total_seconds()))
 
 
 def _set_private_cookie(response: Response, name: str, value: str, max_age: int) -> None:
@@ -206,9 +151,11 @@ async def login(request: Request) -> Response:
     login_value = login_value.strip()
     if not login_value or not password:
         return _login_redirect(e="empty", login=login_value, next=next_path)
-    outcome, value = await asyncio.to_thread(
+    previous = request.cookies.get(get_settings().session_cookie_name, "")[:256]
+    outcome, value, device_token = await asyncio.to_thread(
         _check_credentials, login_value, password, client_ip(request),
         request.headers.get("user-agent", "")[:512], captcha_id, code,
+        request.cookies.get(devices.COOKIE_NAME, "")[:64], previous,
     )
     if outcome in ("invalid", "wait", "ip"):
         # One answer for known, unknown, unconfirmed and throttled logins.
@@ -218,10 +165,14 @@ async def login(request: Request) -> Response:
     if outcome == "unconfirmed":
         response = _login_redirect(e="unconfirmed", login=login_value)
         _set_private_cookie(response, PENDING_COOKIE, value, int(PENDING_TTL.total_seconds()))
+        if previous:
+            # The session of whoever used this browser before has ended.
+            clear_session_cookie(response)
         return response
     target = CHANGE_PASSWORD if outcome == "restricted" else (next_path or CABINET_HOME)
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, value)
+    set_device_cookie(response, device_token)
     response.delete_cookie(PENDING_COOKIE, path="/")
     return response
 

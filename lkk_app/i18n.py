@@ -60,6 +60,8 @@ RU: dict[str, str] = {
     "profile.password_saved": "Пароль изменён. Все остальные сеансы завершены, на адрес электронной почты отправлено уведомление.",
     "profile.current_password_empty": "Введите текущий пароль",
     "profile.current_password_wrong": "Текущий пароль введён неверно",
+    "profile.current_password_wrong_left": "Текущий пароль введён неверно. Неверных попыток до завершения сеанса: {left}.",
+    "profile.current_password_wait": "Слишком много неверных попыток ввода текущего пароля. Повторите попытку через {wait}.",
     "profile.password_same": "Новый пароль должен отличаться от текущего",
     # «Сеансы» in «Профиль»
     "sessions.title": "Сеансы",
@@ -107,6 +109,10 @@ RU: dict[str, str] = {
     "audit.detail.ended_by_user": "завершён в разделе «Сеансы»",
     "audit.detail.password_change": "при смене пароля",
     "audit.detail.recovery": "после восстановления",
+    "audit.password_change_failed": "Неверный текущий пароль при смене пароля",
+    "audit.detail.password_guesses": "после неверных попыток ввода текущего пароля",
+    "audit.detail.new_login": "при новом входе в этом браузере",
+    "login.ended_after_guesses": "Сеанс завершён: при смене пароля текущий пароль несколько раз введён неверно. На адрес электронной почты владельца учётной записи отправлено письмо.",
     # Support (manual 3)
     "support.title": "Служба поддержки",
     "support.link": "Служба поддержки",

@@ -169,6 +169,26 @@ class LoginThrottle(SQLModel, table=True):
     last_failure_at: datetime = Field(sa_type=NaiveUTC)
 
 
+class KnownDevice(SQLModel, table=True):
+    """A browser in which a user has logged in: the SHA-256 of the random,
+    long-lived HttpOnly device cookie it holds, per user.  A login attempt that
+    presents it is throttled on its own (per login and device), apart from
+    attempts of strangers (``lkk_app/services/login.py``)."""
+
+    __tablename__ = "lkk_device"
+    __table_args__ = (sa.UniqueConstraint("token_hash", "user_id", name="uq_lkk_device_token_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, index=True)
+    user_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("lkk_user.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    created_at: datetime = Field(sa_type=NaiveUTC)
+    last_seen_at: datetime = Field(index=True, sa_type=NaiveUTC)
+
+
 # The embedded demo billing keeps its own tables (lkk_app/billing/adapters/demo_tables.py);
 # importing them here lets the migrations and ``metadata.create_all`` see them.
 from lkk_app.billing.adapters import demo_tables as _demo_billing_tables  # noqa: E402,F401

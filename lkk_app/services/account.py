@@ -1,14 +1,88 @@
-"""What a logged-in user changes in «Профиль»: the phone and the password."""
+"""What a logged-in user changes in «Профиль»: the phone and the password.
+
+Wrong current passwords in «Смена пароля» are throttled per account like
+failed logins (``services/throttle.py``, key ``subject_key("password-change",
+user id)``): every attempt is reserved before the bcrypt check (so parallel
+guesses from several tabs cannot pass the rule); the 5th consecutive failure
+— and each one after it — ends the session it came from and mails the owner,
+and from the 5th on attempts are spaced 30 s doubling up to 15 min.  Each
+failure is in the audit trail.  A successful change ends the series.
+"""
 
 from __future__ import annotations
+
+import math
 
 from sqlmodel import Session
 
 from lkk_app.i18n import t
 from lkk_app.models import User
-from lkk_app.services import audit, clock, outbox, passwords, sessions, tokens, users, validation
+from lkk_app.services import audit, clock, outbox, passwords, sessions, throttle, tokens, users
+from lkk_app.services import useragent, validation
 from lkk_app.services.errors import FieldErrors
 from lkk_app.settings import Settings, get_settings
+
+#: Consecutive wrong current passwords after which the session ends.
+GUESSES_END_SESSION = throttle.THRESHOLD
+# ``detail`` of the audit trail's ``session_ended`` after too many wrong current passwords.
+ENDED_BY_PASSWORD_GUESSES = "password guesses"
+
+
+class SessionEnded(Exception):
+    """Too many wrong current passwords: the caller's session has been ended and
+    the owner mailed.  The caller must commit (it is not an error of the data)."""
+
+
+def password_check_key(user_id: int, settings: Settings | None = None) -> str:
+    return throttle.subject_key("password-change", int(user_id), settings=settings)
+
+
+def _wait_text(seconds: int) -> str:
+    minutes, seconds = divmod(max(seconds, 1), 60)
+    if minutes:
+        return t("login.wait_min_sec", minutes=minutes, seconds=seconds)
+    return t("login.wait_sec", seconds=seconds)
+
+
+def _check_current_password(session: Session, user: User, current_password: str, *,
+                            keep_session_token: str, ip: str, user_agent: str,
+                            settings: Settings) -> str:
+    """Check the current password under the throttle; the error message, or ""
+    when it is right.  Raises :class:`SessionEnded`.
+
+    **Commits** once, right after reserving the attempt, so that racing
+    requests see the reservation before the slow bcrypt check."""
+    key = password_check_key(user.id, settings)
+    reservation = throttle.reserve(session, key, code_ok=True)
+    if not reservation.allowed:
+        audit.record(session, event=audit.PASSWORD_CHANGE_FAILED, result=audit.REFUSED,
+                     user_id=user.id, login=user.login, ip=ip, user_agent=user_agent,
+                     detail="wait")
+        retry_at = reservation.state.retry_at or clock.utcnow()
+        left = math.ceil((retry_at - clock.utcnow()).total_seconds())
+        return t("profile.current_password_wait", wait=_wait_text(left))
+    session.commit()
+    if passwords.verify_password(current_password, user.password_hash,
+                                 secret_key=settings.secret_key):
+        throttle.reset(session, key)
+        return ""
+    failures = reservation.state.failures
+    audit.record(session, event=audit.PASSWORD_CHANGE_FAILED, result=audit.FAIL, user_id=user.id,
+                 login=user.login, ip=ip, user_agent=user_agent, detail="current password")
+    if failures < GUESSES_END_SESSION:
+        return t("profile.current_password_wrong_left", left=GUESSES_END_SESSION - failures)
+    current = sessions.resolve_session(session, keep_session_token, settings=settings, touch=False)
+    sessions.revoke_session(session, keep_session_token)
+    audit.record(session, event=audit.SESSION_ENDED, user_id=user.id, login=user.login, ip=ip,
+                 user_agent=user_agent, detail=ENDED_BY_PASSWORD_GUESSES)
+    started = current.created_at if current is not None else clock.utcnow()
+    outbox.enqueue(session, kind="password_guesses", template="password_guesses",
+                   recipient=user.email, user_id=user.id, settings=settings,
+                   params={"login": user.login, "attempts": str(failures), "ip": ip or "—",
+                           "device": useragent.describe(user_agent),
+                           "started": started.strftime("%d.%m.%Y %H:%M") + " (UTC)",
+                           "time": clock.utcnow().strftime("%d.%m.%Y %H:%M") + " (UTC)"})
+    raise SessionEnded()
 
 
 def change_phone(session: Session, user: User, phone: str | None) -> str | None:
@@ -33,8 +107,11 @@ def change_password(
     user_agent: str = "",
     settings: Settings | None = None,
 ) -> int:
-    """Check the current password, store the new one, end every other session
-    and queue a notice letter.  Returns how many other sessions ended.
+    """Check the current password (throttled, see the module's description),
+    store the new one, end every other session and queue a notice letter.
+    Returns how many other sessions ended.  Raises :class:`SessionEnded` after
+    too many wrong current passwords.  Commits once, after reserving the
+    password check.
 
     Records ``password_changed`` (and ``session_ended`` "password change" when
     other sessions ended) in the audit trail, in the same transaction; ``ip``
@@ -46,9 +123,12 @@ def change_password(
     errors: dict[str, str] = {}
     if not current_password:
         errors["current_password"] = t("profile.current_password_empty")
-    elif not passwords.verify_password(current_password, user.password_hash,
-                                       secret_key=settings.secret_key):
-        errors["current_password"] = t("profile.current_password_wrong")
+    else:
+        problem = _check_current_password(session, user, current_password,
+                                          keep_session_token=keep_session_token, ip=ip,
+                                          user_agent=user_agent, settings=settings)
+        if problem:
+            errors["current_password"] = problem
     problem = validation.password_error(new_password, user.login)
     if problem:
         errors["new_password"] = problem

@@ -1,8 +1,8 @@
 """The security audit trail (table ``lkk_audit``).
 
 Events: login_success, login_failure, login_throttled, password_changed,
-recovery_requested, recovery_used, email_confirmed, confirmation_resent,
-session_ended.  Results: ok, fail, refused.  Values are cut to their column
+password_change_failed, recovery_requested, recovery_used, email_confirmed,
+confirmation_resent, session_ended.  Results: ok, fail, refused.  Values are cut to their column
 sizes and stripped of control characters; callers never pass secrets.
 """
 
@@ -19,6 +19,7 @@ LOGIN_SUCCESS = "login_success"
 LOGIN_FAILURE = "login_failure"
 LOGIN_THROTTLED = "login_throttled"
 PASSWORD_CHANGED = "password_changed"
+PASSWORD_CHANGE_FAILED = "password_change_failed"  # a wrong current password in «Смена пароля»
 RECOVERY_REQUESTED = "recovery_requested"
 RECOVERY_USED = "recovery_used"
 EMAIL_CONFIRMED = "email_confirmed"

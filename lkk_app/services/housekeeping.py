@@ -1,6 +1,7 @@
 """Periodic clean-up of rows that no longer matter: expired captcha challenges,
 old rate-limit events and login-failure counters, expired one-time tokens,
-ended sessions, and audit events past their retention."""
+ended sessions, audit events past their retention, and known devices not seen
+for a year."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import timedelta
 from sqlmodel import Session, delete
 
 from lkk_app.models import AuditEvent
-from lkk_app.services import captcha, clock, ratelimit, sessions, throttle, tokens
+from lkk_app.services import captcha, clock, devices, ratelimit, sessions, throttle, tokens
 
 AUDIT_RETENTION = timedelta(days=365)
 
@@ -29,4 +30,5 @@ def run(session: Session) -> dict[str, int]:
         "tokens": tokens.purge_tokens(session),
         "sessions": sessions.purge_sessions(session),
         "audit": purge_audit(session),
+        "devices": devices.purge(session),
     }

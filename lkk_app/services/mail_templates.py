@@ -58,6 +58,8 @@ TEMPLATES: dict[str, TemplateSpec] = {
     "confirm_email": TemplateSpec("confirm_email", SECRET_LINK, ("login",)),
     "temp_password": TemplateSpec("temp_password", SECRET_PASSWORD, ("login",)),
     "password_changed": TemplateSpec("password_changed", None, ("login",)),
+    "password_guesses": TemplateSpec("password_guesses", None,
+                                     ("login", "attempts", "ip", "device", "started", "time")),
 }
 
 

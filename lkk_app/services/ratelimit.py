@@ -14,6 +14,10 @@ exactly 2 minutes after the previous one.
 * :func:`count` and :func:`record` — for limits on *failures* (failed logins
   per IP): check ``count(...) >= limit`` before the attempt, ``record`` after a
   failure only.
+* :func:`reserve` and :func:`release` — for limits that must hold however
+  many requests race (failed logins): count the attempt *before* the slow
+  check, learn its place in the bucket, and take the event back when the
+  attempt succeeded (or is refused for another reason).
 * :func:`purge` — a periodic clean-up job.
 
 Concurrency.  The event is inserted first, then the bucket is counted and the
@@ -68,6 +72,12 @@ RESEND_CONFIRMATION: tuple[Limit, ...] = (
 RECOVERY_PER_ACCOUNT = Limit(3, timedelta(hours=1))
 RECOVERY_PER_IP = Limit(10, timedelta(hours=1))
 LOGIN_FAILS_PER_IP = Limit(30, timedelta(minutes=10))
+# Failed logins per login name from clients that are not known devices of the
+# account (all IP addresses together): beyond the first, every such client
+# needs the authorization code; beyond the second, such clients are refused
+# until the hour's count falls again (lkk_app/services/login.py).
+LOGIN_FAILS_PER_LOGIN_CODE = Limit(50, timedelta(hours=1))
+LOGIN_FAILS_PER_LOGIN_STOP = Limit(100, timedelta(hours=1))
 #: The longest window above; :func:`purge` keeps at least this much history.
 LONGEST_WINDOW = timedelta(days=1)
 
@@ -129,6 +139,12 @@ def recovery_ip_bucket(ip: str | None) -> str:
 
 def login_fail_ip_bucket(ip: str | None) -> str:
     return bucket_name("login-fail", "ip", ip_key(ip))
+
+
+def login_fail_login_bucket(login_key_hash: str) -> str:
+    """Failed logins of one login name from unknown devices; keyed by
+    ``throttle.key_hash(login)`` (an HMAC), so no login is stored in clear."""
+    return bucket_name("login-fail", "login", login_key_hash)
 
 
 def resend_confirmation_rules(user_id: int) -> list[Rule]:
@@ -244,6 +260,53 @@ def hit(session: Session, bucket: str, *, limit: int, window: timedelta) -> bool
     """Record one event in ``bucket`` and return True if fewer than ``limit``
     were recorded within ``window``; otherwise return False and record nothing."""
     return allow_all(session, [(bucket, limit, window)])
+
+
+def reserve(session: Session, bucket: str, window: timedelta) -> tuple[int, int]:
+    """Record one event in ``bucket`` and return ``(its id, how many events the
+    bucket holds within window, this one included)``.  Exact under concurrency
+    (the insert comes first; PostgreSQL: an advisory lock on the bucket until
+    the transaction ends; SQLite: the write lock).  The caller compares the
+    count with its limit and calls :func:`release` when over — or when
+    the attempt succeeds.  Flushes, does not commit."""
+    name = _normalise(bucket)
+    _lock(session, [name])
+    now = clock.utcnow()
+    row = RateEvent(bucket=name, created_at=_db_time(now))
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    return int(row.id), _count(session, name, window, now)
+
+
+def free_at(session: Session, bucket: str, *, limit: int, window: timedelta) -> datetime | None:
+    """When ``bucket`` will hold fewer than ``limit`` events within ``window``
+    again (naive UTC), if no new ones come; ``None`` when it already does."""
+    name = _normalise(bucket)
+    now = clock.utcnow()
+    held = _count(session, name, window, now)
+    if held < limit:
+        return None
+    oldest_needed = session.exec(  # type: ignore[call-overload]
+        select(RateEvent.created_at)
+        .where(RateEvent.bucket == name)  # type: ignore[arg-type]
+        .where(RateEvent.created_at > _db_time(now - window))  # type: ignore[arg-type, operator]
+        .order_by(RateEvent.created_at, RateEvent.id)  # type: ignore[arg-type]
+        .offset(held - limit).limit(1)
+    ).first()
+    if oldest_needed is None:
+        return None
+    return oldest_needed.replace(tzinfo=None) + window
+
+
+def release(session: Session, event_id: int | None) -> None:
+    """Take back one event recorded by :func:`reserve` (no error when gone). Flushes."""
+    if event_id is None:
+        return
+    session.exec(  # type: ignore[call-overload]
+        delete(RateEvent).where(RateEvent.id == int(event_id))  # type: ignore[arg-type]
+        .execution_options(synchronize_session=False))
+    session.flush()
 
 
 def purge(session: Session, older_than: timedelta = 2 * LONGEST_WINDOW) -> int:

@@ -21,6 +21,13 @@
   restriction of the current session lifted and a notice (without any
   password) queued.
 
+**Timing.**  A matching and a non-matching request do the same rate-limit
+work (two buckets each: the address, and the account — or, when nothing
+matches, the typed login and e-mail under an HMAC); only a match also writes
+its letter to the outbox.  The page then answers no sooner than
+:data:`RESPONSE_FLOOR` after the request came (:func:`pad_to_floor`), so the
+answer time does not tell whether the pair matched.
+
 Nothing here commits: the caller owns the transaction.  bcrypt makes
 :func:`mint_temp_password`, :func:`authenticate_temp` and
 :func:`complete_reset` slow — call them from a worker thread.
@@ -35,7 +42,7 @@ from sqlmodel import Session, select, update
 from lkk_app.i18n import t
 from lkk_app.models import OneTimeToken, User
 from lkk_app.services import audit, clock, outbox, passwords, ratelimit, registration, sessions
-from lkk_app.services import tokens
+from lkk_app.services import throttle, tokens
 from lkk_app.services import users, validation
 from lkk_app.services.errors import FieldErrors
 from lkk_app.services.tokens import db_time
@@ -44,6 +51,9 @@ from lkk_app.settings import Settings, get_settings
 log = logging.getLogger("lkk.auth")
 
 TEMP_TTL = tokens.TTL[tokens.TEMP_PASSWORD]
+#: Seconds: the recovery page answers no sooner than this after the request
+#: came, matching or not (the work itself takes a few tens of milliseconds).
+RESPONSE_FLOOR = 0.3
 # Raw input longer than this is not looked at (a login has ≤ 32, an e-mail ≤ 254 characters).
 MAX_INPUT = 1024
 
@@ -84,7 +94,12 @@ def request_reset(
                      login=login.strip(), ip=ip or "", user_agent=user_agent)
 
     if not matched:
-        allowed = ratelimit.allow_all(session, [ip_rule])
+        # The same rate-limit work as a match: the typed pair stands in for the
+        # account (keyed with the secret, so the table does not hold it in clear).
+        pair = throttle.subject_key("recovery-pair", f"{validation.login_key(login)}\x1f{key}",
+                                    settings=settings)
+        allowed = ratelimit.allow_all(session, [
+            ip_rule, (ratelimit.bucket_name("recover", "pair", pair), *ratelimit.RECOVERY_PER_ACCOUNT)])
         _audit(audit.OK if allowed else audit.REFUSED, None)
         log.info("password reset requested for a non-matching login/e-mail from %s", ip or "-")
         return
@@ -114,6 +129,11 @@ def request_reset(
     )
     log.info("password reset requested for user %s from %s: temporary password queued",
              user.id, ip or "-")
+
+
+def pad_to_floor(elapsed: float) -> float:
+    """Seconds still to wait before answering a request that took ``elapsed``."""
+    return max(0.0, RESPONSE_FLOOR - max(elapsed, 0.0))
 
 
 # --------------------------------------------------------------------------- the secret
@@ -311,8 +331,10 @@ def complete_reset(
 
 
 __all__ = [
+    "RESPONSE_FLOOR",
     "authenticate_temp",
     "complete_reset",
     "mint_temp_password",
+    "pad_to_floor",
     "request_reset",
 ]

@@ -19,7 +19,8 @@ LOGIN_PAGE = "/"
 CHANGE_PASSWORD_PAGE = "/change-password"
 
 
-def session_token_from_cookie_header(cookie_header: str) -> str:
+def cookie_value(cookie_header: str, name: str) -> str:
+    """The value of cookie ``name`` in a Cookie header ("" when absent or unreadable)."""
     if not cookie_header:
         return ""
     jar = SimpleCookie()
@@ -27,8 +28,12 @@ def session_token_from_cookie_header(cookie_header: str) -> str:
         jar.load(cookie_header)
     except CookieError:
         return ""
-    morsel = jar.get(get_settings().session_cookie_name)
+    morsel = jar.get(name)
     return morsel.value if morsel else ""
+
+
+def session_token_from_cookie_header(cookie_header: str) -> str:
+    return cookie_value(cookie_header, get_settings().session_cookie_name)
 
 
 def _current_user_snapshot(token: str) -> dict | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import reflex as rx
 
@@ -53,10 +54,14 @@ class ForgotState(rx.State):
             return
         self.submitting = True
         yield
+        started = time.monotonic()
         try:
             await asyncio.to_thread(_request, form["login"], form["email"],
                                     self.router.session.client_ip,
                                     self.router.headers.user_agent)
+            # The same answer time whether the pair matched or not (no thread
+            # is held while waiting).
+            await asyncio.sleep(recovery.pad_to_floor(time.monotonic() - started))
         finally:
             self.submitting = False
         self.done = True

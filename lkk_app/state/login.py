@@ -11,8 +11,9 @@ import reflex as rx
 from lkk_app.db import session_scope
 from lkk_app.http_routes import CABINET_HOME, safe_next
 from lkk_app.i18n import t
-from lkk_app.services import captcha, clock, throttle
-from lkk_app.state.auth import AuthState
+from lkk_app.services import captcha, clock, devices, throttle
+from lkk_app.services import login as login_service
+from lkk_app.state.auth import AuthState, cookie_value
 
 
 def _wait_text(seconds: int) -> str:
@@ -32,11 +33,14 @@ def _until_from_query(raw: str, now: datetime) -> datetime | None:
     return moment
 
 
-def _throttle_and_challenge(login: str, force_code: bool) -> tuple[throttle.ThrottleState, str, str]:
-    """Worker thread: the throttle state of ``login`` and, when the code is
-    needed, a new challenge (its id and the image as a data URL)."""
+def _throttle_and_challenge(login: str, force_code: bool, ip: str = "",
+                            device_token: str = "") -> tuple[throttle.ThrottleState, str, str]:
+    """Worker thread: the throttle state of ``login`` tried from this client
+    (its IP, its device cookie) and, when the code is needed, a new challenge
+    (its id and the image as a data URL)."""
     with session_scope() as db:
-        state = throttle.check(db, login) if login else throttle.ThrottleState()
+        state = (login_service.window_state(db, login=login, ip=ip, device_token=device_token)
+                 if login else throttle.ThrottleState())
         if not (force_code or state.needs_captcha):
             return state, "", ""
         challenge_id, png = captcha.new_challenge(db)
@@ -86,16 +90,20 @@ class LoginState(AuthState):
             self.notice = t("login.resent")
         elif params.get("expired"):
             self.notice = t("login.session_ended")
+        elif params.get("ended") == "guesses":
+            self.notice = t("login.ended_after_guesses")
         else:
             self.notice = ""
 
         state, self.captcha_id, self.captcha_src = await asyncio.to_thread(
-            _throttle_and_challenge, self.login_prefill, params.get("cap") == "1")
+            _throttle_and_challenge, self.login_prefill, params.get("cap") == "1",
+            self.router.session.client_ip or "",
+            cookie_value(self.router.headers.cookie, devices.COOKIE_NAME))
         self.needs_code = self.captcha_id != ""
         now = clock.utcnow()
         # The server's own record wins; ``until`` from the address only stands
         # in when there is none (say, a login cut to fit the field).
-        retry_at = state.retry_at if state.failures else _until_from_query(
+        retry_at = state.retry_at if state.failures or state.retry_at else _until_from_query(
             params.get("until", ""), now)
         if retry_at is None or retry_at <= now:
             self.wait_message, self.wait_until = "", 0

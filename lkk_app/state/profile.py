@@ -14,6 +14,7 @@ from lkk_app.db import session_scope
 from lkk_app.i18n import RU, t
 from lkk_app.mail_worker import wake_mail_sender
 from lkk_app.services import account, audit, useragent
+from lkk_app.services import login as login_service
 from lkk_app.services import sessions as session_service
 from lkk_app.services import users as user_service
 from lkk_app.services.errors import FieldErrors
@@ -29,7 +30,11 @@ _DETAIL_KEYS = {
     session_service.ENDED_BY_USER: "audit.detail.ended_by_user",
     session_service.ENDED_BY_PASSWORD_CHANGE: "audit.detail.password_change",
     "recovery": "audit.detail.recovery",
+    account.ENDED_BY_PASSWORD_GUESSES: "audit.detail.password_guesses",
+    login_service.ENDED_BY_NEW_LOGIN: "audit.detail.new_login",
 }
+# What _change_password returns when too many wrong current passwords ended the session.
+ENDED_AFTER_GUESSES = "ended-after-guesses"
 
 
 def format_dt(value: datetime | None) -> str:
@@ -257,6 +262,11 @@ class ProfileState(AuthState):
         if result is NOT_LOGGED_IN:
             yield self._logged_out()
             return
+        if result == ENDED_AFTER_GUESSES:
+            self._clear()
+            wake_mail_sender()
+            yield rx.redirect("/?ended=guesses")
+            return
         clear = [rx.set_value(k, "") for k in ("current_password", "new_password", "password_confirm")]
         self.password_attempt += 1  # remounts the strength line, empty again
         if isinstance(result, dict):
@@ -340,11 +350,14 @@ def _change_phone(db, user, phone: str):
 
 
 def _change_password(db, user, values: dict, token: str, ip: str, user_agent: str):
+    # Both outcomes are committed: a failure must stay counted.
     try:
         return account.change_password(db, user, keep_session_token=token, ip=ip,
                                        user_agent=user_agent, **values)
     except FieldErrors as exc:
         return exc.errors
+    except account.SessionEnded:
+        return ENDED_AFTER_GUESSES
 
 
 def _end_one(db, user, row_id: int | None, token: str, ip: str, user_agent: str):

@@ -184,6 +184,14 @@ def test_fuzz_profile_change_password(client, make_account, mint, intact, db_env
     @example("=current", "Новый \ud800 пароль 1", "=new", {})
     @example("Чужой \udfff пароль", "Другой годный пароль 8", "=new", {})
     def run(cur, new, confirm, extra):
+        # Wrong current passwords are throttled — the 5th ends the session
+        # (unit/test_password_guesses.py); each example starts a fresh series,
+        # so that the whole fuzz runs in one session.
+        from lkk_app.services import account as account_service
+        from lkk_app.services import throttle
+
+        with session_scope() as s:
+            throttle.reset(s, account_service.password_check_key(account.id))
         form = {**extra, "current_password": current["password"] if cur == "=current" else cur,
                 "new_password": new, "password_confirm": new if confirm == "=new" else confirm}
         payload = {"form_data": form}

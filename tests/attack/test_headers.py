@@ -278,7 +278,8 @@ def test_no_csp_violation_on_any_page_or_flow(page, watch, app_server, page_rout
     page.get_by_label("Новый пароль").fill("Другой пароль 2025!")
     page.get_by_label("Подтверждение пароля").fill("Другой пароль 2025!")
     page.get_by_role("button", name="Изменить пароль").click()
-    expect(page.locator("#current_password-error")).to_have_text("Текущий пароль введён неверно")
+    expect(page.locator("#current_password-error")).to_have_text(
+        "Текущий пароль введён неверно. Неверных попыток до завершения сеанса: 4.")
     expect(page.get_by_label("Текущий пароль")).to_have_value("")
     watch.collect_csp(page)
     page.get_by_role("button", name="Выйти").click()

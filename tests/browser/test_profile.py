@@ -46,7 +46,8 @@ def test_change_password_ends_other_sessions(browser, app_server, page, make_use
     page.get_by_label("Новый пароль").fill(NEW)
     page.get_by_label("Подтверждение пароля").fill(NEW)
     page.get_by_role("button", name="Изменить пароль").click()
-    expect(page.locator("#current_password-error")).to_have_text("Текущий пароль введён неверно")
+    expect(page.locator("#current_password-error")).to_have_text(
+        "Текущий пароль введён неверно. Неверных попыток до завершения сеанса: 4.")
     expect(page.get_by_label("Текущий пароль")).to_have_value("")
 
     page.get_by_label("Текущий пароль").fill(password)
@@ -69,6 +70,29 @@ def test_change_password_ends_other_sessions(browser, app_server, page, make_use
     login_as(page, login, password)
     expect(page.get_by_text("Неверное имя пользователя или пароль")).to_be_visible()
     login_as(page, login, NEW)
+    expect(page.get_by_test_id("profile-login")).to_have_text(login)
+
+
+def test_five_wrong_current_passwords_end_the_session(page, make_user, mailbox, context):
+    login, password, email = _login(page, make_user)
+    for n in range(1, 6):
+        page.get_by_label("Текущий пароль").fill(f"угадываю {n}")
+        page.get_by_label("Новый пароль").fill(NEW)
+        page.get_by_label("Подтверждение пароля").fill(NEW)
+        page.get_by_role("button", name="Изменить пароль").click()
+        if n < 5:
+            expect(page.locator("#current_password-error")).to_have_text(
+                f"Текущий пароль введён неверно. Неверных попыток до завершения сеанса: {5 - n}.")
+    # The 5th: the session ends, the login window says why, the owner gets a letter.
+    expect(page.get_by_role("heading", name="Вход в личный кабинет")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Сеанс завершён: при смене пароля"))).to_be_visible()
+    letter = mailbox.wait_for(email)[0]
+    assert "5 раз подряд введён неверно" in text_of(letter)
+    assert "угадываю" not in text_of(letter) and password not in text_of(letter)
+    page.goto("/profile")
+    expect(page.get_by_role("heading", name="Вход в личный кабинет")).to_be_visible()
+    # The password did not change.
+    login_as(page, login, password)
     expect(page.get_by_test_id("profile-login")).to_have_text(login)
 
 

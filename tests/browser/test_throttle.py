@@ -25,25 +25,32 @@ def submit(page, login: str, password: str, code: str | None = None) -> None:
         page.get_by_role("button", name="Войти").click()
 
 
+def _keys(login: str) -> list[str]:
+    """The throttle keys of ``login`` tried from this machine's browser (the
+    server sees it as 127.0.0.1 or ::1)."""
+    from lkk_app.services import throttle
+
+    return [throttle.client_key(login, ip=ip) for ip in ("127.0.0.1", "::1")]
+
+
 def _throttle_rows(login: str) -> list:
     from lkk_app.db import session_scope
     from lkk_app.models import LoginThrottle
-    from lkk_app.services import throttle
 
     with session_scope() as s:
         return list(s.execute(sa.select(LoginThrottle.failures, LoginThrottle.throttled_until)
-                              .where(LoginThrottle.key_hash == throttle.key_hash(login))).all())
+                              .where(LoginThrottle.key_hash.in_(_keys(login)))).all())
 
 
 def _end_the_wait(login: str) -> None:
     """Test-only: the server's wait is over (frozen time is impossible in the browser)."""
     from lkk_app.db import session_scope
     from lkk_app.models import LoginThrottle
-    from lkk_app.services import clock, throttle
+    from lkk_app.services import clock
 
     with session_scope() as s:
         result = s.execute(sa.update(LoginThrottle.__table__)
-                           .where(LoginThrottle.__table__.c.key_hash == throttle.key_hash(login))
+                           .where(LoginThrottle.__table__.c.key_hash.in_(_keys(login)))
                            .values(throttled_until=clock.utcnow() - timedelta(seconds=1)))
         assert result.rowcount == 1
 
@@ -112,3 +119,36 @@ def test_an_unknown_login_is_throttled_the_same_way(page, db_env):
     # A fresh visit with the login in the address still asks for the code.
     page.goto(f"/?e=invalid&login={who}")
     expect(page.get_by_label("Код авторизации")).to_be_visible()
+
+
+def test_a_known_browser_gets_in_while_someone_else_keeps_failing(page, make_user, db_env,
+                                                                  context, browser, app_server):
+    """The owner logged in with this browser before (its device cookie); an
+    attacker on the same machine and address keeps failing — the owner's login
+    needs neither a code nor a wait.  A browser without the cookie is throttled."""
+    import httpx
+
+    login, password, _ = make_user()
+    page.goto("/")
+    submit(page, login, password)
+    expect(page.get_by_test_id("profile-login")).to_have_text(login)
+    device = {c["name"]: c for c in context.cookies()}["lkk_device"]
+    assert device["httpOnly"] and device["sameSite"] == "Strict"
+    page.get_by_role("button", name="Выйти").click()
+    expect(page.get_by_role("heading", name="Вход в личный кабинет")).to_be_visible()
+
+    with httpx.Client(base_url=app_server.url, headers={"origin": app_server.url}) as attacker:
+        for n in range(6):
+            attacker.post("/auth/login", data={"login": login, "password": f"угадываю {n}"})
+    assert _throttle_rows(login)[0][0] == 5
+
+    stranger = browser.new_context(base_url=app_server.url, locale="ru-RU").new_page()
+    stranger.goto("/")
+    submit(stranger, login, password)
+    expect(stranger.locator("#login-wait")).to_have_text(WAIT)
+    stranger.context.close()
+
+    page.goto(f"/?login={login}")
+    expect(page.get_by_label("Код авторизации")).to_have_count(0)
+    submit(page, login, password)
+    expect(page.get_by_test_id("profile-login")).to_have_text(login)

@@ -82,11 +82,15 @@ def test_password_change_without_other_sessions_records_only_the_change(db, sett
     assert summary(events(db)) == [("password_changed", "ok", user.id, "profile")]
 
 
-def test_a_refused_password_change_records_nothing(db, settings, user):
+def test_a_wrong_current_password_is_recorded_and_nothing_else(db, settings, user):
     with pytest.raises(FieldErrors):
         account.change_password(db, user, current_password="не тот пароль", new_password=NEW,
                                 password_confirm=NEW, keep_session_token="", settings=settings)
-    assert events(db) == []
+    assert summary(events(db)) == [("password_change_failed", "fail", user.id, "current password")]
+    with pytest.raises(FieldErrors):  # an empty one is no guess
+        account.change_password(db, user, current_password="", new_password=NEW,
+                                password_confirm=NEW, keep_session_token="", settings=settings)
+    assert len(events(db)) == 1
 
 
 def test_the_record_shares_the_actions_transaction(db, settings, user):
@@ -204,9 +208,9 @@ def test_first_login_with_a_temp_password_is_recorded(app_db):
     user = _app_user()
     with db_module.session_scope() as s:
         temp = recovery.mint_temp_password(s, user.id)
-    assert _check_credentials("petrov", temp + "x", IP, UA) == ("invalid", "")
+    assert _check_credentials("petrov", temp + "x", IP, UA)[:2] == ("invalid", "")
     assert _all_events(event="recovery_used") == []
-    outcome, _ = _check_credentials("petrov", temp, IP, UA)
+    outcome, _, _device = _check_credentials("petrov", temp, IP, UA)
     assert outcome == "restricted"
     [row] = _all_events(event="recovery_used")
     assert (row.result, row.user_id, row.login, row.ip, row.user_agent) == (
@@ -320,7 +324,8 @@ async def test_journal_shows_the_users_latest_events_in_russian(app_db):
 
 
 @pytest.mark.parametrize("event", ["login_success", "login_failure", "login_throttled",
-                                   "password_changed", "recovery_requested", "recovery_used",
+                                   "password_changed", "password_change_failed",
+                                   "recovery_requested", "recovery_used",
                                    "email_confirmed", "confirmation_resent", "session_ended"])
 def test_every_event_has_a_russian_name(event):
     from lkk_app.i18n import t

@@ -104,9 +104,10 @@ def challenge() -> str:
     return challenge_id
 
 
-def throttle_state(login):
+def throttle_state(login, ip="192.0.2.10"):
+    """The throttle of ``login`` tried from ``ip`` (the test client's address)."""
     with db_module.session_scope() as s:
-        return throttle.check(s, login)
+        return throttle.check(s, throttle.client_key(login, ip=ip))
 
 
 def audit_rows(event: str | None = None) -> list[AuditEvent]:
@@ -355,8 +356,8 @@ def test_cross_site_posts_are_refused(app_db):
 # --------------------------------------------------------------------------- the login window
 
 
-def _login_state(query_string: str):
-    return make_state(LoginState, "/", query=query_string)
+def _login_state(query_string: str, ip: str = "192.0.2.10", cookie: str = ""):
+    return make_state(LoginState, "/", query=query_string, ip=ip, cookie=cookie)
 
 
 @pytest.mark.asyncio

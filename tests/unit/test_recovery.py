@@ -411,17 +411,17 @@ def test_login_with_a_temp_password_gives_a_restricted_session(app_db):
     user = _app_user()
     with db_module.session_scope() as s:
         temp = recovery.mint_temp_password(s, user.id)
-    outcome, token = _check_credentials("petrov", temp, IP, "pytest")
+    outcome, token, _device = _check_credentials("petrov", temp, IP, "pytest")
     assert outcome == "restricted"
     with db_module.session_scope() as s:
         assert sessions.resolve_session(s, token).must_change_password is True
     # The old password still opens a normal session; a wrong one nothing.
-    outcome, token = _check_credentials("petrov", PASSWORD, IP, "pytest")
+    outcome, token, _device = _check_credentials("petrov", PASSWORD, IP, "pytest")
     assert outcome == "ok"
     with db_module.session_scope() as s:
         assert sessions.resolve_session(s, token).must_change_password is False
-    assert _check_credentials("petrov", temp + "x", IP, "pytest") == ("invalid", "")
-    assert _check_credentials("nobody", temp, IP, "pytest") == ("invalid", "")
+    assert _check_credentials("petrov", temp + "x", IP, "pytest")[:2] == ("invalid", "")
+    assert _check_credentials("nobody", temp, IP, "pytest")[:2] == ("invalid", "")
 
 
 @pytest.mark.asyncio
@@ -487,3 +487,33 @@ async def test_forgot_handler_answers_the_same_and_uses_the_client_ip(app_db):
     with db_module.session_scope() as s:
         assert len(letters(s, template="temp_password")) == 1
         assert ratelimit.count(s, ratelimit.recovery_ip_bucket("198.51.100.23"), timedelta(hours=1)) == 1
+
+
+def test_matching_and_other_requests_do_the_same_database_work(db, engine, settings, user):
+    """The same statements on both paths — two rate-limit buckets, the audit
+    record — except the letter's own row in the outbox."""
+    import sqlalchemy as sa
+
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        words = statement.split()
+        table = next((w for w in words[1:8] if w.startswith("lkk_")), "")
+        seen.append(f"{words[0]} {table}")
+
+    def statements(login, email, ip):
+        seen.clear()
+        request(db, login=login, email=email, ip=ip, settings=settings)
+        return [s for s in seen if s not in ("INSERT lkk_outbox",)]
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        matching = statements("ivan", "ivan.petrov@example.com", "192.0.2.1")
+        assert "INSERT lkk_outbox" in seen
+        unknown = statements("nobody", "ivan.petrov@example.com", "192.0.2.2")
+        other_email = statements("ivan", "someone@example.com", "192.0.2.3")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert matching == unknown == other_email
+    from lkk_app.models import RateEvent
+    assert len(db.exec(select(RateEvent)).all()) == 6  # two buckets per request

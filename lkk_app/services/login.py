@@ -1,0 +1,297 @@
+"""The password check of the login window (POST /auth/login) and its limits
+(``docs/security.md``, "Login and sessions"; numbers in SECURITY.md).
+
+Who is throttled, and how:
+
+* **Per login and client** (``throttle.client_key``): a known device of the
+  account (its device cookie, ``services/devices.py``) has a bucket of its own;
+  any other client is counted by its IP address.  After 5 consecutive failures
+  that client needs the authorization code and waits 30 s, doubling up to
+  15 min, between attempts.  During a wait nothing is checked — not even a
+  right code with the right password.
+* **Per login, all unknown devices together** (``ratelimit``, 1 hour): beyond
+  50 failures every unknown device needs the code; beyond 100 they are refused
+  until the hour's count falls.  A known device is not held back by them.
+* **Per client IP** (``ratelimit``): 30 failed or refused attempts in 10
+  minutes; beyond that refused without a password check.  Known devices are
+  not counted there.
+* **A temporary password from a recovery letter** (16 random characters from
+  the owner's mailbox) is accepted while the login's limits refuse a password
+  (wait, code, the per-login limit) — not past the per-IP limit.
+
+So an attacker who fails again at the end of every wait, from one address or
+from many, never keeps the owner out: the owner's known browser, another
+address, and the recovery letter all still work.
+
+**Reserved before the check.**  Every limit counts the attempt *before*
+bcrypt runs, in one short transaction that is committed first
+(``throttle.reserve``, ``ratelimit.reserve``); a success takes the reservation
+back.  So concurrent requests — threads, worker processes, hosts — never get
+more passwords checked than the limits allow.  The slow check itself runs
+outside any lock.
+
+Every refusal costs the same two bcrypt checks as a wrong password and gives
+the same answer for known, unknown, unconfirmed and throttled logins; only the
+IP limit, which says nothing about the login, skips them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlmodel import Session
+
+from lkk_app import db as db_module
+from lkk_app.models import User
+from lkk_app.services import audit, captcha, devices, passwords, ratelimit, recovery, throttle
+from lkk_app.services import sessions as session_service
+from lkk_app.services import users as user_service
+from lkk_app.services.errors import AuthenticationFailed
+from lkk_app.settings import Settings, get_settings
+
+OK = "ok"
+RESTRICTED = "restricted"      # a temporary password: only «Смена пароля»
+UNCONFIRMED = "unconfirmed"    # right password, e-mail not confirmed yet
+INVALID = "invalid"            # wrong password, or a missing or wrong code
+WAIT = "wait"                  # a wait is running
+IP_LIMIT = "ip"                # too many failures from this address
+
+# ``detail`` of the audit trail's ``session_ended``: a new login in the same browser.
+ENDED_BY_NEW_LOGIN = "new login"
+
+
+class Outcome(NamedTuple):
+    """``kind`` one of the constants above.  ``value``: the session token (ok,
+    restricted) or the user id (unconfirmed).  ``needs_captcha`` and
+    ``retry_at`` (naive UTC): what the login window must show after a failure.
+    ``device_token``: the device cookie the browser must hold after a success."""
+
+    kind: str
+    value: str = ""
+    needs_captcha: bool = False
+    retry_at: datetime | None = None
+    device_token: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """The buckets of one attempt."""
+
+    user_id: int | None
+    strict_key: str             # per login and client
+    login_bucket: str | None    # per login, unknown devices; None for a known device
+    ip_bucket: str | None       # per IP; None for a known device
+
+
+def _plan(db: Session, login: str, ip: str, device_token: str,
+          settings: Settings) -> _Plan:
+    user = user_service.get_user_by_login(db, login)
+    user_id = user.id if user is not None else None
+    device = devices.known_device(db, device_token, user_id) if device_token else None
+    if device is not None:
+        return _Plan(user_id, throttle.client_key(login, device=device, settings=settings),
+                     None, None)
+    return _Plan(
+        user_id,
+        throttle.client_key(login, ip=ip, settings=settings),
+        ratelimit.login_fail_login_bucket(throttle.key_hash(login, settings=settings)),
+        ratelimit.login_fail_ip_bucket(ip),
+    )
+
+
+def _state(db: Session, plan: _Plan) -> throttle.ThrottleState:
+    """The combined state of the plan's login buckets (reads only)."""
+    strict = throttle.check(db, plan.strict_key)
+    if plan.login_bucket is None:
+        return strict
+    code_rule, stop_rule = ratelimit.LOGIN_FAILS_PER_LOGIN_CODE, ratelimit.LOGIN_FAILS_PER_LOGIN_STOP
+    held = ratelimit.count(db, plan.login_bucket, code_rule.window)
+    stop_until = (ratelimit.free_at(db, plan.login_bucket, limit=stop_rule.limit,
+                                    window=stop_rule.window)
+                  if held >= stop_rule.limit else None)
+    waits = [w for w in (strict.retry_at, stop_until) if w is not None]
+    return throttle.ThrottleState(
+        needs_captcha=strict.needs_captcha or held >= code_rule.limit,
+        retry_at=max(waits) if waits else None,
+        failures=strict.failures,
+    )
+
+
+def window_state(db: Session, *, login: str, ip: str, device_token: str = "",
+                 settings: Settings | None = None) -> throttle.ThrottleState:
+    """What the login window must show for ``login`` tried from this client:
+    whether the code is needed, and the end of a running wait."""
+    settings = settings or get_settings()
+    return _state(db, _plan(db, login, ip, device_token, settings))
+
+
+def _reserve(db: Session, plan: _Plan, code_ok: bool) -> tuple[str, int | None]:
+    """Reserve the attempt in the login buckets: ("", per-login event id) when
+    it may be checked, else (refusal, None) with nothing reserved there."""
+    login_event = None
+    if plan.login_bucket is not None:
+        code_rule = ratelimit.LOGIN_FAILS_PER_LOGIN_CODE
+        stop_rule = ratelimit.LOGIN_FAILS_PER_LOGIN_STOP
+        login_event, held = ratelimit.reserve(db, plan.login_bucket, stop_rule.window)
+        refusal = ("wait" if held > stop_rule.limit
+                   else "captcha" if held > code_rule.limit and not code_ok else "")
+        if refusal:
+            ratelimit.release(db, login_event)
+            return refusal, None
+    reservation = throttle.reserve(db, plan.strict_key, code_ok=code_ok)
+    if not reservation.allowed:
+        ratelimit.release(db, login_event)
+        return reservation.refusal, None
+    return "", login_event
+
+
+def attempt(
+    *,
+    login: str,
+    password: str,
+    ip: str,
+    user_agent: str = "",
+    captcha_id: str = "",
+    code: str = "",
+    device_token: str = "",
+    previous_session: str = "",
+    settings: Settings | None = None,
+) -> Outcome:
+    """Check a login; runs in a worker thread (bcrypt), opens its own
+    transactions (``db.session_scope``).
+
+    ``device_token``: the browser's device cookie; ``previous_session``: its
+    session cookie, ended when this login succeeds (a new login in the same
+    browser replaces the old session, whoever it belonged to).  Only a correct
+    password learns that the e-mail is not confirmed yet."""
+    settings = settings or get_settings()
+    ip = ip or ""
+    # 1. Reserve, in one short transaction committed before bcrypt.
+    with db_module.session_scope() as db:
+        plan = _plan(db, login, ip, device_token, settings)
+        ip_rule = ratelimit.LOGIN_FAILS_PER_IP
+
+        def refused_by_ip() -> Outcome:
+            audit.record(db, event=audit.LOGIN_THROTTLED, result=audit.REFUSED,
+                         user_id=plan.user_id, login=login, ip=ip, user_agent=user_agent,
+                         detail="ip limit")
+            return Outcome(IP_LIMIT)
+
+        if plan.ip_bucket is not None and ratelimit.is_limited(
+                db, plan.ip_bucket, limit=ip_rule.limit, window=ip_rule.window):
+            return refused_by_ip()  # cheap: no password check, nothing reserved
+        before = _state(db, plan)
+        refusal = "wait" if before.waiting() else ""
+        code_ok = False
+        if not refusal and before.needs_captcha:
+            # One guess per challenge, spent in a transaction of its own that
+            # is committed whatever happens next (nothing is written in ``db`` yet).
+            with db_module.session_scope() as captcha_db:
+                code_ok = captcha.verify(captcha_db, captcha_id or None, code or None)
+            if not code_ok:
+                refusal = "captcha"
+        ip_event = None
+        if plan.ip_bucket is not None:
+            # Every attempt counts against the address, refused ones too.
+            ip_event, held = ratelimit.reserve(db, plan.ip_bucket, ip_rule.window)
+            if held > ip_rule.limit:
+                ratelimit.release(db, ip_event)
+                return refused_by_ip()
+        login_event = None
+        if not refusal:
+            # A wrong or missing code reserves nothing here: it tested no
+            # password (and anyone could otherwise prolong a victim's wait).
+            refusal, login_event = _reserve(db, plan, code_ok)
+    # 2. Check, outside any lock; 3. settle in a second transaction.
+    with db_module.session_scope() as db:
+        if refusal:
+            return _refused(db, plan, refusal, login=login, password=password, ip=ip,
+                            user_agent=user_agent, ip_event=ip_event,
+                            device_token=device_token, previous_session=previous_session,
+                            settings=settings)
+        try:
+            user = user_service.authenticate(db, login=login, password=password, settings=settings)
+        except AuthenticationFailed:
+            # The old password keeps working; a temporary one opens a session
+            # that allows only «Смена пароля».
+            temp_user = recovery.authenticate_temp(db, login=login, password=password,
+                                                   settings=settings)
+            if temp_user is None:
+                # The reservation stays: it is the failure.
+                audit.record(db, event=audit.LOGIN_FAILURE, result=audit.FAIL,
+                             user_id=plan.user_id, login=login, ip=ip, user_agent=user_agent,
+                             detail="password")
+                state = _state(db, plan)
+                return Outcome(INVALID, needs_captcha=state.needs_captcha, retry_at=state.retry_at)
+            user, restricted = temp_user, True
+        else:
+            restricted = False
+        return _succeeded(db, plan, user, restricted=restricted, login=login, ip=ip,
+                          user_agent=user_agent, events=(ip_event, login_event),
+                          device_token=device_token, previous_session=previous_session,
+                          settings=settings)
+
+
+def _refused(db: Session, plan: _Plan, refusal: str, *, login: str, password: str, ip: str,
+             user_agent: str, ip_event: int | None, device_token: str, previous_session: str,
+             settings: Settings) -> Outcome:
+    """A refusal: the password is not checked, but the time spent is that of a
+    wrong one (two bcrypt checks) — and one of them is the temporary password's."""
+    temp_user = recovery.authenticate_temp(db, login=login, password=password, settings=settings)
+    passwords.dummy_verify(password, secret_key=settings.secret_key, cost=settings.bcrypt_cost)
+    if temp_user is not None:
+        # This client's series of failures goes on (an attacker behind the
+        # same address stays throttled); only the address's count is taken back.
+        return _succeeded(db, plan, temp_user, restricted=True, login=login, ip=ip,
+                          user_agent=user_agent, events=(ip_event, None),
+                          device_token=device_token, previous_session=previous_session,
+                          settings=settings, detail=f"temporary password while throttled ({refusal})",
+                          end_series=False)
+    waiting = refusal == "wait"
+    audit.record(db, event=audit.LOGIN_THROTTLED if waiting else audit.LOGIN_FAILURE,
+                 result=audit.REFUSED if waiting else audit.FAIL, user_id=plan.user_id,
+                 login=login, ip=ip, user_agent=user_agent, detail=refusal)
+    state = _state(db, plan)
+    return Outcome(WAIT if waiting else INVALID, needs_captcha=state.needs_captcha,
+                   retry_at=state.retry_at)
+
+
+def _succeeded(db: Session, plan: _Plan, user: User, *, restricted: bool, login: str, ip: str,
+               user_agent: str, events: tuple[int | None, int | None], device_token: str,
+               previous_session: str, settings: Settings, detail: str = "",
+               end_series: bool = True) -> Outcome:
+    """A right password (or temporary password): the reservations are taken
+    back and this client's series of failures ends — strangers elsewhere stay
+    throttled."""
+    assert user.id is not None
+    for event_id in events:
+        ratelimit.release(db, event_id)
+    if end_series:
+        throttle.reset(db, plan.strict_key)
+    if previous_session:
+        ended_user = session_service.revoke_session(db, previous_session)
+        if ended_user is not None:
+            audit.record(db, event=audit.SESSION_ENDED, user_id=ended_user, ip=ip,
+                         user_agent=user_agent, detail=ENDED_BY_NEW_LOGIN)
+    if restricted:
+        audit.record(db, event=audit.RECOVERY_USED, user_id=user.id, login=user.login,
+                     ip=ip, user_agent=user_agent)
+        audit.record(db, event=audit.LOGIN_SUCCESS, user_id=user.id, login=login, ip=ip,
+                     user_agent=user_agent, detail=detail or "temporary password")
+        token = session_service.mint_session(db, user_id=user.id, ip=ip, user_agent=user_agent,
+                                             must_change_password=True, settings=settings)
+        return Outcome(RESTRICTED, token, device_token=devices.remember(db, device_token, user.id))
+    if user.email_confirmed_at is None:
+        audit.record(db, event=audit.LOGIN_FAILURE, result=audit.FAIL, user_id=user.id,
+                     login=login, ip=ip, user_agent=user_agent, detail="e-mail not confirmed")
+        return Outcome(UNCONFIRMED, str(user.id))
+    audit.record(db, event=audit.LOGIN_SUCCESS, user_id=user.id, login=login, ip=ip,
+                 user_agent=user_agent)
+    token = session_service.mint_session(db, user_id=user.id, ip=ip, user_agent=user_agent,
+                                         settings=settings)
+    return Outcome(OK, token, device_token=devices.remember(db, device_token, user.id))
+
+
+__all__ = ["Outcome", "attempt", "window_state"]
