@@ -66,6 +66,10 @@ class Settings:
     support_phones: tuple[str, ...] = ("8 800 000-00-00", "+7 495 000-00-00")
     support_hours: str = "Пн–Чт 8:30–17:30, Пт 8:30–16:15 (время московское)"
     support_email: str = "support@example.ru"
+    # LKK_RATE_EXEMPT_IPS: client IPs (comma-separated) that the per-IP and
+    # per-connection limits of registration and the authorization code do not
+    # count — test servers on loopback.  Never set in production.
+    rate_exempt_ips: tuple[str, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -254,7 +258,24 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         captcha_fixed_code=captcha_fixed_code,
         **_mail_settings(env, production=production, data_dir=data_dir),
         **_support_settings(env),
+        rate_exempt_ips=_exempt_ips(env, production=production),
     )
+
+
+def _exempt_ips(env: dict[str, str], *, production: bool) -> tuple[str, ...]:
+    raw = env.get("LKK_RATE_EXEMPT_IPS", "").strip()
+    if not raw:
+        return ()
+    if production:
+        raise SettingsError("LKK_RATE_EXEMPT_IPS must not be set when LKK_ENV=production")
+    items = tuple(p.strip() for p in raw.split(",") if p.strip())
+    for item in items:
+        try:
+            ipaddress.ip_address(item)
+        except ValueError as exc:
+            raise SettingsError(f"LKK_RATE_EXEMPT_IPS must be IP addresses separated by ',', "
+                                f"got {item!r}") from exc
+    return items
 
 
 def _support_settings(env: dict[str, str]) -> dict:

@@ -11,7 +11,7 @@ import reflex as rx
 from lkk_app.db import session_scope
 from lkk_app.http_routes import CABINET_HOME, safe_next
 from lkk_app.i18n import t
-from lkk_app.services import captcha, clock, throttle
+from lkk_app.services import captcha, captcha_limits, clock, throttle
 from lkk_app.state.auth import AuthState
 
 
@@ -32,20 +32,24 @@ def _until_from_query(raw: str, now: datetime) -> datetime | None:
     return moment
 
 
-def _throttle_and_challenge(login: str, force_code: bool) -> tuple[throttle.ThrottleState, str, str]:
-    """Worker thread: the throttle state of ``login`` and, when the code is
-    needed, a new challenge (its id and the image as a data URL)."""
+def _throttle_and_challenge(login: str, force_code: bool, connection: str,
+                            ip: str) -> tuple[throttle.ThrottleState, bool, tuple[str, str] | None]:
+    """Worker thread: the throttle state of ``login``, whether the code is
+    needed and, if so, a new challenge (its id and the image as a data URL;
+    None when this tab or its IP asked for too many, ``captcha_limits``)."""
     with session_scope() as db:
         state = throttle.check(db, login) if login else throttle.ThrottleState()
-        if not (force_code or state.needs_captcha):
-            return state, "", ""
-        challenge_id, png = captcha.new_challenge(db)
-    return state, challenge_id, captcha.png_data_url(png)
+    if not (force_code or state.needs_captcha):
+        return state, False, None
+    return state, True, _new_challenge(connection, ip)
 
 
-def _new_challenge() -> tuple[str, str]:
+def _new_challenge(connection: str, ip: str) -> tuple[str, str] | None:
     with session_scope() as db:
-        challenge_id, png = captcha.new_challenge(db)
+        issued = captcha_limits.issue(db, connection=connection, ip=ip)
+    if issued is None:
+        return None
+    challenge_id, png = issued
     return challenge_id, captcha.png_data_url(png)
 
 
@@ -62,6 +66,7 @@ class LoginState(AuthState):
     needs_code: bool = False
     captcha_id: str = ""
     captcha_src: str = ""
+    captcha_error: str = ""  # too many new codes: no image
     # «Повторите попытку после …»; the time is first given as a remainder
     # computed here, then as the browser's local clock time.
     wait_message: str = ""
@@ -89,9 +94,10 @@ class LoginState(AuthState):
         else:
             self.notice = ""
 
-        state, self.captcha_id, self.captcha_src = await asyncio.to_thread(
-            _throttle_and_challenge, self.login_prefill, params.get("cap") == "1")
-        self.needs_code = self.captcha_id != ""
+        state, self.needs_code, issued = await asyncio.to_thread(
+            _throttle_and_challenge, self.login_prefill, params.get("cap") == "1",
+            self.router.session.client_token, self.router.session.client_ip)
+        self._show_challenge(issued)
         now = clock.utcnow()
         # The server's own record wins; ``until`` from the address only stands
         # in when there is none (say, a login cut to fit the field).
@@ -107,9 +113,14 @@ class LoginState(AuthState):
         self.wait_message = t("login.throttled_in", wait=_wait_text(remaining))
         return None
 
+    def _show_challenge(self, issued: tuple[str, str] | None) -> None:
+        self.captcha_id, self.captcha_src = issued or ("", "")
+        self.captcha_error = t("captcha.limited") if self.needs_code and issued is None else ""
+
     @rx.event
     async def refresh_captcha(self):
         if not self.needs_code:
             return None
-        self.captcha_id, self.captcha_src = await asyncio.to_thread(_new_challenge)
+        self._show_challenge(await asyncio.to_thread(
+            _new_challenge, self.router.session.client_token, self.router.session.client_ip))
         return rx.set_value("code", "")
