@@ -184,7 +184,9 @@ def _resend(user_id: int, ip: str = "", user_agent: str = "") -> None:
         user = user_service.get_user(db, user_id)
         if user is None or user.email_confirmed_at is not None:
             return
-        if not ratelimit.allow_all(db, ratelimit.resend_confirmation_rules(user.id)):
+        # Per account, and per address (3 letters a day with the registrations').
+        rules = ratelimit.resend_confirmation_rules(user.id) + registration.letter_rules(user.email)
+        if not ratelimit.allow_all(db, rules):
             log.info("confirmation resend over the limit for user %s", user.id)
             audit.record(db, event=audit.CONFIRMATION_RESENT, result=audit.REFUSED, user_id=user.id,
                          login=user.login, ip=ip, user_agent=user_agent)

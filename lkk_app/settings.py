@@ -98,6 +98,10 @@ class Settings:
     billing_sync_minutes: int = 15
     billing_connect_timeout: int = 3
     billing_read_timeout: int = 10
+    # LKK_RATE_EXEMPT_IPS: client IPs (comma-separated) that the per-IP and
+    # per-connection limits of registration and the authorization code do not
+    # count — test servers on loopback.  Never set in production.
+    rate_exempt_ips: tuple[str, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -356,6 +360,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     mail = _mail_settings(env, production=production, data_dir=data_dir, problems=problems)
     support = _support_settings(env, problems)
     billing = _billing_settings(env, production=production, problems=problems)
+    exempt_ips = _exempt_ips(env, production=production, problems=problems)
 
     if problems:
         raise SettingsError(problems)
@@ -374,7 +379,25 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         **mail,
         **support,
         **billing,
+        rate_exempt_ips=exempt_ips,
     )
+
+
+def _exempt_ips(env: dict[str, str], *, production: bool, problems: _Problems) -> tuple[str, ...]:
+    raw = env.get("LKK_RATE_EXEMPT_IPS", "").strip()
+    if not raw:
+        return ()
+    if production:
+        problems.add("LKK_RATE_EXEMPT_IPS must not be set when LKK_ENV=production")
+        return ()
+    items = tuple(p.strip() for p in raw.split(",") if p.strip())
+    for item in items:
+        try:
+            ipaddress.ip_address(item)
+        except ValueError:
+            problems.add(f"LKK_RATE_EXEMPT_IPS must be IP addresses separated by ',', got {item[:60]!r}")
+            return ()
+    return items
 
 
 def _support_settings(env: dict[str, str], problems: _Problems) -> dict:

@@ -5,6 +5,9 @@
 * Chromium for the browser tests, in this order: $LKK_CHROMIUM,
   /usr/bin/chromium, `apt-get install chromium` (root on Debian), then
   `python -m playwright install chromium`.
+* tesseract for the OCR attack on the authorization code
+  (tests/integration/test_captcha_ocr.py): `apt-get install tesseract-ocr`
+  when it is not on PATH; without it this script fails.
 """
 
 from __future__ import annotations
@@ -46,6 +49,17 @@ def ensure_font() -> None:
         _log("No DejaVu Sans: the guide build tests will fail (set LKK_GUIDE_FONT)")
 
 
+def ensure_tesseract() -> None:
+    if shutil.which("tesseract"):
+        return
+    if _can_apt():
+        _log("Installing tesseract-ocr with apt-get …")
+        _apt_install("tesseract-ocr")
+    if not shutil.which("tesseract"):
+        raise SystemExit("No tesseract: install Debian's tesseract-ocr (apt-get install "
+                         "tesseract-ocr) — tests/integration/test_captcha_ocr.py needs it")
+
+
 def _playwright_chromium() -> str | None:
     base = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH", Path.home() / ".cache/ms-playwright"))
     found = sorted(glob.glob(str(base / "chromium-*/chrome-linux*/chrome")))
@@ -78,4 +92,5 @@ def find_or_install() -> str:
 
 if __name__ == "__main__":
     ensure_font()
+    ensure_tesseract()
     print(find_or_install())

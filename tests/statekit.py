@@ -6,9 +6,9 @@ from reflex.istate.data import RouterData
 
 
 def make_state(cls, path: str = "/", *, query: str = "", cookie: str = "", ip: str | None = None,
-               user_agent: str | None = None):
+               user_agent: str | None = None, token: str | None = None):
     """An instance of state ``cls`` whose router says: this path and query,
-    this Cookie header, client IP and user agent."""
+    this Cookie header, client IP, user agent and tab token."""
     root = cls.get_root_state()()
     state = root.get_substate(cls.get_full_name().split(".")[1:])
     headers = {"cookie": cookie} if cookie else {}
@@ -17,6 +17,8 @@ def make_state(cls, path: str = "/", *, query: str = "", cookie: str = "", ip: s
     data = {"headers": headers, "pathname": path, "asPath": path + (f"?{query}" if query else "")}
     if ip is not None:
         data["ip"] = ip
+    if token is not None:
+        data["token"] = token
     state.router = RouterData.from_router_data(data)
     return state
 

@@ -31,64 +31,31 @@ import hashlib
 import hmac
 import re
 import secrets
-import threading
 import unicodedata
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 
-from captcha.image import ImageCaptcha
 from sqlmodel import Session, delete, select, update
 
 from lkk_app.models import CaptchaChallenge
-from lkk_app.services import clock
+from lkk_app.services import captcha_image, clock
 from lkk_app.settings import Settings, get_settings
 
 TTL = timedelta(minutes=5)
 CODE_LENGTHS = (6, 7)
 MAX_ANSWER_LENGTH = 16
-IMAGE_WIDTH = 220
-IMAGE_HEIGHT = 70
+IMAGE_WIDTH = captcha_image.WIDTH
+IMAGE_HEIGHT = captcha_image.HEIGHT
 CHALLENGE_ID_BYTES = 24  # secrets.token_urlsafe(24): 32 characters
 
 _CHALLENGE_ID_RE = re.compile(r"[A-Za-z0-9_-]{32}")
 _CODE_RE = re.compile(r"[0-9]{%d,%d}" % (min(CODE_LENGTHS), max(CODE_LENGTHS)))
 
 
-class _DigitCaptcha(ImageCaptcha):
-    """The library's captcha, tuned to stay legible with 6–7 digits in 220×70:
-    no random blanks between characters, milder rotation and warp."""
-
-    word_space_probability = 1.0  # a blank is added when random() > this: never
-    character_rotate = (-12, 12)
-    character_warp_dx = (0.1, 0.2)
-    character_warp_dy = (0.1, 0.2)
-    word_offset_dx = 0.15
-
-
-_image_generator: _DigitCaptcha | None = None
-# One generator (its fonts loaded once) shared by all threads; FreeType font
-# objects are not documented as thread-safe, so drawing is serialised.
-_image_lock = threading.Lock()
-
-
-def _generator() -> _DigitCaptcha:
-    # Fonts are loaded lazily by the library and cached on the instance.
-    global _image_generator
-    if _image_generator is None:
-        _image_generator = _DigitCaptcha(
-            width=IMAGE_WIDTH, height=IMAGE_HEIGHT, font_sizes=(44, 48, 52)
-        )
-    return _image_generator
-
-
 def render_code(code: str) -> bytes:
-    """Draw ``code`` as a PNG of :data:`IMAGE_WIDTH` × :data:`IMAGE_HEIGHT`."""
-    background = tuple(236 + secrets.randbelow(20) for _ in range(3))
-    # The library masks each glyph by its own luminance (x1.97): channels near
-    # 110-130 give opaque, fairly dark digits; darker ones would fade out.
-    foreground = tuple(100 + secrets.randbelow(31) for _ in range(3)) + (255,)
-    with _image_lock:
-        image = _generator().generate_image(code, bg_color=background, fg_color=foreground)
+    """Draw ``code`` as a PNG of :data:`IMAGE_WIDTH` × :data:`IMAGE_HEIGHT`
+    (``services/captcha_image.py``: made to defeat stock OCR)."""
+    image = captcha_image.draw(code)
     out = BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()

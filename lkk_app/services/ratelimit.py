@@ -78,6 +78,15 @@ LOGIN_FAILS_PER_IP = Limit(30, timedelta(minutes=10))
 # until the hour's count falls again (lkk_app/services/login.py).
 LOGIN_FAILS_PER_LOGIN_CODE = Limit(50, timedelta(hours=1))
 LOGIN_FAILS_PER_LOGIN_STOP = Limit(100, timedelta(hours=1))
+# Registration and the authorization code: limits that hold without the code.
+REGISTRATION_PER_IP: tuple[Limit, ...] = (
+    Limit(5, timedelta(hours=1)),
+    Limit(20, timedelta(days=1)),
+)
+REGISTRATION_GLOBAL = Limit(200, timedelta(hours=1))  # across the whole site
+REGISTRATION_GLOBAL_BUCKET = "register:all"
+CONFIRMATION_LETTERS_PER_ADDRESS = Limit(3, timedelta(days=1))  # registrations + resends
+CAPTCHA_PER_IP = Limit(30, timedelta(minutes=10))
 #: The longest window above; :func:`purge` keeps at least this much history.
 LONGEST_WINDOW = timedelta(days=1)
 
@@ -145,6 +154,35 @@ def login_fail_login_bucket(login_key_hash: str) -> str:
     """Failed logins of one login name from unknown devices; keyed by
     ``throttle.key_hash(login)`` (an HMAC), so no login is stored in clear."""
     return bucket_name("login-fail", "login", login_key_hash)
+
+
+def registration_rules(ip: str | None, *, per_ip: bool = True) -> list[Rule]:
+    """Rules for one registration: 5 per hour and 20 per day per client IP
+    (unless ``per_ip`` is off), 200 per hour across the site."""
+    rules: list[Rule] = [(REGISTRATION_GLOBAL_BUCKET, *REGISTRATION_GLOBAL)]
+    if per_ip:
+        bucket = bucket_name("register", "ip", ip_key(ip))
+        rules += [(bucket, lim.limit, lim.window) for lim in REGISTRATION_PER_IP]
+    return rules
+
+
+def confirmation_address_rule(address_digest: str) -> Rule:
+    """The rule for confirmation letters to one address: 3 per day.
+    ``address_digest``: a keyed hash of the normalised address (never the
+    address itself: the table is not the place for customers' mail)."""
+    return (bucket_name("confirm-mail", "to", address_digest), *CONFIRMATION_LETTERS_PER_ADDRESS)
+
+
+def captcha_ip_rule(ip: str | None) -> Rule:
+    """The rule for new authorization codes per client IP: 30 per 10 minutes."""
+    return (bucket_name("captcha", "ip", ip_key(ip)), *CAPTCHA_PER_IP)
+
+
+def is_exempt(ip: str | None, exempt_ips: Iterable[str]) -> bool:
+    """True when ``ip`` is one of ``exempt_ips`` (``Settings.rate_exempt_ips``:
+    test servers on loopback; never in production)."""
+    key = ip_key(ip)
+    return key != "unknown" and any(key == ip_key(other) for other in exempt_ips)
 
 
 def resend_confirmation_rules(user_id: int) -> list[Rule]:

@@ -1,19 +1,86 @@
 """Registration (manual 2.2): a new unconfirmed account and its confirmation letter,
-written in one transaction."""
+written in one transaction.
+
+An image code is friction, not a barrier (stock OCR reads simple ones), so a
+registration passes, in this order (:func:`attempt`):
+
+1. **the authorization code** — spent whatever the answer, in a transaction
+   of its own;
+2. **the form alone** — login, e-mail, phone and password rules, checked
+   without the database: nothing about other accounts;
+3. **the limits**, reserved before the expensive work (bcrypt) in a committed
+   transaction of their own: **5 per hour and 20 per day per client IP**,
+   **200 per hour across the site** (``ratelimit.registration_rules``); over
+   them the form says so;
+4. only then **whether the login is taken** — so a caller who has not passed
+   the code and the limits learns nothing about existing logins — and the
+   account;
+5. the letter, unless the address already got **3 confirmation letters in a
+   day** (registrations and resends together): then the same answer and no
+   letter.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import hashlib
+import hmac
+import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlmodel import Session
 
 from lkk_app.i18n import t
 from lkk_app.models import User
-from lkk_app.services import outbox, tokens, users, validation
+from lkk_app.services import captcha, outbox, ratelimit, tokens, users, validation
 from lkk_app.services.errors import FieldErrors
 from lkk_app.settings import Settings, get_settings
 
 CONFIRM_TTL = timedelta(hours=24)
+
+log = logging.getLogger("lkk.registration")
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What the form shows: ``email`` (done: «письмо отправлено на …»), or the
+    field ``errors``, or a form-level ``refusal`` (a limit)."""
+
+    email: str = ""
+    errors: dict[str, str] = dataclasses.field(default_factory=dict)
+    refusal: str = ""
+
+
+def form_errors(*, login: str, email: str, phone: str | None, password: str,
+                password_confirm: str) -> dict[str, str]:
+    """The problems the input itself shows (keys ``login``, ``email``,
+    ``phone``, ``password``, ``password_confirm``) — never whether the login
+    is taken.  No database."""
+    errors, _ = users.check_new_user(None, login=login, email=email, password=password,
+                                     phone=phone, check_taken=False)
+    confirm_problem = validation.confirmation_error(password, password_confirm)
+    if confirm_problem:
+        errors["password_confirm"] = confirm_problem
+    return errors
+
+
+def reserve(session: Session, *, ip: str | None, settings: Settings | None = None) -> str:
+    """Count one registration against the limits; ``""`` when allowed, else
+    the message for the form (nothing is counted then).  Flushes, does not
+    commit: commit at once, before the account is created."""
+    settings = settings or get_settings()
+    per_ip = settings.is_production or not ratelimit.is_exempt(ip, settings.rate_exempt_ips)
+    if ratelimit.allow_all(session, ratelimit.registration_rules(ip, per_ip=per_ip)):
+        return ""
+    if ratelimit.is_limited(session, ratelimit.REGISTRATION_GLOBAL_BUCKET,
+                            limit=ratelimit.REGISTRATION_GLOBAL.limit,
+                            window=ratelimit.REGISTRATION_GLOBAL.window):
+        log.warning("registration refused: the site-wide limit is reached")
+        return t("register.busy")
+    log.info("registration refused: the per-IP limit is reached")
+    return t("register.ip_limited")
 
 
 def register(
@@ -27,26 +94,88 @@ def register(
     captcha_ok: bool,
     settings: Settings | None = None,
 ) -> User:
-    """Create the account and queue the confirmation letter, or raise
-    :class:`FieldErrors` with a message for every bad field (``login``,
-    ``email``, ``phone``, ``password``, ``password_confirm``, ``code``).
+    """Create the account and queue the confirmation letter (within the
+    per-address limit), or raise :class:`FieldErrors` with a message for every
+    bad field (``login``, ``email``, ``phone``, ``password``,
+    ``password_confirm``, ``code``).
 
-    The captcha is checked (and spent) by the caller in its own transaction,
-    so that a failed registration still uses the challenge up.
+    Without ``captcha_ok`` only what the input itself shows is reported,
+    never whether the login is taken.  The captcha is checked (and spent) by
+    the caller in its own transaction, so that a failed registration still
+    uses the challenge up; the registration limits are the caller's too
+    (:func:`reserve`, or :func:`attempt` for the whole sequence).
     """
-    errors, _ = users.check_new_user(session, login=login, email=email, password=password,
-                                     phone=phone)
-    confirm_problem = validation.confirmation_error(password, password_confirm)
-    if confirm_problem:
-        errors["password_confirm"] = confirm_problem
+    settings = settings or get_settings()
+    errors = form_errors(login=login, email=email, phone=phone, password=password,
+                         password_confirm=password_confirm)
     if not captcha_ok:
         errors["code"] = t("captcha.wrong")
     if errors:
         raise FieldErrors(errors)
     user = users.create_user(session, login=login, email=email, password=password, phone=phone,
-                             settings=settings or get_settings())
-    queue_confirmation(session, user)
+                             settings=settings)
+    if letter_allowed(session, user.email, settings=settings):
+        queue_confirmation(session, user)
+    else:
+        log.info("confirmation letter for new user %s not sent: the address had its letters today",
+                 user.id)
     return user
+
+
+def attempt(
+    transaction: Callable[[], contextlib.AbstractContextManager[Session]],
+    *,
+    form: dict[str, str],
+    challenge_id: str | None,
+    ip: str | None,
+    settings: Settings | None = None,
+) -> Outcome:
+    """The whole submit of the registration form, in the order of the module
+    docstring.  ``transaction()`` opens a session that commits on success
+    (``lkk_app.db.session_scope``); ``form`` holds the stripped fields
+    ``login``, ``email``, ``phone``, ``password``, ``password_confirm``, ``code``.
+    Slow (bcrypt): call from a worker thread."""
+    settings = settings or get_settings()
+    with transaction() as db:
+        captcha_ok = bool(form["code"]) and captcha.verify(db, challenge_id, form["code"],
+                                                            settings=settings)
+    fields = dict(login=form["login"], email=form["email"], phone=form["phone"] or None,
+                  password=form["password"], password_confirm=form["password_confirm"])
+    errors = form_errors(**fields)
+    if not captcha_ok:
+        errors["code"] = t("captcha.wrong") if form["code"] else t("captcha.empty")
+    if errors:
+        return Outcome(errors=errors)
+    with transaction() as db:
+        refusal = reserve(db, ip=ip, settings=settings)
+    if refusal:
+        return Outcome(refusal=refusal)
+    try:
+        with transaction() as db:
+            user = register(db, **fields, captcha_ok=True, settings=settings)
+            email = user.email
+    except FieldErrors as exc:
+        return Outcome(errors=dict(exc.errors))
+    return Outcome(email=email)
+
+
+def address_digest(email: str, settings: Settings | None = None) -> str:
+    """A keyed hash of the address (compared case-insensitively) for its
+    letter limit."""
+    settings = settings or get_settings()
+    key = validation.email_key(email).encode("utf-8", "surrogatepass")
+    return hmac.new(settings.secret_key, b"confirm-mail:" + key, hashlib.sha256).hexdigest()[:40]
+
+
+def letter_rules(email: str, settings: Settings | None = None) -> list[ratelimit.Rule]:
+    """The per-address rule every confirmation letter (first or resent) passes."""
+    return [ratelimit.confirmation_address_rule(address_digest(email, settings))]
+
+
+def letter_allowed(session: Session, email: str, settings: Settings | None = None) -> bool:
+    """Count one confirmation letter to ``email``; False (nothing counted) when
+    the address already had :data:`ratelimit.CONFIRMATION_LETTERS_PER_ADDRESS`."""
+    return ratelimit.allow_all(session, letter_rules(email, settings))
 
 
 def queue_confirmation(session: Session, user: User) -> None:

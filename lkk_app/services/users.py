@@ -95,16 +95,19 @@ def _insert_user(session: Session, values: dict) -> User | None:
 
 
 def check_new_user(
-    session: Session, *, login: str, email: str, password: str, phone: str | None = None
+    session: Session | None, *, login: str, email: str, password: str, phone: str | None = None,
+    check_taken: bool = True,
 ) -> tuple[dict[str, str], str | None]:
     """Every problem with a would-be account (keys ``login``, ``email``,
-    ``phone``, ``password``) and the normalised phone; writes nothing."""
+    ``phone``, ``password``) and the normalised phone; writes nothing.
+    ``check_taken=False``: only what the input itself shows — nothing about
+    other accounts, no database query (``session`` may be None)."""
     errors: dict[str, str] = {}
 
     login_problem = validation.login_error(login)
     if login_problem:
         errors["login"] = login_problem
-    elif _login_taken(session, login):
+    elif check_taken and _login_taken(session, login):
         errors["login"] = t("login_field.taken")
 
     email_problem = validation.email_error(email)

@@ -11,7 +11,7 @@ import reflex as rx
 from lkk_app.db import session_scope
 from lkk_app.http_routes import CABINET_HOME, safe_next
 from lkk_app.i18n import t
-from lkk_app.services import captcha, clock, devices, throttle
+from lkk_app.services import captcha, captcha_limits, clock, devices, throttle
 from lkk_app.services import login as login_service
 from lkk_app.state.auth import AuthState, cookie_value
 
@@ -33,23 +33,26 @@ def _until_from_query(raw: str, now: datetime) -> datetime | None:
     return moment
 
 
-def _throttle_and_challenge(login: str, force_code: bool, ip: str = "",
-                            device_token: str = "") -> tuple[throttle.ThrottleState, str, str]:
+def _throttle_and_challenge(login: str, force_code: bool, connection: str, ip: str,
+                            device_token: str = "") -> tuple[throttle.ThrottleState, bool, tuple[str, str] | None]:
     """Worker thread: the throttle state of ``login`` tried from this client
-    (its IP, its device cookie) and, when the code is needed, a new challenge
-    (its id and the image as a data URL)."""
+    (its IP, its device cookie), whether the code is needed and, if so, a new
+    challenge (its id and the image as a data URL; None when this tab or its IP
+    asked for too many, ``captcha_limits``)."""
     with session_scope() as db:
         state = (login_service.window_state(db, login=login, ip=ip, device_token=device_token)
                  if login else throttle.ThrottleState())
-        if not (force_code or state.needs_captcha):
-            return state, "", ""
-        challenge_id, png = captcha.new_challenge(db)
-    return state, challenge_id, captcha.png_data_url(png)
+    if not (force_code or state.needs_captcha):
+        return state, False, None
+    return state, True, _new_challenge(connection, ip)
 
 
-def _new_challenge() -> tuple[str, str]:
+def _new_challenge(connection: str, ip: str) -> tuple[str, str] | None:
     with session_scope() as db:
-        challenge_id, png = captcha.new_challenge(db)
+        issued = captcha_limits.issue(db, connection=connection, ip=ip)
+    if issued is None:
+        return None
+    challenge_id, png = issued
     return challenge_id, captcha.png_data_url(png)
 
 
@@ -66,6 +69,7 @@ class LoginState(AuthState):
     needs_code: bool = False
     captcha_id: str = ""
     captcha_src: str = ""
+    captcha_error: str = ""  # too many new codes: no image
     # «Повторите попытку после …»; the time is first given as a remainder
     # computed here, then as the browser's local clock time.
     wait_message: str = ""
@@ -95,11 +99,11 @@ class LoginState(AuthState):
         else:
             self.notice = ""
 
-        state, self.captcha_id, self.captcha_src = await asyncio.to_thread(
+        state, self.needs_code, issued = await asyncio.to_thread(
             _throttle_and_challenge, self.login_prefill, params.get("cap") == "1",
-            self.router.session.client_ip or "",
+            self.router.session.client_token, self.router.session.client_ip or "",
             cookie_value(self.router.headers.cookie, devices.COOKIE_NAME))
-        self.needs_code = self.captcha_id != ""
+        self._show_challenge(issued)
         now = clock.utcnow()
         # The server's own record wins; ``until`` from the address only stands
         # in when there is none (say, a login cut to fit the field).
@@ -115,9 +119,14 @@ class LoginState(AuthState):
         self.wait_message = t("login.throttled_in", wait=_wait_text(remaining))
         return None
 
+    def _show_challenge(self, issued: tuple[str, str] | None) -> None:
+        self.captcha_id, self.captcha_src = issued or ("", "")
+        self.captcha_error = t("captcha.limited") if self.needs_code and issued is None else ""
+
     @rx.event
     async def refresh_captcha(self):
         if not self.needs_code:
             return None
-        self.captcha_id, self.captcha_src = await asyncio.to_thread(_new_challenge)
+        self._show_challenge(await asyncio.to_thread(
+            _new_challenge, self.router.session.client_token, self.router.session.client_ip))
         return rx.set_value("code", "")

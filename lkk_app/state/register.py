@@ -8,8 +8,7 @@ import reflex as rx
 
 from lkk_app.db import session_scope
 from lkk_app.i18n import t
-from lkk_app.services import captcha, registration
-from lkk_app.services.errors import FieldErrors
+from lkk_app.services import captcha, captcha_limits, registration
 from lkk_app.mail_worker import wake_mail_sender
 
 FIELDS = ("login", "email", "phone", "password", "password_confirm", "code")
@@ -17,30 +16,20 @@ FIELDS = ("login", "email", "phone", "password", "password_confirm", "code")
 MAX_INPUT = 1024
 
 
-def _new_challenge() -> tuple[str, str]:
+def _new_challenge(connection: str, ip: str) -> tuple[str, str] | None:
+    """Worker thread: a new challenge (its id and the image as a data URL), or
+    None when this tab or its IP asked for too many (``captcha_limits``)."""
     with session_scope() as db:
-        challenge_id, png = captcha.new_challenge(db)
+        issued = captcha_limits.issue(db, connection=connection, ip=ip)
+    if issued is None:
+        return None
+    challenge_id, png = issued
     return challenge_id, captcha.png_data_url(png)
 
 
-def _register(form: dict[str, str], challenge_id: str) -> dict[str, str] | str:
-    """Worker thread: spend the captcha, then try to register.  Returns the
-    field errors, or the e-mail address the letter goes to."""
-    with session_scope() as db:
-        captcha_ok = bool(form["code"]) and captcha.verify(db, challenge_id, form["code"])
-    try:
-        with session_scope() as db:
-            user = registration.register(
-                db, login=form["login"], email=form["email"], phone=form["phone"] or None,
-                password=form["password"], password_confirm=form["password_confirm"],
-                captcha_ok=captcha_ok,
-            )
-            return user.email
-    except FieldErrors as exc:
-        errors = dict(exc.errors)
-        if not form["code"]:
-            errors["code"] = t("captcha.empty")
-        return errors
+def _register(form: dict[str, str], challenge_id: str, ip: str) -> registration.Outcome:
+    """Worker thread: code, form, limits, then the account (``registration.attempt``)."""
+    return registration.attempt(session_scope, form=form, challenge_id=challenge_id, ip=ip)
 
 
 class RegisterState(rx.State):
@@ -63,7 +52,13 @@ class RegisterState(rx.State):
         self.form_error = t("register.failed") if errors else ""
 
     async def _refresh(self) -> None:
-        self._captcha_id, self.captcha_src = await asyncio.to_thread(_new_challenge)
+        issued = await asyncio.to_thread(_new_challenge, self.router.session.client_token,
+                                         self.router.session.client_ip)
+        if issued is None:
+            self._captcha_id, self.captcha_src = "", ""
+            self.err_code = t("captcha.limited")
+        else:
+            self._captcha_id, self.captcha_src = issued
 
     @rx.event
     async def on_load(self):
@@ -87,20 +82,23 @@ class RegisterState(rx.State):
         self.submitting = True
         yield
         try:
-            result = await asyncio.to_thread(_register, form, self._captcha_id)
+            outcome = await asyncio.to_thread(_register, form, self._captcha_id,
+                                              self.router.session.client_ip)
         finally:
             self.submitting = False
         self._captcha_id = ""
-        if isinstance(result, str):
+        if outcome.email:
             self._set_errors({})
-            self.done_email = result
+            self.done_email = outcome.email
             self.captcha_src = ""
             wake_mail_sender()
             return
-        self._set_errors(result)
+        self._set_errors(outcome.errors)
+        if outcome.refusal:
+            self.form_error = outcome.refusal
         self.attempt += 1  # remounts the strength line, empty again
         await self._refresh()
-        first = next(name for name in FIELDS if name in result)
+        first = next((name for name in FIELDS if name in outcome.errors), "login")
         yield [rx.set_value("password", ""), rx.set_value("password_confirm", ""),
                rx.set_value("code", ""),
                rx.set_focus(first)]

@@ -75,9 +75,12 @@ class Refused(Exception):
 class ReflexClient:
     def __init__(self, loop: LoopThread, base_url: str, *, origin: str | None = None,
                  cookie: str | None = None, token: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, local_ip: str | None = None) -> None:
+        """``local_ip``: connect from this loopback address (``127.0.0.2``…) —
+        another client IP for the server, still on this machine."""
         self.loop = loop
         self.base_url = base_url
+        self.local_ip = local_ip
         self.token = token or str(uuid.uuid4())
         self.headers = dict(headers or {})
         if origin is not None:
@@ -98,7 +101,16 @@ class ReflexClient:
 
     async def _connect(self, timeout: float) -> None:
         self._new = asyncio.Event()
-        sio = socketio.AsyncClient(reconnection=False, request_timeout=timeout, json=BROWSER_JSON)
+        extra = {}
+        if self.local_ip:
+            import socket
+
+            import aiohttp
+
+            extra["http_session"] = aiohttp.ClientSession(connector=aiohttp.TCPConnector(
+                local_addr=(self.local_ip, 0), family=socket.AF_INET))
+        sio = socketio.AsyncClient(reconnection=False, request_timeout=timeout, json=BROWSER_JSON,
+                                   **extra)
 
         @sio.on("event", namespace=NAMESPACE)
         async def on_event(data):

@@ -9,6 +9,7 @@ and commit the PDFs together with ``assets/guides/SOURCES.sha256``.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -73,9 +74,18 @@ def run_script(*args: str, root: Path | None = None) -> subprocess.CompletedProc
 
 
 def pdf_text(path: Path) -> tuple[int, str]:
+    """The guide's running text: the pages' header and footer lines dropped,
+    so that a sentence broken by a page still reads as one."""
     import pypdf
     reader = pypdf.PdfReader(str(path))
-    text = "\n".join(page.extract_text() or "" for page in reader.pages)
+    pages = []
+    for number, page in enumerate(reader.pages):
+        lines = (page.extract_text() or "").splitlines()
+        lines = [line for line in lines if not re.fullmatch(r"\s*Страница \d+ из \d+\s*", line)]
+        if number and lines and lines[0].startswith("Личный кабинет клиента – юридического лица"):
+            lines = lines[1:]
+        pages.append("\n".join(lines))
+    text = "\n".join(pages)
     return len(reader.pages), " ".join(text.split())  # lines wrap anywhere
 
 

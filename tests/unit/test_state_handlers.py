@@ -9,7 +9,8 @@ from lkk_app.services import sessions, users
 from lkk_app.settings import reload_settings
 from lkk_app.state.login import LoginState
 from lkk_app.state.profile import ProfileState
-from tests.statekit import make_state, redirect_path
+from lkk_app.state.register import RegisterState
+from tests.statekit import make_state, redirect_path, run_events
 
 pytestmark = pytest.mark.asyncio
 
@@ -96,3 +97,86 @@ async def test_next_must_stay_on_site(app_db, evil):
     await LoginState.on_load.fn(state)
     assert state.next_path in ("", evil) and not state.next_path.startswith("//")
     assert not state.next_path.lower().startswith(("http", "javascript", "/\\"))
+
+
+# --------------------------------------------------------------------------- registration
+
+REGISTER_PASSWORD = "Длинный пароль 123"
+
+
+def _register_form(login: str, code: str) -> dict:
+    return {"login": login, "email": f"{login}.new@example.com", "phone": "",
+            "password": REGISTER_PASSWORD, "password_confirm": REGISTER_PASSWORD, "code": code}
+
+
+def _visible(state) -> str:
+    """Every var the browser would get from the registration state."""
+    return repr({name: getattr(state, name) for name in RegisterState.base_vars
+                 if not name.startswith("_")})
+
+
+@pytest.mark.parametrize("code", ["", "000000"])
+async def test_register_without_the_code_says_nothing_about_a_taken_login(app_db, code,
+                                                                          monkeypatch):
+    monkeypatch.setenv("LKK_CAPTCHA_FIXED_CODE", "735190")
+    reload_settings()
+    _user_with_session("zanyat")
+    state = make_state(RegisterState, "/register", ip="198.51.100.20", token=f"tab-{code}")
+    await RegisterState.on_load.fn(state)
+    assert state.captcha_src.startswith("data:image/png;base64,")
+    await run_events(RegisterState.submit.fn(state, _register_form("Zanyat", code)))
+    assert state.err_login == "" and "занят" not in _visible(state)
+    assert state.err_code == ("Введите код с картинки" if not code
+                              else "Код введён неверно или устарел. Введите код с новой картинки")
+    assert state.done_email == ""
+
+
+async def test_register_with_the_right_code_learns_the_login_is_taken(app_db, monkeypatch):
+    monkeypatch.setenv("LKK_CAPTCHA_FIXED_CODE", "735190")
+    reload_settings()
+    _user_with_session("zanyat")
+    state = make_state(RegisterState, "/register", ip="198.51.100.21", token="tab-right")
+    await RegisterState.on_load.fn(state)
+    await run_events(RegisterState.submit.fn(state, _register_form("Zanyat", "735190")))
+    assert state.err_login == "Этот логин уже занят, выберите другой"
+    assert state.err_code == "" and state.done_email == ""
+
+
+async def test_register_over_the_ip_limit_shows_the_message(app_db, monkeypatch):
+    monkeypatch.setenv("LKK_CAPTCHA_FIXED_CODE", "735190")
+    reload_settings()
+    for i in range(6):
+        state = make_state(RegisterState, "/register", ip="198.51.100.22", token=f"tab-lim-{i}")
+        await RegisterState.on_load.fn(state)
+        await run_events(RegisterState.submit.fn(state, _register_form(f"limit{i}", "735190")))
+        if i < 5:
+            assert state.done_email == f"limit{i}.new@example.com", (i, state.form_error)
+    assert state.done_email == ""
+    assert state.form_error.startswith("С Вашего IP-адреса зарегистрировано слишком много")
+    assert state.captcha_src != ""  # a fresh code for a later try
+
+
+async def test_register_page_stops_drawing_codes_for_one_tab(app_db):
+    state = make_state(RegisterState, "/register", ip="198.51.100.23", token="tab-flood")
+    await RegisterState.on_load.fn(state)
+    for _ in range(14):
+        await RegisterState.refresh_captcha.fn(state)
+    assert state.captcha_src.startswith("data:image/png") and state.err_code == ""
+    await RegisterState.refresh_captcha.fn(state)
+    assert state.captcha_src == "" and state._captcha_id == ""
+    assert state.err_code == ("Слишком много новых кодов за короткое время. Подождите несколько "
+                              "минут и нажмите «Обновить код»")
+
+
+async def test_login_page_stops_drawing_codes_for_one_ip(app_db):
+    for i in range(30):
+        state = make_state(LoginState, "/", query="cap=1", ip="198.51.100.24", token=f"login-{i}")
+        await LoginState.on_load.fn(state)
+        assert state.needs_code and state.captcha_src and state.captcha_error == ""
+    state = make_state(LoginState, "/", query="cap=1", ip="198.51.100.24", token="login-last")
+    await LoginState.on_load.fn(state)
+    assert state.needs_code is True  # the block stays, with the message instead of an image
+    assert state.captcha_src == "" and state.captcha_id == ""
+    assert state.captcha_error.startswith("Слишком много новых кодов")
+    await LoginState.refresh_captcha.fn(state)
+    assert state.captcha_src == "" and state.captcha_error.startswith("Слишком много")
