@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import reflex as rx
 
+from lkk_app import cpu_pools
 from lkk_app.db import session_scope
 from lkk_app.http_routes import CABINET_HOME, safe_next
 from lkk_app.i18n import t
@@ -32,18 +33,14 @@ def _until_from_query(raw: str, now: datetime) -> datetime | None:
     return moment
 
 
-def _throttle_and_challenge(login: str, force_code: bool) -> tuple[throttle.ThrottleState, str, str]:
-    """Worker thread: the throttle state of ``login`` and, when the code is
-    needed, a new challenge (its id and the image as a data URL)."""
+def _throttle_state(login: str) -> throttle.ThrottleState:
+    """Worker thread: the throttle state of ``login``."""
     with session_scope() as db:
-        state = throttle.check(db, login) if login else throttle.ThrottleState()
-        if not (force_code or state.needs_captcha):
-            return state, "", ""
-        challenge_id, png = captcha.new_challenge(db)
-    return state, challenge_id, captcha.png_data_url(png)
+        return throttle.check(db, login) if login else throttle.ThrottleState()
 
 
 def _new_challenge() -> tuple[str, str]:
+    """Captcha pool: a new challenge (its id and the image as a data URL)."""
     with session_scope() as db:
         challenge_id, png = captcha.new_challenge(db)
     return challenge_id, captcha.png_data_url(png)
@@ -75,7 +72,8 @@ class LoginState(AuthState):
             return rx.redirect(self.next_path or CABINET_HOME)
         code = params.get("e", "")
         self.login_prefill = params.get("login", "")[:64] if code else ""
-        self.error = {"invalid": t("login.failed"), "ip": t("login.ip_limited")}.get(code, "")
+        self.error = {"invalid": t("login.failed"), "ip": t("login.ip_limited"),
+                      "busy": t("busy.retry")}.get(code, "")
         empty = code == "empty"
         self.login_error = t("login.empty_username") if empty and not self.login_prefill else ""
         self.password_error = t("login.empty_password") if empty and self.login_prefill else ""
@@ -89,9 +87,11 @@ class LoginState(AuthState):
         else:
             self.notice = ""
 
-        state, self.captcha_id, self.captcha_src = await asyncio.to_thread(
-            _throttle_and_challenge, self.login_prefill, params.get("cap") == "1")
-        self.needs_code = self.captcha_id != ""
+        state = await asyncio.to_thread(_throttle_state, self.login_prefill)
+        self.needs_code = params.get("cap") == "1" or state.needs_captcha
+        self.captcha_id = self.captcha_src = ""
+        if self.needs_code:
+            await self._draw_code()
         now = clock.utcnow()
         # The server's own record wins; ``until`` from the address only stands
         # in when there is none (say, a login cut to fit the field).
@@ -107,9 +107,19 @@ class LoginState(AuthState):
         self.wait_message = t("login.throttled_in", wait=_wait_text(remaining))
         return None
 
+    async def _draw_code(self) -> None:
+        try:
+            self.captcha_id, self.captcha_src = await cpu_pools.CAPTCHA.run(_new_challenge)
+        except cpu_pools.PoolBusy:
+            self.captcha_id = self.captcha_src = ""
+            self.error = t("busy.captcha")
+            return
+        if self.error == t("busy.captcha"):
+            self.error = ""
+
     @rx.event
     async def refresh_captcha(self):
         if not self.needs_code:
             return None
-        self.captcha_id, self.captcha_src = await asyncio.to_thread(_new_challenge)
+        await self._draw_code()
         return rx.set_value("code", "")

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import reflex as rx
 
+from lkk_app import cpu_pools
 from lkk_app.db import session_scope
 from lkk_app.i18n import t
 from lkk_app.services import captcha, registration
@@ -63,7 +62,15 @@ class RegisterState(rx.State):
         self.form_error = t("register.failed") if errors else ""
 
     async def _refresh(self) -> None:
-        self._captcha_id, self.captcha_src = await asyncio.to_thread(_new_challenge)
+        # Drawing runs on its own bounded pool (lkk_app/cpu_pools.py).
+        try:
+            self._captcha_id, self.captcha_src = await cpu_pools.CAPTCHA.run(_new_challenge)
+        except cpu_pools.PoolBusy:
+            self._captcha_id = self.captcha_src = ""
+            self.err_code = t("busy.captcha")
+            return
+        if self.err_code == t("busy.captcha"):
+            self.err_code = ""
 
     @rx.event
     async def on_load(self):
@@ -87,7 +94,11 @@ class RegisterState(rx.State):
         self.submitting = True
         yield
         try:
-            result = await asyncio.to_thread(_register, form, self._captcha_id)
+            # bcrypt on its own bounded pool; when full, nothing is spent or stored.
+            result = await cpu_pools.PASSWORDS.run(_register, form, self._captcha_id)
+        except cpu_pools.PoolBusy:
+            self.form_error = t("busy.retry")
+            return
         finally:
             self.submitting = False
         self._captcha_id = ""
