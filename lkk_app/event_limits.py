@@ -11,18 +11,23 @@ adds, in front of that queue:
 
 * **a rate per connection and per client IP** (token buckets, for every
   event, public or not): beyond it an event is dropped before it is even
-  turned into an ``Event`` — one log line per connection, and per IP at most
-  one a minute;
+  turned into an ``Event``; a connection that goes on is closed;
+* **a rate of new connections per client IP**, refused in the Engine.IO
+  handshake before the websocket opens;
 * **a cap on a connection's unfinished events** (queued or running): the
-  event that would exceed it is dropped and the connection closed, with one
-  log line;
+  event that would exceed it is dropped and the connection closed;
 * **the queue dropped with its client**: when a connection closes, its events
   that have not started are cancelled (the one running finishes; its result
   has nowhere to go);
 * **a nesting limit for incoming frames**: a frame nested deeper than any
   event of the app is refused before ``json.loads`` sees it (a frame ~950
   levels deep made the parser raise ``RecursionError`` and the server log a
-  traceback per frame) — one log line and the connection closed.
+  traceback per frame), and the connection closed.
+
+A connection the server closes costs one log line (why, and how many of its
+events were dropped); an IP over its rate at most one line a minute.  Closing
+closes the websocket itself, so the frames the client has already sent are
+never read.
 
 The limits are per server process (with Redis and several workers each worker
 counts its own connections).  CPU-heavy work that events start (bcrypt,
