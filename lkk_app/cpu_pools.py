@@ -119,7 +119,7 @@ class BoundedPool:
 # core of the reference machine; 16 waiting ≈ 4 s of queued logins at most.
 PASSWORDS = BoundedPool("bcrypt", threads=2, waiting=16)
 # Captcha images (15–40 ms of CPU each with the PNG encoding and the database
-# row): one thread, 8 waiting, at most 10 new images a second per server
-# process — a flood of «Обновить код» takes at most about a third of one core,
-# while 10 a second is far more than people opening the registration page need.
-CAPTCHA = BoundedPool("captcha", threads=1, waiting=8, per_second=10)
+# row): one thread, 8 waiting, at most 5 new images a second per server
+# process — a flood of «Обновить код» takes at most about a fifth of one core,
+# while 5 a second is far more than people opening the registration page need.
+CAPTCHA = BoundedPool("captcha", threads=1, waiting=8, per_second=5)

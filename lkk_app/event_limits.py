@@ -36,6 +36,7 @@ captcha images) runs on the small bounded pools of :mod:`lkk_app.cpu_pools`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import functools
@@ -49,6 +50,7 @@ from reflex.app import App, EventNamespace
 from reflex_base import constants
 from reflex_base.event.processor import BaseStateEventProcessor
 from reflex_base.event.processor.future import EventFuture
+from reflex_base.registry import RegistrationContext
 
 log = logging.getLogger("lkk.event_limits")
 
@@ -60,9 +62,12 @@ CONNECTION_BURST = 40
 IP_RATE = 60.0
 IP_BURST = 60
 # New websocket connections per second from one client IP (a page load or a
-# reload opens one); refused before the handshake completes.
+# reload opens one); refused before the handshake completes, after a pause
+# that slows a client trying again and again (a sleeping coroutine costs the
+# server next to nothing, an answered handshake does not).
 IP_CONNECT_RATE = 10.0
 IP_CONNECT_BURST = 20
+REFUSAL_PAUSE = 0.5
 # Unfinished events (queued or running) of one connection.
 MAX_PENDING = 20
 # Events of one connection dropped for its rate or its IP's before the
@@ -160,6 +165,7 @@ def gate_connections(namespace: LimitedEventNamespace,
 
     async def on_connect(eio_sid: str, environ: dict) -> Any:
         if not namespace.admit_connection(environ):
+            await asyncio.sleep(REFUSAL_PAUSE)
             return False
         return await handler(eio_sid, environ)
 
@@ -195,10 +201,19 @@ class LimitedEventProcessor(BaseStateEventProcessor):
 
     async def enqueue(self, token: str, event: Any, ev_ctx: Any = None) -> EventFuture:
         future = await super().enqueue(token, event, ev_ctx)
-        if future.parent is None and not future.done():
+        # An event without a handler is logged and skipped by Reflex, its
+        # future never resolved: it must not count as unfinished.
+        if future.parent is None and not future.done() and self._has_handler(event.name):
             self._client_events.setdefault(token, {})[future.txid] = future
             future.add_done_callback(functools.partial(self._forget_client_event, token))
         return future
+
+    @staticmethod
+    def _has_handler(name: str) -> bool:
+        try:
+            return name in RegistrationContext.get().event_handlers
+        except LookupError:
+            return True
 
     def _forget_client_event(self, token: str, future: EventFuture) -> None:
         events = self._client_events.get(token)

@@ -98,6 +98,19 @@ class LoopThread:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def close(self) -> None:
+        # Finish every task first: a coroutine left pending on a stopped loop
+        # is closed later by the garbage collector, at any point of the
+        # process, and fails there ("Event loop is closed").
+        async def finish_all() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        try:
+            self.run(finish_all(), 15)
+        except Exception:  # noqa: BLE001 - closing anyway
+            pass
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
 
