@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from datetime import timedelta
 
+from lkk_app import cpu_pools
 from lkk_app.db import session_scope
 from lkk_app.services import audit, clock, outbox, ratelimit, recovery, registration, signing, tokens
 from lkk_app.services import devices, throttle
@@ -152,11 +153,15 @@ async def login(request: Request) -> Response:
     if not login_value or not password:
         return _login_redirect(e="empty", login=login_value, next=next_path)
     previous = request.cookies.get(get_settings().session_cookie_name, "")[:256]
-    outcome, value, device_token = await asyncio.to_thread(
-        _check_credentials, login_value, password, client_ip(request),
-        request.headers.get("user-agent", "")[:512], captcha_id, code,
-        request.cookies.get(devices.COOKIE_NAME, "")[:64], previous,
-    )
+    try:
+        # bcrypt on its own bounded pool (lkk_app/cpu_pools.py); full: «повторите попытку».
+        outcome, value, device_token = await cpu_pools.PASSWORDS.run(
+            _check_credentials, login_value, password, client_ip(request),
+            request.headers.get("user-agent", "")[:512], captcha_id, code,
+            request.cookies.get(devices.COOKIE_NAME, "")[:64], previous,
+        )
+    except cpu_pools.PoolBusy:
+        return _login_redirect(e="busy", login=login_value, next=next_path)
     if outcome in ("invalid", "wait", "ip"):
         # One answer for known, unknown, unconfirmed and throttled logins.
         extra = dict(parse_qsl(value))

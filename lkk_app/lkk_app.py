@@ -5,6 +5,7 @@ import reflex as rx
 from lkk_app import models  # noqa: F401  (tables must be imported for migrations)
 from lkk_app.http_routes import build_http_app
 from lkk_app.security_headers import security_headers
+from lkk_app import event_limits
 from lkk_app.mail_worker import mail_sender_lifespan
 from lkk_app.i18n import t
 from lkk_app.logs import setup_logging
@@ -39,6 +40,8 @@ app = rx.App(
     # The security middleware goes last so that it wraps everything (SECURITY.md).
     api_transformer=[build_http_app(), security_headers],
 )
+# Rates, a cap and a nesting limit in front of Reflex's event queue (SECURITY.md).
+event_limits.install(app)
 
 app.add_page(login_page, route="/", title=t("login.title"), on_load=LoginState.on_load)
 app.add_page(profile_page, route="/profile", title=t("profile.title"), on_load=ProfileState.on_load)

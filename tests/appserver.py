@@ -36,9 +36,25 @@ class AppServer:
     env: dict[str, str]
     data_dir: Path
     log_path: Path
+    # The process group of the server (``reflex run`` and its workers).
+    pgid: int = 0
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by every live process of the server."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            # After the name: state, ppid, pgrp, …, utime (14th field), stime (15th).
+            if int(fields[2]) == self.pgid:
+                total += int(fields[11]) + int(fields[12])
+        return total / tick
 
 
 def wait_ready(url: str, proc: subprocess.Popen, log_path: Path, timeout: float) -> None:
@@ -94,7 +110,7 @@ def running_app(data_dir: Path, **extra_env: str) -> Iterator[AppServer]:
         )
     try:
         wait_ready(f"http://localhost:{port}", proc, log_path, timeout=900)
-        yield AppServer(f"http://localhost:{port}", port, env, data_dir, log_path)
+        yield AppServer(f"http://localhost:{port}", port, env, data_dir, log_path, pgid=proc.pid)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

@@ -7,10 +7,9 @@ at all, to the login window.
 
 from __future__ import annotations
 
-import asyncio
-
 import reflex as rx
 
+from lkk_app import cpu_pools
 from lkk_app.db import session_scope
 from lkk_app.http_routes import CABINET_HOME
 from lkk_app.i18n import t
@@ -92,8 +91,12 @@ class ChangePasswordState(AuthState):
         self.submitting = True
         yield
         try:
-            result = await asyncio.to_thread(
+            # bcrypt on its own bounded pool (lkk_app/cpu_pools.py).
+            result = await cpu_pools.PASSWORDS.run(
                 _complete, self._session_token(), values["password"], values["password_confirm"])
+        except cpu_pools.PoolBusy:
+            self.form_error = t("busy.retry")
+            return
         finally:
             self.submitting = False
         if result == NO_SESSION:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import reflex as rx
 
+from lkk_app import cpu_pools
 from lkk_app.db import session_scope
 from lkk_app.http_routes import CABINET_HOME, safe_next
 from lkk_app.i18n import t
@@ -33,21 +34,17 @@ def _until_from_query(raw: str, now: datetime) -> datetime | None:
     return moment
 
 
-def _throttle_and_challenge(login: str, force_code: bool, connection: str, ip: str,
-                            device_token: str = "") -> tuple[throttle.ThrottleState, bool, tuple[str, str] | None]:
+def _throttle_state(login: str, ip: str, device_token: str) -> throttle.ThrottleState:
     """Worker thread: the throttle state of ``login`` tried from this client
-    (its IP, its device cookie), whether the code is needed and, if so, a new
-    challenge (its id and the image as a data URL; None when this tab or its IP
-    asked for too many, ``captcha_limits``)."""
+    (its IP, its device cookie)."""
     with session_scope() as db:
-        state = (login_service.window_state(db, login=login, ip=ip, device_token=device_token)
-                 if login else throttle.ThrottleState())
-    if not (force_code or state.needs_captcha):
-        return state, False, None
-    return state, True, _new_challenge(connection, ip)
+        return (login_service.window_state(db, login=login, ip=ip, device_token=device_token)
+                if login else throttle.ThrottleState())
 
 
 def _new_challenge(connection: str, ip: str) -> tuple[str, str] | None:
+    """Captcha pool: a new challenge (its id and the image as a data URL), or
+    None when this tab or its IP asked for too many (``captcha_limits``)."""
     with session_scope() as db:
         issued = captcha_limits.issue(db, connection=connection, ip=ip)
     if issued is None:
@@ -83,7 +80,8 @@ class LoginState(AuthState):
             return rx.redirect(self.next_path or CABINET_HOME)
         code = params.get("e", "")
         self.login_prefill = params.get("login", "")[:64] if code else ""
-        self.error = {"invalid": t("login.failed"), "ip": t("login.ip_limited")}.get(code, "")
+        self.error = {"invalid": t("login.failed"), "ip": t("login.ip_limited"),
+                      "busy": t("busy.retry")}.get(code, "")
         empty = code == "empty"
         self.login_error = t("login.empty_username") if empty and not self.login_prefill else ""
         self.password_error = t("login.empty_password") if empty and self.login_prefill else ""
@@ -99,11 +97,13 @@ class LoginState(AuthState):
         else:
             self.notice = ""
 
-        state, self.needs_code, issued = await asyncio.to_thread(
-            _throttle_and_challenge, self.login_prefill, params.get("cap") == "1",
-            self.router.session.client_token, self.router.session.client_ip or "",
+        state = await asyncio.to_thread(
+            _throttle_state, self.login_prefill, self.router.session.client_ip or "",
             cookie_value(self.router.headers.cookie, devices.COOKIE_NAME))
-        self._show_challenge(issued)
+        self.needs_code = params.get("cap") == "1" or state.needs_captcha
+        self.captcha_id = self.captcha_src = self.captcha_error = ""
+        if self.needs_code:
+            await self._draw_code()
         now = clock.utcnow()
         # The server's own record wins; ``until`` from the address only stands
         # in when there is none (say, a login cut to fit the field).
@@ -119,14 +119,22 @@ class LoginState(AuthState):
         self.wait_message = t("login.throttled_in", wait=_wait_text(remaining))
         return None
 
-    def _show_challenge(self, issued: tuple[str, str] | None) -> None:
+    async def _draw_code(self) -> None:
+        try:
+            issued = await cpu_pools.CAPTCHA.run(
+                _new_challenge, self.router.session.client_token, self.router.session.client_ip or "")
+        except cpu_pools.PoolBusy:
+            self.captcha_id = self.captcha_src = ""
+            self.error = t("busy.captcha")
+            return
+        if self.error == t("busy.captcha"):
+            self.error = ""
         self.captcha_id, self.captcha_src = issued or ("", "")
-        self.captcha_error = t("captcha.limited") if self.needs_code and issued is None else ""
+        self.captcha_error = t("captcha.limited") if issued is None else ""
 
     @rx.event
     async def refresh_captcha(self):
         if not self.needs_code:
             return None
-        self._show_challenge(await asyncio.to_thread(
-            _new_challenge, self.router.session.client_token, self.router.session.client_ip))
+        await self._draw_code()
         return rx.set_value("code", "")

@@ -10,6 +10,7 @@ from datetime import datetime
 
 import reflex as rx
 
+from lkk_app import cpu_pools
 from lkk_app.db import session_scope
 from lkk_app.i18n import RU, t
 from lkk_app.mail_worker import wake_mail_sender
@@ -256,7 +257,12 @@ class ProfileState(AuthState):
         yield
         token = self._session_token()
         try:
-            result = await self._as_user(_change_password, values, token, *self._client())
+            # bcrypt on its own bounded pool (lkk_app/cpu_pools.py).
+            result = await cpu_pools.PASSWORDS.run(
+                with_session_user, token, _change_password, values, token, *self._client())
+        except cpu_pools.PoolBusy:
+            self.current_password_error = t("busy.retry")
+            return
         finally:
             self.password_busy = False
         if result is NOT_LOGGED_IN:

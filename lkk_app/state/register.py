@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import reflex as rx
 
+from lkk_app import cpu_pools
 from lkk_app.db import session_scope
 from lkk_app.i18n import t
 from lkk_app.services import captcha, captcha_limits, registration
@@ -17,7 +16,7 @@ MAX_INPUT = 1024
 
 
 def _new_challenge(connection: str, ip: str) -> tuple[str, str] | None:
-    """Worker thread: a new challenge (its id and the image as a data URL), or
+    """Captcha pool: a new challenge (its id and the image as a data URL), or
     None when this tab or its IP asked for too many (``captcha_limits``)."""
     with session_scope() as db:
         issued = captcha_limits.issue(db, connection=connection, ip=ip)
@@ -52,13 +51,21 @@ class RegisterState(rx.State):
         self.form_error = t("register.failed") if errors else ""
 
     async def _refresh(self) -> None:
-        issued = await asyncio.to_thread(_new_challenge, self.router.session.client_token,
-                                         self.router.session.client_ip)
+        # Drawing runs on its own bounded pool (lkk_app/cpu_pools.py).
+        try:
+            issued = await cpu_pools.CAPTCHA.run(_new_challenge, self.router.session.client_token,
+                                                 self.router.session.client_ip)
+        except cpu_pools.PoolBusy:
+            self._captcha_id = self.captcha_src = ""
+            self.err_code = t("busy.captcha")
+            return
         if issued is None:
             self._captcha_id, self.captcha_src = "", ""
             self.err_code = t("captcha.limited")
-        else:
-            self._captcha_id, self.captcha_src = issued
+            return
+        self._captcha_id, self.captcha_src = issued
+        if self.err_code in (t("busy.captcha"), t("captcha.limited")):
+            self.err_code = ""
 
     @rx.event
     async def on_load(self):
@@ -82,8 +89,12 @@ class RegisterState(rx.State):
         self.submitting = True
         yield
         try:
-            outcome = await asyncio.to_thread(_register, form, self._captcha_id,
-                                              self.router.session.client_ip)
+            # bcrypt on its own bounded pool; when full, nothing is spent or stored.
+            outcome = await cpu_pools.PASSWORDS.run(_register, form, self._captcha_id,
+                                                    self.router.session.client_ip)
+        except cpu_pools.PoolBusy:
+            self.form_error = t("busy.retry")
+            return
         finally:
             self.submitting = False
         self._captcha_id = ""

@@ -15,6 +15,12 @@ of one tab are processed strictly in order, so the delta that sets
 
 The client runs on an event loop in a background thread so that plain
 (synchronous) tests, Hypothesis and Playwright can use it alike.
+
+The server limits what one client IP may do (``lkk_app/event_limits.py``):
+events per connection and per IP, new connections per IP.  Every client of
+the test process comes from 127.0.0.1, so ``connect`` and ``emit`` keep just
+under those rates, as a well-behaved page does; only :meth:`ReflexClient.flood`
+(the attacker) ignores them.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ import uuid
 from typing import Any
 
 import socketio
+
+from lkk_app import event_limits
 
 ROOT_STATE = "reflex___state____state"
 NAMESPACE = "/_event"
@@ -52,6 +60,32 @@ def _browser_dumps(obj: Any, **kw: Any) -> str:
 BROWSER_JSON = types.SimpleNamespace(dumps=_browser_dumps, loads=json.loads)
 
 
+class Pacer:
+    """A token bucket on the client side: ``wait`` sleeps until a token is there."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.stamp = burst, 0.0
+
+    async def wait(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            if self.stamp:
+                self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return
+            await asyncio.sleep((1 - self.tokens) / self.rate)
+
+
+# Shared by every client of the process (they all come from one IP), a little
+# under the server's limits.  Only used on the loop thread.
+_IP_EVENTS = Pacer(event_limits.IP_RATE * 0.9, event_limits.IP_BURST * 0.8)
+_IP_CONNECTS = Pacer(event_limits.IP_CONNECT_RATE * 0.9, event_limits.IP_CONNECT_BURST * 0.8)
+
+
 class LoopThread:
     """One asyncio loop in a daemon thread; ``run`` waits for a coroutine."""
 
@@ -64,6 +98,19 @@ class LoopThread:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def close(self) -> None:
+        # Finish every task first: a coroutine left pending on a stopped loop
+        # is closed later by the garbage collector, at any point of the
+        # process, and fails there ("Event loop is closed").
+        async def finish_all() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        try:
+            self.run(finish_all(), 15)
+        except Exception:  # noqa: BLE001 - closing anyway
+            pass
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
 
@@ -92,6 +139,8 @@ class ReflexClient:
         self._new = asyncio.Event()
         self.sio: socketio.AsyncClient | None = None
         self.disconnected = False
+        self.reconnects = self.refused = 0
+        self._events = Pacer(event_limits.CONNECTION_RATE * 0.9, event_limits.CONNECTION_BURST * 0.8)
 
     # ------------------------------------------------------------------ connection
 
@@ -99,8 +148,11 @@ class ReflexClient:
         self.loop.run(self._connect(timeout), timeout + 5)
         return self
 
-    async def _connect(self, timeout: float) -> None:
+    async def _connect(self, timeout: float, polite: bool = True) -> None:
+        if polite:
+            await _IP_CONNECTS.wait()
         self._new = asyncio.Event()
+        self.disconnected = False
         extra = {}
         if self.local_ip:
             import socket
@@ -171,7 +223,45 @@ class ReflexClient:
 
     async def _emit(self, data: Any) -> None:
         assert self.sio is not None, "not connected"
+        await self._events.wait()
+        await _IP_EVENTS.wait()
         await self.sio.emit("event", data, namespace=NAMESPACE)
+
+    async def flood(self, name: str, payload: dict | None = None, path: str = NO_PAGE, *,
+                    seconds: float, max_events: int, reconnects: int = 0) -> int:
+        """Send ``name`` as fast as the socket takes it, for at most ``seconds``
+        and ``max_events``; when the server closes the connection, connect
+        again (at most ``reconnects`` times) and go on, as an attacker would.
+        Returns how many were sent; ``self.reconnects`` counts the attempts
+        to connect again, ``self.refused`` those the server refused.  A coroutine, to run several at once on the loop."""
+        data = {"name": name, "payload": payload or {}, "router_data": self.router_data(path)}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        sent = 0
+        self.reconnects = self.refused = 0
+        while sent < max_events and loop.time() < deadline:
+            if not self.connected:
+                if self.reconnects >= reconnects:
+                    break
+                self.reconnects += 1
+                if self.sio is not None:
+                    sio, self.sio = self.sio, None
+                    await _disconnect(sio)
+                try:
+                    await self._connect(10, polite=False)
+                except Refused:
+                    self.refused += 1
+                    continue
+            try:
+                await self.sio.emit("event", data, namespace=NAMESPACE)  # type: ignore[union-attr]
+            except Exception:  # noqa: BLE001 - the server closed the connection
+                self.disconnected = True
+                continue
+            sent += 1
+            if sent % 20 == 0:
+                # Let the writer put the frames on the wire.
+                await asyncio.sleep(0)
+        return sent
 
     def call(self, name: str, payload: dict | None = None, path: str = NO_PAGE,
              router_data: dict | None = None, timeout: float = 30.0) -> list[dict]:
@@ -211,6 +301,18 @@ class ReflexClient:
         if updates is None:
             return "\n".join(self.raw_frames)
         return "\n".join(json.dumps(u, ensure_ascii=False) for u in updates)
+
+
+def flood_all(loop: LoopThread, clients: list[ReflexClient], name: str, payload: dict | None = None,
+              path: str = NO_PAGE, *, seconds: float, max_events: int,
+              reconnects: int = 0) -> list[int]:
+    """:meth:`ReflexClient.flood` from every client at once; events sent by each."""
+    async def go() -> list[int]:
+        return list(await asyncio.gather(*(c.flood(name, payload, path, seconds=seconds,
+                                                   max_events=max_events, reconnects=reconnects)
+                                           for c in clients)))
+
+    return loop.run(go(), seconds + 60)
 
 
 def state_vars(updates: list[dict], state_name: str) -> dict:

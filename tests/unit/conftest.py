@@ -172,3 +172,15 @@ def frozen_clock(monkeypatch) -> FrozenClock:
     fake = FrozenClock(datetime(2026, 3, 1, 9, 0, 0))
     monkeypatch.setattr(clock, "utcnow", fake)
     return fake
+
+
+@pytest.fixture
+def roomy_cpu_pools(monkeypatch):
+    """The CPU pools (``lkk_app/cpu_pools.py``) without their bounds, for tests
+    of other limits that send more work at once than the pools take (their own
+    bounds are tested in ``test_cpu_pools.py``)."""
+    from lkk_app import cpu_pools
+
+    for pool in (cpu_pools.PASSWORDS, cpu_pools.CAPTCHA):
+        monkeypatch.setattr(pool, "waiting", 1000)
+        monkeypatch.setattr(pool, "per_second", None)
