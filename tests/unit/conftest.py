@@ -174,13 +174,20 @@ def frozen_clock(monkeypatch) -> FrozenClock:
     return fake
 
 
-@pytest.fixture
-def roomy_cpu_pools(monkeypatch):
+@pytest.fixture(autouse=True)
+def roomy_cpu_pools(request, monkeypatch):
     """The CPU pools (``lkk_app/cpu_pools.py``) without their bounds, for tests
     of other limits that send more work at once than the pools take (their own
-    bounds are tested in ``test_cpu_pools.py``)."""
+    bounds are tested in ``test_cpu_pools.py``, which keeps them).  The pools
+    are per process and the captcha pool's rate is 5 images a second, so tests
+    that draw codes one after another would otherwise depend on their speed."""
     from lkk_app import cpu_pools
+    from lkk_app.services import captcha_limits
 
+    # The per-tab count of new codes is kept in memory too: each test starts afresh.
+    captcha_limits.connections.clear()
+    if request.module.__name__.endswith("test_cpu_pools"):
+        return
     for pool in (cpu_pools.PASSWORDS, cpu_pools.CAPTCHA):
         monkeypatch.setattr(pool, "waiting", 1000)
         monkeypatch.setattr(pool, "per_second", None)

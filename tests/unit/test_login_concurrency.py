@@ -29,8 +29,6 @@ from tests.unit.test_login_route import CODE, PASSWORD, logged_in, make_user, po
 # the password check, where the old check-then-count code let them all pass.
 COST = 8
 
-pytestmark = pytest.mark.usefixtures("roomy_cpu_pools")
-
 
 @pytest.fixture
 def app_db(db_url, monkeypatch):

@@ -142,7 +142,7 @@ async def test_register_with_the_right_code_learns_the_login_is_taken(app_db, mo
     assert state.err_code == "" and state.done_email == ""
 
 
-async def test_register_over_the_ip_limit_shows_the_message(app_db, monkeypatch, roomy_cpu_pools):
+async def test_register_over_the_ip_limit_shows_the_message(app_db, monkeypatch):
     monkeypatch.setenv("LKK_CAPTCHA_FIXED_CODE", "735190")
     reload_settings()
     for i in range(6):
@@ -156,7 +156,7 @@ async def test_register_over_the_ip_limit_shows_the_message(app_db, monkeypatch,
     assert state.captcha_src != ""  # a fresh code for a later try
 
 
-async def test_register_page_stops_drawing_codes_for_one_tab(app_db, roomy_cpu_pools):
+async def test_register_page_stops_drawing_codes_for_one_tab(app_db):
     state = make_state(RegisterState, "/register", ip="198.51.100.23", token="tab-flood")
     await RegisterState.on_load.fn(state)
     for _ in range(14):
@@ -168,7 +168,7 @@ async def test_register_page_stops_drawing_codes_for_one_tab(app_db, roomy_cpu_p
                               "минут и нажмите «Обновить код»")
 
 
-async def test_login_page_stops_drawing_codes_for_one_ip(app_db, roomy_cpu_pools):
+async def test_login_page_stops_drawing_codes_for_one_ip(app_db):
     for i in range(30):
         state = make_state(LoginState, "/", query="cap=1", ip="198.51.100.24", token=f"login-{i}")
         await LoginState.on_load.fn(state)
