@@ -78,7 +78,7 @@ def main() -> None:
         url = server.url
         os.environ.update({k: v for k, v in server.env.items() if k.startswith(("LKK_", "REFLEX_"))})
         from lkk_app.db import session_scope
-        from lkk_app.services import users
+        from lkk_app.auth import users
 
         with session_scope() as s:
             users.create_user(s, login="bench", email="bench@example.com", password=PASSWORD,

@@ -74,7 +74,7 @@ def main() -> None:
         url, env = server.url, server.env
         os.environ.update({k: v for k, v in env.items() if k.startswith(("LKK_", "REFLEX_"))})
         from lkk_app.db import session_scope
-        from lkk_app.services import passwords, users
+        from lkk_app.auth import passwords, users
         from lkk_app.settings import get_settings
 
         with session_scope() as s:

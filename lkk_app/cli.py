@@ -57,8 +57,8 @@ def create_user_command(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from lkk_app import db
-    from lkk_app.services import users
-    from lkk_app.services.errors import FieldErrors
+    from lkk_app.auth import users
+    from lkk_app.core.errors import FieldErrors
     from lkk_app.settings import SettingsError, get_settings
 
     try:

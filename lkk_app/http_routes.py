@@ -23,11 +23,13 @@ from datetime import timedelta
 
 from lkk_app import cpu_pools
 from lkk_app.db import session_scope
-from lkk_app.services import audit, clock, outbox, ratelimit, recovery, registration, signing, tokens
-from lkk_app.services import devices, throttle
-from lkk_app.services import login as login_service
-from lkk_app.services import sessions as session_service
-from lkk_app.services import users as user_service
+from lkk_app.auth import audit, ratelimit, recovery, registration
+from lkk_app.core import clock, signing, tokens
+from lkk_app.mail import outbox
+from lkk_app.auth import devices, throttle
+from lkk_app.auth import login as login_service
+from lkk_app.auth import sessions as session_service
+from lkk_app.auth import users as user_service
 from lkk_app.mail_worker import wake_mail_sender
 from lkk_app.i18n import t
 from lkk_app.settings import get_settings, is_loopback_host
@@ -108,7 +110,7 @@ def _check_credentials(login: str, password: str, ip: str, user_agent: str,
                        previous_session: str = "") -> tuple[str, str, str]:
     """Runs in a worker thread: bcrypt must not block the event loop.
 
-    The check and its limits are ``services/login.py``'s.  Returns ("ok",
+    The check and its limits are ``auth/login.py``'s.  Returns ("ok",
     session token, device token), ("restricted", session token, device token)
     for a temporary password from a recovery letter, ("unconfirmed", signed
     pending value, ""), or ("invalid" | "wait" | "ip", extra query parameters
@@ -128,7 +130,7 @@ def _check_credentials(login: str, password: str, ip: str, user_agent: str,
 
 
 def set_device_cookie(response: Response, token: str) -> None:
-    """The long-lived device cookie (``services/devices.py``); HttpOnly."""
+    """The long-lived device cookie (``auth/devices.py``); HttpOnly."""
     _set_private_cookie(response, devices.COOKIE_NAME, token,
                         int(devices.LIFETIME.total_seconds()))
 

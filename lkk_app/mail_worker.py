@@ -20,7 +20,7 @@ _worker = None
 async def mail_sender_lifespan():
     """Lifespan task: run the sender for as long as the app runs."""
     global _worker
-    from lkk_app.services.outbox import OutboxWorker
+    from lkk_app.mail.outbox import OutboxWorker
     from lkk_app.settings import get_settings
 
     worker = OutboxWorker(get_settings())
@@ -46,7 +46,7 @@ HOUSEKEEPING_INTERVAL = 3600.0
 
 def _housekeeping_pass() -> dict[str, int]:
     from lkk_app.db import session_scope
-    from lkk_app.services import housekeeping
+    from lkk_app.jobs import housekeeping
 
     with session_scope() as db:
         return housekeeping.run(db)

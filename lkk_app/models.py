@@ -1,6 +1,6 @@
 """Database tables (SQLModel).  Every table of the cabinet is defined here.
 
-All timestamps are naive UTC (``lkk_app.services.clock.utcnow``), the same on
+All timestamps are naive UTC (``lkk_app.core.clock.utcnow``), the same on
 SQLite and PostgreSQL.
 """
 
@@ -173,7 +173,7 @@ class KnownDevice(SQLModel, table=True):
     """A browser in which a user has logged in: the SHA-256 of the random,
     long-lived HttpOnly device cookie it holds, per user.  A login attempt that
     presents it is throttled on its own (per login and device), apart from
-    attempts of strangers (``lkk_app/services/login.py``)."""
+    attempts of strangers (``lkk_app/auth/login.py``)."""
 
     __tablename__ = "lkk_device"
     __table_args__ = (sa.UniqueConstraint("token_hash", "user_id", name="uq_lkk_device_token_user"),)

@@ -426,7 +426,7 @@ def _support_settings(env: dict[str, str], problems: _Problems) -> dict:
             out["support_hours"] = hours
     email = env.get("LKK_SUPPORT_EMAIL", "").strip()
     if email:
-        from lkk_app.services.validation import email_error
+        from lkk_app.auth.validation import email_error
 
         if email_error(email):
             problems.add(f"LKK_SUPPORT_EMAIL is not an e-mail address: {email[:200]!r}")

@@ -28,7 +28,7 @@ def upgrade() -> None:
     group gets the skeleton, the others keep NULL (a unique index allows any
     number of NULLs), and no new look-alike of any of them can be registered,
     because registration also compares the skeleton of every new login."""
-    from lkk_app.services.validation import login_skeleton
+    from lkk_app.auth.validation import login_skeleton
 
     with op.batch_alter_table('lkk_user', schema=None) as batch_op:
         batch_op.add_column(sa.Column('login_skeleton', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True))

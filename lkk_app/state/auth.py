@@ -10,8 +10,8 @@ from urllib.parse import quote
 import reflex as rx
 
 from lkk_app.db import session_scope
-from lkk_app.services import sessions as session_service
-from lkk_app.services import users as user_service
+from lkk_app.auth import sessions as session_service
+from lkk_app.auth import users as user_service
 from lkk_app.settings import get_settings
 
 LOGIN_PAGE = "/"

@@ -14,10 +14,10 @@ from lkk_app.db import session_scope
 from lkk_app.http_routes import CABINET_HOME
 from lkk_app.i18n import t
 from lkk_app.mail_worker import wake_mail_sender
-from lkk_app.services import recovery
-from lkk_app.services import sessions as session_service
-from lkk_app.services import users as user_service
-from lkk_app.services.errors import FieldErrors
+from lkk_app.auth import recovery
+from lkk_app.auth import sessions as session_service
+from lkk_app.auth import users as user_service
+from lkk_app.core.errors import FieldErrors
 from lkk_app.state.auth import AuthState
 
 FIELDS = ("password", "password_confirm")

@@ -10,7 +10,7 @@ import reflex as rx
 from lkk_app.db import session_scope
 from lkk_app.i18n import t
 from lkk_app.mail_worker import wake_mail_sender
-from lkk_app.services import recovery, validation
+from lkk_app.auth import recovery, validation
 
 FIELDS = ("login", "email")
 # Longest value read from a field; longer input is cut (and then cannot match).

@@ -12,8 +12,9 @@ from lkk_app import cpu_pools
 from lkk_app.db import session_scope
 from lkk_app.http_routes import CABINET_HOME, safe_next
 from lkk_app.i18n import t
-from lkk_app.services import captcha, captcha_limits, clock, devices, throttle
-from lkk_app.services import login as login_service
+from lkk_app.auth import captcha, captcha_limits, devices, throttle
+from lkk_app.core import clock
+from lkk_app.auth import login as login_service
 from lkk_app.state.auth import AuthState, cookie_value
 
 

@@ -14,11 +14,11 @@ from lkk_app import cpu_pools
 from lkk_app.db import session_scope
 from lkk_app.i18n import RU, t
 from lkk_app.mail_worker import wake_mail_sender
-from lkk_app.services import account, audit, useragent
-from lkk_app.services import login as login_service
-from lkk_app.services import sessions as session_service
-from lkk_app.services import users as user_service
-from lkk_app.services.errors import FieldErrors
+from lkk_app.auth import account, audit, useragent
+from lkk_app.auth import login as login_service
+from lkk_app.auth import sessions as session_service
+from lkk_app.auth import users as user_service
+from lkk_app.core.errors import FieldErrors
 from lkk_app.state.auth import AuthState
 
 NOT_LOGGED_IN = object()

@@ -7,7 +7,7 @@ import reflex as rx
 from lkk_app import cpu_pools
 from lkk_app.db import session_scope
 from lkk_app.i18n import t
-from lkk_app.services import captcha, captcha_limits, registration
+from lkk_app.auth import captcha, captcha_limits, registration
 from lkk_app.mail_worker import wake_mail_sender
 
 FIELDS = ("login", "email", "phone", "password", "password_confirm", "code")

@@ -88,7 +88,7 @@ def make_account(db_env):
     """A confirmed account with a phone, created through the service layer; the
     login, e-mail and phone are distinctive so that a leak is easy to find."""
     from lkk_app.db import session_scope
-    from lkk_app.services import users
+    from lkk_app.auth import users
 
     def _make(prefix: str = "acc", password: str = PASSWORD, phone: str | None = None) -> Account:
         n = next(_counter)
@@ -111,7 +111,7 @@ def make_account(db_env):
 def mint(db_env):
     """A real session token for an account (restricted when asked)."""
     from lkk_app.db import session_scope
-    from lkk_app.services import sessions
+    from lkk_app.auth import sessions
 
     def _mint(account: Account, *, restricted: bool = False) -> str:
         with session_scope() as s:

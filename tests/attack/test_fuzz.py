@@ -79,7 +79,7 @@ def intact(app_server, db_env, server_log):
 
 
 def _stored_accounts_are_valid(rows: list[dict]) -> None:
-    from lkk_app.services import validation
+    from lkk_app.auth import validation
 
     for row in rows:
         assert validation.login_error(row["login"]) is None, row["login"]
@@ -141,7 +141,7 @@ def test_fuzz_registration_submit(client, intact):
 
 def test_fuzz_profile_phone(client, make_account, mint, intact, db_env):
     from lkk_app.db import session_scope
-    from lkk_app.services import users
+    from lkk_app.auth import users
 
     account = make_account("fzphone")
     c = client(cookie=account.cookie(mint(account)))
@@ -168,7 +168,7 @@ def test_fuzz_profile_phone(client, make_account, mint, intact, db_env):
 
 def test_fuzz_profile_change_password(client, make_account, mint, intact, db_env):
     from lkk_app.db import session_scope
-    from lkk_app.services import passwords, users
+    from lkk_app.auth import passwords, users
     from lkk_app.settings import get_settings
 
     account = make_account("fzpass")
@@ -187,8 +187,8 @@ def test_fuzz_profile_change_password(client, make_account, mint, intact, db_env
         # Wrong current passwords are throttled — the 5th ends the session
         # (unit/test_password_guesses.py); each example starts a fresh series,
         # so that the whole fuzz runs in one session.
-        from lkk_app.services import account as account_service
-        from lkk_app.services import throttle
+        from lkk_app.auth import account as account_service
+        from lkk_app.auth import throttle
 
         with session_scope() as s:
             throttle.reset(s, account_service.password_check_key(account.id))

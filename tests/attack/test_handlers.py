@@ -140,7 +140,7 @@ def _session_ids(db_env, account: Account) -> list[int]:
 
 def _live(token: str) -> bool:
     from lkk_app.db import session_scope
-    from lkk_app.services import sessions
+    from lkk_app.auth import sessions
 
     with session_scope() as s:
         return sessions.resolve_session(s, token) is not None
@@ -151,7 +151,8 @@ def _expired_token(account: Account, mint) -> str:
 
     from lkk_app.db import session_scope
     from lkk_app.models import UserSession
-    from lkk_app.services import clock, sessions
+    from lkk_app.auth import sessions
+    from lkk_app.core import clock
 
     token = mint(account)
     with session_scope() as s:
@@ -162,7 +163,7 @@ def _expired_token(account: Account, mint) -> str:
 
 def _revoked_token(account: Account, mint) -> str:
     from lkk_app.db import session_scope
-    from lkk_app.services import sessions
+    from lkk_app.auth import sessions
 
     token = mint(account)
     with session_scope() as s:
@@ -333,7 +334,7 @@ def test_extra_form_keys_are_ignored(client, make_account, mint, snapshot, db_en
     """A handler that receives keys it does not expect (user id, login, hash…)
     uses only its own fields, and only on the session's own account."""
     from lkk_app.db import session_scope
-    from lkk_app.services import passwords, users
+    from lkk_app.auth import passwords, users
     from lkk_app.settings import get_settings
     from lkk_app.state.profile import ProfileState
 

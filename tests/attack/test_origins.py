@@ -131,7 +131,7 @@ def test_login_csrf_is_refused(app_server, make_account, snapshot):
 
 def test_forced_logout_from_a_foreign_site_is_refused(app_server, make_account, mint, db_env):
     from lkk_app.db import session_scope
-    from lkk_app.services import sessions
+    from lkk_app.auth import sessions
 
     victim = make_account("flog")
     token = mint(victim)

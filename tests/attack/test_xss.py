@@ -31,7 +31,7 @@ def _no_script_ran(page, watch) -> None:
 
 
 def _confirmation_link(db_env, address: str, timeout: float = 30) -> str:
-    from lkk_app.services import outbox
+    from lkk_app.mail import outbox
     from lkk_app.settings import get_settings
 
     deadline = time.monotonic() + timeout

@@ -94,7 +94,7 @@ def make_user(db_env):
     import itertools
 
     from lkk_app.db import session_scope
-    from lkk_app.services import users
+    from lkk_app.auth import users
 
     counter = itertools.count(1)
 

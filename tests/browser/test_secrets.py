@@ -27,7 +27,7 @@ def test_no_secret_in_any_websocket_frame(page, context, make_user):
 
     token = {c["name"]: c["value"] for c in context.cookies()}["lkk_session"]
     from lkk_app.db import session_scope
-    from lkk_app.services import users
+    from lkk_app.auth import users
 
     with session_scope() as s:
         password_hash = users.get_user_by_login(s, login).password_hash

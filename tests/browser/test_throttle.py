@@ -28,7 +28,7 @@ def submit(page, login: str, password: str, code: str | None = None) -> None:
 def _keys(login: str) -> list[str]:
     """The throttle keys of ``login`` tried from this machine's browser (the
     server sees it as 127.0.0.1 or ::1)."""
-    from lkk_app.services import throttle
+    from lkk_app.auth import throttle
 
     return [throttle.client_key(login, ip=ip) for ip in ("127.0.0.1", "::1")]
 
@@ -46,7 +46,7 @@ def _end_the_wait(login: str) -> None:
     """Test-only: the server's wait is over (frozen time is impossible in the browser)."""
     from lkk_app.db import session_scope
     from lkk_app.models import LoginThrottle
-    from lkk_app.services import clock
+    from lkk_app.core import clock
 
     with session_scope() as s:
         result = s.execute(sa.update(LoginThrottle.__table__)

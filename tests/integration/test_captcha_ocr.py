@@ -1,4 +1,4 @@
-"""Stock OCR against «Код авторизации» (``services/captcha_image.py``).
+"""Stock OCR against «Код авторизации» (``auth/captcha_image.py``).
 
 The attack of an outside test, repeated here: Debian's tesseract 5 after
 grayscale, ×3 Lanczos upscaling, a threshold at 150 and a 3×3 median filter,
@@ -28,7 +28,7 @@ import pytest
 from captcha.image import ImageCaptcha
 from PIL import Image, ImageFilter
 
-from lkk_app.services import captcha
+from lkk_app.auth import captcha
 
 pytestmark = pytest.mark.slow
 

@@ -23,7 +23,8 @@ import sqlalchemy as sa
 
 from lkk_app import db as db_module
 from lkk_app.models import LoginThrottle
-from lkk_app.services import clock, throttle, users
+from lkk_app.auth import throttle, users
+from lkk_app.core import clock
 from lkk_app.settings import reload_settings
 from tests.unit.conftest import BACKENDS
 

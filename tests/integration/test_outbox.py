@@ -22,7 +22,9 @@ import pytest
 from sqlmodel import Session, select
 
 from lkk_app.models import OneTimeToken, OutboxMessage, User
-from lkk_app.services import mail_templates, outbox, tokens, users
+from lkk_app.auth import users
+from lkk_app.core import tokens
+from lkk_app.mail import templates as mail_templates, outbox
 from lkk_app.settings import SettingsError, load_settings
 
 LINK_RE = re.compile(r"http://lkk\.test/confirm/([A-Za-z0-9_-]{43})")
@@ -706,7 +708,7 @@ async def test_a_retry_after_the_link_was_used_is_not_sent(
 async def test_a_retried_temporary_password_is_the_same_password(
     db, engine, user, mail_settings, smtp_down, frozen_clock
 ):
-    from lkk_app.services import recovery
+    from lkk_app.auth import recovery
 
     user.email_confirmed_at = frozen_clock.now
     db.add(user)

@@ -11,8 +11,9 @@ import pytest
 from sqlmodel import select
 
 from lkk_app.models import OutboxMessage, User
-from lkk_app.services import outbox, registration
-from lkk_app.services.errors import FieldErrors
+from lkk_app.auth import registration
+from lkk_app.mail import outbox
+from lkk_app.core.errors import FieldErrors
 
 PASSWORD = "Тёплый ветер над Волгой"
 

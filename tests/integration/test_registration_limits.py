@@ -1,5 +1,5 @@
 """Registration limits that hold without the authorization code, and no word
-about taken logins before the code (``services/registration.py``); SQLite and
+about taken logins before the code (``auth/registration.py``); SQLite and
 PostgreSQL.
 
 * per client IP 5 per hour and 20 per day, 200 per hour across the site,
@@ -21,8 +21,8 @@ from sqlmodel import Session, func, select
 
 from lkk_app import db as db_module
 from lkk_app.models import CaptchaChallenge, OutboxMessage, RateEvent, User
-from lkk_app.services import captcha, ratelimit, registration, users
-from lkk_app.services.ratelimit import (
+from lkk_app.auth import captcha, ratelimit, registration, users
+from lkk_app.auth.ratelimit import (
     CONFIRMATION_LETTERS_PER_ADDRESS,
     REGISTRATION_GLOBAL,
     REGISTRATION_PER_IP,
@@ -215,7 +215,7 @@ def test_exempt_ips_are_not_counted_per_ip_but_globally(scope, cfg):
 
 def test_the_reservation_comes_before_bcrypt(scope, cfg, monkeypatch):
     """Refused registrations cost no password hash."""
-    from lkk_app.services import passwords
+    from lkk_app.auth import passwords
 
     for i in range(5):
         assert attempt(scope, cfg, form(f"bb{i}"), ip="192.0.2.1").email

@@ -29,7 +29,7 @@ from sqlmodel import Session, SQLModel
 from lkk_app import db as db_module
 from lkk_app import settings as settings_module
 from lkk_app import models  # noqa: F401 - registers the tables
-from lkk_app.services import clock
+from lkk_app.core import clock
 from lkk_app.settings import Settings, get_settings, load_settings, reload_settings
 
 POSTGRES_URL = os.environ.get("LKK_TEST_POSTGRES_URL", "").strip()
@@ -154,7 +154,7 @@ def new_session(engine):
 
 
 class FrozenClock:
-    """Controls ``lkk_app.services.clock.utcnow`` for a test."""
+    """Controls ``lkk_app.core.clock.utcnow`` for a test."""
 
     def __init__(self, start: datetime):
         self.now = start
@@ -182,7 +182,7 @@ def roomy_cpu_pools(request, monkeypatch):
     are per process and the captcha pool's rate is 5 images a second, so tests
     that draw codes one after another would otherwise depend on their speed."""
     from lkk_app import cpu_pools
-    from lkk_app.services import captcha_limits
+    from lkk_app.auth import captcha_limits
 
     # The per-tab count of new codes is kept in memory too: each test starts afresh.
     captcha_limits.connections.clear()

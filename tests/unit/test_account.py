@@ -6,8 +6,8 @@ import pytest
 from sqlmodel import select
 
 from lkk_app.models import OutboxMessage
-from lkk_app.services import account, sessions, users
-from lkk_app.services.errors import FieldErrors
+from lkk_app.auth import account, sessions, users
+from lkk_app.core.errors import FieldErrors
 
 OLD = "Старый добрый пароль"
 NEW = "Новый надёжный пароль 7"
@@ -71,7 +71,7 @@ def test_change_password_validates_every_field(db, user, settings, current, new,
 
 
 def test_change_password_cancels_a_pending_temporary_password(db, user, settings):
-    from lkk_app.services import recovery
+    from lkk_app.auth import recovery
 
     recovery.request_reset(db, login="volkov", email="volkov@example.com", ip="127.0.0.1")
     db.commit()

@@ -12,8 +12,9 @@ from sqlmodel import select
 
 from lkk_app import db as db_module
 from lkk_app.models import AuditEvent, OneTimeToken, User, UserSession
-from lkk_app.services import account, audit, recovery, sessions, tokens, users
-from lkk_app.services.errors import FieldErrors
+from lkk_app.auth import account, audit, recovery, sessions, users
+from lkk_app.core import tokens
+from lkk_app.core.errors import FieldErrors
 from lkk_app.settings import get_settings, reload_settings
 
 with warnings.catch_warnings():

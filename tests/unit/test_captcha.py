@@ -14,7 +14,7 @@ from PIL import Image
 from sqlmodel import select
 
 from lkk_app.models import CaptchaChallenge
-from lkk_app.services import captcha
+from lkk_app.auth import captcha
 from lkk_app.settings import SettingsError, load_settings
 
 CODE = "735190"

@@ -1,4 +1,4 @@
-"""New authorization codes per connection and per IP (``services/captcha_limits.py``)."""
+"""New authorization codes per connection and per IP (``auth/captcha_limits.py``)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from sqlmodel import func, select
 
 from lkk_app.models import CaptchaChallenge
-from lkk_app.services import captcha, captcha_limits, captcha_image, ratelimit
-from lkk_app.services.captcha_limits import PER_CONNECTION, ConnectionWindow
+from lkk_app.auth import captcha, captcha_limits, captcha_image, ratelimit
+from lkk_app.auth.captcha_limits import PER_CONNECTION, ConnectionWindow
 from lkk_app.settings import SettingsError, load_settings
 
 

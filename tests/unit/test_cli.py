@@ -15,7 +15,7 @@ from lkk_app import cli
 from lkk_app import db as db_module
 from lkk_app.i18n import t
 from lkk_app.models import User
-from lkk_app.services import passwords
+from lkk_app.auth import passwords
 from lkk_app.settings import reload_settings
 
 

@@ -12,7 +12,8 @@ from sqlmodel import select
 
 from lkk_app import db as db_module
 from lkk_app.models import AuditEvent, User, UserSession
-from lkk_app.services import tokens, users
+from lkk_app.auth import users
+from lkk_app.core import tokens
 from lkk_app.settings import get_settings
 from tests.unit.test_login_route import PASSWORD, app_db, client  # noqa: F401  (fixture)
 

@@ -21,7 +21,8 @@ def _client(peer: str = "127.0.0.1"):
 
 
 def test_dev_mail_lists_letters_with_clickable_links(db, settings, monkeypatch, tmp_path):
-    from lkk_app.services import outbox, registration, users
+    from lkk_app.auth import registration, users
+    from lkk_app.mail import outbox
 
     monkeypatch.setenv("LKK_MAIL_DIR", str(tmp_path / "mail"))
     monkeypatch.setenv("LKK_SECRET_KEY", "x" * 40)

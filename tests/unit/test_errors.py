@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 import lkk_app.lkk_app as app_module
 from lkk_app.i18n import t
-from lkk_app.services import validation
-from lkk_app.services.errors import FieldErrors
+from lkk_app.auth import validation
+from lkk_app.core.errors import FieldErrors
 from lkk_app.state.errors import ErrorBanner, describe, handle_backend_error
 from tests.statekit import make_state
 
@@ -58,7 +58,7 @@ def test_the_place_in_the_app_is_logged():
     with pytest.raises(FieldErrors) as info:
         validation.normalize_phone(SECRET)
     text = describe(info.value)
-    assert text.startswith("FieldErrors at lkk_app/services/validation.py:")
+    assert text.startswith("FieldErrors at lkk_app/auth/validation.py:")
     assert text.endswith("in normalize_phone") and SECRET not in text
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from sqlmodel import select
 
 from lkk_app.models import AuditEvent, CaptchaChallenge, OneTimeToken, RateEvent, UserSession
-from lkk_app.services import audit, captcha, housekeeping, ratelimit, sessions, tokens, users
+from lkk_app.auth import audit, captcha, ratelimit, sessions, users
+from lkk_app.core import tokens
+from lkk_app.jobs import housekeeping
 
 
 def test_housekeeping_removes_only_old_rows(db, settings, frozen_clock):

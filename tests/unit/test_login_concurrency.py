@@ -21,7 +21,7 @@ from sqlmodel import select
 from lkk_app import db as db_module
 from lkk_app import settings as settings_module
 from lkk_app.models import AuditEvent
-from lkk_app.services import users
+from lkk_app.auth import users
 from lkk_app.settings import reload_settings
 from tests.unit.test_login_route import CODE, PASSWORD, logged_in, make_user, post, query
 

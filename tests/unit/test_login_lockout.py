@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from lkk_app import db as db_module
 from lkk_app.models import AuditEvent, KnownDevice
-from lkk_app.services import devices, ratelimit, recovery, sessions, throttle, users
+from lkk_app.auth import devices, ratelimit, recovery, sessions, throttle, users
 from lkk_app.state.login import LoginState
 from tests.statekit import make_state
 from tests.unit.test_login_route import (  # noqa: F401 - app_db is a fixture

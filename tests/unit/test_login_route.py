@@ -16,7 +16,7 @@ from sqlmodel import select
 from lkk_app import db as db_module
 from lkk_app import settings as settings_module
 from lkk_app.models import AuditEvent, LoginThrottle, OutboxMessage
-from lkk_app.services import captcha, passwords, recovery, throttle, users
+from lkk_app.auth import captcha, passwords, recovery, throttle, users
 from lkk_app.settings import reload_settings
 from lkk_app.state.login import LoginState
 from tests.statekit import make_state

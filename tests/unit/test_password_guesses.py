@@ -14,8 +14,9 @@ from sqlmodel import select
 
 from lkk_app import db as db_module
 from lkk_app.models import AuditEvent, OutboxMessage
-from lkk_app.services import account, mail_templates, outbox, passwords, sessions, throttle, users
-from lkk_app.services.errors import FieldErrors
+from lkk_app.auth import account, passwords, sessions, throttle, users
+from lkk_app.mail import templates as mail_templates, outbox
+from lkk_app.core.errors import FieldErrors
 from lkk_app.settings import get_settings, reload_settings
 from lkk_app.state.login import LoginState
 from lkk_app.state.profile import ProfileState

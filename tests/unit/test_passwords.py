@@ -9,7 +9,7 @@ import hmac
 import bcrypt
 import pytest
 
-from lkk_app.services import passwords
+from lkk_app.auth import passwords
 
 KEY = b"unit-test-secret-key-0123456789-abcdefghij"
 COST = 4  # bcrypt's minimum; the cost is irrelevant to these tests

@@ -9,8 +9,8 @@ import pytest
 from sqlmodel import func, select
 
 from lkk_app.models import RateEvent
-from lkk_app.services import ratelimit
-from lkk_app.services.ratelimit import (
+from lkk_app.auth import ratelimit
+from lkk_app.auth.ratelimit import (
     LOGIN_FAILS_PER_IP,
     RECOVERY_PER_ACCOUNT,
     RECOVERY_PER_IP,

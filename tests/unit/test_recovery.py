@@ -14,8 +14,10 @@ from sqlmodel import select
 
 from lkk_app import db as db_module
 from lkk_app.models import OneTimeToken, OutboxMessage, RateEvent, User, UserSession
-from lkk_app.services import outbox, passwords, ratelimit, recovery, sessions, tokens, users
-from lkk_app.services.errors import AuthenticationFailed, FieldErrors
+from lkk_app.auth import passwords, ratelimit, recovery, sessions, users
+from lkk_app.core import tokens
+from lkk_app.mail import outbox
+from lkk_app.core.errors import AuthenticationFailed, FieldErrors
 from lkk_app.settings import reload_settings
 
 # Imported here, not inside the tests: Reflex registers state classes in a

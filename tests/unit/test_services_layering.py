@@ -1,4 +1,5 @@
-"""lkk_app/services is plain Python: no Reflex, usable from the CLI, workers and tests."""
+"""The domain packages (core, auth, mail, jobs, billing) are plain Python: no Reflex, usable from
+the CLI, workers and tests."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ROOT / "lkk_app" / "services"
+DOMAIN = [ROOT / "lkk_app" / name for name in ("core", "auth", "mail", "jobs")]
 BILLING = ROOT / "lkk_app" / "billing"
 
 
@@ -22,9 +23,9 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-def test_no_module_in_services_imports_reflex():
-    files = sorted(SERVICES.glob("*.py"))
-    assert len(files) >= 7
+def test_no_module_in_domain_packages_imports_reflex():
+    files = sorted(f for d in DOMAIN for f in d.rglob("*.py"))
+    assert len(files) >= 20
     offenders = {
         f.name: sorted(m for m in imported_modules(f) if m == "reflex" or m.startswith("reflex."))
         for f in files
@@ -44,10 +45,12 @@ def test_no_module_in_billing_imports_reflex():
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
-def test_services_and_cli_import_without_loading_reflex():
+def test_domain_packages_and_cli_import_without_loading_reflex():
     code = (
-        "import sys, importlib, pkgutil, lkk_app.services as s\n"
-        "for m in pkgutil.iter_modules(s.__path__): importlib.import_module('lkk_app.services.' + m.name)\n"
+        "import sys, importlib, pkgutil\n"
+        "for p in ('core', 'auth', 'mail', 'jobs'):\n"
+        "    s = importlib.import_module('lkk_app.' + p)\n"
+        "    for m in pkgutil.walk_packages(s.__path__, s.__name__ + '.'): importlib.import_module(m.name)\n"
         "import lkk_app.billing as b\n"
         "for m in pkgutil.walk_packages(b.__path__, 'lkk_app.billing.'): importlib.import_module(m.name)\n"
         "import lkk_app.cli\n"

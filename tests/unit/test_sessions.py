@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from lkk_app.models import User, UserSession
-from lkk_app.services import sessions, users
+from lkk_app.auth import sessions, users
 
 
 @pytest.fixture

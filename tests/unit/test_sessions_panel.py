@@ -11,7 +11,8 @@ from sqlmodel import select
 
 from lkk_app import db as db_module
 from lkk_app.models import AuditEvent, UserSession
-from lkk_app.services import clock, sessions, users
+from lkk_app.auth import sessions, users
+from lkk_app.core import clock
 from lkk_app.settings import reload_settings
 
 # Imported at module level: Reflex registers state classes in a context

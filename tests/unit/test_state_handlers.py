@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lkk_app import db as db_module
-from lkk_app.services import sessions, users
+from lkk_app.auth import sessions, users
 from lkk_app.settings import reload_settings
 from lkk_app.state.login import LoginState
 from lkk_app.state.profile import ProfileState

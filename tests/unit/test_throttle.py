@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from lkk_app.models import LoginThrottle
-from lkk_app.services import throttle, users
+from lkk_app.auth import throttle, users
 
 PASSWORD = "Синий трактор 77"
 IP = "192.0.2.1"

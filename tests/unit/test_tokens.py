@@ -11,7 +11,8 @@ import pytest
 from sqlmodel import select
 
 from lkk_app.models import OneTimeToken, User
-from lkk_app.services import tokens, users
+from lkk_app.auth import users
+from lkk_app.core import tokens
 
 
 @pytest.fixture

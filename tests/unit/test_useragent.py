@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from lkk_app.services import useragent
+from lkk_app.auth import useragent
 
 CASES = [
     # Desktop

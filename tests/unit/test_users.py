@@ -11,8 +11,9 @@ from sqlmodel import select
 
 from lkk_app.i18n import t
 from lkk_app.models import User
-from lkk_app.services import clock, passwords, users
-from lkk_app.services.errors import AuthenticationFailed, DomainError, FieldErrors
+from lkk_app.auth import passwords, users
+from lkk_app.core import clock
+from lkk_app.core.errors import AuthenticationFailed, DomainError, FieldErrors
 
 GOOD_PASSWORD = "Зелёный-слон-42"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lkk_app.i18n import t
-from lkk_app.services import validation as v
-from lkk_app.services.errors import FieldErrors
+from lkk_app.auth import validation as v
+from lkk_app.core.errors import FieldErrors
 
 # --------------------------------------------------------------------------- login
 

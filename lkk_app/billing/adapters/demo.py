@@ -64,7 +64,7 @@ from lkk_app.billing.types import (
     VoltageLevel,
     Zone,
 )
-from lkk_app.services import clock as clock_module
+from lkk_app.core import clock as clock_module
 
 __all__ = ["API_VERSION", "DemoBilling", "ensure_seeded", "reset", "seed", "update_contract"]
 

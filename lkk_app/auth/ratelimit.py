@@ -49,7 +49,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, delete, func, select
 
 from lkk_app.models import RateEvent
-from lkk_app.services import clock
+from lkk_app.core import clock
 
 MAX_BUCKET_LENGTH = 128  # the column's length
 
@@ -75,7 +75,7 @@ LOGIN_FAILS_PER_IP = Limit(30, timedelta(minutes=10))
 # Failed logins per login name from clients that are not known devices of the
 # account (all IP addresses together): beyond the first, every such client
 # needs the authorization code; beyond the second, such clients are refused
-# until the hour's count falls again (lkk_app/services/login.py).
+# until the hour's count falls again (lkk_app/auth/login.py).
 LOGIN_FAILS_PER_LOGIN_CODE = Limit(50, timedelta(hours=1))
 LOGIN_FAILS_PER_LOGIN_STOP = Limit(100, timedelta(hours=1))
 # Registration and the authorization code: limits that hold without the code.

@@ -10,7 +10,8 @@ from datetime import timedelta
 from sqlmodel import Session, delete
 
 from lkk_app.models import AuditEvent
-from lkk_app.services import captcha, clock, devices, ratelimit, sessions, throttle, tokens
+from lkk_app.auth import captcha, devices, ratelimit, sessions, throttle
+from lkk_app.core import clock, tokens
 
 AUDIT_RETENTION = timedelta(days=365)
 

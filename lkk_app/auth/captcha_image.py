@@ -1,4 +1,4 @@
-"""Drawing of the «Код авторизации» image (``services/captcha.py`` owns the codes).
+"""Drawing of the «Код авторизации» image (``auth/captcha.py`` owns the codes).
 
 Stock OCR — tesseract after grayscale, ×3 upscaling, a fixed threshold and a
 median filter — read three images in four of the ``captcha`` library's

@@ -41,11 +41,14 @@ from sqlmodel import Session, select, update
 
 from lkk_app.i18n import t
 from lkk_app.models import OneTimeToken, User
-from lkk_app.services import audit, clock, outbox, passwords, ratelimit, registration, sessions
-from lkk_app.services import throttle, tokens
-from lkk_app.services import users, validation
-from lkk_app.services.errors import FieldErrors
-from lkk_app.services.tokens import db_time
+from lkk_app.auth import audit, passwords, ratelimit, registration, sessions
+from lkk_app.core import clock
+from lkk_app.mail import outbox
+from lkk_app.auth import throttle
+from lkk_app.core import tokens
+from lkk_app.auth import users, validation
+from lkk_app.core.errors import FieldErrors
+from lkk_app.core.tokens import db_time
 from lkk_app.settings import Settings, get_settings
 
 log = logging.getLogger("lkk.auth")

@@ -4,7 +4,7 @@
 Who is throttled, and how:
 
 * **Per login and client** (``throttle.client_key``): a known device of the
-  account (its device cookie, ``services/devices.py``) has a bucket of its own;
+  account (its device cookie, ``auth/devices.py``) has a bucket of its own;
   any other client is counted by its IP address.  After 5 consecutive failures
   that client needs the authorization code and waits 30 s, doubling up to
   15 min, between attempts.  During a wait nothing is checked — not even a
@@ -45,10 +45,10 @@ from sqlmodel import Session
 
 from lkk_app import db as db_module
 from lkk_app.models import User
-from lkk_app.services import audit, captcha, devices, passwords, ratelimit, recovery, throttle
-from lkk_app.services import sessions as session_service
-from lkk_app.services import users as user_service
-from lkk_app.services.errors import AuthenticationFailed
+from lkk_app.auth import audit, captcha, devices, passwords, ratelimit, recovery, throttle
+from lkk_app.auth import sessions as session_service
+from lkk_app.auth import users as user_service
+from lkk_app.core.errors import AuthenticationFailed
 from lkk_app.settings import Settings, get_settings
 
 OK = "ok"

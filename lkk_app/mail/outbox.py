@@ -81,8 +81,9 @@ from sqlmodel import Session, and_, or_, select, update
 
 from lkk_app import db as db_module
 from lkk_app.models import OutboxMessage, User
-from lkk_app.services import clock, mail_templates, tokens
-from lkk_app.services.tokens import db_time, naive_utc
+from lkk_app.core import clock, tokens
+from lkk_app.mail import templates as mail_templates
+from lkk_app.core.tokens import db_time, naive_utc
 from lkk_app.settings import (
     ENV_PRODUCTION,
     SMTP_TLS_STARTTLS,

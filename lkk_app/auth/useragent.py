@@ -13,7 +13,7 @@ from __future__ import annotations
 
 UNKNOWN_DEVICE = "Неизвестное устройство"
 UNKNOWN_BROWSER = "Неизвестный браузер"
-# The stored header is at most 512 characters (lkk_app/services/sessions.py).
+# The stored header is at most 512 characters (lkk_app/auth/sessions.py).
 MAX_LENGTH = 1024
 
 # (markers, name): the first entry with a marker found in the header wins, so

@@ -38,7 +38,8 @@ from io import BytesIO
 from sqlmodel import Session, delete, select, update
 
 from lkk_app.models import CaptchaChallenge
-from lkk_app.services import captcha_image, clock
+from lkk_app.auth import captcha_image
+from lkk_app.core import clock
 from lkk_app.settings import Settings, get_settings
 
 TTL = timedelta(minutes=5)
@@ -54,7 +55,7 @@ _CODE_RE = re.compile(r"[0-9]{%d,%d}" % (min(CODE_LENGTHS), max(CODE_LENGTHS)))
 
 def render_code(code: str) -> bytes:
     """Draw ``code`` as a PNG of :data:`IMAGE_WIDTH` × :data:`IMAGE_HEIGHT`
-    (``services/captcha_image.py``: made to defeat stock OCR)."""
+    (``auth/captcha_image.py``: made to defeat stock OCR)."""
     image = captcha_image.draw(code)
     out = BytesIO()
     image.save(out, format="PNG", optimize=True)

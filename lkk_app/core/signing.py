@@ -10,7 +10,7 @@ import hashlib
 import hmac
 from datetime import timedelta
 
-from lkk_app.services import clock
+from lkk_app.core import clock
 from lkk_app.settings import Settings, get_settings
 
 

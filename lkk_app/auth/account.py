@@ -1,7 +1,7 @@
 """What a logged-in user changes in «Профиль»: the phone and the password.
 
 Wrong current passwords in «Смена пароля» are throttled per account like
-failed logins (``services/throttle.py``, key ``subject_key("password-change",
+failed logins (``auth/throttle.py``, key ``subject_key("password-change",
 user id)``): every attempt is reserved before the bcrypt check (so parallel
 guesses from several tabs cannot pass the rule); the 5th consecutive failure
 — and each one after it — ends the session it came from and mails the owner,
@@ -17,9 +17,11 @@ from sqlmodel import Session
 
 from lkk_app.i18n import t
 from lkk_app.models import User
-from lkk_app.services import audit, clock, outbox, passwords, sessions, throttle, tokens, users
-from lkk_app.services import useragent, validation
-from lkk_app.services.errors import FieldErrors
+from lkk_app.auth import audit, passwords, sessions, throttle, users
+from lkk_app.core import clock, tokens
+from lkk_app.mail import outbox
+from lkk_app.auth import useragent, validation
+from lkk_app.core.errors import FieldErrors
 from lkk_app.settings import Settings, get_settings
 
 #: Consecutive wrong current passwords after which the session ends.

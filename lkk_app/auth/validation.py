@@ -13,7 +13,7 @@ import re
 import unicodedata
 
 from lkk_app.i18n import t
-from lkk_app.services.errors import FieldErrors
+from lkk_app.core.errors import FieldErrors
 
 # --------------------------------------------------------------------------- login
 

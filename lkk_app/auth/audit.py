@@ -13,7 +13,7 @@ import re
 from sqlmodel import Session, select
 
 from lkk_app.models import AuditEvent
-from lkk_app.services import clock
+from lkk_app.core import clock
 
 LOGIN_SUCCESS = "login_success"
 LOGIN_FAILURE = "login_failure"

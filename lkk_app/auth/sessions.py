@@ -18,7 +18,7 @@ from datetime import timedelta
 from sqlmodel import Session, delete, or_, select, update
 
 from lkk_app.models import UserSession
-from lkk_app.services import clock
+from lkk_app.core import clock
 from lkk_app.settings import Settings, get_settings
 
 TOKEN_BYTES = 32

@@ -7,9 +7,9 @@ not tell which accounts exist.  The keys in use:
 
 * :func:`client_key` — a login name as typed (known or not) together with the
   client: its IP address (IPv6 by /64) or, for a known device, its device
-  cookie.  The login (``lkk_app/services/login.py``) throttles these.
+  cookie.  The login (``lkk_app/auth/login.py``) throttles these.
 * :func:`subject_key` — anything else, e.g. «Смена пароля» per account
-  (``lkk_app/services/account.py``).
+  (``lkk_app/auth/account.py``).
 
 The rule of a key:
 
@@ -50,7 +50,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, delete, select
 
 from lkk_app.models import LoginThrottle
-from lkk_app.services import clock, validation
+from lkk_app.auth import validation
+from lkk_app.core import clock
 from lkk_app.settings import Settings, get_settings
 
 THRESHOLD = 5
@@ -112,7 +113,7 @@ def client_key(login: object, *, ip: str | None = None, device: str | None = Non
     """The key of a login name tried by one client: by its known device
     (``device``: the stored hash of its device cookie) when given, else by its
     IP address (``ratelimit.ip_key``: IPv6 by /64)."""
-    from lkk_app.services.ratelimit import ip_key  # no import cycle at module level
+    from lkk_app.auth.ratelimit import ip_key  # no import cycle at module level
 
     who = f"device:{device}" if device else f"ip:{ip_key(ip)}"
     return _hmac("login-throttle:" + _login_part(login) + "\x1f" + who, settings)

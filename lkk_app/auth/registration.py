@@ -34,8 +34,10 @@ from sqlmodel import Session
 
 from lkk_app.i18n import t
 from lkk_app.models import User
-from lkk_app.services import captcha, outbox, ratelimit, tokens, users, validation
-from lkk_app.services.errors import FieldErrors
+from lkk_app.auth import captcha, ratelimit, users, validation
+from lkk_app.core import tokens
+from lkk_app.mail import outbox
+from lkk_app.core.errors import FieldErrors
 from lkk_app.settings import Settings, get_settings
 
 CONFIRM_TTL = timedelta(hours=24)

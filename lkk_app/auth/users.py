@@ -14,8 +14,9 @@ from sqlmodel import Session, or_, select
 
 from lkk_app.i18n import t
 from lkk_app.models import User
-from lkk_app.services import clock, passwords, validation
-from lkk_app.services.errors import AuthenticationFailed, FieldErrors
+from lkk_app.auth import passwords, validation
+from lkk_app.core import clock
+from lkk_app.core.errors import AuthenticationFailed, FieldErrors
 from lkk_app.settings import Settings, get_settings
 
 # Raw login input longer than this cannot be a login (32 characters after NFKC);

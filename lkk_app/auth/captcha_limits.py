@@ -22,7 +22,7 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
-from lkk_app.services import captcha, ratelimit
+from lkk_app.auth import captcha, ratelimit
 from lkk_app.settings import Settings, get_settings
 
 PER_CONNECTION = ratelimit.Limit(15, timedelta(minutes=10))

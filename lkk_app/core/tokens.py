@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import Session, delete, select, update
 
 from lkk_app.models import OneTimeToken
-from lkk_app.services import clock
+from lkk_app.core import clock
 
 CONFIRM_EMAIL = "confirm_email"
 TEMP_PASSWORD = "temp_password"

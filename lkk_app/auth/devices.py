@@ -5,7 +5,7 @@ After a successful login the browser gets (or keeps) a random device cookie
 keeps its SHA-256 per user.  A later login attempt for that user that presents
 the cookie comes from a *known device*: it is throttled in a bucket of its own
 (login and device) and is not held back by failures of strangers — the OWASP
-"device cookie" defence against lock-out (``lkk_app/services/login.py``).
+"device cookie" defence against lock-out (``lkk_app/auth/login.py``).
 
 One browser may be a known device of several users (an accountant who serves
 several organisations), one user may have many devices.  The cookie proves
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, delete, select
 
 from lkk_app.models import KnownDevice
-from lkk_app.services import clock
+from lkk_app.core import clock
 
 COOKIE_NAME = "lkk_device"
 TOKEN_BYTES = 32

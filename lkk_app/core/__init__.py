@@ -1,0 +1,1 @@
+"""Shared plain-Python building blocks: clock, domain errors, signing, secrets."""

@@ -1,0 +1,1 @@
+"""Letters: templates, the outbox, delivery and transport."""
