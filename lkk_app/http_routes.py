@@ -25,12 +25,12 @@ from lkk_app import cpu_pools
 from lkk_app.db import session_scope
 from lkk_app.auth import audit, ratelimit, recovery, registration
 from lkk_app.core import clock, signing, tokens
-from lkk_app.mail import outbox
+from lkk_app.mail import devmail, outbox
 from lkk_app.auth import devices, throttle
 from lkk_app.auth import login as login_service
 from lkk_app.auth import sessions as session_service
 from lkk_app.auth import users as user_service
-from lkk_app.mail_worker import wake_mail_sender
+from lkk_app.jobs.worker import wake_mail_sender
 from lkk_app.i18n import t
 from lkk_app.settings import get_settings, is_loopback_host
 
@@ -198,7 +198,7 @@ def _resend(user_id: int, ip: str = "", user_agent: str = "") -> None:
             audit.record(db, event=audit.CONFIRMATION_RESENT, result=audit.REFUSED, user_id=user.id,
                          login=user.login, ip=ip, user_agent=user_agent)
             return
-        registration.queue_confirmation(db, user)
+        outbox.queue_confirmation(db, user)
         audit.record(db, event=audit.CONFIRMATION_RESENT, user_id=user.id, login=user.login,
                      ip=ip, user_agent=user_agent)
 
@@ -320,7 +320,7 @@ _LINK_RE = re.compile(r"https?://[^\s<>\"']+")
 
 def _dev_mail_page() -> str:
     settings = get_settings()
-    letters = outbox.list_dev_mail(settings.mail_dir)
+    letters = devmail.list_dev_mail(settings.mail_dir)
     items = []
     for letter in letters:
         body = _LINK_RE.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>',

@@ -6,7 +6,7 @@ from lkk_app import models  # noqa: F401  (tables must be imported for migration
 from lkk_app.http_routes import build_http_app
 from lkk_app.security_headers import security_headers
 from lkk_app import event_limits
-from lkk_app.mail_worker import mail_sender_lifespan
+from lkk_app.jobs.worker import background_lifespan
 from lkk_app.i18n import t
 from lkk_app.logs import setup_logging
 from lkk_app.pages.login import login_page
@@ -52,4 +52,4 @@ app.add_page(forgot_page, route="/forgot", title=t("login.forgot"), on_load=Forg
 app.add_page(change_password_page, route="/change-password", title=t("change.title"),
              on_load=ChangePasswordState.on_load)
 
-app.register_lifespan_task(mail_sender_lifespan)
+app.register_lifespan_task(background_lifespan)

@@ -78,12 +78,11 @@ def _check_current_password(session: Session, user: User, current_password: str,
     audit.record(session, event=audit.SESSION_ENDED, user_id=user.id, login=user.login, ip=ip,
                  user_agent=user_agent, detail=ENDED_BY_PASSWORD_GUESSES)
     started = current.created_at if current is not None else clock.utcnow()
-    outbox.enqueue(session, kind="password_guesses", template="password_guesses",
-                   recipient=user.email, user_id=user.id, settings=settings,
-                   params={"login": user.login, "attempts": str(failures), "ip": ip or "—",
-                           "device": useragent.describe(user_agent),
-                           "started": started.strftime("%d.%m.%Y %H:%M") + " (UTC)",
-                           "time": clock.utcnow().strftime("%d.%m.%Y %H:%M") + " (UTC)"})
+    outbox.queue_password_guesses(session, user, attempts=failures, ip=ip,
+                                  device=useragent.describe(user_agent),
+                                  started=started.strftime("%d.%m.%Y %H:%M") + " (UTC)",
+                                  time=clock.utcnow().strftime("%d.%m.%Y %H:%M") + " (UTC)",
+                                  settings=settings)
     raise SessionEnded()
 
 
@@ -150,7 +149,5 @@ def change_password(
     if ended:
         audit.record(session, event=audit.SESSION_ENDED, user_id=user.id, login=user.login,
                      ip=ip, user_agent=user_agent, detail=sessions.ENDED_BY_PASSWORD_CHANGE)
-    outbox.enqueue(session, kind="password_changed", template="password_changed",
-                   recipient=user.email, params={"login": user.login}, user_id=user.id,
-                   settings=settings)
+    outbox.queue_password_changed(session, user, settings=settings)
     return ended

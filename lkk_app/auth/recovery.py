@@ -7,8 +7,8 @@
   caller always shows the same neutral answer; nothing here tells it whether
   the pair matched.
 * The temporary password itself is minted by the mail sender just before the
-  letter is rendered (:func:`mint_temp_password`, registered with
-  :func:`outbox.register_secret_minter` when this module is imported): 16
+  letter is rendered (:func:`mint_temp_password`, the sender's minter of
+  ``temp_password`` secrets, ``lkk_app.jobs.worker.letter_secrets``): 16
   characters from an unambiguous alphabet, stored only as a bcrypt hash in
   ``lkk_token`` (purpose ``temp_password``), valid 24 h; a new one invalidates
   the older ones.  The account's password is **not** touched: the old
@@ -41,7 +41,7 @@ from sqlmodel import Session, select, update
 
 from lkk_app.i18n import t
 from lkk_app.models import OneTimeToken, User
-from lkk_app.auth import audit, passwords, ratelimit, registration, sessions
+from lkk_app.auth import audit, passwords, ratelimit, sessions
 from lkk_app.core import clock
 from lkk_app.mail import outbox
 from lkk_app.auth import throttle
@@ -115,21 +115,11 @@ def request_reset(
     if user.email_confirmed_at is None:
         # The address is not proven yet: a temporary password must not go to
         # it; a fresh confirmation link lets the owner finish registration.
-        registration.queue_confirmation(session, user)
+        outbox.queue_confirmation(session, user, settings=settings)
         log.info("password reset for unconfirmed user %s from %s: confirmation link queued",
                  user.id, ip or "-")
         return
-    outbox.enqueue(
-        session,
-        kind="temp_password",
-        template="temp_password",
-        recipient=user.email,
-        params={"login": user.login},
-        user_id=user.id,
-        secret_purpose=tokens.TEMP_PASSWORD,
-        expires_in=TEMP_TTL,
-        settings=settings,
-    )
+    outbox.queue_recovery(session, user, settings=settings)
     log.info("password reset requested for user %s from %s: temporary password queued",
              user.id, ip or "-")
 
@@ -189,9 +179,6 @@ def mint_temp_password(
     ))
     session.flush()
     return password
-
-
-outbox.register_secret_minter(tokens.TEMP_PASSWORD, mint_temp_password)
 
 
 def _live_temp_hashes(session: Session, user_id: int) -> list[str]:
@@ -321,15 +308,7 @@ def complete_reset(
         audit.record(session, event=audit.SESSION_ENDED, user_id=user.id, login=user.login,
                      ip=ip or "", user_agent=user_agent or "",
                      detail=sessions.ENDED_BY_PASSWORD_CHANGE)
-    outbox.enqueue(
-        session,
-        kind="password_changed",
-        template="password_changed",
-        recipient=user.email,
-        params={"login": user.login},
-        user_id=user.id,
-        settings=settings,
-    )
+    outbox.queue_password_changed(session, user, settings=settings)
     log.info("password set after recovery for user %s; %d other session(s) ended", user.id, ended)
 
 

@@ -28,7 +28,6 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Callable
-from datetime import timedelta
 
 from sqlmodel import Session
 
@@ -39,8 +38,6 @@ from lkk_app.core import tokens
 from lkk_app.mail import outbox
 from lkk_app.core.errors import FieldErrors
 from lkk_app.settings import Settings, get_settings
-
-CONFIRM_TTL = timedelta(hours=24)
 
 log = logging.getLogger("lkk.registration")
 
@@ -117,7 +114,7 @@ def register(
     user = users.create_user(session, login=login, email=email, password=password, phone=phone,
                              settings=settings)
     if letter_allowed(session, user.email, settings=settings):
-        queue_confirmation(session, user)
+        outbox.queue_confirmation(session, user, settings=settings)
     else:
         log.info("confirmation letter for new user %s not sent: the address had its letters today",
                  user.id)
@@ -180,16 +177,25 @@ def letter_allowed(session: Session, email: str, settings: Settings | None = Non
     return ratelimit.allow_all(session, letter_rules(email, settings))
 
 
-def queue_confirmation(session: Session, user: User) -> None:
-    """Queue a confirmation letter; its link is minted when it is sent, and a
-    new link invalidates the previous one."""
-    outbox.enqueue(
+def mint_confirmation(session: Session, user_id: int, *,
+                      letter_seed: bytes | None = None) -> str | None:
+    """Secret minter of confirmation letters: the e-mail confirmation token
+    (24 h, replaces the user's older ones); for a retry of the same letter the
+    same token, or ``None`` once it was used or replaced (or the user is gone)."""
+    if session.get(User, user_id) is None:
+        return None
+    token = None
+    if letter_seed is not None:
+        token = tokens.token_from_seed(letter_seed)
+        state = tokens.peek_token(session, token, tokens.CONFIRM_EMAIL)
+        if state == tokens.VALID:
+            return token
+        if state != tokens.UNKNOWN:
+            return None
+    return tokens.issue_token(
         session,
-        kind="confirm_email",
-        template="confirm_email",
-        recipient=user.email,
-        params={"login": user.login},
-        user_id=user.id,
-        secret_purpose=tokens.CONFIRM_EMAIL,
-        expires_in=CONFIRM_TTL,
+        user_id=user_id,
+        purpose=tokens.CONFIRM_EMAIL,
+        ttl=tokens.TTL[tokens.CONFIRM_EMAIL],
+        token=token,
     )

@@ -13,7 +13,7 @@ from lkk_app import cpu_pools
 from lkk_app.db import session_scope
 from lkk_app.http_routes import CABINET_HOME
 from lkk_app.i18n import t
-from lkk_app.mail_worker import wake_mail_sender
+from lkk_app.jobs.worker import wake_mail_sender
 from lkk_app.auth import recovery
 from lkk_app.auth import sessions as session_service
 from lkk_app.auth import users as user_service

@@ -9,7 +9,7 @@ import reflex as rx
 
 from lkk_app.db import session_scope
 from lkk_app.i18n import t
-from lkk_app.mail_worker import wake_mail_sender
+from lkk_app.jobs.worker import wake_mail_sender
 from lkk_app.auth import recovery, validation
 
 FIELDS = ("login", "email")

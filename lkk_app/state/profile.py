@@ -13,7 +13,7 @@ import reflex as rx
 from lkk_app import cpu_pools
 from lkk_app.db import session_scope
 from lkk_app.i18n import RU, t
-from lkk_app.mail_worker import wake_mail_sender
+from lkk_app.jobs.worker import wake_mail_sender
 from lkk_app.auth import account, audit, useragent
 from lkk_app.auth import login as login_service
 from lkk_app.auth import sessions as session_service

@@ -8,7 +8,7 @@ from lkk_app import cpu_pools
 from lkk_app.db import session_scope
 from lkk_app.i18n import t
 from lkk_app.auth import captcha, captcha_limits, registration
-from lkk_app.mail_worker import wake_mail_sender
+from lkk_app.jobs.worker import wake_mail_sender
 
 FIELDS = ("login", "email", "phone", "password", "password_confirm", "code")
 # Longest value read from any field; longer input is cut and then refused by validation.

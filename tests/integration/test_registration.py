@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from lkk_app.models import OutboxMessage, User
 from lkk_app.auth import registration
-from lkk_app.mail import outbox
+from lkk_app.jobs.worker import OutboxWorker
 from lkk_app.core.errors import FieldErrors
 
 PASSWORD = "Тёплый ветер над Волгой"
@@ -122,7 +122,7 @@ def test_registration_does_not_wait_for_a_hanging_smtp_server(engine, db, settin
     db.commit()
 
     loop = asyncio.new_event_loop()
-    worker = outbox.OutboxWorker(smtp_settings, engine=engine, poll_interval=0.2)
+    worker = OutboxWorker(smtp_settings, engine=engine, poll_interval=0.2)
     sender = threading.Thread(target=lambda: loop.run_until_complete(worker.run_once()), daemon=True)
     sender.start()
     try:

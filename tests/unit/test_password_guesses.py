@@ -15,7 +15,8 @@ from sqlmodel import select
 from lkk_app import db as db_module
 from lkk_app.models import AuditEvent, OutboxMessage
 from lkk_app.auth import account, passwords, sessions, throttle, users
-from lkk_app.mail import templates as mail_templates, outbox
+from lkk_app.jobs.worker import OutboxWorker
+from lkk_app.mail import templates as mail_templates, devmail
 from lkk_app.core.errors import FieldErrors
 from lkk_app.settings import get_settings, reload_settings
 from lkk_app.state.login import LoginState
@@ -226,8 +227,8 @@ async def test_six_wrong_guesses_in_the_profile_end_the_session(app_db, tmp_path
         ("session_ended", "ok", "password guesses")]
     # The letter goes out (development mailbox) ...
     settings = get_settings()
-    await outbox.OutboxWorker(settings, engine=db_module.get_engine()).run_once()
-    [letter] = outbox.list_dev_mail(settings.mail_dir)
+    await OutboxWorker(settings, engine=db_module.get_engine()).run_once()
+    [letter] = devmail.list_dev_mail(settings.mail_dir)
     assert letter["to"] == "volkov@example.com"
     assert IP in letter["text"] and "5 раз подряд" in letter["text"]
     # ... the login window says why, and the owner's journal shows it all.

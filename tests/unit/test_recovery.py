@@ -16,7 +16,8 @@ from lkk_app import db as db_module
 from lkk_app.models import OneTimeToken, OutboxMessage, RateEvent, User, UserSession
 from lkk_app.auth import passwords, ratelimit, recovery, sessions, users
 from lkk_app.core import tokens
-from lkk_app.mail import outbox
+from lkk_app.jobs.worker import OutboxWorker, letter_secrets
+from lkk_app.mail import devmail
 from lkk_app.core.errors import AuthenticationFailed, FieldErrors
 from lkk_app.settings import reload_settings
 
@@ -77,8 +78,8 @@ def mint(db, user, settings) -> str:
 
 def deliver(engine, settings) -> list[dict]:
     """Run the real outbox sender once (development mailbox); the letters, newest first."""
-    asyncio.run(outbox.OutboxWorker(settings, engine=engine).run_once())
-    return outbox.list_dev_mail(settings.mail_dir)
+    asyncio.run(OutboxWorker(settings, engine=engine).run_once())
+    return devmail.list_dev_mail(settings.mail_dir)
 
 
 def temp_of(letter: dict) -> str:
@@ -96,8 +97,8 @@ def temp_login(db, user, password, settings) -> User | None:
 # --------------------------------------------------------------------------- the request
 
 
-def test_the_temp_password_minter_is_registered_on_import():
-    assert outbox.secret_minter(tokens.TEMP_PASSWORD) is recovery.mint_temp_password
+def test_the_temp_password_minter_is_registered_with_every_sender():
+    assert letter_secrets().get(tokens.TEMP_PASSWORD) is recovery.mint_temp_password
 
 
 def test_matching_pair_queues_one_temp_password_letter(db, settings, user, frozen_clock):
