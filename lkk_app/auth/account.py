@@ -12,16 +12,16 @@ failure is in the audit trail.  A successful change ends the series.
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 from sqlmodel import Session
 
-from lkk_app.i18n import t
 from lkk_app.models import User
 from lkk_app.auth import audit, passwords, sessions, throttle, users
 from lkk_app.core import clock, tokens
 from lkk_app.mail import outbox
 from lkk_app.auth import useragent, validation
-from lkk_app.core.errors import FieldErrors
+from lkk_app.core.errors import Code, FieldErrors
 from lkk_app.settings import Settings, get_settings
 
 #: Consecutive wrong current passwords after which the session ends.
@@ -39,18 +39,11 @@ def password_check_key(user_id: int, settings: Settings | None = None) -> str:
     return throttle.subject_key("password-change", int(user_id), settings=settings)
 
 
-def _wait_text(seconds: int) -> str:
-    minutes, seconds = divmod(max(seconds, 1), 60)
-    if minutes:
-        return t("login.wait_min_sec", minutes=minutes, seconds=seconds)
-    return t("login.wait_sec", seconds=seconds)
-
-
 def _check_current_password(session: Session, user: User, current_password: str, *,
                             keep_session_token: str, ip: str, user_agent: str,
-                            settings: Settings) -> str:
-    """Check the current password under the throttle; the error message, or ""
-    when it is right.  Raises :class:`SessionEnded`.
+                            settings: Settings) -> Code | None:
+    """Check the current password under the throttle; the error's code, or
+    ``None`` when it is right.  Raises :class:`SessionEnded`.
 
     **Commits** once, right after reserving the attempt, so that racing
     requests see the reservation before the slow bcrypt check."""
@@ -62,17 +55,17 @@ def _check_current_password(session: Session, user: User, current_password: str,
                      detail="wait")
         retry_at = reservation.state.retry_at or clock.utcnow()
         left = math.ceil((retry_at - clock.utcnow()).total_seconds())
-        return t("profile.current_password_wait", wait=_wait_text(left))
+        return Code("profile.current_password_wait", wait=timedelta(seconds=left))
     session.commit()
     if passwords.verify_password(current_password, user.password_hash,
                                  secret_key=settings.secret_key):
         throttle.reset(session, key)
-        return ""
+        return None
     failures = reservation.state.failures
     audit.record(session, event=audit.PASSWORD_CHANGE_FAILED, result=audit.FAIL, user_id=user.id,
                  login=user.login, ip=ip, user_agent=user_agent, detail="current password")
     if failures < GUESSES_END_SESSION:
-        return t("profile.current_password_wrong_left", left=GUESSES_END_SESSION - failures)
+        return Code("profile.current_password_wrong_left", left=GUESSES_END_SESSION - failures)
     current = sessions.resolve_session(session, keep_session_token, settings=settings, touch=False)
     sessions.revoke_session(session, keep_session_token)
     audit.record(session, event=audit.SESSION_ENDED, user_id=user.id, login=user.login, ip=ip,
@@ -121,9 +114,9 @@ def change_password(
     :class:`FieldErrors` keys: ``current_password``, ``new_password``,
     ``password_confirm``."""
     settings = settings or get_settings()
-    errors: dict[str, str] = {}
+    errors: dict[str, Code] = {}
     if not current_password:
-        errors["current_password"] = t("profile.current_password_empty")
+        errors["current_password"] = Code("profile.current_password_empty")
     else:
         problem = _check_current_password(session, user, current_password,
                                           keep_session_token=keep_session_token, ip=ip,
@@ -134,7 +127,7 @@ def change_password(
     if problem:
         errors["new_password"] = problem
     elif current_password and new_password == current_password:
-        errors["new_password"] = t("profile.password_same")
+        errors["new_password"] = Code("profile.password_same")
     confirm_problem = validation.confirmation_error(new_password, password_confirm)
     if confirm_problem:
         errors["password_confirm"] = confirm_problem

@@ -39,7 +39,6 @@ import logging
 
 from sqlmodel import Session, select, update
 
-from lkk_app.i18n import t
 from lkk_app.models import OneTimeToken, User
 from lkk_app.auth import audit, passwords, ratelimit, sessions
 from lkk_app.core import clock
@@ -47,7 +46,7 @@ from lkk_app.mail import outbox
 from lkk_app.auth import throttle
 from lkk_app.core import tokens
 from lkk_app.auth import users, validation
-from lkk_app.core.errors import FieldErrors
+from lkk_app.core.errors import Code, FieldErrors
 from lkk_app.core.tokens import db_time
 from lkk_app.settings import Settings, get_settings
 
@@ -271,7 +270,7 @@ def complete_reset(
     ``session_token`` (the login with the temporary password).
     """
     settings = settings or get_settings()
-    errors: dict[str, str] = {}
+    errors: dict[str, Code] = {}
     problem = validation.password_error(new_password, user.login)
     if problem:
         errors["password"] = problem
@@ -279,7 +278,7 @@ def complete_reset(
         latest = _latest_unused_hash(session, user.id)
         if latest and passwords.verify_password(new_password, latest,
                                                 secret_key=settings.secret_key):
-            errors["password"] = t("recovery.same_as_temp")
+            errors["password"] = Code("recovery.same_as_temp")
     confirm_problem = validation.confirmation_error(new_password, password_confirm)
     if confirm_problem:
         errors["password_confirm"] = confirm_problem

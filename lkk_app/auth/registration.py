@@ -31,12 +31,11 @@ from collections.abc import Callable
 
 from sqlmodel import Session
 
-from lkk_app.i18n import t
 from lkk_app.models import User
 from lkk_app.auth import captcha, ratelimit, users, validation
 from lkk_app.core import tokens
 from lkk_app.mail import outbox
-from lkk_app.core.errors import FieldErrors
+from lkk_app.core.errors import Code, FieldErrors
 from lkk_app.settings import Settings, get_settings
 
 log = logging.getLogger("lkk.registration")
@@ -45,15 +44,15 @@ log = logging.getLogger("lkk.registration")
 @dataclasses.dataclass(frozen=True)
 class Outcome:
     """What the form shows: ``email`` (done: «письмо отправлено на …»), or the
-    field ``errors``, or a form-level ``refusal`` (a limit)."""
+    field ``errors``, or a form-level ``refusal`` (a limit) — as codes."""
 
     email: str = ""
-    errors: dict[str, str] = dataclasses.field(default_factory=dict)
-    refusal: str = ""
+    errors: dict[str, Code] = dataclasses.field(default_factory=dict)
+    refusal: Code | None = None
 
 
 def form_errors(*, login: str, email: str, phone: str | None, password: str,
-                password_confirm: str) -> dict[str, str]:
+                password_confirm: str) -> dict[str, Code]:
     """The problems the input itself shows (keys ``login``, ``email``,
     ``phone``, ``password``, ``password_confirm``) — never whether the login
     is taken.  No database."""
@@ -65,21 +64,21 @@ def form_errors(*, login: str, email: str, phone: str | None, password: str,
     return errors
 
 
-def reserve(session: Session, *, ip: str | None, settings: Settings | None = None) -> str:
-    """Count one registration against the limits; ``""`` when allowed, else
-    the message for the form (nothing is counted then).  Flushes, does not
-    commit: commit at once, before the account is created."""
+def reserve(session: Session, *, ip: str | None, settings: Settings | None = None) -> Code | None:
+    """Count one registration against the limits; ``None`` when allowed, else
+    the code of the refusal for the form (nothing is counted then).  Flushes,
+    does not commit: commit at once, before the account is created."""
     settings = settings or get_settings()
     per_ip = settings.is_production or not ratelimit.is_exempt(ip, settings.rate_exempt_ips)
     if ratelimit.allow_all(session, ratelimit.registration_rules(ip, per_ip=per_ip)):
-        return ""
+        return None
     if ratelimit.is_limited(session, ratelimit.REGISTRATION_GLOBAL_BUCKET,
                             limit=ratelimit.REGISTRATION_GLOBAL.limit,
                             window=ratelimit.REGISTRATION_GLOBAL.window):
         log.warning("registration refused: the site-wide limit is reached")
-        return t("register.busy")
+        return Code("register.busy")
     log.info("registration refused: the per-IP limit is reached")
-    return t("register.ip_limited")
+    return Code("register.ip_limited")
 
 
 def register(
@@ -94,7 +93,7 @@ def register(
     settings: Settings | None = None,
 ) -> User:
     """Create the account and queue the confirmation letter (within the
-    per-address limit), or raise :class:`FieldErrors` with a message for every
+    per-address limit), or raise :class:`FieldErrors` with a code for every
     bad field (``login``, ``email``, ``phone``, ``password``,
     ``password_confirm``, ``code``).
 
@@ -108,7 +107,7 @@ def register(
     errors = form_errors(login=login, email=email, phone=phone, password=password,
                          password_confirm=password_confirm)
     if not captcha_ok:
-        errors["code"] = t("captcha.wrong")
+        errors["code"] = Code("captcha.wrong")
     if errors:
         raise FieldErrors(errors)
     user = users.create_user(session, login=login, email=email, password=password, phone=phone,
@@ -142,12 +141,12 @@ def attempt(
                   password=form["password"], password_confirm=form["password_confirm"])
     errors = form_errors(**fields)
     if not captcha_ok:
-        errors["code"] = t("captcha.wrong") if form["code"] else t("captcha.empty")
+        errors["code"] = Code("captcha.wrong" if form["code"] else "captcha.empty")
     if errors:
         return Outcome(errors=errors)
     with transaction() as db:
         refusal = reserve(db, ip=ip, settings=settings)
-    if refusal:
+    if refusal is not None:
         return Outcome(refusal=refusal)
     try:
         with transaction() as db:

@@ -24,7 +24,7 @@ def cabinet_frame(active: str, loaded: rx.Var, *content: rx.Component) -> rx.Com
                         href="/support",
                         class_name="icon-link",
                     ),
-                    help_link(USER_GUIDE, t("cabinet.help"), "Руководство пользователя.pdf"),
+                    help_link(USER_GUIDE, t("cabinet.help"), t("guide.user_file")),
                     native_form(
                         rx.el.button(
                             rx.icon("log-out", size=16, aria_hidden="true"),
@@ -51,7 +51,7 @@ def cabinet_frame(active: str, loaded: rx.Var, *content: rx.Component) -> rx.Com
                     for key, label, href in TABS
                 ],
                 class_name="tabs",
-                aria_label="Разделы личного кабинета",
+                aria_label=t("cabinet.tabs_label"),
             ),
             class_name="cabinet-header",
         ),

@@ -32,7 +32,7 @@ def auth_card(title: str, *children: rx.Component, help_href: str = REGISTRATION
         rx.el.section(
             rx.el.div(
                 rx.el.h1(title, class_name="card-title", id="card-title"),
-                help_link(help_href, help_label or t("login.help"), "Инструкция по регистрации.pdf"),
+                help_link(help_href, help_label or t("login.help"), t("guide.registration_file")),
                 class_name="card-head",
             ),
             *children,

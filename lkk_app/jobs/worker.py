@@ -160,13 +160,12 @@ async def _serve(once: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from lkk_app.i18n import t
     from lkk_app.logs import setup_logging
 
-    parser = argparse.ArgumentParser(
-        prog="python -m lkk_app.jobs.worker",
-        description="Send queued letters and clean up old rows outside the web server.")
-    parser.add_argument("--once", action="store_true",
-                        help="claim and deliver one batch of letters, then exit")
+    parser = argparse.ArgumentParser(prog="python -m lkk_app.jobs.worker",
+                                     description=t("worker.description"))
+    parser.add_argument("--once", action="store_true", help=t("worker.once"))
     args = parser.parse_args(argv)
     setup_logging()
     return asyncio.run(_serve(args.once))

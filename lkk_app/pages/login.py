@@ -55,7 +55,7 @@ def login_page() -> rx.Component:
         native_form(
             text_field(
                 "login", t("login.username"), "user",
-                autocomplete="username",
+                autocomplete="username", empty_message=t("login.empty_username"),
                 error=LoginState.login_error, max_length=64, auto_focus=True,
                 # After a failed attempt /lkk.js puts the login from the address
                 # back into the field (never remounting what the user types).
@@ -64,7 +64,7 @@ def login_page() -> rx.Component:
             text_field(
                 "password", t("login.password"), "lock", input_type="password",
                 autocomplete="current-password", error=LoginState.password_error,
-                max_length=1024,
+                max_length=1024, empty_message=t("login.empty_password"),
             ),
             rx.cond(LoginState.needs_code, _code_block()),
             rx.el.input(type="hidden", name="next", value=LoginState.next_path),

@@ -12,7 +12,7 @@ import reflex as rx
 from lkk_app import cpu_pools
 from lkk_app.db import session_scope
 from lkk_app.http_routes import CABINET_HOME
-from lkk_app.i18n import t
+from lkk_app.i18n import messages, t
 from lkk_app.jobs.worker import wake_mail_sender
 from lkk_app.auth import recovery
 from lkk_app.auth import sessions as session_service
@@ -45,7 +45,7 @@ def _complete(token: str, password: str, password_confirm: str) -> str | dict[st
             recovery.complete_reset(db, user=user, new_password=password,
                                     password_confirm=password_confirm, session_token=token)
         except FieldErrors as exc:
-            return dict(exc.errors)
+            return messages(exc)
         return DONE
 
 

@@ -8,7 +8,7 @@ import time
 import reflex as rx
 
 from lkk_app.db import session_scope
-from lkk_app.i18n import t
+from lkk_app.i18n import message, t
 from lkk_app.jobs.worker import wake_mail_sender
 from lkk_app.auth import recovery, validation
 
@@ -46,7 +46,7 @@ class ForgotState(rx.State):
             errors["login"] = t("login_field.empty")
         email_problem = validation.email_error(form["email"])
         if email_problem:
-            errors["email"] = email_problem
+            errors["email"] = message(email_problem)
         self.err_login = errors.get("login", "")
         self.err_email = errors.get("email", "")
         if errors:

@@ -12,7 +12,7 @@ import reflex as rx
 
 from lkk_app import cpu_pools
 from lkk_app.db import session_scope
-from lkk_app.i18n import RU, t
+from lkk_app.i18n import RU, messages, t
 from lkk_app.jobs.worker import wake_mail_sender
 from lkk_app.auth import account, audit, useragent
 from lkk_app.auth import login as login_service
@@ -352,7 +352,7 @@ def _change_phone(db, user, phone: str):
     try:
         return account.change_phone(db, user, phone)
     except FieldErrors as exc:
-        return exc.errors
+        return messages(exc)
 
 
 def _change_password(db, user, values: dict, token: str, ip: str, user_agent: str):
@@ -361,7 +361,7 @@ def _change_password(db, user, values: dict, token: str, ip: str, user_agent: st
         return account.change_password(db, user, keep_session_token=token, ip=ip,
                                        user_agent=user_agent, **values)
     except FieldErrors as exc:
-        return exc.errors
+        return messages(exc)
     except account.SessionEnded:
         return ENDED_AFTER_GUESSES
 

@@ -6,7 +6,7 @@ import reflex as rx
 
 from lkk_app import cpu_pools
 from lkk_app.db import session_scope
-from lkk_app.i18n import t
+from lkk_app.i18n import message, messages, t
 from lkk_app.auth import captcha, captcha_limits, registration
 from lkk_app.jobs.worker import wake_mail_sender
 
@@ -104,9 +104,9 @@ class RegisterState(rx.State):
             self.captcha_src = ""
             wake_mail_sender()
             return
-        self._set_errors(outcome.errors)
+        self._set_errors(messages(outcome.errors))
         if outcome.refusal:
-            self.form_error = outcome.refusal
+            self.form_error = message(outcome.refusal)
         self.attempt += 1  # remounts the strength line, empty again
         await self._refresh()
         first = next((name for name in FIELDS if name in outcome.errors), "login")

@@ -17,7 +17,7 @@ from lkk_app.models import AuditEvent, OutboxMessage
 from lkk_app.auth import account, passwords, sessions, throttle, users
 from lkk_app.jobs.worker import OutboxWorker
 from lkk_app.mail import templates as mail_templates, devmail
-from lkk_app.core.errors import FieldErrors
+from lkk_app.core.errors import Code, FieldErrors
 from lkk_app.settings import get_settings, reload_settings
 from lkk_app.state.login import LoginState
 from lkk_app.state.profile import ProfileState
@@ -71,8 +71,8 @@ def test_the_fifth_wrong_current_password_ends_the_session(db, user, settings, f
         with pytest.raises(FieldErrors) as info:
             change(db, user, f"угадываю {n}", token, settings)
         db.commit()
-        assert info.value.errors["current_password"] == (
-            f"Текущий пароль введён неверно. Неверных попыток до завершения сеанса: {5 - n}.")
+        assert info.value.errors["current_password"] == Code(
+            "profile.current_password_wrong_left", left=5 - n)
     with pytest.raises(account.SessionEnded):
         change(db, user, "угадываю 5", token, settings)
     db.commit()
@@ -113,8 +113,8 @@ def test_then_attempts_wait_and_each_failure_ends_its_session(db, user, settings
     with pytest.raises(FieldErrors) as info:
         change(db, user, OLD, token, settings)
     db.commit()
-    assert info.value.errors["current_password"] == (
-        "Слишком много неверных попыток ввода текущего пароля. Повторите попытку через 10 с.")
+    assert info.value.errors["current_password"] == Code(
+        "profile.current_password_wait", wait=timedelta(seconds=10))
     assert checks == []
     assert audit_rows(db)[-1] == ("password_change_failed", "refused", "wait")
     assert sessions.resolve_session(db, token, settings=settings) is not None
@@ -156,7 +156,7 @@ def test_racing_guesses_get_at_most_five_checks(db, user, settings, new_session,
                 change(session, me, f"угадываю {n}", token, settings)
                 outcome = "changed"
             except FieldErrors as exc:
-                outcome = exc.errors["current_password"][:20]
+                outcome = exc.errors["current_password"].key
             except account.SessionEnded:
                 outcome = "ended"
             session.commit()

@@ -286,16 +286,16 @@ def test_complete_reset_mails_a_notice_without_any_password(db, engine, minter_s
     assert "Новый пароль:" not in newest["text"]
 
 
-@pytest.mark.parametrize("new, confirm, field, message", [
-    (None, None, "password", "не должен совпадать с временным"),  # the temp password itself
-    (NEW_PASSWORD, NEW_PASSWORD + "!", "password_confirm", "Пароли не совпадают"),
-    (NEW_PASSWORD, "", "password_confirm", "Повторите пароль"),
-    ("short", "short", "password", "не менее 8"),
-    ("qwerty123", "qwerty123", "password", "распространён"),
-    ("мой-ivan-2026", "мой-ivan-2026", "password", "логин"),
-    ("", "", "password", "Введите пароль"),
+@pytest.mark.parametrize("new, confirm, field, key", [
+    (None, None, "password", "recovery.same_as_temp"),  # the temp password itself
+    (NEW_PASSWORD, NEW_PASSWORD + "!", "password_confirm", "password.mismatch"),
+    (NEW_PASSWORD, "", "password_confirm", "password_confirm.empty"),
+    ("short", "short", "password", "password.too_short"),
+    ("qwerty123", "qwerty123", "password", "password.common"),
+    ("мой-ivan-2026", "мой-ivan-2026", "password", "password.contains_login"),
+    ("", "", "password", "password.empty"),
 ])
-def test_complete_reset_refuses_bad_passwords(db, settings, user, new, confirm, field, message):
+def test_complete_reset_refuses_bad_passwords(db, settings, user, new, confirm, field, key):
     temp = mint(db, user, settings)
     new = temp if new is None else new
     confirm = temp if confirm is None else confirm
@@ -305,7 +305,7 @@ def test_complete_reset_refuses_bad_passwords(db, settings, user, new, confirm, 
     with pytest.raises(FieldErrors) as info:
         recovery.complete_reset(db, user=user, new_password=new, password_confirm=confirm,
                                 session_token=current, settings=settings)
-    assert message in info.value.errors[field]
+    assert info.value.errors[field].key == key
     db.rollback()
     db.refresh(user)
     assert user.password_hash == before
