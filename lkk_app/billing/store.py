@@ -19,10 +19,10 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from lkk_app.billing import wire
+from lkk_app.db import dialect_insert
 from lkk_app.billing.types import (
     CHANGE_RECORDS,
     ChangeKind,
@@ -74,9 +74,7 @@ def _parent_key(record: Any) -> str | None:
 
 
 def _upsert(db: Session, table: sa.Table, rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
-    dialect = db.get_bind().dialect.name
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(table).values(rows)
+    statement = dialect_insert(db, table).values(rows)
     updated = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
     db.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updated))
 
@@ -145,9 +143,8 @@ def sync_state(db: Session, kind: ChangeKind) -> BillingSyncState:
 
 
 def _upsert_state(db: Session, kind: ChangeKind) -> None:
-    dialect = db.get_bind().dialect.name
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    db.execute(module.insert(BillingSyncState.__table__).values(kind=kind.value, rows_received=0)
+    table: Any = BillingSyncState.__table__
+    db.execute(dialect_insert(db, table).values(kind=kind.value, rows_received=0)
                .on_conflict_do_nothing(index_elements=["kind"]))
 
 
