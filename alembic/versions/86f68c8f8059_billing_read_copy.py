@@ -25,6 +25,7 @@ def upgrade() -> None:
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('parent_key', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('sort_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('data', sa.Text(), nullable=False),
     sa.Column('synced_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('kind', 'key')

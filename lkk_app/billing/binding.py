@@ -29,7 +29,7 @@ from lkk_app.billing.binding_tables import (
     Membership,
 )
 from lkk_app.billing.binding_rules import CURATOR_CODE_LIFETIME
-from lkk_app.billing.types import Contract
+from lkk_app.billing.types import ChangeKind, Contract
 from lkk_app.core import clock
 from lkk_app.core.errors import DomainError
 from lkk_app.db import dialect_insert
@@ -95,16 +95,14 @@ def require_administrator(db: Session, user_id: int, contract_key: object) -> Co
 
 
 def bound_contracts(db: Session, user_id: int, *, offset: int = 0, limit: int = 50) -> ContractPage:
-    """The user's organisations' bound contracts (from the read copy), by number."""
-    org_keys = [m.organisation_key for m in memberships(db, user_id)]
-    if not org_keys:
-        return ContractPage((), 0, store.data_as_of(db))
-    keys = db.exec(select(ContractBinding.contract_key)
-                   .where(col(ContractBinding.organisation_key).in_(org_keys))).all()
-    found = [c for c in (store.contract(db, k) for k in keys) if c is not None]
-    found.sort(key=lambda c: (c.number, c.key))
+    """The user's organisations' bound contracts (from the read copy), by number, one page."""
+    keys = (select(ContractBinding.contract_key)
+            .join(Membership, col(Membership.organisation_key) == col(ContractBinding.organisation_key))
+            .where(Membership.user_id == user_id))
+    total = db.exec(select(sa.func.count()).select_from(keys.subquery())).one()
     offset, limit = max(0, int(offset)), max(1, min(int(limit), 200))
-    return ContractPage(tuple(found[offset:offset + limit]), len(found), store.data_as_of(db))
+    page = store.records_page(db, ChangeKind.CONTRACTS, keys, offset=offset, limit=limit)
+    return ContractPage(tuple(page), int(total), store.data_as_of(db))
 
 
 def administrators(db: Session, organisation_key: str) -> list[int]:

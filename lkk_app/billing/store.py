@@ -45,6 +45,7 @@ class BillingCopy(SQLModel, table=True):
     kind: str = Field(primary_key=True, max_length=20)
     key: str = Field(primary_key=True, max_length=40)
     parent_key: str | None = Field(default=None, max_length=40)
+    sort_key: str = Field(default="", max_length=200)  # a contract's number, a point's name
     data: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     synced_at: datetime = Field(sa_type=NaiveUTC)
 
@@ -61,6 +62,11 @@ class BillingSyncState(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=100)
     running_until: datetime | None = Field(default=None, sa_type=NaiveUTC)
     rows_received: int = 0
+
+
+def _sort_key(record: Any) -> str:
+    value = getattr(record, "number", None) or getattr(record, "name", None) or getattr(record, "serial", "")
+    return str(value)[:200]
 
 
 def _parent_key(record: Any) -> str | None:
@@ -82,7 +88,7 @@ def _upsert(db: Session, table: sa.Table, rows: list[dict[str, Any]], keys: Sequ
 def store_records(db: Session, kind: ChangeKind, records: Iterable[Any], now: datetime) -> int:
     """Insert or replace ``records`` of ``kind``; the number stored."""
     rows = [
-        {"kind": kind.value, "key": str(r.key), "parent_key": _parent_key(r),
+        {"kind": kind.value, "key": str(r.key), "parent_key": _parent_key(r), "sort_key": _sort_key(r),
          "data": json.dumps(wire.encode(r), ensure_ascii=False, sort_keys=True), "synced_at": now}
         for r in records
     ]
@@ -101,13 +107,13 @@ def get_record(db: Session, kind: ChangeKind, key: str) -> Any | None:
 
 
 def children(db: Session, kind: ChangeKind, parent_keys: Sequence[str]) -> list[Any]:
-    """The records of ``kind`` whose parent is one of ``parent_keys``, by key."""
+    """The records of ``kind`` whose parent is one of ``parent_keys``, by number or name."""
     if not parent_keys:
         return []
     rows = db.exec(
         select(BillingCopy)
         .where(BillingCopy.kind == kind.value, col(BillingCopy.parent_key).in_(list(parent_keys)))
-        .order_by(col(BillingCopy.key))
+        .order_by(col(BillingCopy.sort_key), col(BillingCopy.key))
     ).all()
     return [_decode(kind, r) for r in rows]
 
@@ -121,8 +127,18 @@ def contract(db: Session, key: str) -> Contract | None:
 
 
 def contracts_of(db: Session, organisation_key: str) -> list[Contract]:
-    found: list[Contract] = children(db, ChangeKind.CONTRACTS, [organisation_key])
-    return sorted(found, key=lambda c: c.number)
+    return children(db, ChangeKind.CONTRACTS, [organisation_key])
+
+
+def records_page(db: Session, kind: ChangeKind, keys: Any, *, offset: int, limit: int) -> list[Any]:
+    """The records of ``kind`` whose keys the ``keys`` subquery selects, by number or
+    name, one page."""
+    rows = db.exec(
+        select(BillingCopy)
+        .where(BillingCopy.kind == kind.value, col(BillingCopy.key).in_(keys))
+        .order_by(col(BillingCopy.sort_key), col(BillingCopy.key)).offset(offset).limit(limit)
+    ).all()
+    return [_decode(kind, r) for r in rows]
 
 
 def points_of(db: Session, contract_key: str) -> list[MeteringPoint]:
