@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, SQLModel, create_engine
 
 from lkk_app.settings import get_settings
 
@@ -95,3 +95,8 @@ def dialect_insert(session: Session, table: sa.Table) -> Any:
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     return sqlite_insert(table)
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The ``Table`` of an SQLModel table class (``Model.__table__``, typed)."""
+    return model.metadata.tables[str(model.__tablename__)]

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from lkk_app.billing import store
+from lkk_app.billing.binding_rules import CURATOR_CODE_LIFETIME
 from lkk_app.billing.binding_tables import (
     ADMINISTRATOR,
     MEMBER,
@@ -28,11 +29,10 @@ from lkk_app.billing.binding_tables import (
     CuratorCode,
     Membership,
 )
-from lkk_app.billing.binding_rules import CURATOR_CODE_LIFETIME
 from lkk_app.billing.types import ChangeKind, Contract
 from lkk_app.core import clock
 from lkk_app.core.errors import DomainError
-from lkk_app.db import dialect_insert
+from lkk_app.db import dialect_insert, table_of
 from lkk_app.settings import Settings
 
 CURATOR_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -123,7 +123,7 @@ def bind(db: Session, *, user_id: int, organisation_key: str, contract_keys: Seq
     _join(db, user_id, organisation_key, now)
     bound: list[str] = []
     for key in dict.fromkeys(contract_keys):
-        inserted = _insert_ignore(db, ContractBinding.__table__, {  # type: ignore[arg-type]
+        inserted = _insert_ignore(db, table_of(ContractBinding), {
             "contract_key": key, "organisation_key": organisation_key, "bound_by": user_id,
             "bound_at": now})
         if inserted:
@@ -138,7 +138,7 @@ def _join(db: Session, user_id: int, organisation_key: str, now: datetime) -> st
     if role is not None:
         return role
     role = MEMBER if administrators(db, organisation_key) else ADMINISTRATOR
-    _insert_ignore(db, Membership.__table__, {  # type: ignore[arg-type]
+    _insert_ignore(db, table_of(Membership), {
         "user_id": user_id, "organisation_key": organisation_key, "role": role, "created_at": now})
     return role_in(db, user_id, organisation_key) or role
 
