@@ -37,8 +37,12 @@ _CATALOGUES = {"ru": RU}
 
 
 def t(key: str, lang: str = "ru", **kwargs: object) -> str:
+    return _text(key, lang, kwargs)
+
+
+def _text(key: str, lang: str, params: Mapping[str, object]) -> str:
     text = _CATALOGUES.get(lang, RU).get(key) or RU[key]
-    return text.format(**kwargs) if kwargs else text
+    return text.format(**params) if params else text
 
 
 def wait_text(wait: timedelta | int | float) -> str:
@@ -62,7 +66,7 @@ def message(code: Code | None) -> str:
     """The text of a domain code (``""`` for ``None``)."""
     if code is None:
         return ""
-    return t(code.key, **{name: _value(value) for name, value in code.params.items()})
+    return _text(code.key, "ru", {name: _value(value) for name, value in code.params.items()})
 
 
 def messages(errors: FieldErrors | Mapping[str, Code]) -> dict[str, str]:

@@ -44,6 +44,7 @@ again after its lease.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -57,6 +58,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, and_, or_, select, update
 
 from lkk_app.core import clock
+from lkk_app.db import dialect_insert
 
 # A job's results: its finished status, or RETRY (it will run again).
 RETRY = "retry"
@@ -200,26 +202,16 @@ class Queue:
     def _insert_once(self, session: Session, values: dict[str, object]):
         """Insert unless the key is taken; ``None`` then.  ON CONFLICT leaves the
         caller's transaction usable (a unique violation would abort it on PostgreSQL)."""
-        dialect = session.get_bind().dialect.name
-        if dialect in ("postgresql", "sqlite"):
-            if dialect == "postgresql":
-                from sqlalchemy.dialects.postgresql import insert
-            else:
-                from sqlalchemy.dialects.sqlite import insert
-            stmt = (insert(self.model).values(**values)
-                    .on_conflict_do_nothing(index_elements=[self.key_column])
-                    .returning(self.model))
-            return session.exec(stmt).scalars().one_or_none()  # type: ignore[call-overload]
-        if self.by_key(session, values[self.key_column]) is not None:  # pragma: no cover - other dialects
-            return None
-        row = self.model(**values)  # pragma: no cover
-        session.add(row)  # pragma: no cover
-        session.flush()  # pragma: no cover
-        return row  # pragma: no cover
+        table = self.model.__table__
+        stmt = (dialect_insert(session, table).values(**values)
+                .on_conflict_do_nothing(index_elements=[self.key_column]).returning(table.c.id))
+        pk = session.execute(stmt).scalar_one_or_none()
+        return None if pk is None else session.get(self.model, pk)
 
     def by_key(self, session: Session, key: object):
         """The job added with this idempotency key, or ``None``."""
-        assert self.key_column
+        if not self.key_column:
+            raise ValueError(f"the {self.name} queue has no idempotency key column")
         return session.exec(select(self.model).where(self._col(self.key_column) == key)).first()
 
     def payload(self, row) -> dict:
@@ -269,7 +261,7 @@ class Queue:
         return list(session.exec(stmt).all())
 
     def _update(self, session: Session, *conditions, **values) -> bool:
-        result = session.exec(  # type: ignore[call-overload]
+        result = session.exec(
             update(self.model).where(*conditions).values(**values)
             .execution_options(synchronize_session=False)
         )
@@ -431,7 +423,7 @@ class Worker:
     async def _run(self, pk: int) -> str:
         try:
             return await self.handler(pk)
-        except Exception:  # noqa: BLE001 - the lease brings the job back
+        except Exception:
             self.queue.log.exception("%s #%d: the job crashed; it will be retried after its lease",
                                      self.queue.name, pk)
             return RETRY
@@ -469,7 +461,7 @@ class Worker:
                 if free > 0:
                     try:
                         ids = await asyncio.to_thread(self._claim, free)
-                    except Exception:  # noqa: BLE001 - database down: try again later
+                    except Exception:
                         log.exception("%s worker: claiming %s failed", self.label, self.queue.items)
                         ids = []
                     for pk in ids:
@@ -492,10 +484,12 @@ class Worker:
             log.info("%s worker stopped", self.label)
 
     async def _wait(self, stop_event: asyncio.Event) -> None:
-        assert self._wake_event is not None
+        wake_event = self._wake_event
+        if wake_event is None:  # not running
+            return
         waiters = [
             asyncio.ensure_future(stop_event.wait()),
-            asyncio.ensure_future(self._wake_event.wait()),
+            asyncio.ensure_future(wake_event.wait()),
         ]
         try:
             await asyncio.wait(waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
@@ -515,7 +509,5 @@ class Worker:
         if running is loop:
             event.set()
         else:
-            try:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 loop.call_soon_threadsafe(event.set)
-            except RuntimeError:  # the loop closed meanwhile
-                pass

@@ -98,7 +98,7 @@ async def run_housekeeping(stop: asyncio.Event, *, first: float = HOUSEKEEPING_F
         try:
             await asyncio.wait_for(stop.wait(), timeout=delay)
             return
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         try:
             removed = await asyncio.to_thread(_housekeeping_pass)
@@ -131,7 +131,7 @@ async def background_lifespan():
         worker.wake()
         try:
             await asyncio.wait_for(task, timeout=20)
-        except (asyncio.TimeoutError, asyncio.CancelledError):
+        except (TimeoutError, asyncio.CancelledError):
             task.cancel()
         cleaner.cancel()
 

@@ -12,6 +12,7 @@ cannot help).  Network errors, time-outs and 4xx replies are for retrying,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from email.message import EmailMessage
 
 import aiosmtplib
@@ -115,10 +116,8 @@ async def send_smtp(message: EmailMessage, recipient: str, settings: Settings) -
         await smtp.mail(sender, options=options, encoding=encoding)
         await smtp.rcpt(rcpt, encoding=encoding)
         await smtp.data(data, timeout=max(settings.smtp_data_timeout, settings.smtp_timeout))
-        try:
+        with contextlib.suppress(aiosmtplib.SMTPException, OSError):  # the letter is accepted already
             await smtp.quit()
-        except (aiosmtplib.SMTPException, OSError):  # the letter is accepted already
-            pass
 
     try:
         await asyncio.wait_for(conversation(), timeout=conversation_bound(settings))
