@@ -3,6 +3,8 @@ cookies, the redirect to the login window."""
 
 from __future__ import annotations
 
+import html
+
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
@@ -68,3 +70,13 @@ def clear_session_cookie(response: Response) -> None:
     settings = get_settings()
     response.delete_cookie(settings.session_cookie_name, path="/", httponly=True,
                            secure=settings.cookie_secure, samesite="strict")
+
+
+def html_page(title: str, main: str) -> str:
+    """A plain page (no script) with the app's stylesheet; ``main`` is markup."""
+    return (
+        "<!doctype html><html lang=ru><head><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><link rel=stylesheet href='{routes.STYLESHEET}'></head>"
+        f"<body>{main}</body></html>"
+    )

@@ -19,7 +19,7 @@ from lkk_app.auth import confirmation
 from lkk_app.db import session_scope
 from lkk_app.i18n import t
 from lkk_app.web.http.base import (
-    client_ip, forbidden, no_store, redirect, same_origin, set_session_cookie, user_agent,
+    client_ip, forbidden, html_page, no_store, redirect, same_origin, set_session_cookie, user_agent,
 )
 
 MAX_TOKEN = 128
@@ -28,19 +28,16 @@ MAX_TOKEN = 128
 def _page(token: str, login: str) -> str:
     title = html.escape(t("confirm.page_title"))
     action = html.escape(routes.confirm_link(token), quote=True)
-    return (
-        "<!doctype html><html lang=ru><head><meta charset=utf-8>"
-        "<meta name=viewport content='width=device-width, initial-scale=1'>"
-        f"<title>{title}</title><link rel=stylesheet href='{routes.STYLESHEET}'></head>"
-        "<body><main class=auth-page><section class=card aria-labelledby=card-title>"
+    return html_page(t("confirm.page_title"), (
+        "<main class=auth-page><section class=card aria-labelledby=card-title>"
         f"<div class=card-head><h1 class=card-title id=card-title>{title}</h1></div>"
         f"<p>{html.escape(t('confirm.page_text', login=login))}</p>"
         f"<form method=post action='{action}' class=form>"
         f"<button type=submit class='btn btn-green'>{html.escape(t('confirm.page_button'))}</button>"
         "</form>"
         f"<p class=field-hint>{html.escape(t('confirm.page_note'))}</p>"
-        f"</section><p class=page-foot>{html.escape(t('app.full_title'))}</p></main></body></html>"
-    )
+        f"</section><p class=page-foot>{html.escape(t('app.full_title'))}</p></main>"
+    ))
 
 
 def _check(token: str) -> confirmation.LinkCheck:

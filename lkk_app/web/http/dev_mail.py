@@ -17,6 +17,7 @@ from lkk_app import routes
 from lkk_app.i18n import t
 from lkk_app.mail import outbox
 from lkk_app.settings import get_settings, is_loopback_host
+from lkk_app.web.http.base import html_page
 
 log = logging.getLogger("lkk.auth")
 
@@ -42,14 +43,10 @@ def _page() -> str:
     notice = html.escape(t("dev_mail.notice", directory=_SLOT)).replace(
         _SLOT, f"<code>{html.escape(str(settings.mail_dir))}</code>")
     empty = "" if items else f"<p>{html.escape(t('dev_mail.empty'))}</p>"
-    return (
-        "<!doctype html><html lang=ru><head><meta charset=utf-8>"
-        "<meta name=viewport content='width=device-width, initial-scale=1'>"
-        f"<title>{title}</title><link rel=stylesheet href='{routes.STYLESHEET}'></head>"
-        f"<body><main class=cabinet-main><h1 class=section-title>{title}</h1>"
-        f"<p class=notice>{notice}</p>"
-        f"{empty}{''.join(items)}</main></body></html>"
-    )
+    return html_page(t("dev_mail.title"), (
+        f"<main class=cabinet-main><h1 class=section-title>{title}</h1>"
+        f"<p class=notice>{notice}</p>{empty}{''.join(items)}</main>"
+    ))
 
 
 def from_this_computer(request: Request) -> bool:
