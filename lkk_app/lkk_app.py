@@ -2,8 +2,10 @@
 
 import reflex as rx
 
-from lkk_app import models  # noqa: F401  (tables must be imported for migrations)
-from lkk_app import routes
+from lkk_app import (
+    models,  # noqa: F401  (tables must be imported for migrations)
+    routes,
+)
 from lkk_app.i18n import t
 from lkk_app.logs import setup_logging
 from lkk_app.mail_worker import mail_sender_lifespan

@@ -19,7 +19,7 @@ LOGIN = "/"
 REGISTER = "/register"
 FORGOT = "/forgot"
 SUPPORT = "/support"
-CHANGE_PASSWORD = "/change-password"
+CHANGE_PASSWORD = "/change-password"  # noqa: S105 - a page, not a password
 CONFIRM_FAILED = "/confirm-failed"
 PROFILE = "/profile"
 # Where a login lands unless it asked for another page.

@@ -164,9 +164,8 @@ def current_user(
     if row is None or (row.must_change_password and not allow_restricted):
         return None
     user = session.get(User, row.user_id)
-    if user is None:
+    if user is None or user.id is None or row.id is None:
         return None
-    assert user.id is not None and row.id is not None
     return CurrentUser(
         id=user.id,
         login=user.login,

@@ -7,8 +7,7 @@ from lkk_app.components.cabinet import cabinet_frame
 from lkk_app.components.fields import strength_hint, text_field
 from lkk_app.components.layout import submit_button
 from lkk_app.i18n import t
-from lkk_app.state.profile import (JournalItem, PasswordPanel, PhonePanel, ProfileState, SessionItem,
-                                   SessionsPanel)
+from lkk_app.state.profile import JournalItem, PasswordPanel, PhonePanel, ProfileState, SessionItem, SessionsPanel
 
 
 def _row(label: str, value: rx.Component | rx.Var, test_id: str) -> rx.Component:

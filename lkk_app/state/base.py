@@ -160,7 +160,8 @@ async def submit_form(
         setattr(state, pool_busy, t("busy.retry"))
         return
     except SignedOut as gone:
-        assert isinstance(state, AuthState)
+        if not isinstance(state, AuthState):
+            raise
         yield state._signed_out(gone)
         return
     events = done(result)

@@ -16,7 +16,11 @@ from lkk_app.auth.login import LoginOutcome, LoginResult
 from lkk_app.core import clock
 from lkk_app.models import AuditEvent
 from tests.unit.test_login_route import (  # noqa: F401 - app_db is a fixture
-    CODE, PASSWORD, app_db, challenge, make_user,
+    CODE,
+    PASSWORD,
+    app_db,
+    challenge,
+    make_user,
 )
 
 IP = "192.0.2.44"

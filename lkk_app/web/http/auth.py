@@ -21,8 +21,15 @@ from lkk_app.db import session_scope
 from lkk_app.mail_worker import wake_mail_sender
 from lkk_app.settings import get_settings
 from lkk_app.web.http.base import (
-    clear_session_cookie, client_ip, forbidden, redirect, same_origin, set_private_cookie,
-    set_session_cookie, to_login_window, user_agent,
+    clear_session_cookie,
+    client_ip,
+    forbidden,
+    redirect,
+    same_origin,
+    set_private_cookie,
+    set_session_cookie,
+    to_login_window,
+    user_agent,
 )
 
 MAX_FIELD = 256

@@ -19,7 +19,14 @@ from lkk_app.auth import confirmation
 from lkk_app.db import session_scope
 from lkk_app.i18n import t
 from lkk_app.web.http.base import (
-    client_ip, forbidden, html_page, no_store, redirect, same_origin, set_session_cookie, user_agent,
+    client_ip,
+    forbidden,
+    html_page,
+    no_store,
+    redirect,
+    same_origin,
+    set_session_cookie,
+    user_agent,
 )
 
 MAX_TOKEN = 128
