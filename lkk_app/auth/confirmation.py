@@ -51,7 +51,7 @@ class Confirmation:
     """``session_token`` of the session the confirmation opened, or the
     ``failure`` of the link (as in :class:`LinkCheck`)."""
 
-    session_token: str = ""
+    session_token: str = dataclasses.field(default="", repr=False)
     failure: str = ""
 
 

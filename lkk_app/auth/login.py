@@ -32,6 +32,7 @@ from lkk_app.auth import users as user_service
 from lkk_app.core.errors import AuthenticationFailed
 from lkk_app.settings import Settings, get_settings
 
+
 class LoginResult(enum.Enum):
     OK = "ok"
     RESTRICTED = "restricted"      # a temporary password: only «Смена пароля»
@@ -56,9 +57,10 @@ class LoginOutcome:
     """
 
     result: LoginResult
-    session_token: str = ""
-    device_token: str = ""
-    resend_ticket: str = ""
+    # Secrets: kept out of the repr (and so out of any log line).
+    session_token: str = dataclasses.field(default="", repr=False)
+    device_token: str = dataclasses.field(default="", repr=False)
+    resend_ticket: str = dataclasses.field(default="", repr=False)
     needs_captcha: bool = False
     retry_at: datetime | None = None
 

@@ -46,6 +46,8 @@ def test_the_right_password_opens_a_session_and_remembers_the_device(app_db):
     assert (outcome.needs_captcha, outcome.retry_at) == (False, None)
     with pytest.raises(dataclasses.FrozenInstanceError):
         outcome.result = LoginResult.INVALID  # type: ignore[misc]
+    for secret in (outcome.session_token, outcome.device_token):
+        assert secret not in repr(outcome)
     # The device cookie comes back as it was at the next login.
     again = log_in("petrov", PASSWORD, device_token=outcome.device_token)
     assert again.result is LoginResult.OK and again.device_token == outcome.device_token
