@@ -24,7 +24,7 @@ try:
 except SystemExit as exit:
     code = exit.code
 web = sorted(m for m in sys.modules
-             if m in ("reflex", "lkk_app.routes", "lkk_app.lkk_app")
+             if m in ("reflex", "lkk_app.lkk_app")
              or m.startswith(("reflex.", "lkk_app.web", "lkk_app.state", "lkk_app.pages")))
 print("web modules:", web)
 sys.exit(code)
