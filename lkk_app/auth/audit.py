@@ -2,7 +2,8 @@
 
 Events: login_success, login_failure, login_throttled, password_changed,
 password_change_failed, recovery_requested, recovery_used, email_confirmed,
-confirmation_resent, session_ended.  Results: ok, fail, refused.  Values are cut to their column
+confirmation_resent, session_ended, binding_requested, binding_confirmed,
+binding_failed, binding_access_asked, contract_unbound.  Results: ok, fail, refused.  Values are cut to their column
 sizes and stripped of control characters; callers never pass secrets.
 """
 
@@ -25,6 +26,11 @@ RECOVERY_USED = "recovery_used"
 EMAIL_CONFIRMED = "email_confirmed"
 CONFIRMATION_RESENT = "confirmation_resent"
 SESSION_ENDED = "session_ended"
+BINDING_REQUESTED = "binding_requested"
+BINDING_CONFIRMED = "binding_confirmed"
+BINDING_FAILED = "binding_failed"
+BINDING_ACCESS_REQUESTED = "binding_access_asked"
+CONTRACT_UNBOUND = "contract_unbound"
 
 OK, FAIL, REFUSED = "ok", "fail", "refused"
 

@@ -34,11 +34,14 @@ from lkk_app.core import clock
 
 CONFIRM_EMAIL = "confirm_email"
 TEMP_PASSWORD = "temp_password"
+# The 6-digit code of a contract binding (kept on the binding request, not in lkk_token).
+BINDING_CODE = "binding_code"
 
 # How long each kind of secret is valid.
 TTL: dict[str, timedelta] = {
     CONFIRM_EMAIL: timedelta(hours=24),
     TEMP_PASSWORD: timedelta(hours=24),
+    BINDING_CODE: timedelta(minutes=15),
 }
 
 TOKEN_BYTES = 32
@@ -259,6 +262,13 @@ def token_from_seed(seed: bytes) -> str:
     _check_seed(seed)
     digest = hmac.new(seed, b"lkk-link-token", hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def digits_from_seed(seed: bytes, count: int = 6) -> str:
+    """``count`` decimal digits derived from ``seed`` (a confirmation code)."""
+    _check_seed(seed)
+    digest = hmac.new(seed, b"lkk-digit-code", hashlib.sha256).digest()
+    return str(int.from_bytes(digest[:8], "big") % 10**count).zfill(count)
 
 
 def temp_password_from_seed(seed: bytes, length: int = TEMP_PASSWORD_LENGTH) -> str:

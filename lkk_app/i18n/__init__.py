@@ -16,9 +16,9 @@ from datetime import timedelta
 from types import ModuleType
 
 from lkk_app.core.errors import Code, FieldErrors
-from lkk_app.i18n import cli, common, errors, login, mail, profile, recovery, register, support
+from lkk_app.i18n import billing, cli, common, errors, login, mail, profile, recovery, register, support
 
-AREAS: tuple[ModuleType, ...] = (common, login, register, recovery, profile, support, mail, errors, cli)
+AREAS: tuple[ModuleType, ...] = (common, login, register, recovery, profile, support, mail, errors, cli, billing)
 
 
 def _merge(areas: Iterable[ModuleType]) -> dict[str, str]:

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from lkk_app import db as db_module
 from lkk_app.auth import recovery, registration
+from lkk_app.billing import binding_flow
 from lkk_app.core import tokens
 from lkk_app.jobs import housekeeping
 from lkk_app.jobs.queue import DEFAULT_BATCH, DEFAULT_LEASE, Worker
@@ -45,6 +46,7 @@ def letter_secrets() -> SecretMinters:
     return SecretMinters({
         tokens.CONFIRM_EMAIL: registration.mint_confirmation,
         tokens.TEMP_PASSWORD: recovery.mint_temp_password,
+        tokens.BINDING_CODE: binding_flow.mint_binding_code,
     })
 
 

@@ -195,3 +195,20 @@ def queue_password_guesses(session: Session, user: User, *, attempts: int, ip: s
     from where, on which device, when that session began and when it ended."""
     return _queue_letter(session, "password_guesses", user, settings, attempts=str(attempts),
                          ip=ip or "—", device=device, started=started, time=time)
+
+
+def queue_binding_code(session: Session, user: User, *, recipient: str, contract: str, organisation: str,
+                       settings: Settings | None = None) -> OutboxMessage:
+    """The code confirming a contract binding, to the contract's e-mail of record
+    (never an address the user typed); valid 15 minutes."""
+    return enqueue(session, kind="binding_code", template="binding_code", recipient=recipient,
+                   params={"login": user.login, "contract": contract, "organisation": organisation},
+                   user_id=user.id, secret_purpose=tokens.BINDING_CODE, settings=settings)
+
+
+def queue_access_request(session: Session, administrator: User, *, requester: User, contract: str,
+                         organisation: str, settings: Settings | None = None) -> OutboxMessage:
+    """To an organisation's administrator: a user asks for access to a contract bound already."""
+    return _queue_letter(session, "binding_access_request", administrator, settings,
+                         requester=requester.login, requester_email=requester.email, contract=contract,
+                         organisation=organisation)

@@ -65,14 +65,14 @@ def _literals() -> dict[str, list[str]]:
 
 
 def _called_keys() -> dict[str, str]:
-    """First arguments of t("…") and Code("…") calls (both branches of a conditional)."""
+    """First arguments of t("…"), Code("…") and BindingError("…") calls (both branches of a conditional)."""
     keys: dict[str, str] = {}
     for path in _code_files():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not (isinstance(node, ast.Call) and node.args):
                 continue
             name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-            if name not in ("t", "Code"):
+            if name not in ("t", "Code", "BindingError"):
                 continue
             arg = node.args[0]
             options = [arg.body, arg.orelse] if isinstance(arg, ast.IfExp) else [arg]
