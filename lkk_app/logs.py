@@ -7,16 +7,15 @@ login typed by an attacker, say) are escaped, so log lines cannot be forged.
 from __future__ import annotations
 
 import logging
-import re
 import sys
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+from lkk_app.core.text import escape_control
 
 
 class SingleLineFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
-        return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+        return escape_control(text)
 
 
 def setup_logging(level: int = logging.INFO) -> None:

@@ -48,7 +48,7 @@ from lkk_app.auth import throttle
 from lkk_app.core import tokens
 from lkk_app.auth import users, validation
 from lkk_app.core.errors import FieldErrors
-from lkk_app.core.tokens import db_time
+from lkk_app.core.text import MAX_INPUT
 from lkk_app.settings import Settings, get_settings
 
 log = logging.getLogger("lkk.auth")
@@ -57,11 +57,6 @@ TEMP_TTL = tokens.TTL[tokens.TEMP_PASSWORD]
 #: Seconds: the recovery page answers no sooner than this after the request
 #: came, matching or not (the work itself takes a few tens of milliseconds).
 RESPONSE_FLOOR = 0.3
-# Raw input longer than this is not looked at (a login has ≤ 32, an e-mail ≤ 254 characters).
-MAX_INPUT = 1024
-
-_T = OneTimeToken.__table__.c  # type: ignore[attr-defined]
-
 
 # --------------------------------------------------------------------------- request
 
@@ -173,7 +168,7 @@ def mint_temp_password(
         ).first()
         if newest is not None and passwords.verify_password(
                 password, newest.token_hash, secret_key=settings.secret_key):
-            live = newest.used_at is None and tokens.naive_utc(newest.expires_at) > clock.utcnow()
+            live = newest.used_at is None and newest.expires_at > clock.utcnow()
             return password if live else None
     digest = passwords.hash_password(password, secret_key=settings.secret_key,
                                      cost=settings.bcrypt_cost)
@@ -183,8 +178,8 @@ def mint_temp_password(
         token_hash=digest,
         user_id=user_id,
         purpose=tokens.TEMP_PASSWORD,
-        created_at=db_time(_T.created_at, now),
-        expires_at=db_time(_T.expires_at, now + TEMP_TTL),
+        created_at=now,
+        expires_at=now + TEMP_TTL,
         used_at=None,
     ))
     session.flush()
@@ -202,7 +197,7 @@ def _live_temp_hashes(session: Session, user_id: int) -> list[str]:
         .where(OneTimeToken.user_id == user_id)  # type: ignore[arg-type]
         .where(OneTimeToken.purpose == tokens.TEMP_PASSWORD)  # type: ignore[arg-type]
         .where(OneTimeToken.used_at.is_(None))  # type: ignore[union-attr]
-        .where(OneTimeToken.expires_at > db_time(_T.expires_at, now))  # type: ignore[arg-type, operator]
+        .where(OneTimeToken.expires_at > now)  # type: ignore[arg-type, operator]
         .order_by(OneTimeToken.id.desc())  # type: ignore[union-attr]
         .limit(3)
     ).all())
@@ -306,7 +301,7 @@ def complete_reset(
         .where(OneTimeToken.user_id == user.id)  # type: ignore[arg-type]
         .where(OneTimeToken.purpose == tokens.TEMP_PASSWORD)  # type: ignore[arg-type]
         .where(OneTimeToken.used_at.is_(None))  # type: ignore[union-attr]
-        .values(used_at=db_time(_T.used_at, now))
+        .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
     current = sessions.resolve_session(session, session_token, settings=settings, touch=False)

@@ -61,7 +61,6 @@ import hmac
 import json
 import logging
 import os
-import re
 import secrets
 import threading
 import uuid
@@ -83,7 +82,7 @@ from lkk_app import db as db_module
 from lkk_app.models import OutboxMessage, User
 from lkk_app.core import clock, tokens
 from lkk_app.mail import templates as mail_templates
-from lkk_app.core.tokens import db_time, naive_utc
+from lkk_app.core.text import clean, contains_control
 from lkk_app.settings import (
     ENV_PRODUCTION,
     SMTP_TLS_STARTTLS,
@@ -113,9 +112,6 @@ DEFAULT_EXPIRES = timedelta(days=3)
 ERROR_MAX = 500
 KIND_MAX = 32
 RECIPIENT_MAX = 254
-
-_C = OutboxMessage.__table__.c  # type: ignore[attr-defined]
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 # --------------------------------------------------------------------------- secret minters
@@ -236,7 +232,7 @@ def enqueue(
         raise ValueError("a letter with a secret needs the user_id the secret belongs to")
     if (
         not isinstance(recipient, str)
-        or _CONTROL_RE.search(recipient)
+        or contains_control(recipient)
         or "@" not in recipient
         or len(recipient.strip()) > RECIPIENT_MAX
     ):
@@ -257,11 +253,11 @@ def enqueue(
         secret_seed=secrets.token_hex(32) if secret_purpose else None,
         status=PENDING,
         attempts=0,
-        next_attempt_at=db_time(_C.next_attempt_at, now),
+        next_attempt_at=now,
         locked_until=None,
-        expires_at=db_time(_C.expires_at, now + expires_in),
+        expires_at=now + expires_in,
         last_error="",
-        created_at=db_time(_C.created_at, now),
+        created_at=now,
         sent_at=None,
     )
     session.add(row)
@@ -291,13 +287,13 @@ def _due(now: datetime):
     return or_(
         and_(
             OutboxMessage.status == PENDING,  # type: ignore[arg-type]
-            OutboxMessage.next_attempt_at <= db_time(_C.next_attempt_at, now),  # type: ignore[arg-type, operator]
+            OutboxMessage.next_attempt_at <= now,  # type: ignore[arg-type, operator]
         ),
         and_(
             OutboxMessage.status == SENDING,  # type: ignore[arg-type]
             or_(
                 OutboxMessage.locked_until.is_(None),  # type: ignore[union-attr]
-                OutboxMessage.locked_until <= db_time(_C.locked_until, now),  # type: ignore[arg-type, operator]
+                OutboxMessage.locked_until <= now,  # type: ignore[arg-type, operator]
             ),
         ),
     )
@@ -329,7 +325,7 @@ def claim_batch(
     now = clock.utcnow()
     expired = and_(
         OutboxMessage.expires_at.is_not(None),  # type: ignore[union-attr]
-        OutboxMessage.expires_at <= db_time(_C.expires_at, now),  # type: ignore[arg-type, operator]
+        OutboxMessage.expires_at <= now,  # type: ignore[arg-type, operator]
     )
     for pk, last_error in _pick(session, and_(_due(now), expired), 100):
         note = "expired before delivery" + (f"; last error: {last_error}" if last_error else "")
@@ -344,7 +340,7 @@ def claim_batch(
 
     not_expired = or_(
         OutboxMessage.expires_at.is_(None),  # type: ignore[union-attr]
-        OutboxMessage.expires_at > db_time(_C.expires_at, now),  # type: ignore[arg-type, operator]
+        OutboxMessage.expires_at > now,  # type: ignore[arg-type, operator]
     )
     claimed: list[int] = []
     for pk, _ in _pick(session, and_(_due(now), not_expired), limit):
@@ -353,7 +349,7 @@ def claim_batch(
             .where(OutboxMessage.id == pk, _due(now), not_expired)  # type: ignore[arg-type]
             .values(
                 status=SENDING,
-                locked_until=db_time(_C.locked_until, now + lease),
+                locked_until=now + lease,
                 attempts=OutboxMessage.attempts + 1,
             )
             .execution_options(synchronize_session=False)
@@ -367,7 +363,7 @@ def claim_batch(
 def _clip(text: str, secret: str | None = None) -> str:
     if secret:
         text = text.replace(secret, "[secret]")
-    return _CONTROL_RE.sub(" ", text)[:ERROR_MAX]
+    return clean(text, ERROR_MAX)
 
 
 def error_text(error: BaseException | str, secret: str | None = None) -> str:
@@ -399,7 +395,7 @@ def mark_sent(session: Session, message_pk: int) -> bool:
     now = clock.utcnow()
     return _set(
         session, message_pk, (SENDING,),
-        status=SENT, sent_at=db_time(_C.sent_at, now), locked_until=None, secret_seed=None,
+        status=SENT, sent_at=now, locked_until=None, secret_seed=None,
     )
 
 
@@ -428,7 +424,6 @@ def mark_retry(
     attempts, expires_at = row
     now = clock.utcnow()
     next_at = now + backoff(attempts)
-    expires_at = naive_utc(expires_at)
     text = error_text(error, secret)
     if expires_at is not None and next_at > expires_at:
         _set(
@@ -441,7 +436,7 @@ def mark_retry(
         session, message_pk, (SENDING,),
         status=PENDING,
         locked_until=None,
-        next_attempt_at=db_time(_C.next_attempt_at, next_at),
+        next_attempt_at=next_at,
         last_error=text,
     )
     return RESULT_RETRY
@@ -515,7 +510,7 @@ def _build_message(row: OutboxMessage, subject: str, text: str, html: str, setti
     name, address = email.utils.parseaddr(settings.mail_from)
     msg["From"] = Address(display_name=name, addr_spec=smtp_address(address)[0]) if address else settings.mail_from
     msg["To"] = smtp_address(row.recipient)[0]
-    created = tokens.naive_utc(row.created_at) or clock.utcnow()
+    created = row.created_at or clock.utcnow()
     msg["Date"] = email.utils.format_datetime(created.replace(tzinfo=UTC))
     msg["Message-ID"] = row.message_id
     msg["Auto-Submitted"] = "auto-generated"

@@ -18,10 +18,10 @@ from lkk_app.auth import recovery
 from lkk_app.auth import sessions as session_service
 from lkk_app.auth import users as user_service
 from lkk_app.core.errors import FieldErrors
+from lkk_app.core.text import MAX_INPUT
 from lkk_app.state.auth import AuthState
 
 FIELDS = ("password", "password_confirm")
-MAX_INPUT = 1024
 
 # Outcomes of _complete besides a dict of field errors.
 DONE = "done"

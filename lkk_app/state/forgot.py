@@ -11,10 +11,9 @@ from lkk_app.db import session_scope
 from lkk_app.i18n import t
 from lkk_app.mail_worker import wake_mail_sender
 from lkk_app.auth import recovery, validation
+from lkk_app.core.text import MAX_INPUT
 
 FIELDS = ("login", "email")
-# Longest value read from a field; longer input is cut (and then cannot match).
-MAX_INPUT = 1024
 
 
 def _request(login: str, email: str, ip: str, user_agent: str) -> None:

@@ -19,10 +19,10 @@ from lkk_app.auth import login as login_service
 from lkk_app.auth import sessions as session_service
 from lkk_app.auth import users as user_service
 from lkk_app.core.errors import FieldErrors
+from lkk_app.core.text import MAX_INPUT
 from lkk_app.state.auth import AuthState
 
 NOT_LOGGED_IN = object()
-MAX_INPUT = 1024
 # «Журнал безопасности» shows this many of the user's latest events.
 JOURNAL_SIZE = 20
 # Why a session ended (the audit ``detail``), in words; other details are not shown.

@@ -9,10 +9,9 @@ from lkk_app.db import session_scope
 from lkk_app.i18n import t
 from lkk_app.auth import captcha, captcha_limits, registration
 from lkk_app.mail_worker import wake_mail_sender
+from lkk_app.core.text import MAX_INPUT
 
 FIELDS = ("login", "email", "phone", "password", "password_confirm", "code")
-# Longest value read from any field; longer input is cut and then refused by validation.
-MAX_INPUT = 1024
 
 
 def _new_challenge(connection: str, ip: str) -> tuple[str, str] | None:
