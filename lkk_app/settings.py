@@ -26,7 +26,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_DEVELOPMENT = "development"
 ENV_PRODUCTION = "production"
 
-# Mail (docs/security.md, "Mail"): how the connection to the SMTP server is secured.
+# Mail (SECURITY.md, "Mail"): how the connection to the SMTP server is secured.
 SMTP_TLS_NONE = "none"
 SMTP_TLS_STARTTLS = "starttls"
 SMTP_TLS_TLS = "tls"
@@ -235,8 +235,9 @@ def _dev_secret(data_dir: Path) -> bytes:
     return key.encode()
 
 
-# LKK_SECRET_KEY in production (SECURITY.md, «The secret key»): at least this
-# many characters and this many bits by :func:`secret_key_bits`.
+# LKK_SECRET_KEY in production (SECURITY.md, "Configuration and the development
+# server"): at least this many characters and this many bits by
+# :func:`secret_key_bits`.
 SECRET_KEY_MIN_LENGTH = 32
 SECRET_KEY_MIN_BITS = 128
 # Characters of a key, by class, and how many a class adds to the alphabet.

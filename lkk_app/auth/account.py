@@ -1,12 +1,10 @@
 """What a logged-in user changes in «Профиль»: the phone and the password.
 
 Wrong current passwords in «Смена пароля» are throttled per account like
-failed logins (``auth/throttle.py``, key ``subject_key("password-change",
-user id)``): every attempt is reserved before the bcrypt check (so parallel
-guesses from several tabs cannot pass the rule); the 5th consecutive failure
-— and each one after it — ends the session it came from and mails the owner,
-and from the 5th on attempts are spaced 30 s doubling up to 15 min.  Each
-failure is in the audit trail.  A successful change ends the series.
+failed logins (``throttle.subject_key("password-change", user id)``), each
+attempt reserved before the bcrypt check and each failure in the audit trail;
+from the 5th failure on the session that made it ends and the owner gets a
+letter.  The numbers and their tests: SECURITY.md, "Passwords and credentials".
 """
 
 from __future__ import annotations

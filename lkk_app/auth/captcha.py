@@ -1,5 +1,5 @@
 """«Код авторизации»: a numeric captcha drawn on a server-made image
-(``docs/security.md``, "Captcha").
+(SECURITY.md, "Tokens, codes, temporary passwords").
 
 * :func:`new_challenge` picks a random 6–7 digit code, draws it as a PNG and
   stores only ``HMAC-SHA256(secret_key, challenge_id ":" code)`` with a

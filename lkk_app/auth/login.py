@@ -1,38 +1,18 @@
-"""The password check of the login window (POST /auth/login) and its limits
-(``docs/security.md``, "Login and sessions"; numbers in SECURITY.md).
+"""The password check of the login window (POST /auth/login) and its limits.
 
-Who is throttled, and how:
+Who is throttled, with which numbers, and why: SECURITY.md, "Passwords and
+credentials" and "Why these login limits".  In short: per login and client
+(a known device by its cookie, else the IP address) the code and a doubling
+wait after a few failures, and during a wait nothing is checked; per login
+over all unknown devices first the code, then a refusal; per client IP a cap
+on failures; a temporary password from a recovery letter still opens the
+account while the login's own limits refuse passwords.
 
-* **Per login and client** (``throttle.client_key``): a known device of the
-  account (its device cookie, ``auth/devices.py``) has a bucket of its own;
-  any other client is counted by its IP address.  After 5 consecutive failures
-  that client needs the authorization code and waits 30 s, doubling up to
-  15 min, between attempts.  During a wait nothing is checked — not even a
-  right code with the right password.
-* **Per login, all unknown devices together** (``ratelimit``, 1 hour): beyond
-  50 failures every unknown device needs the code; beyond 100 they are refused
-  until the hour's count falls.  A known device is not held back by them.
-* **Per client IP** (``ratelimit``): 30 failed or refused attempts in 10
-  minutes; beyond that refused without a password check.  Known devices are
-  not counted there.
-* **A temporary password from a recovery letter** (16 random characters from
-  the owner's mailbox) is accepted while the login's limits refuse a password
-  (wait, code, the per-login limit) — not past the per-IP limit.
-
-So an attacker who fails again at the end of every wait, from one address or
-from many, never keeps the owner out: the owner's known browser, another
-address, and the recovery letter all still work.
-
-**Reserved before the check.**  Every limit counts the attempt *before*
-bcrypt runs, in one short transaction that is committed first
-(``throttle.reserve``, ``ratelimit.reserve``); a success takes the reservation
-back.  So concurrent requests — threads, worker processes, hosts — never get
-more passwords checked than the limits allow.  The slow check itself runs
-outside any lock.
-
-Every refusal costs the same two bcrypt checks as a wrong password and gives
-the same answer for known, unknown, unconfirmed and throttled logins; only the
-IP limit, which says nothing about the login, skips them.
+Every limit is reserved before bcrypt runs, in a short transaction committed
+first, and given back on success, so racing requests never get more passwords
+checked than the limits allow.  Every refusal costs the same bcrypt work and
+gives the same answer as a wrong password; only the IP limit, which says
+nothing about the login, skips the work.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Sliding-window rate limits on the ``lkk_rate_event`` table
-(``docs/security.md``, "Mail" and "Login and sessions").
+(the numbers and their proofs: SECURITY.md, "Passwords and credentials",
+"Registration" and "Mail").
 
 A *bucket* is a string such as ``"resend:user:42"`` or ``"recover:ip:1.2.3.4"``
 (build them with the helpers below); every counted action is one row
@@ -64,7 +65,7 @@ class Limit(NamedTuple):
 #: (bucket, limit, window) — what :func:`allow_all` takes.
 Rule = tuple[str, int, timedelta]
 
-# The limits of docs/security.md.
+# The limits (SECURITY.md gives the reasons and the tests of each).
 RESEND_CONFIRMATION: tuple[Limit, ...] = (
     Limit(1, timedelta(minutes=2)),
     Limit(5, timedelta(days=1)),

@@ -1,4 +1,4 @@
-"""Password recovery (manual 2.4, made safe per ``docs/security.md``).
+"""Password recovery (manual 2.4; SECURITY.md, "Tokens, codes, temporary passwords").
 
 * :func:`request_reset` — «Забыли пароль?»: login + e-mail.  When the pair
   matches an account and the limits allow (3 per hour per account, 10 per hour

@@ -1,4 +1,4 @@
-"""Server-side login sessions (``docs/security.md``, "Login and sessions").
+"""Server-side login sessions (SECURITY.md, "Sessions").
 
 The browser keeps only a random token (``core.tokens.new_token``, 256
 bits); the database keeps its SHA-256 with the user, times, IP and user agent.

@@ -1,5 +1,5 @@
-"""Throttling of failed password checks (table ``lkk_login_throttle``,
-``docs/security.md``, "Login and sessions").
+"""Throttling of failed password checks (table ``lkk_login_throttle``; the
+numbers and why: SECURITY.md, "Passwords and credentials", "Why these login limits").
 
 A row counts the consecutive failures of one *key*: an HMAC-SHA-256 under the
 secret key, so the table holds no login, address or device in clear and does

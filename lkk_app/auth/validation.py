@@ -1,6 +1,6 @@
 """Server-side validation and normalisation of account fields.
 
-The rules are those of ``docs/security.md`` ("Accounts").  Each ``*_error``
+SECURITY.md lists the rules ("Passwords and credentials").  Each ``*_error``
 function returns ``None`` when the value is acceptable, else the Russian
 message to show next to the field.
 """

@@ -1,4 +1,5 @@
-"""One-time secrets sent by mail (``docs/security.md``, "Tokens, codes, temporary passwords").
+"""One-time secrets sent by mail (SECURITY.md, "Tokens, codes, temporary passwords"),
+and the making, checking and hashing of every random token.
 
 * :func:`issue_token` makes a link token: ``secrets.token_urlsafe(32)`` (256
   bits), bound to one user and one purpose; only its SHA-256 is stored

@@ -1,4 +1,4 @@
-"""The mail outbox (``docs/security.md``, "Mail").
+"""The mail outbox (SECURITY.md, "Mail").
 
 **Enqueue** (:func:`enqueue`) in the same transaction as the data the letter
 belongs to: the row is added to the caller's session and committed — or rolled

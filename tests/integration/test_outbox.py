@@ -1,5 +1,5 @@
 """The mail outbox against a real SMTP server (aiosmtpd on 127.0.0.1) and the
-development mailbox; SQLite and PostgreSQL (docs/security.md, "Mail").
+development mailbox; SQLite and PostgreSQL (SECURITY.md, "Mail").
 
 Time is a fake clock: instead of sleeping through a backoff the tests move
 ``clock.utcnow`` forward.

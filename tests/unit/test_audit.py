@@ -1,4 +1,4 @@
-"""The audit trail (docs/security.md, "Everywhere"): what each security action
+"""The audit trail (SECURITY.md, "Sessions"): what each security action
 records, in the same transaction; «Журнал безопасности» in «Профиль»; and no
 secret ever reaching ``lkk_audit``.  SQLite and PostgreSQL."""
 

@@ -1,4 +1,4 @@
-"""«Код авторизации» (docs/security.md, "Captcha"); SQLite and PostgreSQL."""
+"""«Код авторизации» (SECURITY.md, "Tokens, codes, temporary passwords"); SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Password recovery (manual 2.4; docs/security.md "Tokens, codes, temporary
+"""Password recovery (manual 2.4; SECURITY.md, "Tokens, codes, temporary
 passwords"): the neutral request, the temporary password, the restricted
 session and the new password.  SQLite and PostgreSQL."""
 

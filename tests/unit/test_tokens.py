@@ -1,4 +1,4 @@
-"""One-time tokens and temporary passwords (docs/security.md, "Tokens, codes,
+"""One-time tokens and temporary passwords (SECURITY.md, "Tokens, codes,
 temporary passwords"); SQLite and PostgreSQL."""
 
 from __future__ import annotations

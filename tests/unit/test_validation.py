@@ -1,4 +1,4 @@
-"""Field rules of docs/security.md ("Accounts")."""
+"""Field rules (SECURITY.md, "Passwords and credentials")."""
 
 from __future__ import annotations
 
