@@ -20,6 +20,7 @@ from lkk_app.core import clock, tokens
 from lkk_app.mail import outbox
 from lkk_app.auth import useragent, validation
 from lkk_app.core.errors import FieldErrors
+from lkk_app.core.formatting import local_datetime
 from lkk_app.settings import Settings, get_settings
 
 #: Consecutive wrong current passwords after which the session ends.
@@ -80,8 +81,8 @@ def _check_current_password(session: Session, user: User, current_password: str,
                    recipient=user.email, user_id=user.id, settings=settings,
                    params={"login": user.login, "attempts": str(failures), "ip": ip or "—",
                            "device": useragent.describe(user_agent),
-                           "started": started.strftime("%d.%m.%Y %H:%M") + " (UTC)",
-                           "time": clock.utcnow().strftime("%d.%m.%Y %H:%M") + " (UTC)"})
+                           "started": local_datetime(started, settings=settings),
+                           "time": local_datetime(clock.utcnow(), settings=settings)})
     raise SessionEnded()
 
 

@@ -19,6 +19,7 @@ from lkk_app.auth import login as login_service
 from lkk_app.auth import sessions as session_service
 from lkk_app.auth import users as user_service
 from lkk_app.core.errors import FieldErrors
+from lkk_app.core.formatting import local_datetime
 from lkk_app.core.text import MAX_INPUT
 from lkk_app.state.auth import AuthState
 
@@ -39,7 +40,7 @@ ENDED_AFTER_GUESSES = "ended-after-guesses"
 
 
 def format_dt(value: datetime | None) -> str:
-    return value.strftime("%d.%m.%Y %H:%M") + " (UTC)" if value else t("profile.never")
+    return local_datetime(value) if value else t("profile.never")
 
 
 def with_session_user(token: str, action: Callable, *args):
