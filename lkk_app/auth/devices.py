@@ -19,6 +19,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, delete, select
+from typing_extensions import TypeIs
 
 from lkk_app.models import KnownDevice
 from lkk_app.core import clock, tokens
@@ -32,7 +33,7 @@ LIFETIME = timedelta(days=365)
 TOUCH_INTERVAL = timedelta(hours=1)
 
 
-def well_formed(token: object) -> bool:
+def well_formed(token: object) -> TypeIs[str]:
     """True when ``token`` has the shape of a device cookie."""
     return tokens.well_formed(token, length=COOKIE_LENGTH)
 
@@ -42,7 +43,7 @@ def known_device(session: Session, token: object, user_id: int | None) -> str | 
     ``user_id``, else ``None`` (also for a malformed token or no user)."""
     if user_id is None or not well_formed(token):
         return None
-    digest = hash_token(token)  # type: ignore[arg-type]
+    digest = hash_token(token)
     row = session.exec(
         select(KnownDevice.id)
         .where(KnownDevice.token_hash == digest)  # type: ignore[arg-type]
@@ -56,8 +57,8 @@ def remember(session: Session, token: object, user_id: int) -> str:
     """After a successful login of ``user_id``: the device token the browser
     should hold — its own when well formed, else a new one — recorded as a known
     device of the user (or its ``last_seen_at`` moved).  Flushes."""
-    token = token if well_formed(token) else tokens.new_token()
-    digest = hash_token(token)  # type: ignore[arg-type]
+    cookie = token if well_formed(token) else tokens.new_token()
+    digest = hash_token(cookie)
     now = clock.utcnow()
     table = KnownDevice.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
@@ -81,7 +82,7 @@ def remember(session: Session, token: object, user_id: int) -> str:
             session.execute(sa.insert(table).values(token_hash=digest, user_id=user_id,
                                                     created_at=now, last_seen_at=now))
     session.flush()
-    return token  # type: ignore[return-value]
+    return cookie
 
 
 def purge(session: Session) -> int:

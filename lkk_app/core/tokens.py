@@ -29,6 +29,7 @@ import secrets
 from datetime import timedelta
 
 from sqlmodel import Session, delete, select, update
+from typing_extensions import TypeIs
 
 from lkk_app.models import OneTimeToken
 from lkk_app.core import clock
@@ -71,7 +72,7 @@ def new_token() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
 
 
-def well_formed(token: object, *, length: int | None = None) -> bool:
+def well_formed(token: object, *, length: int | None = None) -> TypeIs[str]:
     """True when ``token`` may be one of ours: the alphabet of ``token_urlsafe``,
     32 to :data:`MAX_TOKEN_LENGTH` characters — or exactly ``length``.  Check
     before anything else touches input from outside."""
@@ -164,7 +165,6 @@ def consume_token(session: Session, token: str | None, purpose: str) -> int | No
     """
     if not well_formed(token) or not _purpose_ok(purpose):
         return None
-    assert isinstance(token, str)
     digest = hash_token(token)
     now = clock.utcnow()
     result = session.exec(  # type: ignore[call-overload]
@@ -189,7 +189,6 @@ def peek_token(session: Session, token: str | None, purpose: str) -> str:
     Does not consume the token."""
     if not well_formed(token) or not _purpose_ok(purpose):
         return UNKNOWN
-    assert isinstance(token, str)
     row = session.exec(
         select(OneTimeToken.used_at, OneTimeToken.expires_at)
         .where(OneTimeToken.token_hash == hash_token(token))  # type: ignore[arg-type]
@@ -210,7 +209,6 @@ def token_user(session: Session, token: str | None, purpose: str) -> int | None:
     without consuming it; ``None`` otherwise."""
     if peek_token(session, token, purpose) != VALID:
         return None
-    assert isinstance(token, str)
     return session.exec(
         select(OneTimeToken.user_id).where(OneTimeToken.token_hash == hash_token(token))  # type: ignore[arg-type]
     ).first()
