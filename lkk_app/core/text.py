@@ -13,7 +13,9 @@ import re
 #: or ignored before any work is done on it; no field of the cabinet needs more.
 MAX_INPUT = 1024
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+_CHARS = r"[\x00-\x1f\x7f\u2028\u2029]"
+_CONTROL = re.compile(_CHARS)
+_CONTROL_RUN = re.compile(_CHARS + "+")
 
 
 def contains_control(value: str) -> bool:
@@ -21,21 +23,24 @@ def contains_control(value: str) -> bool:
     return _CONTROL.search(value) is not None
 
 
-def clean(value: object, limit: int | None = None, *, replacement: str = " ") -> str:
-    """``value`` with every run of control characters replaced by ``replacement``,
-    at most ``limit`` characters long; ``""`` for anything but a string.
+def clean(value: object, limit: int | None = None, *, replacement: str = " ",
+          collapse: bool = False) -> str:
+    """``value`` with every control character replaced by ``replacement`` (with
+    ``collapse``: every run of them by one), at most ``limit`` characters long;
+    ``""`` for anything but a string.
 
     With a ``limit`` only the first ``2 × limit`` characters are looked at, so
     a huge value costs no more than a long one.
     """
     if not isinstance(value, str):
         return ""
+    pattern = _CONTROL_RUN if collapse else _CONTROL
     if limit is None:
-        return _CONTROL.sub(replacement, value)
-    return _CONTROL.sub(replacement, value[: limit * 2])[:limit]
+        return pattern.sub(replacement, value)
+    return pattern.sub(replacement, value[: limit * 2])[:limit]
 
 
 def escape_control(value: str) -> str:
     """``value`` with every control character written as ``\\xNN`` (``\\x2028``
     for U+2028): visible, and never a line break."""
-    return _CONTROL.sub(lambda m: "".join(f"\\x{ord(ch):02x}" for ch in m.group(0)), value)
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", value)

@@ -363,7 +363,7 @@ def claim_batch(
 def _clip(text: str, secret: str | None = None) -> str:
     if secret:
         text = text.replace(secret, "[secret]")
-    return clean(text, ERROR_MAX)
+    return clean(text, ERROR_MAX, collapse=True)
 
 
 def error_text(error: BaseException | str, secret: str | None = None) -> str:

@@ -88,7 +88,7 @@ def _load(name: str) -> tuple[string.Template, string.Template, string.Template]
 
 def _clean(value: object) -> str:
     text = "" if value is None else str(value)
-    return clean(text, MAX_PARAM_LENGTH).strip()
+    return clean(text, MAX_PARAM_LENGTH, collapse=True).strip()
 
 
 def check_params(template: str, params: Mapping[str, object]) -> TemplateSpec:

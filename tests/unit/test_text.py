@@ -30,8 +30,9 @@ def test_other_text_is_left_alone(value):
     assert text.escape_control(value) == value
 
 
-def test_a_run_becomes_one_replacement_and_escapes_every_character():
-    assert text.clean("a\r\n\tb\x00") == "a b "
+def test_each_character_or_each_run_becomes_one_replacement():
+    assert text.clean("a\r\n\tb\x00") == "a   b "
+    assert text.clean("a\r\n\tb\x00", collapse=True) == "a b "
     assert text.escape_control("a\r\nb") == "a\\x0d\\x0ab"
     assert text.escape_control("\u2028") == "\\x2028"
 
@@ -46,6 +47,7 @@ def test_a_huge_value_costs_no_more_than_its_limit():
     huge = "\x00a" * 5_000_000
     started = time.perf_counter()
     assert text.clean(huge, 100) == " a" * 50
+    assert text.clean(huge, 100, collapse=True) == " a" * 50
     assert time.perf_counter() - started < 0.5
 
 
