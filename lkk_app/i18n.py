@@ -223,8 +223,12 @@ RU: dict[str, str] = {
     "cli.password_repeat": "Повторите пароль: ",
     "cli.user_created": "Пользователь «{login}» создан (id {id}), адрес электронной почты подтверждён.",
     "cli.settings_error": "Ошибка настроек: {message}",
-    # Development mailbox /dev/mail (lkk_app/http_routes.py)
+    # Development mailbox /dev/mail (lkk_app/web/http/dev_mail.py)
     "dev_mail.loopback_only": "Почтовый ящик разработчика открывается только на этом компьютере (по адресу 127.0.0.1 или localhost).",
+    "dev_mail.title": "Почтовый ящик разработчика",
+    "dev_mail.notice": "Без настроенного SMTP-сервера письма сохраняются в {directory} и показаны здесь. В рабочем режиме эта страница отключена.",
+    "dev_mail.meta": "{date} · Кому: {to}",
+    "dev_mail.empty": "Писем пока нет.",
     # The server refuses to start (lkk_app/settings.py: refusal_text)
     "settings.refused": "ЛКК не запущен: неверных настроек — {count}. Исправьте переменные окружения (README.md, раздел «Settings»):",
     "cli.db_error": "Не удалось записать в базу данных ({detail}). Проверьте REFLEX_DB_URL и выполните миграции.",

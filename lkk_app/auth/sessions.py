@@ -10,11 +10,12 @@ profile), after the idle timeout
 
 from __future__ import annotations
 
-from datetime import timedelta
+import dataclasses
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, delete, or_, select, update
 
-from lkk_app.models import UserSession
+from lkk_app.models import User, UserSession
 from lkk_app.core import clock
 from lkk_app.core.text import clean
 from lkk_app.core.tokens import hash_token, new_token, well_formed
@@ -106,6 +107,53 @@ def resolve_session(
         session.add(row)
         session.flush()
     return row
+
+
+@dataclasses.dataclass(frozen=True)
+class CurrentUser:
+    """Who a session belongs to, as the pages and use cases see them.
+
+    ``must_change_password``: the session was opened with a temporary password
+    and allows only «Смена пароля»."""
+
+    id: int
+    login: str
+    email: str
+    phone: str
+    email_confirmed_at: datetime | None
+    created_at: datetime
+    last_login_at: datetime | None
+    must_change_password: bool
+    session_id: int
+
+
+def current_user(
+    session: Session,
+    token: str | None,
+    allow_restricted: bool = False,
+    *,
+    settings: Settings | None = None,
+) -> CurrentUser | None:
+    """The user of the live session ``token`` (its ``last_seen_at`` moves, see
+    :func:`resolve_session`), or ``None``: no session, or a *restricted* one
+    unless ``allow_restricted`` (only «Смена пароля» asks for it)."""
+    row = resolve_session(session, token, settings=settings) if token else None
+    if row is None or (row.must_change_password and not allow_restricted):
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or user.id is None or row.id is None:
+        return None
+    return CurrentUser(
+        id=user.id,
+        login=user.login,
+        email=user.email,
+        phone=user.phone or "",
+        email_confirmed_at=user.email_confirmed_at,
+        created_at=user.created_at,
+        last_login_at=user.last_login_at,
+        must_change_password=bool(row.must_change_password),
+        session_id=row.id,
+    )
 
 
 def revoke_session(session: Session, token: str | None) -> int | None:

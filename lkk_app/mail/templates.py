@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from lkk_app.core.text import clean
+from lkk_app import routes
 from lkk_app.i18n import t
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "mail"
@@ -64,7 +65,7 @@ TEMPLATES: dict[str, TemplateSpec] = {
 
 def confirm_link(public_url: str, token: str) -> str:
     """The e-mail confirmation link of the letter."""
-    return f"{public_url.rstrip('/')}/confirm/{token}"
+    return public_url.rstrip("/") + routes.confirm_link(token)
 
 
 @functools.lru_cache(maxsize=None)

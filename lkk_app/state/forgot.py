@@ -7,11 +7,11 @@ import time
 
 import reflex as rx
 
+from lkk_app.auth import recovery, validation
 from lkk_app.db import session_scope
 from lkk_app.i18n import t
 from lkk_app.mail_worker import wake_mail_sender
-from lkk_app.auth import recovery, validation
-from lkk_app.core.text import MAX_INPUT
+from lkk_app.state.base import read_form, submit_form
 
 FIELDS = ("login", "email")
 
@@ -36,9 +36,9 @@ class ForgotState(rx.State):
 
     @rx.event
     async def submit(self, form_data: dict):
-        if self.submitting or self.done:
+        if self.done:
             return
-        form = {name: str(form_data.get(name, "") or "")[:MAX_INPUT].strip() for name in FIELDS}
+        form = read_form(form_data, FIELDS, strip=FIELDS)
         # Only the form of the input is checked here — never whether it matches.
         errors = {}
         if not form["login"]:
@@ -51,17 +51,18 @@ class ForgotState(rx.State):
         if errors:
             yield rx.set_focus(next(name for name in FIELDS if name in errors))
             return
-        self.submitting = True
-        yield
-        started = time.monotonic()
-        try:
+
+        async def work() -> None:
+            started = time.monotonic()
             await asyncio.to_thread(_request, form["login"], form["email"],
-                                    self.router.session.client_ip,
-                                    self.router.headers.user_agent)
+                                    self.router.session.client_ip, self.router.headers.user_agent)
             # The same answer time whether the pair matched or not (no thread
             # is held while waiting).
             await asyncio.sleep(recovery.pad_to_floor(time.monotonic() - started))
-        finally:
-            self.submitting = False
+
+        async for event in submit_form(self, "submitting", work, self._done):
+            yield event
+
+    def _done(self, _result: None) -> None:
         self.done = True
         wake_mail_sender()

@@ -74,7 +74,7 @@ def _reset(login: str, ip: str) -> None:
 # LKK_TEST_POSTGRES_URL is set, as in CI, otherwise SQLite.
 @pytest.mark.parametrize("db_url", [BACKENDS[-1]], indirect=True)
 def test_failed_logins_take_the_same_time(app_db):
-    from lkk_app.http_routes import build_http_app
+    from lkk_app.web.http import build_http_app
 
     with db_module.session_scope() as s:
         for login, confirmed in (("petrov", True), ("sidorov", False), ("ivanov", True),

@@ -283,7 +283,7 @@ def test_three_letters_a_day_to_one_address_then_the_same_answer_without_a_lette
 
 
 def test_resends_count_with_registrations(scope, cfg, db_url, monkeypatch, frozen_clock):
-    from lkk_app import http_routes
+    from lkk_app.auth import confirmation
 
     monkeypatch.setenv("REFLEX_DB_URL", db_url)
     monkeypatch.setenv("LKK_SECRET_KEY", "unit-test-secret-key-0123456789-abcdefghij")
@@ -295,10 +295,12 @@ def test_resends_count_with_registrations(scope, cfg, db_url, monkeypatch, froze
     assert attempt(scope, app_cfg, form("tt2", email=address), ip="192.0.2.2").email
     with scope() as s:
         user_id = users.get_user_by_login(s, "tt1").id
-    http_routes._resend(user_id)  # the third letter of the day
+    with db_module.session_scope() as s:
+        confirmation.resend(s, user_id)  # the third letter of the day
     assert letters_to(scope, address) == 3
     frozen_clock.advance(minutes=3)  # past the per-account 2 minutes
-    http_routes._resend(user_id)  # a fourth: refused, the same answer
+    with db_module.session_scope() as s:
+        confirmation.resend(s, user_id)  # a fourth: refused, the same answer
     assert letters_to(scope, address) == 3
     db_module.reset_engine()
 

@@ -15,7 +15,7 @@ from lkk_app.settings import reload_settings
 
 
 def _client(peer: str = "127.0.0.1"):
-    from lkk_app.http_routes import build_http_app
+    from lkk_app.web.http import build_http_app
 
     return TestClient(build_http_app(), client=(peer, 50000))
 

@@ -34,7 +34,7 @@ OWNER = "198.51.100.20"
 
 def post(login: str, password: str, *, ip: str, cookies: dict[str, str] | None = None,
          code: bool = False):
-    from lkk_app.http_routes import build_http_app
+    from lkk_app.web.http import build_http_app
 
     data = {"login": login, "password": password}
     if code:

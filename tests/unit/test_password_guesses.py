@@ -19,7 +19,7 @@ from lkk_app.mail import templates as mail_templates, outbox
 from lkk_app.core.errors import FieldErrors
 from lkk_app.settings import get_settings, reload_settings
 from lkk_app.state.login import LoginState
-from lkk_app.state.profile import ProfileState
+from lkk_app.state.profile import PasswordPanel, ProfileState
 from tests.statekit import make_state, redirects, run_events
 
 OLD = "Старый добрый пароль"
@@ -201,14 +201,14 @@ async def test_six_wrong_guesses_in_the_profile_end_the_session(app_db, tmp_path
     cookie = f"lkk_session={token}"
 
     def page():
-        return make_state(ProfileState, "/profile", cookie=cookie, ip=IP, user_agent=UA)
+        return make_state(PasswordPanel, "/profile", cookie=cookie, ip=IP, user_agent=UA)
 
     state = page()
     await ProfileState.on_load.fn(state)
     assert state.loaded
     answers = []
     for n in range(6):
-        events = await run_events(ProfileState.change_password.fn(state, {
+        events = await run_events(PasswordPanel.change_password.fn(state, {
             "current_password": f"угадываю {n}", "new_password": NEW, "password_confirm": NEW}))
         answers.append((state.current_password_error, redirects(events)))
     assert answers[0] == ("Текущий пароль введён неверно. Неверных попыток до завершения сеанса: 4.", [])
@@ -216,7 +216,7 @@ async def test_six_wrong_guesses_in_the_profile_end_the_session(app_db, tmp_path
     assert answers[4][1] == ["/?ended=guesses"]  # the 5th: the session ends
     assert answers[5][1][0].startswith("/?next=")  # the 6th: no session any more
     # The right one after that: refused, the session is gone.
-    events = await run_events(ProfileState.change_password.fn(state, {
+    events = await run_events(PasswordPanel.change_password.fn(state, {
         "current_password": OLD, "new_password": NEW, "password_confirm": NEW}))
     assert redirects(events)[0].startswith("/?next=")
     assert not state.password_saved

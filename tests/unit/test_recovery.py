@@ -22,7 +22,8 @@ from lkk_app.settings import reload_settings
 
 # Imported here, not inside the tests: Reflex registers state classes in a
 # context variable, which an import inside an asyncio test would lose.
-from lkk_app.http_routes import _check_credentials
+from lkk_app.auth import login as login_flow
+from lkk_app.auth.login import LoginResult
 from lkk_app.state.change_password import ChangePasswordState
 from lkk_app.state.forgot import ForgotState
 from lkk_app.state.profile import ProfileState
@@ -409,21 +410,26 @@ _redirects = redirects
 _run = run_events
 
 
+def _log_in(login: str, password: str) -> login_flow.LoginOutcome:
+    return login_flow.log_in(login=login, password=password, ip=IP, user_agent="pytest")
+
+
 def test_login_with_a_temp_password_gives_a_restricted_session(app_db):
     user = _app_user()
     with db_module.session_scope() as s:
         temp = recovery.mint_temp_password(s, user.id)
-    outcome, token, _device = _check_credentials("petrov", temp, IP, "pytest")
-    assert outcome == "restricted"
+    outcome = _log_in("petrov", temp)
+    assert outcome.result is LoginResult.RESTRICTED
     with db_module.session_scope() as s:
-        assert sessions.resolve_session(s, token).must_change_password is True
+        assert sessions.resolve_session(s, outcome.session_token).must_change_password is True
     # The old password still opens a normal session; a wrong one nothing.
-    outcome, token, _device = _check_credentials("petrov", PASSWORD, IP, "pytest")
-    assert outcome == "ok"
+    outcome = _log_in("petrov", PASSWORD)
+    assert outcome.result is LoginResult.OK
     with db_module.session_scope() as s:
-        assert sessions.resolve_session(s, token).must_change_password is False
-    assert _check_credentials("petrov", temp + "x", IP, "pytest")[:2] == ("invalid", "")
-    assert _check_credentials("nobody", temp, IP, "pytest")[:2] == ("invalid", "")
+        assert sessions.resolve_session(s, outcome.session_token).must_change_password is False
+    for login, password in (("petrov", temp + "x"), ("nobody", temp)):
+        outcome = _log_in(login, password)
+        assert (outcome.result, outcome.session_token) == (LoginResult.INVALID, "")
 
 
 @pytest.mark.asyncio
@@ -436,7 +442,7 @@ async def test_a_restricted_session_is_sent_to_change_password(app_db):
     assert state.login == ""
     # Every handler that asks AuthState for the user is refused the same way.
     assert await state._current_user() is None
-    assert (await state._current_user(allow_restricted=True))["must_change_password"] is True
+    assert (await state._current_user(allow_restricted=True)).must_change_password is True
 
 
 @pytest.mark.asyncio
