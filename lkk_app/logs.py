@@ -17,9 +17,8 @@ import re
 import sys
 from collections.abc import Iterable
 
+from lkk_app.core.text import escape_control
 from lkk_app.settings import Settings, get_settings
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 _SECRET_KEYS = r"cookie|authorization|password|current_password|new_password|password_confirm|code"
 _QUOTED_VALUE = r"""(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")"""
@@ -30,7 +29,7 @@ _KEYED_SECRET_RE = re.compile(
 class SingleLineFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
-        return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+        return escape_control(text)
 
 
 def redact(text: str, cookie_names: Iterable[str]) -> str:

@@ -1,12 +1,10 @@
 """What a logged-in user changes in «Профиль»: the phone and the password.
 
 Wrong current passwords in «Смена пароля» are throttled per account like
-failed logins (``auth/throttle.py``, key ``subject_key("password-change",
-user id)``): every attempt is reserved before the bcrypt check (so parallel
-guesses from several tabs cannot pass the rule); the 5th consecutive failure
-— and each one after it — ends the session it came from and mails the owner,
-and from the 5th on attempts are spaced 30 s doubling up to 15 min.  Each
-failure is in the audit trail.  A successful change ends the series.
+failed logins (``throttle.subject_key("password-change", user id)``), each
+attempt reserved before the bcrypt check and each failure in the audit trail;
+from the 5th failure on the session that made it ends and the owner gets a
+letter.  The numbers and their tests: SECURITY.md, "Passwords and credentials".
 """
 
 from __future__ import annotations
@@ -22,6 +20,7 @@ from lkk_app.core import clock, tokens
 from lkk_app.mail import outbox
 from lkk_app.auth import useragent, validation
 from lkk_app.core.errors import Code, FieldErrors
+from lkk_app.core.formatting import local_datetime
 from lkk_app.settings import Settings, get_settings
 
 #: Consecutive wrong current passwords after which the session ends.
@@ -73,8 +72,8 @@ def _check_current_password(session: Session, user: User, current_password: str,
     started = current.created_at if current is not None else clock.utcnow()
     outbox.queue_password_guesses(session, user, attempts=failures, ip=ip,
                                   device=useragent.describe(user_agent),
-                                  started=started.strftime("%d.%m.%Y %H:%M") + " (UTC)",
-                                  time=clock.utcnow().strftime("%d.%m.%Y %H:%M") + " (UTC)",
+                                  started=local_datetime(started, settings=settings),
+                                  time=local_datetime(clock.utcnow(), settings=settings),
                                   settings=settings)
     raise SessionEnded()
 

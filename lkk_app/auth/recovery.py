@@ -1,4 +1,4 @@
-"""Password recovery (manual 2.4, made safe per ``docs/security.md``).
+"""Password recovery (manual 2.4; SECURITY.md, "Tokens, codes, temporary passwords").
 
 * :func:`request_reset` — «Забыли пароль?»: login + e-mail.  When the pair
   matches an account and the limits allow (3 per hour per account, 10 per hour
@@ -47,7 +47,7 @@ from lkk_app.auth import throttle
 from lkk_app.core import tokens
 from lkk_app.auth import users, validation
 from lkk_app.core.errors import Code, FieldErrors
-from lkk_app.core.tokens import db_time
+from lkk_app.core.text import MAX_INPUT
 from lkk_app.settings import Settings, get_settings
 
 log = logging.getLogger("lkk.auth")
@@ -56,11 +56,6 @@ TEMP_TTL = tokens.TTL[tokens.TEMP_PASSWORD]
 #: Seconds: the recovery page answers no sooner than this after the request
 #: came, matching or not (the work itself takes a few tens of milliseconds).
 RESPONSE_FLOOR = 0.3
-# Raw input longer than this is not looked at (a login has ≤ 32, an e-mail ≤ 254 characters).
-MAX_INPUT = 1024
-
-_T = OneTimeToken.__table__.c  # type: ignore[attr-defined]
-
 
 # --------------------------------------------------------------------------- request
 
@@ -162,7 +157,7 @@ def mint_temp_password(
         ).first()
         if newest is not None and passwords.verify_password(
                 password, newest.token_hash, secret_key=settings.secret_key):
-            live = newest.used_at is None and tokens.naive_utc(newest.expires_at) > clock.utcnow()
+            live = newest.used_at is None and newest.expires_at > clock.utcnow()
             return password if live else None
     digest = passwords.hash_password(password, secret_key=settings.secret_key,
                                      cost=settings.bcrypt_cost)
@@ -172,8 +167,8 @@ def mint_temp_password(
         token_hash=digest,
         user_id=user_id,
         purpose=tokens.TEMP_PASSWORD,
-        created_at=db_time(_T.created_at, now),
-        expires_at=db_time(_T.expires_at, now + TEMP_TTL),
+        created_at=now,
+        expires_at=now + TEMP_TTL,
         used_at=None,
     ))
     session.flush()
@@ -188,7 +183,7 @@ def _live_temp_hashes(session: Session, user_id: int) -> list[str]:
         .where(OneTimeToken.user_id == user_id)  # type: ignore[arg-type]
         .where(OneTimeToken.purpose == tokens.TEMP_PASSWORD)  # type: ignore[arg-type]
         .where(OneTimeToken.used_at.is_(None))  # type: ignore[union-attr]
-        .where(OneTimeToken.expires_at > db_time(_T.expires_at, now))  # type: ignore[arg-type, operator]
+        .where(OneTimeToken.expires_at > now)  # type: ignore[arg-type, operator]
         .order_by(OneTimeToken.id.desc())  # type: ignore[union-attr]
         .limit(3)
     ).all())
@@ -292,7 +287,7 @@ def complete_reset(
         .where(OneTimeToken.user_id == user.id)  # type: ignore[arg-type]
         .where(OneTimeToken.purpose == tokens.TEMP_PASSWORD)  # type: ignore[arg-type]
         .where(OneTimeToken.used_at.is_(None))  # type: ignore[union-attr]
-        .values(used_at=db_time(_T.used_at, now))
+        .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
     current = sessions.resolve_session(session, session_token, settings=settings, touch=False)

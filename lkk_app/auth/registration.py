@@ -1,23 +1,15 @@
 """Registration (manual 2.2): a new unconfirmed account and its confirmation letter,
 written in one transaction.
 
-An image code is friction, not a barrier (stock OCR reads simple ones), so a
-registration passes, in this order (:func:`attempt`):
-
-1. **the authorization code** — spent whatever the answer, in a transaction
-   of its own;
-2. **the form alone** — login, e-mail, phone and password rules, checked
-   without the database: nothing about other accounts;
-3. **the limits**, reserved before the expensive work (bcrypt) in a committed
-   transaction of their own: **5 per hour and 20 per day per client IP**,
-   **200 per hour across the site** (``ratelimit.registration_rules``); over
-   them the form says so;
-4. only then **whether the login is taken** — so a caller who has not passed
-   the code and the limits learns nothing about existing logins — and the
-   account;
-5. the letter, unless the address already got **3 confirmation letters in a
-   day** (registrations and resends together): then the same answer and no
-   letter.
+An image code is friction, not a barrier, so :func:`attempt` checks, in this
+order: the authorization code (spent whatever the answer, in a transaction of
+its own); the form alone, without the database; the limits per client IP and
+across the site (``ratelimit.registration_rules``), reserved before bcrypt in
+a committed transaction of their own; only then whether the login is taken,
+and the account; last the letter, unless the address already had its
+confirmation letters for the day.  So without the code and within the limits
+nobody learns which logins exist.  The numbers and their tests: SECURITY.md,
+"Registration".
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Server-side validation and normalisation of account fields.
 
-The rules are those of ``docs/security.md`` ("Accounts").  Each ``*_error``
+SECURITY.md lists the rules ("Passwords and credentials").  Each ``*_error``
 function returns ``None`` when the value is acceptable, else the
 :class:`~lkk_app.core.errors.Code` of the message to show next to the field.
 """
@@ -273,27 +273,6 @@ def password_error(password: str | None, login: str | None = "") -> Code | None:
     if is_common_password(value):
         return Code("password.common")
     return None
-
-
-def password_strength(password: str | None, user_inputs: tuple[str, ...] | list[str] = ()) -> int:
-    """A 0..4 estimate (zxcvbn) for the live hint under the password field.
-
-    Only the first 64 characters are scored (zxcvbn is slow on long input).
-    A common password (also in the wrong keyboard layout) scores 0.
-    """
-    if not isinstance(password, str) or not password:
-        return 0
-    from zxcvbn import zxcvbn
-
-    value = _nfkc(password)[:64]
-    if is_common_password(value):
-        return 0
-    inputs = [item for item in user_inputs if isinstance(item, str) and item]
-    score = min(
-        int(zxcvbn(variant, user_inputs=inputs)["score"])
-        for variant in _layout_variants(value)
-    )
-    return max(0, min(4, score))
 
 
 def confirmation_error(password: str | None, confirm: str | None) -> Code | None:

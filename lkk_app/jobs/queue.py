@@ -48,7 +48,6 @@ import contextlib
 import dataclasses
 import json
 import logging
-import re
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
@@ -58,6 +57,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, and_, or_, select, update
 
 from lkk_app.core import clock
+from lkk_app.core.text import clean
 from lkk_app.db import dialect_insert
 
 # A job's results: its finished status, or RETRY (it will run again).
@@ -72,7 +72,6 @@ DEFAULT_BATCH = 10
 # Expired rows failed per claim at most (the rest the next time).
 _EXPIRE_BATCH = 100
 
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
 _REQUIRED_COLUMNS = ("id", "kind", "status", "attempts", "next_attempt_at", "locked_until",
                      "expires_at", "last_error", "created_at")
 
@@ -91,7 +90,7 @@ def clip(text: str, secret: str | None = None) -> str:
     """One line of at most 500 characters, without ``secret``."""
     if secret:
         text = text.replace(secret, "[secret]")
-    return _CONTROL_RE.sub(" ", text)[:ERROR_MAX]
+    return clean(text, ERROR_MAX, collapse=True)
 
 
 def error_text(error: BaseException | str, secret: str | None = None) -> str:

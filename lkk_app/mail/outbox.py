@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import re
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
@@ -34,6 +33,7 @@ from datetime import timedelta
 from sqlmodel import Session
 
 from lkk_app.core import tokens
+from lkk_app.core.text import contains_control
 from lkk_app.jobs.queue import Queue, Statuses
 from lkk_app.mail import templates as mail_templates
 from lkk_app.mail.transport import PermanentMailError, ascii_domain
@@ -81,7 +81,6 @@ wake_workers = OUTBOX.wake
 # The purpose of the secret each template carries (tokens.TTL gives its lifetime).
 SECRET_PURPOSES = {"confirm_email": tokens.CONFIRM_EMAIL, "temp_password": tokens.TEMP_PASSWORD}
 
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 def new_message_id(settings: Settings | None = None) -> str:
@@ -137,7 +136,7 @@ def enqueue(
         raise ValueError("a letter with a secret needs the user_id the secret belongs to")
     if (
         not isinstance(recipient, str)
-        or _CONTROL_RE.search(recipient)
+        or contains_control(recipient)
         or "@" not in recipient
         or len(recipient.strip()) > RECIPIENT_MAX
     ):

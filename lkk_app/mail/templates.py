@@ -21,11 +21,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import html
-import re
 import string
 from collections.abc import Mapping
 from pathlib import Path
 
+from lkk_app.core.text import clean
 from lkk_app import routes
 from lkk_app.i18n import t
 
@@ -38,7 +38,6 @@ SECRET_CODE = "code"
 # Parameter names that would hold a secret; refused in params.
 RESERVED_PARAMS = frozenset({"link", "password", "token", "secret", "temp_password", "code"})
 
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 MAX_PARAM_LENGTH = 500
 
 
@@ -94,7 +93,7 @@ def _load(name: str) -> tuple[string.Template, string.Template, string.Template]
 
 def _clean(value: object) -> str:
     text = "" if value is None else str(value)
-    return _CONTROL_RE.sub(" ", text[: MAX_PARAM_LENGTH * 2])[:MAX_PARAM_LENGTH].strip()
+    return clean(text, MAX_PARAM_LENGTH, collapse=True).strip()
 
 
 def check_params(template: str, params: Mapping[str, object]) -> TemplateSpec:

@@ -19,6 +19,7 @@ from lkk_app import cpu_pools, routes
 from lkk_app.auth import captcha, captcha_limits
 from lkk_app.auth import sessions as session_service
 from lkk_app.auth.sessions import CurrentUser
+from lkk_app.core.text import MAX_INPUT
 from lkk_app.db import session_scope
 from lkk_app.i18n import t
 from lkk_app.settings import get_settings
@@ -26,9 +27,6 @@ from lkk_app.web.cookies import cookie_value
 
 T = TypeVar("T")
 
-# Longest value read from a form field; longer input is cut (and then refused
-# by validation, or cannot match).
-MAX_INPUT = 1024
 
 
 def read_form(form_data: Any, names: Iterable[str], *, strip: Iterable[str] = ()) -> dict[str, str]:

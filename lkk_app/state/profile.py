@@ -19,6 +19,7 @@ from lkk_app.auth import login as login_flow
 from lkk_app.auth import sessions as session_service
 from lkk_app.auth.sessions import CurrentUser
 from lkk_app.core.errors import FieldErrors
+from lkk_app.core.formatting import local_datetime
 from lkk_app.i18n import RU, messages, t
 from lkk_app.jobs.worker import wake_mail_sender
 from lkk_app.state.base import AuthState, SignedOut, read_form, submit_form
@@ -36,7 +37,7 @@ _DETAIL_KEYS = {
 
 
 def format_dt(value: datetime | None) -> str:
-    return value.strftime("%d.%m.%Y %H:%M") + " (UTC)" if value else t("profile.never")
+    return local_datetime(value) if value else t("profile.never")
 
 
 @dataclasses.dataclass

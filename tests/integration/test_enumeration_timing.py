@@ -1,5 +1,5 @@
 """The time of a failed login does not tell whether the account exists, is
-unconfirmed or throttled (docs/security.md, "Login and sessions"); the time of
+unconfirmed or throttled (SECURITY.md, "Passwords and credentials"); the time of
 a recovery request does not tell whether the login and e-mail matched.
 
 The full path — POST /auth/login through the HTTP app, the IP limit, the

@@ -1,5 +1,5 @@
 """The mail outbox against a real SMTP server (aiosmtpd on 127.0.0.1) and the
-development mailbox; SQLite and PostgreSQL (docs/security.md, "Mail").
+development mailbox; SQLite and PostgreSQL (SECURITY.md, "Mail").
 
 Time is a fake clock: instead of sleeping through a backoff the tests move
 ``clock.utcnow`` forward.
@@ -114,10 +114,6 @@ def all_rows(engine) -> list[OutboxMessage]:
         return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())
 
 
-def naive(value):
-    return tokens.naive_utc(value)
-
-
 # --------------------------------------------------------------------------- enqueue
 
 
@@ -136,8 +132,8 @@ def test_enqueue_adds_a_pending_row_to_the_callers_transaction(db, user, mail_se
     assert stored.status == "pending" and stored.attempts == 0
     assert stored.recipient == "ivan@example.com"
     assert re.fullmatch(r"<[0-9a-f]{32}@lkk\.test>", stored.message_id)
-    assert naive(stored.next_attempt_at) == frozen_clock.now
-    assert naive(stored.expires_at) == frozen_clock.now + timedelta(hours=24)
+    assert stored.next_attempt_at == frozen_clock.now
+    assert stored.expires_at == frozen_clock.now + timedelta(hours=24)
     assert json.loads(stored.params_json) == {"login": "ivan"}
     assert stored.secret_purpose == tokens.CONFIRM_EMAIL
     # Nothing has been minted yet: the secret is made by the sender.
@@ -153,9 +149,9 @@ def test_message_ids_are_unique_and_use_the_from_domain(db, mail_settings):
 
 def test_default_expiry_without_secret(db, mail_settings, frozen_clock):
     (row,) = enqueue_notice(db, mail_settings)
-    assert naive(row.expires_at) == frozen_clock.now + outbox.DEFAULT_EXPIRES
+    assert row.expires_at == frozen_clock.now + outbox.DEFAULT_EXPIRES
     (row,) = enqueue_notice(db, mail_settings, expires_in=timedelta(hours=2))
-    assert naive(row.expires_at) == frozen_clock.now + timedelta(hours=2)
+    assert row.expires_at == frozen_clock.now + timedelta(hours=2)
 
 
 @pytest.mark.parametrize(
@@ -204,7 +200,7 @@ async def test_confirmation_letter_has_a_working_single_use_link(
 
     stored = load(engine, row.id)
     assert (stored.status, stored.attempts) == ("sent", 1)
-    assert naive(stored.sent_at) == frozen_clock.now
+    assert stored.sent_at == frozen_clock.now
     (received,) = smtp_down.messages
     assert received.rcpt_tos == ["ivan@example.com"]
     assert received.mail_from == "no-reply@lkk.test"
@@ -265,7 +261,7 @@ async def test_smtp_down_at_enqueue_then_delivered_once_it_is_up(
     assert await w.run_once() == 1  # connection refused
     stored = load(engine, row.id)
     assert (stored.status, stored.attempts) == ("pending", 1)
-    assert naive(stored.next_attempt_at) == frozen_clock.now + timedelta(seconds=30)
+    assert stored.next_attempt_at == frozen_clock.now + timedelta(seconds=30)
     assert stored.last_error.startswith(("SMTPConnect", "ConnectionRefused", "OSError"))
     # The token minted for the failed attempt was committed before sending.
     (first_token,) = db.exec(select(OneTimeToken)).all()
@@ -300,13 +296,13 @@ async def test_451_twice_then_accepted_is_delivered_exactly_once(
     stored = load(engine, row.id)
     assert (stored.status, stored.attempts) == ("pending", 1)
     assert "451" in stored.last_error
-    assert naive(stored.next_attempt_at) == start + timedelta(seconds=30)
+    assert stored.next_attempt_at == start + timedelta(seconds=30)
 
     frozen_clock.advance(seconds=30)
     assert await w.run_once() == 1
     stored = load(engine, row.id)
     assert (stored.status, stored.attempts) == ("pending", 2)
-    assert naive(stored.next_attempt_at) == frozen_clock.now + timedelta(seconds=60)
+    assert stored.next_attempt_at == frozen_clock.now + timedelta(seconds=60)
 
     frozen_clock.advance(seconds=59)
     assert await w.run_once() == 0

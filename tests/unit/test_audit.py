@@ -1,4 +1,4 @@
-"""The audit trail (docs/security.md, "Everywhere"): what each security action
+"""The audit trail (SECURITY.md, "Sessions"): what each security action
 records, in the same transaction; «Журнал безопасности» in «Профиль»; and no
 secret ever reaching ``lkk_audit``.  SQLite and PostgreSQL."""
 
@@ -13,7 +13,7 @@ from sqlmodel import select
 from lkk_app import db as db_module
 from lkk_app.models import AuditEvent, OneTimeToken, User, UserSession
 from lkk_app.auth import account, audit, recovery, sessions, users
-from lkk_app.core import tokens
+from lkk_app.core import clock, tokens
 from lkk_app.core.errors import FieldErrors
 from lkk_app.settings import get_settings, reload_settings
 
@@ -334,7 +334,10 @@ async def test_journal_shows_the_users_latest_events_in_russian(app_db):
     assert journal[2].ip == IP and journal[0].ip == "—"
     assert (journal[4].event, journal[4].result, journal[4].ip) == (
         "Неудачная попытка входа", "отказ", "192.0.2.24")
-    assert all(j.time.endswith("(UTC)") for j in journal)
+    # Shown in Moscow time (UTC+3, LKK_TIME_ZONE's default), without "(UTC)".
+    moscow = {(clock.utcnow() + timedelta(hours=3, minutes=-m)).strftime("%d.%m.%Y %H:%M")
+              for m in (0, 1)}
+    assert all(j.time in moscow for j in journal)
     assert "198.51.100.99" not in repr(state.dict())
 
 

@@ -93,7 +93,9 @@ def test_the_fifth_wrong_current_password_ends_the_session(db, user, settings, f
         **json.loads(letter.params_json), "public_url": "http://lkk.test"})
     assert subject == "Сеанс в личном кабинете завершён после неверных паролей"
     assert "текущий пароль 5 раз подряд введён неверно" in text
-    assert IP in text and "Chrome, Windows" in text and "01.03.2026 09:00 (UTC)" in text
+    # 09:00 UTC is 12:00 in Moscow (LKK_TIME_ZONE's default).
+    assert IP in text and "Chrome, Windows" in text
+    assert "начат 01.03.2026 12:00, завершён 01.03.2026 12:00" in text and "UTC" not in text
     assert "«Сеансы»" in html
 
 

@@ -189,8 +189,10 @@ async def test_profile_lists_sessions_without_secrets(app_db):
     assert [(i.device, i.ip, i.current) for i in state.sessions] == [
         ("Chrome, Windows", "192.0.2.1", True), ("Safari, iPhone", "192.0.2.2", False)]
     assert state.other_sessions == 1
-    assert all(i.started.endswith("(UTC)") and i.last_active.endswith("(UTC)")
-               for i in state.sessions)
+    # Shown in Moscow time (UTC+3, LKK_TIME_ZONE's default), without "(UTC)".
+    moscow = {(clock.utcnow() + timedelta(hours=3, minutes=-m)).strftime("%d.%m.%Y %H:%M")
+              for m in (0, 1)}
+    assert all(i.started in moscow and i.last_active in moscow for i in state.sessions)
     # Only these fields go to the browser: no token, no hash.
     assert [f.name for f in dataclasses.fields(SessionItem)] == [
         "id", "device", "ip", "started", "last_active", "current"]
