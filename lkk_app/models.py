@@ -17,6 +17,14 @@ from sqlmodel import Field, SQLModel
 NaiveUTC = sa.DateTime(timezone=False)
 
 
+def saved_id(row: SQLModel) -> int:
+    """The primary key of a stored row (``id`` is ``None`` only before the first flush)."""
+    value = getattr(row, "id", None)
+    if not isinstance(value, int):
+        raise ValueError(f"{type(row).__name__} has no id yet")
+    return value
+
+
 class User(SQLModel, table=True):
     __tablename__ = "lkk_user"
 
@@ -191,10 +199,12 @@ class KnownDevice(SQLModel, table=True):
 
 # The embedded demo billing keeps its own tables (lkk_app/billing/adapters/demo_tables.py);
 # importing them here lets the migrations and ``metadata.create_all`` see them.
-from lkk_app.billing.adapters import demo_tables as _demo_billing_tables  # noqa: E402,F401
-# The cabinet's read copy of billing data (lkk_app/billing/store.py).
-from lkk_app.billing import store as _billing_read_copy  # noqa: E402,F401
 # Memberships, bound contracts, binding requests and curator codes (lkk_app/billing/binding_tables.py).
 from lkk_app.billing import binding_tables as _binding_tables  # noqa: E402,F401
+
 # Deliveries to billing through the job queue (lkk_app/billing/deliveries.py).
 from lkk_app.billing import deliveries as _billing_deliveries  # noqa: E402,F401
+
+# The cabinet's read copy of billing data (lkk_app/billing/store.py).
+from lkk_app.billing import store as _billing_read_copy  # noqa: E402,F401
+from lkk_app.billing.adapters import demo_tables as _demo_billing_tables  # noqa: E402,F401

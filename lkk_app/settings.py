@@ -20,6 +20,7 @@ import string
 import sys
 import zoneinfo
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -210,7 +211,7 @@ def _mail_settings(env: dict[str, str], *, production: bool, data_dir: Path,
     if any(ch in mail_from for ch in "\r\n\x00") or len(mail_from) > 320:
         problems.add("LKK_MAIL_FROM must be one line, e.g. 'ЛКК <no-reply@example.ru>'")
     else:
-        name, addr = email.utils.parseaddr(mail_from)
+        _name, addr = email.utils.parseaddr(mail_from)
         if not addr or not _ADDR_RE.fullmatch(addr) or len(addr) > 254:
             problems.add(
                 f"LKK_MAIL_FROM must be an address such as 'ЛКК <no-reply@example.ru>', got {mail_from!r}"
@@ -363,7 +364,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if not cookie_name.replace("_", "").replace("-", "").isalnum():
         problems.add("LKK_SESSION_COOKIE may hold only letters, digits, '_' and '-'")
 
-    numbers = {
+    numbers: dict[str, Any] = {
         "bcrypt_cost": _int(env, "LKK_BCRYPT_COST", 12, 10, 16, problems),
         "session_idle_minutes": _int(env, "LKK_SESSION_IDLE_MINUTES", 30, 1, 24 * 60, problems),
         "session_absolute_hours": _int(env, "LKK_SESSION_ABSOLUTE_HOURS", 12, 1, 24 * 30, problems),

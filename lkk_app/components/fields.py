@@ -52,7 +52,8 @@ def text_field(
                 default_value=default_value,
                 max_length=max_length,
                 aria_describedby=described,
-                aria_invalid=rx.cond(error != "", "true", "false") if isinstance(error, rx.Var) else ("true" if error else "false"),
+                aria_invalid=(rx.cond(error != "", "true", "false") if isinstance(error, rx.Var)
+                              else ("true" if error else "false")),
                 data_required="1" if required else "0",
                 data_empty_message=(empty_message or t("common.required")) if required else None,
                 class_name="field-input",
