@@ -16,7 +16,7 @@ export REFLEX_USE_NPM := 1
 export REFLEX_TELEMETRY_ENABLED := false
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run setup migrate test test-quick test-unit test-browser guides guides-check bench clean
+.PHONY: run setup migrate lint test test-quick test-unit test-browser guides guides-check bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -48,8 +48,13 @@ migrate: $(RUN_STAMP)
 run: setup
 	$(VENV_BIN)/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT) --backend-host $(HOST)
 
-## test: set up, find or install Chromium, run unit, integration, browser and attack tests
-test: $(DEV_STAMP)
+## lint: ruff and mypy over the application package (settings in pyproject.toml)
+lint: $(DEV_STAMP)
+	$(VENV_BIN)/ruff check lkk_app
+	$(VENV_BIN)/mypy
+
+## test: set up, find or install Chromium, lint, run unit, integration, browser and attack tests
+test: $(DEV_STAMP) lint
 	$(PY) scripts/build_guides.py --check
 	@chromium="$$($(PY) scripts/ensure_test_tools.py)" && export LKK_CHROMIUM="$$chromium" && \
 	  $(PY) -m pytest tests/unit tests/integration -p no:cacheprovider && \
@@ -57,8 +62,8 @@ test: $(DEV_STAMP)
 	  $(PY) -m pytest tests/browser -p no:cacheprovider && \
 	  $(PY) -m pytest tests/attack -p no:cacheprovider
 
-## test-quick: unit and integration tests without the slow timing samples (no browser)
-test-quick: $(DEV_STAMP)
+## test-quick: lint, unit and integration tests without the slow timing samples (no browser)
+test-quick: $(DEV_STAMP) lint
 	$(PY) -m pytest tests/unit tests/integration -q -m "not slow" -p no:cacheprovider
 	$(PY) -m pytest tests/billing -q -m "not slow" -p no:cacheprovider
 

@@ -30,6 +30,14 @@ def get_user(session: Session, user_id: int | None) -> User | None:
     return session.get(User, user_id)
 
 
+def signed_in_user(session: Session, user_id: int) -> User:
+    """The user of a live session (it exists: deleting a user ends its sessions)."""
+    user = get_user(session, user_id)
+    if user is None:
+        raise LookupError(f"no user {user_id}")
+    return user
+
+
 def _lookup_key(login: str | None) -> str | None:
     """The login key to search for, or ``None`` when the input cannot be any login."""
     if not isinstance(login, str) or len(login) > MAX_LOGIN_INPUT:

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from lkk_app import cpu_pools, routes
 from lkk_app.auth import captcha, captcha_limits
@@ -105,7 +106,7 @@ class AuthState(rx.State):
         except SignedOut:
             return None
 
-    def _to_login(self, gone: SignedOut | None = None) -> rx.event.EventSpec:
+    def _to_login(self, gone: SignedOut | None = None) -> EventSpec:
         """Away from a page the session may not use: a restricted session to
         «Смена пароля», anyone else to the login window (and back here after)."""
         if gone is not None and gone.restricted:
@@ -117,7 +118,7 @@ class AuthState(rx.State):
     def _clear(self) -> None:
         """Forget what the page loaded (overridden by the pages' states)."""
 
-    def _signed_out(self, gone: SignedOut) -> rx.event.EventSpec:
+    def _signed_out(self, gone: SignedOut) -> EventSpec:
         self._clear()
         return self._to_login(gone)
 
