@@ -110,6 +110,20 @@ def rowcount(result: sa.Result[Any]) -> int:
     return int(result.rowcount or 0)
 
 
+def update_rows(session: Session, model: type[SQLModel], values: dict[str, Any], *where: Any) -> int:
+    """``UPDATE`` the rows of ``model`` where every condition of ``where`` holds, setting
+    ``values``, without touching the objects the session holds; how many rows matched."""
+    return rowcount(session.execute(sa.update(model).where(*where).values(**values)
+                                    .execution_options(synchronize_session=False)))
+
+
+def delete_rows(session: Session, model: type[SQLModel], *where: Any) -> int:
+    """``DELETE`` the rows of ``model`` where every condition of ``where`` holds, without
+    touching the objects the session holds; how many rows went."""
+    return rowcount(session.execute(sa.delete(model).where(*where)
+                                    .execution_options(synchronize_session=False)))
+
+
 def table_of(model: type[SQLModel]) -> sa.Table:
     """The ``Table`` of an SQLModel table class (``Model.__table__``, typed)."""
     return model.metadata.tables[str(model.__tablename__)]

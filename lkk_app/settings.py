@@ -431,16 +431,22 @@ def _exempt_ips(env: dict[str, str], *, production: bool, problems: _Problems) -
     return items
 
 
+def _short_text(env: dict[str, str], variable: str, field: str, out: dict, problems: _Problems) -> None:
+    """An optional one-line text of at most 200 characters into ``out[field]``."""
+    value = env.get(variable, "").strip()
+    if not value:
+        return
+    if len(value) > 200:
+        problems.add(f"{variable} must be at most 200 characters")
+    else:
+        out[field] = value
+
+
 def _support_settings(env: dict[str, str], problems: _Problems) -> dict:
     """LKK_SUPPLIER_NAME, LKK_SUPPORT_PHONES (separated by ';'), LKK_SUPPORT_HOURS,
     LKK_SUPPORT_EMAIL — each optional; the defaults are demo values."""
     out: dict = {}
-    name = env.get("LKK_SUPPLIER_NAME", "").strip()
-    if name:
-        if len(name) > 200:
-            problems.add("LKK_SUPPLIER_NAME must be at most 200 characters")
-        else:
-            out["supplier_name"] = name
+    _short_text(env, "LKK_SUPPLIER_NAME", "supplier_name", out, problems)
     phones = env.get("LKK_SUPPORT_PHONES", "").strip()
     if phones:
         items = tuple(p.strip() for p in phones.split(";") if p.strip())
@@ -449,12 +455,7 @@ def _support_settings(env: dict[str, str], problems: _Problems) -> dict:
             problems.add(f"LKK_SUPPORT_PHONES must be phone numbers separated by ';', got {phones[:200]!r}")
         else:
             out["support_phones"] = items
-    hours = env.get("LKK_SUPPORT_HOURS", "").strip()
-    if hours:
-        if len(hours) > 200:
-            problems.add("LKK_SUPPORT_HOURS must be at most 200 characters")
-        else:
-            out["support_hours"] = hours
+    _short_text(env, "LKK_SUPPORT_HOURS", "support_hours", out, problems)
     email = env.get("LKK_SUPPORT_EMAIL", "").strip()
     if email:
         from lkk_app.auth.validation import email_error

@@ -134,9 +134,18 @@ def change_password(
     users.set_password(session, user, new_password, settings=settings)
     # A temporary password asked for earlier must not outlive a deliberate change.
     tokens.invalidate_tokens(session, user_id=saved_id(user), purpose=tokens.TEMP_PASSWORD)
+    return password_was_set(session, user, keep_session_token=keep_session_token, ip=ip,
+                            user_agent=user_agent, detail="profile", settings=settings)
+
+
+def password_was_set(session: Session, user: User, *, keep_session_token: str, ip: str,
+                     user_agent: str, detail: str, settings: Settings) -> int:
+    """After a new password is stored (``detail``: "profile" or "recovery"): every other
+    session of the user ends, the audit trail records the change and the ended
+    sessions, the owner is sent the notice.  How many sessions ended."""
     ended = sessions.revoke_user_sessions(session, saved_id(user), except_token=keep_session_token)
     audit.record(session, event=audit.PASSWORD_CHANGED, user_id=user.id, login=user.login,
-                 ip=ip, user_agent=user_agent, detail="profile")
+                 ip=ip, user_agent=user_agent, detail=detail)
     if ended:
         audit.record(session, event=audit.SESSION_ENDED, user_id=user.id, login=user.login,
                      ip=ip, user_agent=user_agent, detail=sessions.ENDED_BY_PASSWORD_CHANGE)

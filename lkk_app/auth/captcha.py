@@ -35,10 +35,11 @@ import unicodedata
 from datetime import timedelta
 from io import BytesIO
 
-from sqlmodel import Session, col, delete, select, update
+from sqlmodel import Session, col, select
 
 from lkk_app.auth import captcha_image
 from lkk_app.core import clock, tokens
+from lkk_app.db import delete_rows, update_rows
 from lkk_app.models import CaptchaChallenge
 from lkk_app.settings import Settings, get_settings
 
@@ -136,15 +137,10 @@ def verify(
         return False
     settings = settings or get_settings()
     now = clock.utcnow()
-    result = session.exec(
-        update(CaptchaChallenge)
-        .where(col(CaptchaChallenge.challenge_id) == challenge_id)
-        .where(col(CaptchaChallenge.used_at).is_(None))
-        .where(col(CaptchaChallenge.expires_at) > now)
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if (result.rowcount or 0) != 1:
+    spent = update_rows(session, CaptchaChallenge, {"used_at": now},
+                        col(CaptchaChallenge.challenge_id) == challenge_id,
+                        col(CaptchaChallenge.used_at).is_(None), col(CaptchaChallenge.expires_at) > now)
+    if spent != 1:
         return False
     cleaned = _normalise_answer(answer)
     if cleaned is None:
@@ -160,9 +156,4 @@ def verify(
 def purge_expired(session: Session, older_than: timedelta = timedelta(hours=1)) -> int:
     """Delete challenges that expired more than ``older_than`` ago; return how many."""
     cutoff = clock.utcnow() - older_than
-    result = session.exec(
-        delete(CaptchaChallenge)
-        .where(col(CaptchaChallenge.expires_at) < cutoff)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)
+    return delete_rows(session, CaptchaChallenge, col(CaptchaChallenge.expires_at) < cutoff)

@@ -50,6 +50,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, delete, func, select
 
 from lkk_app.core import clock
+from lkk_app.db import delete_rows
 from lkk_app.models import RateEvent, saved_id
 
 MAX_BUCKET_LENGTH = 128  # the column's length
@@ -344,9 +345,4 @@ def purge(session: Session, older_than: timedelta = 2 * LONGEST_WINDOW) -> int:
     """Delete events older than ``older_than`` (keep it ≥ the longest window in
     use); return how many."""
     cutoff = clock.utcnow() - older_than
-    result = session.exec(
-        delete(RateEvent)
-        .where(col(RateEvent.created_at) < cutoff)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)
+    return delete_rows(session, RateEvent, col(RateEvent.created_at) < cutoff)

@@ -37,12 +37,13 @@ from __future__ import annotations
 
 import logging
 
-from sqlmodel import Session, col, select, update
+from sqlmodel import Session, col, select
 
-from lkk_app.auth import audit, passwords, ratelimit, sessions, throttle, users, validation
+from lkk_app.auth import account, audit, passwords, ratelimit, sessions, throttle, users, validation
 from lkk_app.core import clock, tokens
 from lkk_app.core.errors import Code, FieldErrors
 from lkk_app.core.text import MAX_INPUT
+from lkk_app.db import update_rows
 from lkk_app.mail import outbox
 from lkk_app.models import OneTimeToken, User, saved_id
 from lkk_app.settings import Settings, get_settings
@@ -279,27 +280,15 @@ def complete_reset(
 
     users.set_password(session, user, new_password, settings=settings)
     now = clock.utcnow()
-    session.exec(
-        update(OneTimeToken)
-        .where(col(OneTimeToken.user_id) == user.id)
-        .where(col(OneTimeToken.purpose) == tokens.TEMP_PASSWORD)
-        .where(col(OneTimeToken.used_at).is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    update_rows(session, OneTimeToken, {"used_at": now}, col(OneTimeToken.user_id) == user.id,
+                col(OneTimeToken.purpose) == tokens.TEMP_PASSWORD, col(OneTimeToken.used_at).is_(None))
     current = sessions.resolve_session(session, session_token, settings=settings, touch=False)
     if current is not None and current.user_id == user.id:
         ip = current.ip if ip is None else ip
         user_agent = current.user_agent if user_agent is None else user_agent
-    ended = sessions.revoke_user_sessions(session, saved_id(user), except_token=session_token)
     sessions.lift_restriction(session, session_token)
-    audit.record(session, event=audit.PASSWORD_CHANGED, user_id=user.id, login=user.login,
-                 ip=ip or "", user_agent=user_agent or "", detail="recovery")
-    if ended:
-        audit.record(session, event=audit.SESSION_ENDED, user_id=user.id, login=user.login,
-                     ip=ip or "", user_agent=user_agent or "",
-                     detail=sessions.ENDED_BY_PASSWORD_CHANGE)
-    outbox.queue_password_changed(session, user, settings=settings)
+    ended = account.password_was_set(session, user, keep_session_token=session_token, ip=ip or "",
+                                     user_agent=user_agent or "", detail="recovery", settings=settings)
     log.info("password set after recovery for user %s; %d other session(s) ended", user.id, ended)
 
 

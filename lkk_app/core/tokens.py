@@ -28,10 +28,11 @@ import re
 import secrets
 from datetime import timedelta
 
-from sqlmodel import Session, col, delete, select, update
+from sqlmodel import Session, col, select
 from typing_extensions import TypeIs
 
 from lkk_app.core import clock
+from lkk_app.db import delete_rows, update_rows
 from lkk_app.models import OneTimeToken
 
 CONFIRM_EMAIL = "confirm_email"
@@ -104,16 +105,9 @@ def invalidate_tokens(session: Session, *, user_id: int, purpose: str) -> int:
     used), so :func:`peek_token` reports them as ``expired``.
     """
     now = clock.utcnow()
-    result = session.exec(
-        update(OneTimeToken)
-        .where(col(OneTimeToken.user_id) == user_id)
-        .where(col(OneTimeToken.purpose) == purpose)
-        .where(col(OneTimeToken.used_at).is_(None))
-        .where(col(OneTimeToken.expires_at) > now)
-        .values(expires_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)
+    return update_rows(session, OneTimeToken, {"expires_at": now},
+                       col(OneTimeToken.user_id) == user_id, col(OneTimeToken.purpose) == purpose,
+                       col(OneTimeToken.used_at).is_(None), col(OneTimeToken.expires_at) > now)
 
 
 def issue_token(
@@ -170,16 +164,10 @@ def consume_token(session: Session, token: str | None, purpose: str) -> int | No
         return None
     digest = hash_token(token)
     now = clock.utcnow()
-    result = session.exec(
-        update(OneTimeToken)
-        .where(col(OneTimeToken.token_hash) == digest)
-        .where(col(OneTimeToken.purpose) == purpose)
-        .where(col(OneTimeToken.used_at).is_(None))
-        .where(col(OneTimeToken.expires_at) > now)
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if (result.rowcount or 0) != 1:
+    spent = update_rows(session, OneTimeToken, {"used_at": now},
+                        col(OneTimeToken.token_hash) == digest, col(OneTimeToken.purpose) == purpose,
+                        col(OneTimeToken.used_at).is_(None), col(OneTimeToken.expires_at) > now)
+    if spent != 1:
         return None
     return session.exec(
         select(OneTimeToken.user_id).where(OneTimeToken.token_hash == digest)
@@ -223,12 +211,7 @@ def purge_tokens(session: Session, *, older_than: timedelta = timedelta(days=7))
     For a periodic clean-up job; not needed for correctness.
     """
     cutoff = clock.utcnow() - older_than
-    result = session.exec(
-        delete(OneTimeToken)
-        .where(col(OneTimeToken.expires_at) < cutoff)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)
+    return delete_rows(session, OneTimeToken, col(OneTimeToken.expires_at) < cutoff)
 
 
 # --------------------------------------------------------------------------- secrets of one letter
