@@ -5,7 +5,7 @@ import reflex as rx
 from lkk_app import routes
 from lkk_app.components.captcha import captcha_field
 from lkk_app.components.fields import strength_hint, text_field
-from lkk_app.components.layout import auth_card, icon_link, submit_button
+from lkk_app.components.layout import auth_card, event_form, icon_link, submit_button
 from lkk_app.i18n import t
 from lkk_app.state.register import RegisterState
 
@@ -16,7 +16,7 @@ def _captcha() -> rx.Component:
 
 
 def _form() -> rx.Component:
-    return rx.el.form(
+    return event_form(
         rx.cond(RegisterState.form_error != "",
                 rx.el.p(RegisterState.form_error, class_name="form-error", role="alert")),
         text_field("login", t("register.login"), "user", autocomplete="username",
@@ -37,11 +37,8 @@ def _form() -> rx.Component:
                    error=RegisterState.err_password_confirm, max_length=256),
         _captcha(),
         submit_button(t("register.submit"), t("register.submitting"), variant="blue",
-                      aria_busy=rx.cond(RegisterState.submitting, "true", "false"),
-                      disabled=RegisterState.submitting),
+                      busy_flag=RegisterState.submitting),
         on_submit=RegisterState.submit,
-        class_name="form",
-        no_validate=True,
     )
 
 
