@@ -126,16 +126,23 @@ def change_password(
         errors["new_password"] = problem
     elif current_password and new_password == current_password:
         errors["new_password"] = Code("profile.password_same")
+    set_checked_password(session, user, new_password, password_confirm, errors, settings=settings)
+    # A temporary password asked for earlier must not outlive a deliberate change.
+    tokens.invalidate_tokens(session, user_id=saved_id(user), purpose=tokens.TEMP_PASSWORD)
+    return password_was_set(session, user, keep_session_token=keep_session_token, ip=ip,
+                            user_agent=user_agent, detail="profile", settings=settings)
+
+
+def set_checked_password(session: Session, user: User, new_password: str, password_confirm: str,
+                         errors: dict[str, Code], *, settings: Settings) -> None:
+    """Store ``new_password`` unless ``errors`` (the checks so far) or its confirmation
+    (key ``password_confirm``) say otherwise; then raises :class:`FieldErrors`."""
     confirm_problem = validation.confirmation_error(new_password, password_confirm)
     if confirm_problem:
         errors["password_confirm"] = confirm_problem
     if errors:
         raise FieldErrors(errors)
     users.set_password(session, user, new_password, settings=settings)
-    # A temporary password asked for earlier must not outlive a deliberate change.
-    tokens.invalidate_tokens(session, user_id=saved_id(user), purpose=tokens.TEMP_PASSWORD)
-    return password_was_set(session, user, keep_session_token=keep_session_token, ip=ip,
-                            user_agent=user_agent, detail="profile", settings=settings)
 
 
 def password_was_set(session: Session, user: User, *, keep_session_token: str, ip: str,

@@ -41,7 +41,7 @@ from sqlmodel import Session, col, select
 
 from lkk_app.auth import account, audit, passwords, ratelimit, sessions, throttle, users, validation
 from lkk_app.core import clock, tokens
-from lkk_app.core.errors import Code, FieldErrors
+from lkk_app.core.errors import Code
 from lkk_app.core.text import MAX_INPUT
 from lkk_app.db import update_rows
 from lkk_app.mail import outbox
@@ -272,13 +272,7 @@ def complete_reset(
         if latest and passwords.verify_password(new_password, latest,
                                                 secret_key=settings.secret_key):
             errors["password"] = Code("recovery.same_as_temp")
-    confirm_problem = validation.confirmation_error(new_password, password_confirm)
-    if confirm_problem:
-        errors["password_confirm"] = confirm_problem
-    if errors:
-        raise FieldErrors(errors)
-
-    users.set_password(session, user, new_password, settings=settings)
+    account.set_checked_password(session, user, new_password, password_confirm, errors, settings=settings)
     now = clock.utcnow()
     update_rows(session, OneTimeToken, {"used_at": now}, col(OneTimeToken.user_id) == user.id,
                 col(OneTimeToken.purpose) == tokens.TEMP_PASSWORD, col(OneTimeToken.used_at).is_(None))

@@ -80,3 +80,17 @@ def strength_hint(for_id: str) -> rx.Component:
         data_for=for_id,
         **{f"data-s{i}": t(f"strength.{i}") for i in range(5)},
     )
+
+
+def new_password_fields(field_id: str, label: str, confirm_label: str, error: rx.Var,
+                        confirm_error: rx.Var, attempt: rx.Var, **props) -> tuple[rx.Component, ...]:
+    """A new password, its strength line and its confirmation (``password_confirm``).
+    The strength line is remounted (empty) when ``attempt`` changes: a failed
+    attempt clears the fields."""
+    return (
+        text_field(field_id, label, "lock", input_type="password", autocomplete="new-password",
+                   error=error, hint=t("register.password_hint"), max_length=256, **props),
+        rx.fragment(strength_hint(field_id), key=attempt),
+        text_field("password_confirm", confirm_label, "lock", input_type="password",
+                   autocomplete="new-password", error=confirm_error, max_length=256),
+    )

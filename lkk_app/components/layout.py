@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from lkk_app import routes
@@ -97,6 +99,18 @@ def panel(title: str, title_id: str, *children, **props) -> rx.Component:
         class_name="panel",
         aria_labelledby=title_id,
         **props,
+    )
+
+
+def data_table(caption: str, headers: list[str | rx.Component], rows: rx.Var, row: Any,
+               kind: str) -> rx.Component:
+    """A table of ``rows`` (one ``row(item)`` each) under column ``headers``; the
+    caption is for screen readers."""
+    return rx.el.table(
+        rx.el.caption(caption, class_name="sr-only"),
+        rx.el.thead(rx.el.tr(*[rx.el.th(header, scope="col") for header in headers])),
+        rx.el.tbody(rx.foreach(rows, row)),
+        class_name=f"data-table {kind}-table",
     )
 
 

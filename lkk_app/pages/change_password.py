@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from lkk_app.components.fields import strength_hint, text_field
+from lkk_app.components.fields import new_password_fields
 from lkk_app.components.layout import auth_card, event_form, logout_form, submit_button
 from lkk_app.i18n import t
 from lkk_app.state.change_password import ChangePasswordState
@@ -21,14 +21,9 @@ def _form() -> rx.Component:
             rx.el.input(type="text", name="username", value=ChangePasswordState.login,
                         auto_complete="username", read_only=True, hidden=True,
                         aria_hidden="true", tab_index=-1),
-            text_field("password", t("change.password"), "lock", input_type="password",
-                       autocomplete="new-password", error=ChangePasswordState.err_password,
-                       hint=t("register.password_hint"), max_length=256, auto_focus=True),
-            # Remounted (empty) when a failed attempt clears the fields.
-            rx.fragment(strength_hint("password"), key=ChangePasswordState.attempt),
-            text_field("password_confirm", t("change.password_confirm"), "lock",
-                       input_type="password", autocomplete="new-password",
-                       error=ChangePasswordState.err_password_confirm, max_length=256),
+            *new_password_fields("password", t("change.password"), t("change.password_confirm"),
+                                 ChangePasswordState.err_password, ChangePasswordState.err_password_confirm,
+                                 ChangePasswordState.attempt, auto_focus=True),
             submit_button(t("change.submit"), t("change.submitting"), icon="check",
                           busy_flag=ChangePasswordState.submitting),
             on_submit=ChangePasswordState.submit,

@@ -5,7 +5,7 @@ import reflex as rx
 from lkk_app import routes
 from lkk_app.components.cabinet import cabinet_frame
 from lkk_app.components.fields import text_field
-from lkk_app.components.layout import danger_button, event_form, panel, plain_button, submit_button
+from lkk_app.components.layout import danger_button, data_table, event_form, panel, plain_button, submit_button
 from lkk_app.i18n import t
 from lkk_app.state.contracts import PAGE_SIZE, BindPanel, ContractRow, ContractsState, OfferedContract
 
@@ -75,14 +75,10 @@ def _list() -> rx.Component:
         rx.cond(
             ContractsState.total > 0,
             rx.fragment(
-                rx.el.table(
-                    rx.el.caption(t("contracts.caption"), class_name="sr-only"),
-                    rx.el.thead(rx.el.tr(*[rx.el.th(t(key), scope="col") for key in (
-                        "contracts.number", "contracts.signed", "contracts.kind", "contracts.status",
-                        "contracts.category", "contracts.voltage", "contracts.power", "contracts.points")])),
-                    rx.el.tbody(rx.foreach(ContractsState.rows, _contract_row)),
-                    class_name="data-table contracts-table",
-                ),
+                data_table(t("contracts.caption"), [t(key) for key in (
+                    "contracts.number", "contracts.signed", "contracts.kind", "contracts.status",
+                    "contracts.category", "contracts.voltage", "contracts.power", "contracts.points")],
+                    ContractsState.rows, _contract_row, "contracts"),
                 _pager(),
             ),
             rx.el.div(

@@ -4,8 +4,8 @@ import reflex as rx
 
 from lkk_app import routes
 from lkk_app.components.cabinet import cabinet_frame
-from lkk_app.components.fields import strength_hint, text_field
-from lkk_app.components.layout import danger_button, event_form, panel, plain_button, submit_button
+from lkk_app.components.fields import new_password_fields, text_field
+from lkk_app.components.layout import danger_button, data_table, event_form, panel, plain_button, submit_button
 from lkk_app.i18n import t
 from lkk_app.state.profile import JournalItem, PasswordPanel, PhonePanel, ProfileState, SessionItem, SessionsPanel
 
@@ -46,13 +46,9 @@ def _password_form() -> rx.Component:
             text_field("current_password", t("profile.current_password"), "lock",
                        input_type="password", autocomplete="current-password",
                        error=PasswordPanel.current_password_error, max_length=256),
-            text_field("new_password", t("profile.new_password"), "lock", input_type="password",
-                       autocomplete="new-password", error=PasswordPanel.new_password_error,
-                       hint=t("register.password_hint"), max_length=256),
-            rx.fragment(strength_hint("new_password"), key=PasswordPanel.password_attempt),
-            text_field("password_confirm", t("profile.password_confirm"), "lock",
-                       input_type="password", autocomplete="new-password",
-                       error=PasswordPanel.password_confirm_error, max_length=256),
+            *new_password_fields("new_password", t("profile.new_password"), t("profile.password_confirm"),
+                                 PasswordPanel.new_password_error, PasswordPanel.password_confirm_error,
+                                 PasswordPanel.password_attempt),
             submit_button(t("profile.password_save"), t("profile.password_saving"), icon="check",
                           variant="blue", busy_flag=PasswordPanel.password_busy),
             _saved(PasswordPanel.password_saved),
@@ -105,18 +101,10 @@ def _sessions_panel() -> rx.Component:
     return panel(
         t("sessions.title"), "sessions-title",
         rx.el.p(t("sessions.note"), class_name="panel-note"),
-        rx.el.table(
-            rx.el.caption(t("sessions.caption"), class_name="sr-only"),
-            rx.el.thead(rx.el.tr(
-                rx.el.th(t("sessions.device"), scope="col"),
-                rx.el.th(t("sessions.ip"), scope="col"),
-                rx.el.th(t("sessions.started"), scope="col"),
-                rx.el.th(t("sessions.last_active"), scope="col"),
-                rx.el.th(rx.el.span(t("sessions.actions"), class_name="sr-only"), scope="col"),
-            )),
-            rx.el.tbody(rx.foreach(ProfileState.sessions, _session_row)),
-            class_name="data-table sessions-table",
-        ),
+        data_table(t("sessions.caption"),
+                   [t("sessions.device"), t("sessions.ip"), t("sessions.started"), t("sessions.last_active"),
+                    rx.el.span(t("sessions.actions"), class_name="sr-only")],
+                   ProfileState.sessions, _session_row, "sessions"),
         rx.el.p(SessionsPanel.sessions_message, class_name="saved", role="status",
                 aria_live="polite", data_testid="sessions-message"),
         rx.cond(
@@ -169,17 +157,9 @@ def _journal_panel() -> rx.Component:
         rx.el.p(t("journal.note"), class_name="panel-note"),
         rx.cond(
             ProfileState.journal.length() > 0,
-            rx.el.table(
-                rx.el.caption(t("journal.caption"), class_name="sr-only"),
-                rx.el.thead(rx.el.tr(
-                    rx.el.th(t("journal.time"), scope="col"),
-                    rx.el.th(t("journal.event"), scope="col"),
-                    rx.el.th(t("journal.ip"), scope="col"),
-                    rx.el.th(t("journal.result"), scope="col"),
-                )),
-                rx.el.tbody(rx.foreach(ProfileState.journal, _journal_row)),
-                class_name="data-table journal-table",
-            ),
+            data_table(t("journal.caption"),
+                       [t("journal.time"), t("journal.event"), t("journal.ip"), t("journal.result")],
+                       ProfileState.journal, _journal_row, "journal"),
             rx.el.p(t("journal.empty"), class_name="panel-note"),
         ),
         id="journal",

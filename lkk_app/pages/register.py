@@ -4,7 +4,7 @@ import reflex as rx
 
 from lkk_app import routes
 from lkk_app.components.captcha import captcha_field
-from lkk_app.components.fields import strength_hint, text_field
+from lkk_app.components.fields import new_password_fields, text_field
 from lkk_app.components.layout import auth_card, event_form, icon_link, submit_button
 from lkk_app.i18n import t
 from lkk_app.state.register import RegisterState
@@ -28,13 +28,9 @@ def _form() -> rx.Component:
         text_field("phone", t("register.phone"), "phone", input_type="tel",
                    autocomplete="tel", error=RegisterState.err_phone,
                    hint=t("register.phone_hint"), max_length=32, required=False),
-        text_field("password", t("register.password"), "lock", input_type="password",
-                   autocomplete="new-password", error=RegisterState.err_password,
-                   hint=t("register.password_hint"), max_length=256),
-        rx.fragment(strength_hint("password"), key=RegisterState.attempt),
-        text_field("password_confirm", t("register.password_confirm"), "lock",
-                   input_type="password", autocomplete="new-password",
-                   error=RegisterState.err_password_confirm, max_length=256),
+        *new_password_fields("password", t("register.password"), t("register.password_confirm"),
+                             RegisterState.err_password, RegisterState.err_password_confirm,
+                             RegisterState.attempt),
         _captcha(),
         submit_button(t("register.submit"), t("register.submitting"), variant="blue",
                       busy_flag=RegisterState.submitting),
