@@ -79,6 +79,24 @@ def danger_button(label: str, busy_label: str, busy_flag: rx.Var, **props) -> rx
     )
 
 
+def confirm_box(question_id: str, question: tuple, *notes: rx.Component, yes: str, busy_label: str,
+                busy_flag: rx.Var, on_yes: Any, cancel: str, on_cancel: Any) -> rx.Component:
+    """«Are you sure?»: the ``question`` (its paragraph's id ``question_id``), ``notes``,
+    a red «yes» busy while ``busy_flag`` is set, and «cancel»."""
+    return rx.el.div(
+        rx.el.p(*question, id=question_id),
+        *notes,
+        rx.el.div(
+            danger_button(yes, busy_label, busy_flag, on_click=on_yes, aria_describedby=question_id),
+            plain_button(cancel, on_click=on_cancel),
+            class_name="button-row",
+        ),
+        class_name="confirm-box",
+        role="group",
+        aria_labelledby=question_id,
+    )
+
+
 def plain_button(*children, **props) -> rx.Component:
     """A secondary button («Отмена» and the like)."""
     return rx.el.button(*children, type="button", class_name="btn btn-plain btn-auto", **props)

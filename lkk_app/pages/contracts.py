@@ -5,7 +5,14 @@ import reflex as rx
 from lkk_app import routes
 from lkk_app.components.cabinet import cabinet_frame
 from lkk_app.components.fields import text_field
-from lkk_app.components.layout import danger_button, data_table, event_form, panel, plain_button, submit_button
+from lkk_app.components.layout import (
+    confirm_box,
+    data_table,
+    event_form,
+    panel,
+    plain_button,
+    submit_button,
+)
 from lkk_app.i18n import t
 from lkk_app.state.contracts import PAGE_SIZE, BindPanel, ContractRow, ContractsState, OfferedContract
 
@@ -141,18 +148,11 @@ def _card() -> rx.Component:
                 ContractsState.card_admin,
                 rx.cond(
                     ContractsState.confirm_unbind,
-                    rx.el.div(
-                        rx.el.p(t("contracts.unbind_question"), " ", card.number, "?", id="unbind-question"),
-                        rx.el.p(t("contracts.unbind_note"), class_name="panel-note"),
-                        rx.el.div(
-                            danger_button(t("contracts.unbind_yes"), t("contracts.unbinding"),
-                                          ContractsState.unbind_busy, on_click=ContractsState.unbind,
-                                          aria_describedby="unbind-question"),
-                            plain_button(t("contracts.cancel"), on_click=ContractsState.cancel_unbind),
-                            class_name="button-row",
-                        ),
-                        class_name="confirm-box", role="group", aria_labelledby="unbind-question",
-                    ),
+                    confirm_box("unbind-question", (t("contracts.unbind_question"), " ", card.number, "?"),
+                                rx.el.p(t("contracts.unbind_note"), class_name="panel-note"),
+                                yes=t("contracts.unbind_yes"), busy_label=t("contracts.unbinding"),
+                                busy_flag=ContractsState.unbind_busy, on_yes=ContractsState.unbind,
+                                cancel=t("contracts.cancel"), on_cancel=ContractsState.cancel_unbind),
                     plain_button(rx.icon("unlink", size=18, aria_hidden="true"),
                                  rx.el.span(t("contracts.unbind")), on_click=ContractsState.ask_unbind),
                 ),

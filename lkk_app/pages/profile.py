@@ -5,7 +5,14 @@ import reflex as rx
 from lkk_app import routes
 from lkk_app.components.cabinet import cabinet_frame
 from lkk_app.components.fields import new_password_fields, text_field
-from lkk_app.components.layout import danger_button, data_table, event_form, panel, plain_button, submit_button
+from lkk_app.components.layout import (
+    confirm_box,
+    data_table,
+    event_form,
+    panel,
+    plain_button,
+    submit_button,
+)
 from lkk_app.i18n import t
 from lkk_app.state.profile import JournalItem, PasswordPanel, PhonePanel, ProfileState, SessionItem, SessionsPanel
 
@@ -111,19 +118,10 @@ def _sessions_panel() -> rx.Component:
             ProfileState.other_sessions > 0,
             rx.cond(
                 SessionsPanel.confirm_end_all,
-                rx.el.div(
-                    rx.el.p(t("sessions.confirm_all"), id="end-all-question"),
-                    rx.el.div(
-                        danger_button(t("sessions.confirm_yes"), t("sessions.ending"),
-                                      SessionsPanel.sessions_busy, on_click=SessionsPanel.end_all_other,
-                                      aria_describedby="end-all-question"),
-                        plain_button(t("sessions.cancel"), on_click=SessionsPanel.cancel_end_all),
-                        class_name="button-row",
-                    ),
-                    class_name="confirm-box",
-                    role="group",
-                    aria_labelledby="end-all-question",
-                ),
+                confirm_box("end-all-question", (t("sessions.confirm_all"),),
+                            yes=t("sessions.confirm_yes"), busy_label=t("sessions.ending"),
+                            busy_flag=SessionsPanel.sessions_busy, on_yes=SessionsPanel.end_all_other,
+                            cancel=t("sessions.cancel"), on_cancel=SessionsPanel.cancel_end_all),
                 plain_button(rx.icon("log-out", size=18, aria_hidden="true"), rx.el.span(t("sessions.end_all")),
                              on_click=SessionsPanel.ask_end_all, disabled=SessionsPanel.sessions_busy),
             ),

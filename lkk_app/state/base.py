@@ -184,8 +184,15 @@ def _new_challenge(connection: str, ip: str) -> tuple[str, str] | None:
     return challenge_id, captcha.png_data_url(png)
 
 
-async def draw_challenge(state: rx.State) -> tuple[str, str] | None:
-    """A new challenge for this tab, drawn on the captcha's own bounded pool
-    (``cpu_pools.PoolBusy`` when it is full)."""
-    return await cpu_pools.CAPTCHA.run(_new_challenge, state.router.session.client_token,
-                                       state.router.session.client_ip or "")
+async def draw_challenge(state: rx.State) -> tuple[str, str, str]:
+    """A new challenge for this tab, drawn on the captcha's own bounded pool:
+    (challenge id, image, ``""``), or ``("", "", problem)`` with the catalogue key
+    of why there is none (the pool is full; too many new codes)."""
+    try:
+        issued = await cpu_pools.CAPTCHA.run(_new_challenge, state.router.session.client_token,
+                                             state.router.session.client_ip or "")
+    except cpu_pools.PoolBusy:
+        return "", "", "busy.captcha"
+    if issued is None:
+        return "", "", "captcha.limited"
+    return issued[0], issued[1], ""
