@@ -104,7 +104,19 @@ class CaptchaChallenge(SQLModel, table=True):
     used_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
 
 
-class OutboxMessage(SQLModel, table=True):
+class QueueColumns(SQLModel):
+    """The columns a durable job queue works on (:mod:`lkk_app.jobs.queue`), for the
+    tables of its jobs.  ``status`` holds the queue's ``Statuses``."""
+
+    status: str = Field(default="pending", max_length=16, index=True)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(index=True, sa_type=NaiveUTC)
+    locked_until: datetime | None = Field(default=None, sa_type=NaiveUTC)
+    expires_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
+    last_error: str = Field(default="", max_length=500)
+
+
+class OutboxMessage(QueueColumns, table=True):
     """A letter waiting to be sent (or sent, or failed).  Written in the same
     transaction as the data it belongs to; a background sender delivers it.
 
@@ -127,12 +139,7 @@ class OutboxMessage(SQLModel, table=True):
     # or temporary password (a slow server that got the first copy does not
     # make it void).  Cleared once the letter is sent or failed.
     secret_seed: str | None = Field(default=None, max_length=64)
-    status: str = Field(default="pending", max_length=16, index=True)  # pending|sending|sent|failed
-    attempts: int = Field(default=0)
-    next_attempt_at: datetime = Field(index=True, sa_type=NaiveUTC)
-    locked_until: datetime | None = Field(default=None, sa_type=NaiveUTC)
-    expires_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
-    last_error: str = Field(default="", max_length=500)
+    # QueueColumns; status: pending|sending|sent|failed
     created_at: datetime = Field(sa_type=NaiveUTC)
     sent_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
 

@@ -5,14 +5,7 @@ import reflex as rx
 from lkk_app import routes
 from lkk_app.components.cabinet import cabinet_frame
 from lkk_app.components.fields import text_field
-from lkk_app.components.layout import (
-    confirm_box,
-    data_table,
-    event_form,
-    panel,
-    plain_button,
-    submit_button,
-)
+from lkk_app.components.layout import confirm_box, data_table, event_form, panel, plain_button, submit_button
 from lkk_app.i18n import t
 from lkk_app.state.contracts import PAGE_SIZE, BindPanel, ContractRow, ContractsState, OfferedContract
 
