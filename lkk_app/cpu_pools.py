@@ -52,8 +52,6 @@ class BoundedPool:
         self.threads = threads
         self.waiting = waiting
         self.per_second = per_second
-        # The rate (starts full; holds one second's worth).
-        self._bucket = None if per_second is None else TokenBucket(per_second, per_second)
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self._taken = 0
@@ -79,6 +77,16 @@ class BoundedPool:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix=f"lkk-{self.name}")
         return self._executor
+
+    @property
+    def per_second(self) -> float | None:
+        """Jobs a second at the most (``None``: any number)."""
+        return None if self._bucket is None else self._bucket.rate
+
+    @per_second.setter
+    def per_second(self, value: float | None) -> None:
+        # A token bucket of the rate (starts full; holds one second's worth).
+        self._bucket = None if value is None else TokenBucket(value, value)
 
     def _rate_allows(self, now: float) -> bool:
         return self._bucket is None or self._bucket.take(now)
