@@ -88,6 +88,10 @@ def request_sync() -> None:
 async def billing_background(engine: sa.Engine, settings: Settings) -> AsyncIterator[None]:
     global _wake
     await asyncio.to_thread(seed_demo_if_empty, engine, settings)
+    if settings.demo:
+        from lkk_app.billing.demo_access import ensure_demo_account
+
+        await asyncio.to_thread(ensure_demo_account, engine, settings)
     gateway = get_gateway(settings, engine=engine)
     stop, wake = asyncio.Event(), asyncio.Event()
     worker = DeliveryWorker(gateway, engine=engine)

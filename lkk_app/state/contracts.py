@@ -211,6 +211,8 @@ class ContractsState(AuthState):
             self.notice = message(result.reason)
             return None
         contract, admin = result
+        if _stale():  # an old copy: a fresh pass, shown at the next look
+            background.request_sync()
         self.card = _card(contract)
         self.card_admin = admin
         self.card_open = True
