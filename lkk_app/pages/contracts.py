@@ -15,7 +15,9 @@ def _busy(flag: rx.Var) -> dict:
 
 
 def _status(message: rx.Var, test_id: str, kind: str = "saved") -> rx.Component:
-    return rx.el.p(message, class_name=kind, role="status", aria_live="polite", data_testid=test_id)
+    """A live region for ``message``; styled (a box, a colour) only when there is a message."""
+    return rx.el.p(message, class_name=rx.cond(message != "", kind, ""), role="status", aria_live="polite",
+                   data_testid=test_id)
 
 
 def _cell(label: str, *children, **props) -> rx.Component:
