@@ -11,7 +11,9 @@ from lkk_app.state.contracts import PAGE_SIZE, BindPanel, ContractRow, Contracts
 
 
 def _status(message: rx.Var, test_id: str, kind: str = "saved") -> rx.Component:
-    return rx.el.p(message, class_name=kind, role="status", aria_live="polite", data_testid=test_id)
+    """A live region for ``message``; styled (a box, a colour) only when there is a message."""
+    return rx.el.p(message, class_name=rx.cond(message != "", kind, ""), role="status", aria_live="polite",
+                   data_testid=test_id)
 
 
 def _cell(label: str, *children, **props) -> rx.Component:
