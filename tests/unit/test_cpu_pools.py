@@ -18,7 +18,6 @@ from lkk_app import db as db_module
 from lkk_app.cpu_pools import BoundedPool, PoolBusy
 from lkk_app.i18n import t
 from lkk_app.models import CaptchaChallenge
-from lkk_app.settings import reload_settings
 from lkk_app.state.login import LoginState
 from lkk_app.state.register import RegisterState
 from tests.statekit import make_state, run_events
@@ -28,16 +27,6 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 ORIGIN = "http://localhost:3000"
-
-
-@pytest.fixture
-def app_db(db_url, monkeypatch):
-    monkeypatch.setenv("REFLEX_DB_URL", db_url)
-    monkeypatch.setenv("LKK_BCRYPT_COST", "10")
-    reload_settings()
-    db_module.reset_engine()
-    yield
-    db_module.reset_engine()
 
 
 class Full:
