@@ -62,6 +62,7 @@ def full_pool(monkeypatch):
 # --------------------------------------------------------------------------- the pool
 
 
+@pytest.mark.timing
 def test_a_full_pool_refuses_at_once_and_takes_work_again_when_free():
     pool = BoundedPool("test", threads=2, waiting=3)
     full = Full(pool)
@@ -115,6 +116,7 @@ async def test_a_cancelled_caller_keeps_the_slot_until_its_job_ends():
     assert await pool.run(lambda: "free") == "free"
 
 
+@pytest.mark.timing
 def test_a_rate_refuses_beyond_its_jobs_per_second():
     pool = BoundedPool("test", threads=1, waiting=100, per_second=5)
     for _ in range(5):

@@ -344,6 +344,7 @@ def test_password_strength(password, low, high):
     assert low <= v.password_strength(password) <= high
 
 
+@pytest.mark.timing
 def test_password_strength_is_fast_on_long_input():
     import time
 
