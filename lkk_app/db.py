@@ -6,14 +6,18 @@ imports the app before it forks workers).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, SQLModel, create_engine
 
 from lkk_app.settings import get_settings
+
+T = TypeVar("T")
 
 
 # How long an SQLite statement waits for another connection's write lock
@@ -61,3 +65,38 @@ def session_scope() -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def run_in_transaction(fn: Callable[[Session], T], engine: sa.Engine | None = None) -> T:
+    """``fn(session)`` in one transaction (committed on success) on ``engine``
+    (the application's by default); call it in a worker thread."""
+    with Session(engine or get_engine(), expire_on_commit=False) as session:
+        try:
+            result = fn(session)
+            session.commit()
+            return result
+        except BaseException:
+            session.rollback()
+            raise
+
+
+async def in_transaction(fn: Callable[[Session], T], engine: sa.Engine | None = None) -> T:
+    """:func:`run_in_transaction` in a worker thread: the event loop never waits on the database."""
+    return await asyncio.to_thread(run_in_transaction, fn, engine)
+
+
+def dialect_insert(session: Session, table: sa.Table) -> Any:
+    """``INSERT`` for ``table`` in the session's dialect, with ``on_conflict_do_nothing`` /
+    ``on_conflict_do_update`` (PostgreSQL and SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The ``Table`` of an SQLModel table class (``Model.__table__``, typed)."""
+    return model.metadata.tables[str(model.__tablename__)]

@@ -192,3 +192,7 @@ class KnownDevice(SQLModel, table=True):
 # The embedded demo billing keeps its own tables (lkk_app/billing/adapters/demo_tables.py);
 # importing them here lets the migrations and ``metadata.create_all`` see them.
 from lkk_app.billing.adapters import demo_tables as _demo_billing_tables  # noqa: E402,F401
+# The cabinet's read copy of billing data (lkk_app/billing/store.py).
+from lkk_app.billing import store as _billing_read_copy  # noqa: E402,F401
+# Memberships, bound contracts, binding requests and curator codes (lkk_app/billing/binding_tables.py).
+from lkk_app.billing import binding_tables as _binding_tables  # noqa: E402,F401

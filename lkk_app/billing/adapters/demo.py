@@ -242,7 +242,8 @@ def _notify_binding(db: Session, contract_key: str, bound: bool, idempotency_key
             existing = notice
         except sa.exc.IntegrityError:  # the same key arrived at the same moment
             existing = _notice(db, idempotency_key)
-            assert existing is not None
+            if existing is None:  # the other one rolled back: ask again later
+                raise BillingUnavailable("conflict") from None
     if (existing.contract_key, existing.bound) != (contract_key, bound):
         raise BillingRejected("idempotency.conflict")
     return Ack(idempotency_key=existing.idempotency_key, reference=existing.reference,

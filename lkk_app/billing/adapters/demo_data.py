@@ -308,3 +308,31 @@ def update_contract(db: Session, key: str, **values: Any) -> None:
     db.add(row)
     log_change(db, ChangeKind.CONTRACTS, key)
     db.flush()
+
+
+LARGE_ORGANISATION = "org-large"
+
+
+def seed_large_customer(db: Session, today: date, *, contracts: int = 300, points: int = 5000) -> None:
+    """An extra organisation with many contracts and points (for benchmarks):
+    «ООО «Большая сеть-Демо»», ИНН 7702000004, contracts Д-9001…, the points
+    spread evenly.  Flushes, does not commit."""
+    starts = month_start(today, -12)
+    _add(db, ChangeKind.ORGANISATIONS, DemoOrganisation(
+        key=LARGE_ORGANISATION, inn="7702000004", kpp="770201001", ogrn="1027700000020",
+        name="Общество с ограниченной ответственностью «Большая сеть-Демо»",
+        short_name="ООО «Большая сеть-Демо»",
+        legal_address="127001, г. Москва, ул. Сетевая, д. 2", postal_address="127001, г. Москва, ул. Сетевая, д. 2",
+        emails="energo@large-demo.example", phone="+7 495 000-09-09"))
+    db.flush()
+    for n in range(contracts):
+        _add(db, ChangeKind.CONTRACTS, _contract(
+            f"ctr-L{n:04d}", LARGE_ORGANISATION, f"Д-{9001 + n}", starts, curator="central", valid_to=None,
+            price_category=1 + n % 4, voltage=VoltageLevel.NN.value, max_power_kw=Decimal(50 + n % 7 * 10)))
+    db.flush()
+    for n in range(points):
+        _add(db, ChangeKind.POINTS, _point(
+            f"tu-L{n:05d}", f"ctr-L{n % contracts:04d}", f"Магазин № {n + 1}",
+            f"г. Москва, ул. Сетевая, д. {n + 1}", starts, voltage=VoltageLevel.NN.value,
+            max_power_kw=Decimal(15)))
+    db.flush()

@@ -1,0 +1,178 @@
+"""The cabinet's read copy of billing data (``billing_copy``, ``billing_sync_state``).
+
+Billing is the master of organisations, contracts, points, meters and
+installations; the cabinet keeps a copy of each record (its billing key, the
+key of its parent, the record in the wire form of docs/billing-api.yaml and
+``synced_at``) so pages are fast and keep working while billing is down.
+:mod:`lkk_app.billing.sync` fills it; pages read it through the functions here.
+
+The moment a page's data is true for («Данные на …») is the last complete
+pass of the sync over the kinds the page shows (:func:`data_as_of`), not a
+row's ``synced_at``: an unchanged row is current as of every later pass.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from lkk_app.billing import wire
+from lkk_app.billing.types import (
+    CHANGE_RECORDS,
+    ChangeKind,
+    Contract,
+    Installation,
+    MeteringPoint,
+    Organisation,
+)
+from lkk_app.db import dialect_insert, table_of
+
+NaiveUTC = sa.DateTime(timezone=False)
+T = TypeVar("T")
+
+
+class BillingCopy(SQLModel, table=True):
+    """One billing record as the cabinet last received it."""
+
+    __tablename__ = "billing_copy"
+    __table_args__ = (sa.Index("ix_billing_copy_kind_parent", "kind", "parent_key"),)
+
+    kind: str = Field(primary_key=True, max_length=20)
+    key: str = Field(primary_key=True, max_length=40)
+    parent_key: str | None = Field(default=None, max_length=40)
+    sort_key: str = Field(default="", max_length=200)  # a contract's number, a point's name
+    data: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    synced_at: datetime = Field(sa_type=NaiveUTC)
+
+
+class BillingSyncState(SQLModel, table=True):
+    """Where the sync of one kind stands: its cursor and the last pass."""
+
+    __tablename__ = "billing_sync_state"
+
+    kind: str = Field(primary_key=True, max_length=20)
+    cursor: str | None = Field(default=None, max_length=100)
+    last_ok_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
+    last_attempt_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
+    last_error: str | None = Field(default=None, max_length=100)
+    running_until: datetime | None = Field(default=None, sa_type=NaiveUTC)
+    rows_received: int = 0
+
+
+def _sort_key(record: Any) -> str:
+    value = getattr(record, "number", None) or getattr(record, "name", None) or getattr(record, "serial", "")
+    return str(value)[:200]
+
+
+def _parent_key(record: Any) -> str | None:
+    if isinstance(record, Contract):
+        return record.organisation_key
+    if isinstance(record, MeteringPoint):
+        return record.contract_key
+    if isinstance(record, Installation):
+        return record.point_key
+    return None
+
+
+def _upsert(db: Session, table: sa.Table, rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
+    statement = dialect_insert(db, table).values(rows)
+    updated = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
+    db.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updated))
+
+
+def store_records(db: Session, kind: ChangeKind, records: Iterable[Any], now: datetime) -> int:
+    """Insert or replace ``records`` of ``kind``; the number stored."""
+    rows = [
+        {"kind": kind.value, "key": str(r.key), "parent_key": _parent_key(r), "sort_key": _sort_key(r),
+         "data": json.dumps(wire.encode(r), ensure_ascii=False, sort_keys=True), "synced_at": now}
+        for r in records
+    ]
+    if rows:
+        _upsert(db, table_of(BillingCopy), rows, ("kind", "key"))
+    return len(rows)
+
+
+def _decode(kind: ChangeKind, row: BillingCopy) -> Any:
+    return wire.decode(CHANGE_RECORDS[kind], json.loads(row.data))
+
+
+def get_record(db: Session, kind: ChangeKind, key: str) -> Any | None:
+    row = db.get(BillingCopy, (kind.value, key))
+    return None if row is None else _decode(kind, row)
+
+
+def children(db: Session, kind: ChangeKind, parent_keys: Sequence[str]) -> list[Any]:
+    """The records of ``kind`` whose parent is one of ``parent_keys``, by number or name."""
+    if not parent_keys:
+        return []
+    rows = db.exec(
+        select(BillingCopy)
+        .where(BillingCopy.kind == kind.value, col(BillingCopy.parent_key).in_(list(parent_keys)))
+        .order_by(col(BillingCopy.sort_key), col(BillingCopy.key))
+    ).all()
+    return [_decode(kind, r) for r in rows]
+
+
+def organisation(db: Session, key: str) -> Organisation | None:
+    return get_record(db, ChangeKind.ORGANISATIONS, key)
+
+
+def contract(db: Session, key: str) -> Contract | None:
+    return get_record(db, ChangeKind.CONTRACTS, key)
+
+
+def contracts_of(db: Session, organisation_key: str) -> list[Contract]:
+    return children(db, ChangeKind.CONTRACTS, [organisation_key])
+
+
+def records_page(db: Session, kind: ChangeKind, keys: Any, *, offset: int, limit: int) -> list[Any]:
+    """The records of ``kind`` whose keys the ``keys`` subquery selects, by number or
+    name, one page."""
+    rows = db.exec(
+        select(BillingCopy)
+        .where(BillingCopy.kind == kind.value, col(BillingCopy.key).in_(keys))
+        .order_by(col(BillingCopy.sort_key), col(BillingCopy.key)).offset(offset).limit(limit)
+    ).all()
+    return [_decode(kind, r) for r in rows]
+
+
+def points_of(db: Session, contract_key: str) -> list[MeteringPoint]:
+    return children(db, ChangeKind.POINTS, [contract_key])
+
+
+# --------------------------------------------------------------------------- sync state
+
+
+def sync_state(db: Session, kind: ChangeKind) -> BillingSyncState:
+    """The state row of ``kind`` (created on first use)."""
+    state = db.get(BillingSyncState, kind.value)
+    if state is None:
+        db.execute(dialect_insert(db, table_of(BillingSyncState)).values(kind=kind.value, rows_received=0)
+                   .on_conflict_do_nothing(index_elements=["kind"]))
+        state = db.get(BillingSyncState, kind.value)
+    if state is None:  # pragma: no cover - the row was just written
+        raise RuntimeError(f"no sync state for {kind.value}")
+    return state
+
+
+def all_states(db: Session) -> list[BillingSyncState]:
+    return [sync_state(db, kind) for kind in ChangeKind]
+
+
+def data_as_of(db: Session, kinds: Iterable[ChangeKind] = tuple(ChangeKind)) -> datetime | None:
+    """The last moment every one of ``kinds`` was fully synced (``None``: never)."""
+    moments = [db.get(BillingSyncState, kind.value) for kind in kinds]
+    values = [m.last_ok_at for m in moments if m is not None and m.last_ok_at is not None]
+    if len(values) < len(moments) or not values:
+        return None
+    return min(values)
+
+
+def copied_count(db: Session) -> dict[str, int]:
+    rows = db.exec(select(BillingCopy.kind, sa.func.count()).group_by(col(BillingCopy.kind))).all()
+    return {kind: int(n) for kind, n in rows}
