@@ -9,7 +9,6 @@
       else { b.removeAttribute("aria-busy"); b.removeAttribute("aria-disabled"); }
     });
   }
-  var MESSAGES = { login: "Введите имя пользователя", password: "Введите пароль" };
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
     if (!form || !form.matches || !form.matches('form[data-native="1"]')) return;
@@ -18,7 +17,8 @@
     form.querySelectorAll('input[data-required="1"]').forEach(function (input) {
       var box = document.getElementById(input.id + "-error");
       var empty = input.value.trim() === "";
-      if (box) box.textContent = empty ? (MESSAGES[input.name] || "Заполните это поле") : "";
+      // The words come from the server's catalogue (data-empty-message).
+      if (box) box.textContent = empty ? (input.getAttribute("data-empty-message") || "") : "";
       input.setAttribute("aria-invalid", empty ? "true" : "false");
       if (empty && !firstEmpty) firstEmpty = input;
     });

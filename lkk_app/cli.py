@@ -19,7 +19,7 @@ import getpass
 import sys
 from typing import TextIO
 
-from lkk_app.i18n import t
+from lkk_app.i18n import messages, t
 
 _FIELD_LABELS = {
     "login": "cli.field.login",
@@ -85,7 +85,7 @@ def create_user_command(args: argparse.Namespace) -> int:
             )
             login, user_id = user.login, user.id
     except FieldErrors as exc:
-        _print_field_errors(exc.errors, sys.stderr)
+        _print_field_errors(messages(exc), sys.stderr)
         return 1
     except SQLAlchemyError as exc:
         # Only the driver's own first line: the full SQLAlchemy message would

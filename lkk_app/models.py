@@ -196,3 +196,5 @@ from lkk_app.billing.adapters import demo_tables as _demo_billing_tables  # noqa
 from lkk_app.billing import store as _billing_read_copy  # noqa: E402,F401
 # Memberships, bound contracts, binding requests and curator codes (lkk_app/billing/binding_tables.py).
 from lkk_app.billing import binding_tables as _binding_tables  # noqa: E402,F401
+# Deliveries to billing through the job queue (lkk_app/billing/deliveries.py).
+from lkk_app.billing import deliveries as _billing_deliveries  # noqa: E402,F401

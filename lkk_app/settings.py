@@ -18,6 +18,7 @@ import re
 import secrets
 import string
 import sys
+import zoneinfo
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,7 +27,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_DEVELOPMENT = "development"
 ENV_PRODUCTION = "production"
 
-# Mail (docs/security.md, "Mail"): how the connection to the SMTP server is secured.
+# Mail (SECURITY.md, "Mail"): how the connection to the SMTP server is secured.
 SMTP_TLS_NONE = "none"
 SMTP_TLS_STARTTLS = "starttls"
 SMTP_TLS_TLS = "tls"
@@ -38,6 +39,9 @@ DEFAULT_MAIL_FROM = "ЛКК <no-reply@localhost>"
 BILLING_DEMO = "demo"
 BILLING_HTTP = "http"
 BILLING_ADAPTERS = (BILLING_DEMO, BILLING_HTTP)
+
+# Times are shown in the supplier's time zone (an IANA name).
+DEFAULT_TIME_ZONE = "Europe/Moscow"
 
 
 class SettingsError(ValueError):
@@ -91,6 +95,8 @@ class Settings:
     support_phones: tuple[str, ...] = ("8 800 000-00-00", "+7 495 000-00-00")
     support_hours: str = "Пн–Чт 8:30–17:30, Пт 8:30–16:15 (время московское)"
     support_email: str = "support@example.ru"
+    # LKK_TIME_ZONE: the IANA time zone every time is shown in (stored times are UTC).
+    time_zone: str = DEFAULT_TIME_ZONE
     # Billing: adapter, the real system's address and token, sync interval, timeouts (seconds).
     billing_adapter: str = BILLING_DEMO
     billing_url: str = ""
@@ -111,6 +117,11 @@ class Settings:
     def public_origin(self) -> str:
         parts = urlsplit(self.public_url)
         return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """:attr:`time_zone` as a ``ZoneInfo`` (checked when the settings were loaded)."""
+        return zoneinfo.ZoneInfo(self.time_zone)
 
     @property
     def cookie_secure(self) -> bool:
@@ -235,8 +246,9 @@ def _dev_secret(data_dir: Path) -> bytes:
     return key.encode()
 
 
-# LKK_SECRET_KEY in production (SECURITY.md, «The secret key»): at least this
-# many characters and this many bits by :func:`secret_key_bits`.
+# LKK_SECRET_KEY in production (SECURITY.md, "Configuration and the development
+# server"): at least this many characters and this many bits by
+# :func:`secret_key_bits`.
 SECRET_KEY_MIN_LENGTH = 32
 SECRET_KEY_MIN_BITS = 128
 # Characters of a key, by class, and how many a class adds to the alphabet.
@@ -361,6 +373,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     support = _support_settings(env, problems)
     billing = _billing_settings(env, production=production, problems=problems)
     exempt_ips = _exempt_ips(env, production=production, problems=problems)
+    time_zone = _time_zone(env, problems)
 
     if problems:
         raise SettingsError(problems)
@@ -380,7 +393,22 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         **support,
         **billing,
         rate_exempt_ips=exempt_ips,
+        time_zone=time_zone,
     )
+
+
+def _time_zone(env: dict[str, str], problems: _Problems) -> str:
+    """LKK_TIME_ZONE: an IANA time zone name such as ``Europe/Moscow`` (the default)."""
+    name = env.get("LKK_TIME_ZONE", "").strip() or DEFAULT_TIME_ZONE
+    try:
+        # ``localtime`` and the like would name the server's zone, not the supplier's.
+        if len(name) > 64 or name.lower() in ("localtime", "posixrules"):
+            raise ValueError(name)
+        zoneinfo.ZoneInfo(name)
+    except (ValueError, OSError, zoneinfo.ZoneInfoNotFoundError):
+        problems.add(f"LKK_TIME_ZONE must be an IANA time zone such as 'Europe/Moscow', got {name[:64]!r}")
+        return DEFAULT_TIME_ZONE
+    return name
 
 
 def _exempt_ips(env: dict[str, str], *, production: bool, problems: _Problems) -> tuple[str, ...]:

@@ -23,6 +23,11 @@ def make_state(cls, path: str = "/", *, query: str = "", cookie: str = "", ip: s
     return state
 
 
+def sibling(state, cls):
+    """The instance of state ``cls`` in the same tab (state tree) as ``state``."""
+    return state._get_root_state().get_substate(cls.get_full_name().split(".")[1:])
+
+
 def redirects(events) -> list[str]:
     """The paths of the rx.redirect events among ``events``."""
     found = []

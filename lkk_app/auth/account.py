@@ -1,27 +1,26 @@
 """What a logged-in user changes in «Профиль»: the phone and the password.
 
 Wrong current passwords in «Смена пароля» are throttled per account like
-failed logins (``auth/throttle.py``, key ``subject_key("password-change",
-user id)``): every attempt is reserved before the bcrypt check (so parallel
-guesses from several tabs cannot pass the rule); the 5th consecutive failure
-— and each one after it — ends the session it came from and mails the owner,
-and from the 5th on attempts are spaced 30 s doubling up to 15 min.  Each
-failure is in the audit trail.  A successful change ends the series.
+failed logins (``throttle.subject_key("password-change", user id)``), each
+attempt reserved before the bcrypt check and each failure in the audit trail;
+from the 5th failure on the session that made it ends and the owner gets a
+letter.  The numbers and their tests: SECURITY.md, "Passwords and credentials".
 """
 
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 from sqlmodel import Session
 
-from lkk_app.i18n import t
 from lkk_app.models import User
 from lkk_app.auth import audit, passwords, sessions, throttle, users
 from lkk_app.core import clock, tokens
 from lkk_app.mail import outbox
 from lkk_app.auth import useragent, validation
-from lkk_app.core.errors import FieldErrors
+from lkk_app.core.errors import Code, FieldErrors
+from lkk_app.core.formatting import local_datetime
 from lkk_app.settings import Settings, get_settings
 
 #: Consecutive wrong current passwords after which the session ends.
@@ -39,18 +38,11 @@ def password_check_key(user_id: int, settings: Settings | None = None) -> str:
     return throttle.subject_key("password-change", int(user_id), settings=settings)
 
 
-def _wait_text(seconds: int) -> str:
-    minutes, seconds = divmod(max(seconds, 1), 60)
-    if minutes:
-        return t("login.wait_min_sec", minutes=minutes, seconds=seconds)
-    return t("login.wait_sec", seconds=seconds)
-
-
 def _check_current_password(session: Session, user: User, current_password: str, *,
                             keep_session_token: str, ip: str, user_agent: str,
-                            settings: Settings) -> str:
-    """Check the current password under the throttle; the error message, or ""
-    when it is right.  Raises :class:`SessionEnded`.
+                            settings: Settings) -> Code | None:
+    """Check the current password under the throttle; the error's code, or
+    ``None`` when it is right.  Raises :class:`SessionEnded`.
 
     **Commits** once, right after reserving the attempt, so that racing
     requests see the reservation before the slow bcrypt check."""
@@ -62,28 +54,27 @@ def _check_current_password(session: Session, user: User, current_password: str,
                      detail="wait")
         retry_at = reservation.state.retry_at or clock.utcnow()
         left = math.ceil((retry_at - clock.utcnow()).total_seconds())
-        return t("profile.current_password_wait", wait=_wait_text(left))
+        return Code("profile.current_password_wait", wait=timedelta(seconds=left))
     session.commit()
     if passwords.verify_password(current_password, user.password_hash,
                                  secret_key=settings.secret_key):
         throttle.reset(session, key)
-        return ""
+        return None
     failures = reservation.state.failures
     audit.record(session, event=audit.PASSWORD_CHANGE_FAILED, result=audit.FAIL, user_id=user.id,
                  login=user.login, ip=ip, user_agent=user_agent, detail="current password")
     if failures < GUESSES_END_SESSION:
-        return t("profile.current_password_wrong_left", left=GUESSES_END_SESSION - failures)
+        return Code("profile.current_password_wrong_left", left=GUESSES_END_SESSION - failures)
     current = sessions.resolve_session(session, keep_session_token, settings=settings, touch=False)
     sessions.revoke_session(session, keep_session_token)
     audit.record(session, event=audit.SESSION_ENDED, user_id=user.id, login=user.login, ip=ip,
                  user_agent=user_agent, detail=ENDED_BY_PASSWORD_GUESSES)
     started = current.created_at if current is not None else clock.utcnow()
-    outbox.enqueue(session, kind="password_guesses", template="password_guesses",
-                   recipient=user.email, user_id=user.id, settings=settings,
-                   params={"login": user.login, "attempts": str(failures), "ip": ip or "—",
-                           "device": useragent.describe(user_agent),
-                           "started": started.strftime("%d.%m.%Y %H:%M") + " (UTC)",
-                           "time": clock.utcnow().strftime("%d.%m.%Y %H:%M") + " (UTC)"})
+    outbox.queue_password_guesses(session, user, attempts=failures, ip=ip,
+                                  device=useragent.describe(user_agent),
+                                  started=local_datetime(started, settings=settings),
+                                  time=local_datetime(clock.utcnow(), settings=settings),
+                                  settings=settings)
     raise SessionEnded()
 
 
@@ -122,9 +113,9 @@ def change_password(
     :class:`FieldErrors` keys: ``current_password``, ``new_password``,
     ``password_confirm``."""
     settings = settings or get_settings()
-    errors: dict[str, str] = {}
+    errors: dict[str, Code] = {}
     if not current_password:
-        errors["current_password"] = t("profile.current_password_empty")
+        errors["current_password"] = Code("profile.current_password_empty")
     else:
         problem = _check_current_password(session, user, current_password,
                                           keep_session_token=keep_session_token, ip=ip,
@@ -135,7 +126,7 @@ def change_password(
     if problem:
         errors["new_password"] = problem
     elif current_password and new_password == current_password:
-        errors["new_password"] = t("profile.password_same")
+        errors["new_password"] = Code("profile.password_same")
     confirm_problem = validation.confirmation_error(new_password, password_confirm)
     if confirm_problem:
         errors["password_confirm"] = confirm_problem
@@ -150,7 +141,5 @@ def change_password(
     if ended:
         audit.record(session, event=audit.SESSION_ENDED, user_id=user.id, login=user.login,
                      ip=ip, user_agent=user_agent, detail=sessions.ENDED_BY_PASSWORD_CHANGE)
-    outbox.enqueue(session, kind="password_changed", template="password_changed",
-                   recipient=user.email, params={"login": user.login}, user_id=user.id,
-                   settings=settings)
+    outbox.queue_password_changed(session, user, settings=settings)
     return ended

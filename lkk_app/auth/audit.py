@@ -2,18 +2,18 @@
 
 Events: login_success, login_failure, login_throttled, password_changed,
 password_change_failed, recovery_requested, recovery_used, email_confirmed,
-confirmation_resent, session_ended.  Results: ok, fail, refused.  Values are cut to their column
+confirmation_resent, session_ended, binding_requested, binding_confirmed,
+binding_failed, binding_access_asked, contract_unbound.  Results: ok, fail, refused.  Values are cut to their column
 sizes and stripped of control characters; callers never pass secrets.
 """
 
 from __future__ import annotations
 
-import re
-
 from sqlmodel import Session, select
 
 from lkk_app.models import AuditEvent
 from lkk_app.core import clock
+from lkk_app.core.text import clean
 
 LOGIN_SUCCESS = "login_success"
 LOGIN_FAILURE = "login_failure"
@@ -25,16 +25,14 @@ RECOVERY_USED = "recovery_used"
 EMAIL_CONFIRMED = "email_confirmed"
 CONFIRMATION_RESENT = "confirmation_resent"
 SESSION_ENDED = "session_ended"
+BINDING_REQUESTED = "binding_requested"
+BINDING_CONFIRMED = "binding_confirmed"
+BINDING_FAILED = "binding_failed"
+BINDING_ACCESS_REQUESTED = "binding_access_asked"
+CONTRACT_UNBOUND = "contract_unbound"
 
 OK, FAIL, REFUSED = "ok", "fail", "refused"
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
-
-
-def _clean(value: object, limit: int) -> str:
-    if not isinstance(value, str):
-        return ""
-    return _CONTROL.sub(" ", value[: limit * 2])[:limit]
 
 
 def record(
@@ -50,13 +48,13 @@ def record(
 ) -> AuditEvent:
     row = AuditEvent(
         created_at=clock.utcnow(),
-        event=_clean(event, 32),
-        result=_clean(result, 16),
+        event=clean(event, 32),
+        result=clean(result, 16),
         user_id=user_id,
-        login=_clean(login, 64),
-        ip=_clean(ip, 64),
-        user_agent=_clean(user_agent, 512),
-        detail=_clean(detail, 200),
+        login=clean(login, 64),
+        ip=clean(ip, 64),
+        user_agent=clean(user_agent, 512),
+        detail=clean(detail, 200),
     )
     session.add(row)
     session.flush()

@@ -1,5 +1,5 @@
 """«Код авторизации»: a numeric captcha drawn on a server-made image
-(``docs/security.md``, "Captcha").
+(SECURITY.md, "Tokens, codes, temporary passwords").
 
 * :func:`new_challenge` picks a random 6–7 digit code, draws it as a PNG and
   stores only ``HMAC-SHA256(secret_key, challenge_id ":" code)`` with a
@@ -32,14 +32,14 @@ import hmac
 import re
 import secrets
 import unicodedata
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from io import BytesIO
 
 from sqlmodel import Session, delete, select, update
 
 from lkk_app.models import CaptchaChallenge
 from lkk_app.auth import captcha_image
-from lkk_app.core import clock
+from lkk_app.core import clock, tokens
 from lkk_app.settings import Settings, get_settings
 
 TTL = timedelta(minutes=5)
@@ -47,9 +47,9 @@ CODE_LENGTHS = (6, 7)
 MAX_ANSWER_LENGTH = 16
 IMAGE_WIDTH = captcha_image.WIDTH
 IMAGE_HEIGHT = captcha_image.HEIGHT
-CHALLENGE_ID_BYTES = 24  # secrets.token_urlsafe(24): 32 characters
+CHALLENGE_ID_BYTES = 24
+CHALLENGE_ID_LENGTH = 32  # secrets.token_urlsafe(24)
 
-_CHALLENGE_ID_RE = re.compile(r"[A-Za-z0-9_-]{32}")
 _CODE_RE = re.compile(r"[0-9]{%d,%d}" % (min(CODE_LENGTHS), max(CODE_LENGTHS)))
 
 
@@ -77,12 +77,6 @@ def _answer_hash(challenge_id: str, code: str, settings: Settings) -> str:
     return hmac.new(settings.secret_key, message, hashlib.sha256).hexdigest()
 
 
-def _db_time(column, value: datetime) -> datetime:
-    """A naive UTC time in the form ``column`` accepts (its type may be
-    SQLModel's timezone-aware ``UTCDateTime`` or a naive ``DateTime``)."""
-    return value.replace(tzinfo=UTC) if getattr(column.type, "timezone", False) else value
-
-
 def _code_for(settings: Settings) -> str:
     fixed = (getattr(settings, "captcha_fixed_code", "") or "").strip()
     if fixed and not settings.is_production and _CODE_RE.fullmatch(fixed):
@@ -100,12 +94,11 @@ def new_challenge(session: Session, *, settings: Settings | None = None) -> tupl
     code = _code_for(settings)
     challenge_id = secrets.token_urlsafe(CHALLENGE_ID_BYTES)
     now = clock.utcnow()
-    table = CaptchaChallenge.__table__.c  # type: ignore[attr-defined]
     row = CaptchaChallenge(
         challenge_id=challenge_id,
         answer_hash=_answer_hash(challenge_id, code, settings),
-        created_at=_db_time(table.created_at, now),
-        expires_at=_db_time(table.expires_at, now + TTL),
+        created_at=now,
+        expires_at=now + TTL,
         used_at=None,
     )
     session.add(row)
@@ -139,17 +132,16 @@ def verify(
     concurrently.  Flushes, does not commit — see the module docstring: the
     caller must commit the consumption even when the request fails.
     """
-    if not isinstance(challenge_id, str) or not _CHALLENGE_ID_RE.fullmatch(challenge_id):
+    if not tokens.well_formed(challenge_id, length=CHALLENGE_ID_LENGTH):
         return False
     settings = settings or get_settings()
     now = clock.utcnow()
-    table = CaptchaChallenge.__table__.c  # type: ignore[attr-defined]
     result = session.exec(  # type: ignore[call-overload]
         update(CaptchaChallenge)
         .where(CaptchaChallenge.challenge_id == challenge_id)  # type: ignore[arg-type]
         .where(CaptchaChallenge.used_at.is_(None))  # type: ignore[union-attr]
-        .where(CaptchaChallenge.expires_at > _db_time(table.expires_at, now))  # type: ignore[arg-type, operator]
-        .values(used_at=_db_time(table.used_at, now))
+        .where(CaptchaChallenge.expires_at > now)  # type: ignore[arg-type, operator]
+        .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
     if (result.rowcount or 0) != 1:
@@ -167,8 +159,7 @@ def verify(
 
 def purge_expired(session: Session, older_than: timedelta = timedelta(hours=1)) -> int:
     """Delete challenges that expired more than ``older_than`` ago; return how many."""
-    table = CaptchaChallenge.__table__.c  # type: ignore[attr-defined]
-    cutoff = _db_time(table.expires_at, clock.utcnow() - older_than)
+    cutoff = clock.utcnow() - older_than
     result = session.exec(  # type: ignore[call-overload]
         delete(CaptchaChallenge)
         .where(CaptchaChallenge.expires_at < cutoff)  # type: ignore[arg-type, operator]

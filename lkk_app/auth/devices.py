@@ -1,7 +1,7 @@
 """Known devices: the long-lived device cookie (table ``lkk_device``).
 
 After a successful login the browser gets (or keeps) a random device cookie
-(``secrets.token_urlsafe(32)``, 256 bits, HttpOnly, one year); the database
+(``core.tokens.new_token``, 256 bits, HttpOnly, one year); the database
 keeps its SHA-256 per user.  A later login attempt for that user that presents
 the cookie comes from a *known device*: it is throttled in a bucket of its own
 (login and device) and is not held back by failures of strangers — the OWASP
@@ -15,33 +15,27 @@ Nothing here commits.
 
 from __future__ import annotations
 
-import hashlib
-import re
-import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, delete, select
+from typing_extensions import TypeIs
 
 from lkk_app.models import KnownDevice
-from lkk_app.core import clock
+from lkk_app.core import clock, tokens
+from lkk_app.core.tokens import hash_token
 
 COOKIE_NAME = "lkk_device"
-TOKEN_BYTES = 32
+COOKIE_LENGTH = 43  # core.tokens.new_token
 #: The cookie's lifetime; a device not seen for this long is forgotten.
 LIFETIME = timedelta(days=365)
 # last_seen_at is written at most this often.
 TOUCH_INTERVAL = timedelta(hours=1)
 
-_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")  # token_urlsafe(32)
 
-
-def well_formed(token: object) -> bool:
-    return isinstance(token, str) and _TOKEN_RE.fullmatch(token) is not None
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii")).hexdigest()
+def well_formed(token: object) -> TypeIs[str]:
+    """True when ``token`` has the shape of a device cookie."""
+    return tokens.well_formed(token, length=COOKIE_LENGTH)
 
 
 def known_device(session: Session, token: object, user_id: int | None) -> str | None:
@@ -49,7 +43,7 @@ def known_device(session: Session, token: object, user_id: int | None) -> str | 
     ``user_id``, else ``None`` (also for a malformed token or no user)."""
     if user_id is None or not well_formed(token):
         return None
-    digest = hash_token(token)  # type: ignore[arg-type]
+    digest = hash_token(token)
     row = session.exec(
         select(KnownDevice.id)
         .where(KnownDevice.token_hash == digest)  # type: ignore[arg-type]
@@ -63,8 +57,8 @@ def remember(session: Session, token: object, user_id: int) -> str:
     """After a successful login of ``user_id``: the device token the browser
     should hold — its own when well formed, else a new one — recorded as a known
     device of the user (or its ``last_seen_at`` moved).  Flushes."""
-    token = token if well_formed(token) else secrets.token_urlsafe(TOKEN_BYTES)
-    digest = hash_token(token)  # type: ignore[arg-type]
+    cookie = token if well_formed(token) else tokens.new_token()
+    digest = hash_token(cookie)
     now = clock.utcnow()
     table = KnownDevice.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
@@ -88,7 +82,7 @@ def remember(session: Session, token: object, user_id: int) -> str:
             session.execute(sa.insert(table).values(token_hash=digest, user_id=user_id,
                                                     created_at=now, last_seen_at=now))
     session.flush()
-    return token  # type: ignore[return-value]
+    return cookie
 
 
 def purge(session: Session) -> int:

@@ -1,78 +1,80 @@
-"""The password check of the login window (POST /auth/login) and its limits
-(``docs/security.md``, "Login and sessions"; numbers in SECURITY.md).
+"""The login window's password check and its limits: one use case,
+:func:`log_in`, with a typed :class:`LoginOutcome` (SECURITY.md, "Passwords
+and credentials" and "Why these login limits", for the numbers and the reasons).
 
-Who is throttled, and how:
+Who is throttled: each login per client (a known device of the account — its
+device cookie — or else the IP address), each login over all unknown devices
+together, and each client IP.  A temporary password from a recovery letter is
+accepted while the login's own limits refuse a password, not past the per-IP
+limit — so nobody can keep the owner out.
 
-* **Per login and client** (``throttle.client_key``): a known device of the
-  account (its device cookie, ``auth/devices.py``) has a bucket of its own;
-  any other client is counted by its IP address.  After 5 consecutive failures
-  that client needs the authorization code and waits 30 s, doubling up to
-  15 min, between attempts.  During a wait nothing is checked — not even a
-  right code with the right password.
-* **Per login, all unknown devices together** (``ratelimit``, 1 hour): beyond
-  50 failures every unknown device needs the code; beyond 100 they are refused
-  until the hour's count falls.  A known device is not held back by them.
-* **Per client IP** (``ratelimit``): 30 failed or refused attempts in 10
-  minutes; beyond that refused without a password check.  Known devices are
-  not counted there.
-* **A temporary password from a recovery letter** (16 random characters from
-  the owner's mailbox) is accepted while the login's limits refuse a password
-  (wait, code, the per-login limit) — not past the per-IP limit.
-
-So an attacker who fails again at the end of every wait, from one address or
-from many, never keeps the owner out: the owner's known browser, another
-address, and the recovery letter all still work.
-
-**Reserved before the check.**  Every limit counts the attempt *before*
-bcrypt runs, in one short transaction that is committed first
-(``throttle.reserve``, ``ratelimit.reserve``); a success takes the reservation
-back.  So concurrent requests — threads, worker processes, hosts — never get
-more passwords checked than the limits allow.  The slow check itself runs
-outside any lock.
-
-Every refusal costs the same two bcrypt checks as a wrong password and gives
-the same answer for known, unknown, unconfirmed and throttled logins; only the
-IP limit, which says nothing about the login, skips them.
+Every limit is reserved before bcrypt runs, in a short transaction committed
+first (``throttle.reserve``, ``ratelimit.reserve``); a success takes the
+reservation back.  Every refusal costs the same two bcrypt checks as a wrong
+password and gives the same answer for known, unknown, unconfirmed and
+throttled logins; only the IP limit, which says nothing about the login, skips
+them.  Only a correct password learns that the e-mail is not confirmed yet.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 from datetime import datetime
-from typing import NamedTuple
 
 from sqlmodel import Session
 
 from lkk_app import db as db_module
 from lkk_app.models import User
-from lkk_app.auth import audit, captcha, devices, passwords, ratelimit, recovery, throttle
+from lkk_app.auth import audit, captcha, confirmation, devices, passwords, ratelimit, recovery, throttle
 from lkk_app.auth import sessions as session_service
 from lkk_app.auth import users as user_service
 from lkk_app.core.errors import AuthenticationFailed
 from lkk_app.settings import Settings, get_settings
 
-OK = "ok"
-RESTRICTED = "restricted"      # a temporary password: only «Смена пароля»
-UNCONFIRMED = "unconfirmed"    # right password, e-mail not confirmed yet
-INVALID = "invalid"            # wrong password, or a missing or wrong code
-WAIT = "wait"                  # a wait is running
-IP_LIMIT = "ip"                # too many failures from this address
+
+class LoginResult(enum.Enum):
+    OK = "ok"
+    RESTRICTED = "restricted"      # a temporary password: only «Смена пароля»
+    UNCONFIRMED = "unconfirmed"    # right password, e-mail not confirmed yet
+    INVALID = "invalid"            # wrong password, or a missing or wrong code
+    WAIT = "wait"                  # a wait is running
+    IP_LIMIT = "ip"                # too many failures from this address
+
+
+@dataclasses.dataclass(frozen=True)
+class LoginOutcome:
+    """What one login attempt came to.
+
+    * ``OK`` / ``RESTRICTED``: ``session_token`` of the new session (for the
+      cookie only) and ``device_token``, the device cookie the browser must
+      hold from now on;
+    * ``UNCONFIRMED``: ``resend_ticket`` (``confirmation.resend_ticket``),
+      which allows only «Отправить письмо повторно»;
+    * ``INVALID`` / ``WAIT``: ``needs_captcha`` and ``retry_at`` (naive UTC),
+      what the login window must show next;
+    * ``IP_LIMIT``: nothing more.
+    """
+
+    result: LoginResult
+    # Secrets: kept out of the repr (and so out of any log line).
+    session_token: str = dataclasses.field(default="", repr=False)
+    device_token: str = dataclasses.field(default="", repr=False)
+    resend_ticket: str = dataclasses.field(default="", repr=False)
+    needs_captcha: bool = False
+    retry_at: datetime | None = None
+
+    @property
+    def logged_in(self) -> bool:
+        return self.result in (LoginResult.OK, LoginResult.RESTRICTED)
+
+
+# Why an attempt was refused before its password was checked (also the audit ``detail``).
+_WAIT = "wait"
+_CODE = "captcha"
 
 # ``detail`` of the audit trail's ``session_ended``: a new login in the same browser.
 ENDED_BY_NEW_LOGIN = "new login"
-
-
-class Outcome(NamedTuple):
-    """``kind`` one of the constants above.  ``value``: the session token (ok,
-    restricted) or the user id (unconfirmed).  ``needs_captcha`` and
-    ``retry_at`` (naive UTC): what the login window must show after a failure.
-    ``device_token``: the device cookie the browser must hold after a success."""
-
-    kind: str
-    value: str = ""
-    needs_captcha: bool = False
-    retry_at: datetime | None = None
-    device_token: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,8 +137,8 @@ def _reserve(db: Session, plan: _Plan, code_ok: bool) -> tuple[str, int | None]:
         code_rule = ratelimit.LOGIN_FAILS_PER_LOGIN_CODE
         stop_rule = ratelimit.LOGIN_FAILS_PER_LOGIN_STOP
         login_event, held = ratelimit.reserve(db, plan.login_bucket, stop_rule.window)
-        refusal = ("wait" if held > stop_rule.limit
-                   else "captcha" if held > code_rule.limit and not code_ok else "")
+        refusal = (_WAIT if held > stop_rule.limit
+                   else _CODE if held > code_rule.limit and not code_ok else "")
         if refusal:
             ratelimit.release(db, login_event)
             return refusal, None
@@ -147,7 +149,7 @@ def _reserve(db: Session, plan: _Plan, code_ok: bool) -> tuple[str, int | None]:
     return "", login_event
 
 
-def attempt(
+def log_in(
     *,
     login: str,
     password: str,
@@ -158,7 +160,7 @@ def attempt(
     device_token: str = "",
     previous_session: str = "",
     settings: Settings | None = None,
-) -> Outcome:
+) -> LoginOutcome:
     """Check a login; runs in a worker thread (bcrypt), opens its own
     transactions (``db.session_scope``).
 
@@ -173,17 +175,17 @@ def attempt(
         plan = _plan(db, login, ip, device_token, settings)
         ip_rule = ratelimit.LOGIN_FAILS_PER_IP
 
-        def refused_by_ip() -> Outcome:
+        def refused_by_ip() -> LoginOutcome:
             audit.record(db, event=audit.LOGIN_THROTTLED, result=audit.REFUSED,
                          user_id=plan.user_id, login=login, ip=ip, user_agent=user_agent,
                          detail="ip limit")
-            return Outcome(IP_LIMIT)
+            return LoginOutcome(LoginResult.IP_LIMIT)
 
         if plan.ip_bucket is not None and ratelimit.is_limited(
                 db, plan.ip_bucket, limit=ip_rule.limit, window=ip_rule.window):
             return refused_by_ip()  # cheap: no password check, nothing reserved
         before = _state(db, plan)
-        refusal = "wait" if before.waiting() else ""
+        refusal = _WAIT if before.waiting() else ""
         code_ok = False
         if not refusal and before.needs_captcha:
             # One guess per challenge, spent in a transaction of its own that
@@ -191,7 +193,7 @@ def attempt(
             with db_module.session_scope() as captcha_db:
                 code_ok = captcha.verify(captcha_db, captcha_id or None, code or None)
             if not code_ok:
-                refusal = "captcha"
+                refusal = _CODE
         ip_event = None
         if plan.ip_bucket is not None:
             # Every attempt counts against the address, refused ones too.
@@ -224,7 +226,8 @@ def attempt(
                              user_id=plan.user_id, login=login, ip=ip, user_agent=user_agent,
                              detail="password")
                 state = _state(db, plan)
-                return Outcome(INVALID, needs_captcha=state.needs_captcha, retry_at=state.retry_at)
+                return LoginOutcome(LoginResult.INVALID, needs_captcha=state.needs_captcha,
+                                    retry_at=state.retry_at)
             user, restricted = temp_user, True
         else:
             restricted = False
@@ -236,7 +239,7 @@ def attempt(
 
 def _refused(db: Session, plan: _Plan, refusal: str, *, login: str, password: str, ip: str,
              user_agent: str, ip_event: int | None, device_token: str, previous_session: str,
-             settings: Settings) -> Outcome:
+             settings: Settings) -> LoginOutcome:
     """A refusal: the password is not checked, but the time spent is that of a
     wrong one (two bcrypt checks) — and one of them is the temporary password's."""
     temp_user = recovery.authenticate_temp(db, login=login, password=password, settings=settings)
@@ -249,19 +252,19 @@ def _refused(db: Session, plan: _Plan, refusal: str, *, login: str, password: st
                           device_token=device_token, previous_session=previous_session,
                           settings=settings, detail=f"temporary password while throttled ({refusal})",
                           end_series=False)
-    waiting = refusal == "wait"
+    waiting = refusal == _WAIT
     audit.record(db, event=audit.LOGIN_THROTTLED if waiting else audit.LOGIN_FAILURE,
                  result=audit.REFUSED if waiting else audit.FAIL, user_id=plan.user_id,
                  login=login, ip=ip, user_agent=user_agent, detail=refusal)
     state = _state(db, plan)
-    return Outcome(WAIT if waiting else INVALID, needs_captcha=state.needs_captcha,
-                   retry_at=state.retry_at)
+    return LoginOutcome(LoginResult.WAIT if waiting else LoginResult.INVALID,
+                        needs_captcha=state.needs_captcha, retry_at=state.retry_at)
 
 
 def _succeeded(db: Session, plan: _Plan, user: User, *, restricted: bool, login: str, ip: str,
                user_agent: str, events: tuple[int | None, int | None], device_token: str,
                previous_session: str, settings: Settings, detail: str = "",
-               end_series: bool = True) -> Outcome:
+               end_series: bool = True) -> LoginOutcome:
     """A right password (or temporary password): the reservations are taken
     back and this client's series of failures ends — strangers elsewhere stay
     throttled."""
@@ -282,16 +285,19 @@ def _succeeded(db: Session, plan: _Plan, user: User, *, restricted: bool, login:
                      user_agent=user_agent, detail=detail or "temporary password")
         token = session_service.mint_session(db, user_id=user.id, ip=ip, user_agent=user_agent,
                                              must_change_password=True, settings=settings)
-        return Outcome(RESTRICTED, token, device_token=devices.remember(db, device_token, user.id))
+        return LoginOutcome(LoginResult.RESTRICTED, session_token=token,
+                            device_token=devices.remember(db, device_token, user.id))
     if user.email_confirmed_at is None:
         audit.record(db, event=audit.LOGIN_FAILURE, result=audit.FAIL, user_id=user.id,
                      login=login, ip=ip, user_agent=user_agent, detail="e-mail not confirmed")
-        return Outcome(UNCONFIRMED, str(user.id))
+        return LoginOutcome(LoginResult.UNCONFIRMED,
+                            resend_ticket=confirmation.resend_ticket(user.id, settings))
     audit.record(db, event=audit.LOGIN_SUCCESS, user_id=user.id, login=login, ip=ip,
                  user_agent=user_agent)
     token = session_service.mint_session(db, user_id=user.id, ip=ip, user_agent=user_agent,
                                          settings=settings)
-    return Outcome(OK, token, device_token=devices.remember(db, device_token, user.id))
+    return LoginOutcome(LoginResult.OK, session_token=token,
+                        device_token=devices.remember(db, device_token, user.id))
 
 
-__all__ = ["Outcome", "attempt", "window_state"]
+__all__ = ["ENDED_BY_NEW_LOGIN", "LoginOutcome", "LoginResult", "log_in", "window_state"]

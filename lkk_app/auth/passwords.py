@@ -1,4 +1,4 @@
-"""Password hashing (``docs/security.md``, "Password storage").
+"""Password hashing (SECURITY.md, "Passwords and credentials").
 
 bcrypt 5 refuses input over 72 bytes (37 Cyrillic letters), so bcrypt hashes
 ``base64(HMAC-SHA-384(secret_key, NFKC(password)))`` — 64 ASCII bytes, no NUL —

@@ -1,5 +1,6 @@
 """Sliding-window rate limits on the ``lkk_rate_event`` table
-(``docs/security.md``, "Mail" and "Login and sessions").
+(the numbers and their proofs: SECURITY.md, "Passwords and credentials",
+"Registration" and "Mail").
 
 A *bucket* is a string such as ``"resend:user:42"`` or ``"recover:ip:1.2.3.4"``
 (build them with the helpers below); every counted action is one row
@@ -42,7 +43,7 @@ import hashlib
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -64,7 +65,7 @@ class Limit(NamedTuple):
 #: (bucket, limit, window) — what :func:`allow_all` takes.
 Rule = tuple[str, int, timedelta]
 
-# The limits of docs/security.md.
+# The limits (SECURITY.md gives the reasons and the tests of each).
 RESEND_CONFIRMATION: tuple[Limit, ...] = (
     Limit(1, timedelta(minutes=2)),
     Limit(5, timedelta(days=1)),
@@ -214,13 +215,6 @@ def _normalise(bucket: str) -> str:
     return bucket_name(bucket)
 
 
-def _db_time(value: datetime) -> datetime:
-    """A naive UTC time in the form the column accepts (SQLModel's
-    timezone-aware ``UTCDateTime`` or a naive ``DateTime``)."""
-    column = RateEvent.__table__.c.created_at  # type: ignore[attr-defined]
-    return value.replace(tzinfo=UTC) if getattr(column.type, "timezone", False) else value
-
-
 def _lock_key(bucket: str) -> int:
     digest = hashlib.sha256(b"lkk-rate:" + bucket.encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
@@ -239,7 +233,7 @@ def _count(session: Session, bucket: str, window: timedelta, now: datetime) -> i
         select(func.count())
         .select_from(RateEvent)
         .where(RateEvent.bucket == bucket)  # type: ignore[arg-type]
-        .where(RateEvent.created_at > _db_time(now - window))  # type: ignore[arg-type, operator]
+        .where(RateEvent.created_at > now - window)  # type: ignore[arg-type, operator]
     )
     return int(session.exec(stmt).one())  # type: ignore[call-overload]
 
@@ -259,7 +253,7 @@ def is_limited(session: Session, bucket: str, *, limit: int, window: timedelta) 
 
 def record(session: Session, bucket: str) -> None:
     """Count one event in ``bucket`` unconditionally (e.g. a failed login). Flushes."""
-    session.add(RateEvent(bucket=_normalise(bucket), created_at=_db_time(clock.utcnow())))
+    session.add(RateEvent(bucket=_normalise(bucket), created_at=clock.utcnow()))
     session.flush()
 
 
@@ -283,7 +277,7 @@ def allow_all(session: Session, rules: Sequence[Rule]) -> bool:
         return False
     # Then insert and recount, so that events committed meanwhile by others
     # (SQLite serialises the writers) are seen; back out when over.
-    own = [RateEvent(bucket=b, created_at=_db_time(now)) for b in buckets]
+    own = [RateEvent(bucket=b, created_at=now) for b in buckets]
     session.add_all(own)
     session.flush()
     if any(_count(session, b, window, now) > limit for b, limit, window in normalised):
@@ -310,7 +304,7 @@ def reserve(session: Session, bucket: str, window: timedelta) -> tuple[int, int]
     name = _normalise(bucket)
     _lock(session, [name])
     now = clock.utcnow()
-    row = RateEvent(bucket=name, created_at=_db_time(now))
+    row = RateEvent(bucket=name, created_at=now)
     session.add(row)
     session.flush()
     assert row.id is not None
@@ -328,13 +322,13 @@ def free_at(session: Session, bucket: str, *, limit: int, window: timedelta) -> 
     oldest_needed = session.exec(  # type: ignore[call-overload]
         select(RateEvent.created_at)
         .where(RateEvent.bucket == name)  # type: ignore[arg-type]
-        .where(RateEvent.created_at > _db_time(now - window))  # type: ignore[arg-type, operator]
+        .where(RateEvent.created_at > now - window)  # type: ignore[arg-type, operator]
         .order_by(RateEvent.created_at, RateEvent.id)  # type: ignore[arg-type]
         .offset(held - limit).limit(1)
     ).first()
     if oldest_needed is None:
         return None
-    return oldest_needed.replace(tzinfo=None) + window
+    return oldest_needed + window
 
 
 def release(session: Session, event_id: int | None) -> None:
@@ -350,7 +344,7 @@ def release(session: Session, event_id: int | None) -> None:
 def purge(session: Session, older_than: timedelta = 2 * LONGEST_WINDOW) -> int:
     """Delete events older than ``older_than`` (keep it ≥ the longest window in
     use); return how many."""
-    cutoff = _db_time(clock.utcnow() - older_than)
+    cutoff = clock.utcnow() - older_than
     result = session.exec(  # type: ignore[call-overload]
         delete(RateEvent)
         .where(RateEvent.created_at < cutoff)  # type: ignore[arg-type, operator]

@@ -1,4 +1,4 @@
-"""Password recovery (manual 2.4, made safe per ``docs/security.md``).
+"""Password recovery (manual 2.4; SECURITY.md, "Tokens, codes, temporary passwords").
 
 * :func:`request_reset` — «Забыли пароль?»: login + e-mail.  When the pair
   matches an account and the limits allow (3 per hour per account, 10 per hour
@@ -7,8 +7,8 @@
   caller always shows the same neutral answer; nothing here tells it whether
   the pair matched.
 * The temporary password itself is minted by the mail sender just before the
-  letter is rendered (:func:`mint_temp_password`, registered with
-  :func:`outbox.register_secret_minter` when this module is imported): 16
+  letter is rendered (:func:`mint_temp_password`, the sender's minter of
+  ``temp_password`` secrets, ``lkk_app.jobs.worker.letter_secrets``): 16
   characters from an unambiguous alphabet, stored only as a bcrypt hash in
   ``lkk_token`` (purpose ``temp_password``), valid 24 h; a new one invalidates
   the older ones.  The account's password is **not** touched: the old
@@ -39,16 +39,15 @@ import logging
 
 from sqlmodel import Session, select, update
 
-from lkk_app.i18n import t
 from lkk_app.models import OneTimeToken, User
-from lkk_app.auth import audit, passwords, ratelimit, registration, sessions
+from lkk_app.auth import audit, passwords, ratelimit, sessions
 from lkk_app.core import clock
 from lkk_app.mail import outbox
 from lkk_app.auth import throttle
 from lkk_app.core import tokens
 from lkk_app.auth import users, validation
-from lkk_app.core.errors import FieldErrors
-from lkk_app.core.tokens import db_time
+from lkk_app.core.errors import Code, FieldErrors
+from lkk_app.core.text import MAX_INPUT
 from lkk_app.settings import Settings, get_settings
 
 log = logging.getLogger("lkk.auth")
@@ -57,11 +56,6 @@ TEMP_TTL = tokens.TTL[tokens.TEMP_PASSWORD]
 #: Seconds: the recovery page answers no sooner than this after the request
 #: came, matching or not (the work itself takes a few tens of milliseconds).
 RESPONSE_FLOOR = 0.3
-# Raw input longer than this is not looked at (a login has ≤ 32, an e-mail ≤ 254 characters).
-MAX_INPUT = 1024
-
-_T = OneTimeToken.__table__.c  # type: ignore[attr-defined]
-
 
 # --------------------------------------------------------------------------- request
 
@@ -115,21 +109,11 @@ def request_reset(
     if user.email_confirmed_at is None:
         # The address is not proven yet: a temporary password must not go to
         # it; a fresh confirmation link lets the owner finish registration.
-        registration.queue_confirmation(session, user)
+        outbox.queue_confirmation(session, user, settings=settings)
         log.info("password reset for unconfirmed user %s from %s: confirmation link queued",
                  user.id, ip or "-")
         return
-    outbox.enqueue(
-        session,
-        kind="temp_password",
-        template="temp_password",
-        recipient=user.email,
-        params={"login": user.login},
-        user_id=user.id,
-        secret_purpose=tokens.TEMP_PASSWORD,
-        expires_in=TEMP_TTL,
-        settings=settings,
-    )
+    outbox.queue_recovery(session, user, settings=settings)
     log.info("password reset requested for user %s from %s: temporary password queued",
              user.id, ip or "-")
 
@@ -173,7 +157,7 @@ def mint_temp_password(
         ).first()
         if newest is not None and passwords.verify_password(
                 password, newest.token_hash, secret_key=settings.secret_key):
-            live = newest.used_at is None and tokens.naive_utc(newest.expires_at) > clock.utcnow()
+            live = newest.used_at is None and newest.expires_at > clock.utcnow()
             return password if live else None
     digest = passwords.hash_password(password, secret_key=settings.secret_key,
                                      cost=settings.bcrypt_cost)
@@ -183,15 +167,12 @@ def mint_temp_password(
         token_hash=digest,
         user_id=user_id,
         purpose=tokens.TEMP_PASSWORD,
-        created_at=db_time(_T.created_at, now),
-        expires_at=db_time(_T.expires_at, now + TEMP_TTL),
+        created_at=now,
+        expires_at=now + TEMP_TTL,
         used_at=None,
     ))
     session.flush()
     return password
-
-
-outbox.register_secret_minter(tokens.TEMP_PASSWORD, mint_temp_password)
 
 
 def _live_temp_hashes(session: Session, user_id: int) -> list[str]:
@@ -202,7 +183,7 @@ def _live_temp_hashes(session: Session, user_id: int) -> list[str]:
         .where(OneTimeToken.user_id == user_id)  # type: ignore[arg-type]
         .where(OneTimeToken.purpose == tokens.TEMP_PASSWORD)  # type: ignore[arg-type]
         .where(OneTimeToken.used_at.is_(None))  # type: ignore[union-attr]
-        .where(OneTimeToken.expires_at > db_time(_T.expires_at, now))  # type: ignore[arg-type, operator]
+        .where(OneTimeToken.expires_at > now)  # type: ignore[arg-type, operator]
         .order_by(OneTimeToken.id.desc())  # type: ignore[union-attr]
         .limit(3)
     ).all())
@@ -284,7 +265,7 @@ def complete_reset(
     ``session_token`` (the login with the temporary password).
     """
     settings = settings or get_settings()
-    errors: dict[str, str] = {}
+    errors: dict[str, Code] = {}
     problem = validation.password_error(new_password, user.login)
     if problem:
         errors["password"] = problem
@@ -292,7 +273,7 @@ def complete_reset(
         latest = _latest_unused_hash(session, user.id)
         if latest and passwords.verify_password(new_password, latest,
                                                 secret_key=settings.secret_key):
-            errors["password"] = t("recovery.same_as_temp")
+            errors["password"] = Code("recovery.same_as_temp")
     confirm_problem = validation.confirmation_error(new_password, password_confirm)
     if confirm_problem:
         errors["password_confirm"] = confirm_problem
@@ -306,7 +287,7 @@ def complete_reset(
         .where(OneTimeToken.user_id == user.id)  # type: ignore[arg-type]
         .where(OneTimeToken.purpose == tokens.TEMP_PASSWORD)  # type: ignore[arg-type]
         .where(OneTimeToken.used_at.is_(None))  # type: ignore[union-attr]
-        .values(used_at=db_time(_T.used_at, now))
+        .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
     current = sessions.resolve_session(session, session_token, settings=settings, touch=False)
@@ -321,15 +302,7 @@ def complete_reset(
         audit.record(session, event=audit.SESSION_ENDED, user_id=user.id, login=user.login,
                      ip=ip or "", user_agent=user_agent or "",
                      detail=sessions.ENDED_BY_PASSWORD_CHANGE)
-    outbox.enqueue(
-        session,
-        kind="password_changed",
-        template="password_changed",
-        recipient=user.email,
-        params={"login": user.login},
-        user_id=user.id,
-        settings=settings,
-    )
+    outbox.queue_password_changed(session, user, settings=settings)
     log.info("password set after recovery for user %s; %d other session(s) ended", user.id, ended)
 
 

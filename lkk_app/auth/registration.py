@@ -1,23 +1,15 @@
 """Registration (manual 2.2): a new unconfirmed account and its confirmation letter,
 written in one transaction.
 
-An image code is friction, not a barrier (stock OCR reads simple ones), so a
-registration passes, in this order (:func:`attempt`):
-
-1. **the authorization code** — spent whatever the answer, in a transaction
-   of its own;
-2. **the form alone** — login, e-mail, phone and password rules, checked
-   without the database: nothing about other accounts;
-3. **the limits**, reserved before the expensive work (bcrypt) in a committed
-   transaction of their own: **5 per hour and 20 per day per client IP**,
-   **200 per hour across the site** (``ratelimit.registration_rules``); over
-   them the form says so;
-4. only then **whether the login is taken** — so a caller who has not passed
-   the code and the limits learns nothing about existing logins — and the
-   account;
-5. the letter, unless the address already got **3 confirmation letters in a
-   day** (registrations and resends together): then the same answer and no
-   letter.
+An image code is friction, not a barrier, so :func:`attempt` checks, in this
+order: the authorization code (spent whatever the answer, in a transaction of
+its own); the form alone, without the database; the limits per client IP and
+across the site (``ratelimit.registration_rules``), reserved before bcrypt in
+a committed transaction of their own; only then whether the login is taken,
+and the account; last the letter, unless the address already had its
+confirmation letters for the day.  So without the code and within the limits
+nobody learns which logins exist.  The numbers and their tests: SECURITY.md,
+"Registration".
 """
 
 from __future__ import annotations
@@ -28,19 +20,15 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Callable
-from datetime import timedelta
 
 from sqlmodel import Session
 
-from lkk_app.i18n import t
 from lkk_app.models import User
 from lkk_app.auth import captcha, ratelimit, users, validation
 from lkk_app.core import tokens
 from lkk_app.mail import outbox
-from lkk_app.core.errors import FieldErrors
+from lkk_app.core.errors import Code, FieldErrors
 from lkk_app.settings import Settings, get_settings
-
-CONFIRM_TTL = timedelta(hours=24)
 
 log = logging.getLogger("lkk.registration")
 
@@ -48,15 +36,15 @@ log = logging.getLogger("lkk.registration")
 @dataclasses.dataclass(frozen=True)
 class Outcome:
     """What the form shows: ``email`` (done: «письмо отправлено на …»), or the
-    field ``errors``, or a form-level ``refusal`` (a limit)."""
+    field ``errors``, or a form-level ``refusal`` (a limit) — as codes."""
 
     email: str = ""
-    errors: dict[str, str] = dataclasses.field(default_factory=dict)
-    refusal: str = ""
+    errors: dict[str, Code] = dataclasses.field(default_factory=dict)
+    refusal: Code | None = None
 
 
 def form_errors(*, login: str, email: str, phone: str | None, password: str,
-                password_confirm: str) -> dict[str, str]:
+                password_confirm: str) -> dict[str, Code]:
     """The problems the input itself shows (keys ``login``, ``email``,
     ``phone``, ``password``, ``password_confirm``) — never whether the login
     is taken.  No database."""
@@ -68,21 +56,21 @@ def form_errors(*, login: str, email: str, phone: str | None, password: str,
     return errors
 
 
-def reserve(session: Session, *, ip: str | None, settings: Settings | None = None) -> str:
-    """Count one registration against the limits; ``""`` when allowed, else
-    the message for the form (nothing is counted then).  Flushes, does not
-    commit: commit at once, before the account is created."""
+def reserve(session: Session, *, ip: str | None, settings: Settings | None = None) -> Code | None:
+    """Count one registration against the limits; ``None`` when allowed, else
+    the code of the refusal for the form (nothing is counted then).  Flushes,
+    does not commit: commit at once, before the account is created."""
     settings = settings or get_settings()
     per_ip = settings.is_production or not ratelimit.is_exempt(ip, settings.rate_exempt_ips)
     if ratelimit.allow_all(session, ratelimit.registration_rules(ip, per_ip=per_ip)):
-        return ""
+        return None
     if ratelimit.is_limited(session, ratelimit.REGISTRATION_GLOBAL_BUCKET,
                             limit=ratelimit.REGISTRATION_GLOBAL.limit,
                             window=ratelimit.REGISTRATION_GLOBAL.window):
         log.warning("registration refused: the site-wide limit is reached")
-        return t("register.busy")
+        return Code("register.busy")
     log.info("registration refused: the per-IP limit is reached")
-    return t("register.ip_limited")
+    return Code("register.ip_limited")
 
 
 def register(
@@ -97,7 +85,7 @@ def register(
     settings: Settings | None = None,
 ) -> User:
     """Create the account and queue the confirmation letter (within the
-    per-address limit), or raise :class:`FieldErrors` with a message for every
+    per-address limit), or raise :class:`FieldErrors` with a code for every
     bad field (``login``, ``email``, ``phone``, ``password``,
     ``password_confirm``, ``code``).
 
@@ -111,13 +99,13 @@ def register(
     errors = form_errors(login=login, email=email, phone=phone, password=password,
                          password_confirm=password_confirm)
     if not captcha_ok:
-        errors["code"] = t("captcha.wrong")
+        errors["code"] = Code("captcha.wrong")
     if errors:
         raise FieldErrors(errors)
     user = users.create_user(session, login=login, email=email, password=password, phone=phone,
                              settings=settings)
     if letter_allowed(session, user.email, settings=settings):
-        queue_confirmation(session, user)
+        outbox.queue_confirmation(session, user, settings=settings)
     else:
         log.info("confirmation letter for new user %s not sent: the address had its letters today",
                  user.id)
@@ -145,12 +133,12 @@ def attempt(
                   password=form["password"], password_confirm=form["password_confirm"])
     errors = form_errors(**fields)
     if not captcha_ok:
-        errors["code"] = t("captcha.wrong") if form["code"] else t("captcha.empty")
+        errors["code"] = Code("captcha.wrong" if form["code"] else "captcha.empty")
     if errors:
         return Outcome(errors=errors)
     with transaction() as db:
         refusal = reserve(db, ip=ip, settings=settings)
-    if refusal:
+    if refusal is not None:
         return Outcome(refusal=refusal)
     try:
         with transaction() as db:
@@ -180,16 +168,25 @@ def letter_allowed(session: Session, email: str, settings: Settings | None = Non
     return ratelimit.allow_all(session, letter_rules(email, settings))
 
 
-def queue_confirmation(session: Session, user: User) -> None:
-    """Queue a confirmation letter; its link is minted when it is sent, and a
-    new link invalidates the previous one."""
-    outbox.enqueue(
+def mint_confirmation(session: Session, user_id: int, *,
+                      letter_seed: bytes | None = None) -> str | None:
+    """Secret minter of confirmation letters: the e-mail confirmation token
+    (24 h, replaces the user's older ones); for a retry of the same letter the
+    same token, or ``None`` once it was used or replaced (or the user is gone)."""
+    if session.get(User, user_id) is None:
+        return None
+    token = None
+    if letter_seed is not None:
+        token = tokens.token_from_seed(letter_seed)
+        state = tokens.peek_token(session, token, tokens.CONFIRM_EMAIL)
+        if state == tokens.VALID:
+            return token
+        if state != tokens.UNKNOWN:
+            return None
+    return tokens.issue_token(
         session,
-        kind="confirm_email",
-        template="confirm_email",
-        recipient=user.email,
-        params={"login": user.login},
-        user_id=user.id,
-        secret_purpose=tokens.CONFIRM_EMAIL,
-        expires_in=CONFIRM_TTL,
+        user_id=user_id,
+        purpose=tokens.CONFIRM_EMAIL,
+        ttl=tokens.TTL[tokens.CONFIRM_EMAIL],
+        token=token,
     )

@@ -1,6 +1,6 @@
-"""Server-side login sessions (``docs/security.md``, "Login and sessions").
+"""Server-side login sessions (SECURITY.md, "Sessions").
 
-The browser keeps only a random token (``secrets.token_urlsafe(32)``, 256
+The browser keeps only a random token (``core.tokens.new_token``, 256
 bits); the database keeps its SHA-256 with the user, times, IP and user agent.
 A session ends when revoked (logout, password change, «Сеансы» in the
 profile), after the idle timeout
@@ -10,19 +10,17 @@ profile), after the idle timeout
 
 from __future__ import annotations
 
-import hashlib
-import re
-import secrets
-from datetime import timedelta
+import dataclasses
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, delete, or_, select, update
 
-from lkk_app.models import UserSession
+from lkk_app.models import User, UserSession
 from lkk_app.core import clock
+from lkk_app.core.text import clean
+from lkk_app.core.tokens import hash_token, new_token, well_formed
 from lkk_app.settings import Settings, get_settings
 
-TOKEN_BYTES = 32
-MAX_TOKEN_LENGTH = 100
 # last_seen_at is written at most this often, not on every event.
 TOUCH_INTERVAL = timedelta(seconds=30)
 IP_MAX = 64
@@ -35,27 +33,6 @@ MAX_ROW_ID = 2**31 - 1
 ENDED_BY_LOGOUT = "logout"
 ENDED_BY_USER = "ended by user"  # «Сеансы» in the profile: one, or all others
 ENDED_BY_PASSWORD_CHANGE = "password change"
-
-# What ``secrets.token_urlsafe`` produces; anything else is not one of our tokens.
-_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{32,%d}" % MAX_TOKEN_LENGTH)
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def hash_token(token: str) -> str:
-    """SHA-256 of the token, hex — what the database stores instead of the token."""
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _token_ok(token: object) -> bool:
-    return isinstance(token, str) and _TOKEN_RE.fullmatch(token) is not None
-
-
-def _clean(value: object, limit: int) -> str:
-    # NUL is refused by PostgreSQL text columns; other control characters have
-    # no business in a stored header either.
-    if not isinstance(value, str):
-        return ""
-    return _CONTROL_RE.sub("", value[: limit * 2])[:limit]
 
 
 def mint_session(
@@ -73,7 +50,7 @@ def mint_session(
     temporary password): it allows only setting a new password until
     :func:`lift_restriction`."""
     settings = settings or get_settings()
-    token = secrets.token_urlsafe(TOKEN_BYTES)
+    token = new_token()
     now = clock.utcnow()
     row = UserSession(
         token_hash=hash_token(token),
@@ -82,8 +59,9 @@ def mint_session(
         last_seen_at=now,
         expires_at=now + timedelta(hours=settings.session_absolute_hours),
         revoked_at=None,
-        ip=_clean(ip, IP_MAX),
-        user_agent=_clean(user_agent, USER_AGENT_MAX),
+        # Control characters have no business in a stored header.
+        ip=clean(ip, IP_MAX, replacement=""),
+        user_agent=clean(user_agent, USER_AGENT_MAX, replacement=""),
         must_change_password=bool(must_change_password),
     )
     session.add(row)
@@ -92,7 +70,7 @@ def mint_session(
 
 
 def _find(session: Session, token: object) -> UserSession | None:
-    if not _token_ok(token):
+    if not well_formed(token):
         return None
     return session.exec(
         select(UserSession).where(UserSession.token_hash == hash_token(token))  # type: ignore[arg-type]
@@ -129,6 +107,53 @@ def resolve_session(
         session.add(row)
         session.flush()
     return row
+
+
+@dataclasses.dataclass(frozen=True)
+class CurrentUser:
+    """Who a session belongs to, as the pages and use cases see them.
+
+    ``must_change_password``: the session was opened with a temporary password
+    and allows only «Смена пароля»."""
+
+    id: int
+    login: str
+    email: str
+    phone: str
+    email_confirmed_at: datetime | None
+    created_at: datetime
+    last_login_at: datetime | None
+    must_change_password: bool
+    session_id: int
+
+
+def current_user(
+    session: Session,
+    token: str | None,
+    allow_restricted: bool = False,
+    *,
+    settings: Settings | None = None,
+) -> CurrentUser | None:
+    """The user of the live session ``token`` (its ``last_seen_at`` moves, see
+    :func:`resolve_session`), or ``None``: no session, or a *restricted* one
+    unless ``allow_restricted`` (only «Смена пароля» asks for it)."""
+    row = resolve_session(session, token, settings=settings) if token else None
+    if row is None or (row.must_change_password and not allow_restricted):
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or user.id is None or row.id is None:
+        return None
+    return CurrentUser(
+        id=user.id,
+        login=user.login,
+        email=user.email,
+        phone=user.phone or "",
+        email_confirmed_at=user.email_confirmed_at,
+        created_at=user.created_at,
+        last_login_at=user.last_login_at,
+        must_change_password=bool(row.must_change_password),
+        session_id=row.id,
+    )
 
 
 def revoke_session(session: Session, token: str | None) -> int | None:

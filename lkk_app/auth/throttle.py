@@ -1,5 +1,5 @@
-"""Throttling of failed password checks (table ``lkk_login_throttle``,
-``docs/security.md``, "Login and sessions").
+"""Throttling of failed password checks (table ``lkk_login_throttle``; the
+numbers and why: SECURITY.md, "Passwords and credentials", "Why these login limits").
 
 A row counts the consecutive failures of one *key*: an HMAC-SHA-256 under the
 secret key, so the table holds no login, address or device in clear and does
@@ -52,14 +52,13 @@ from sqlmodel import Session, delete, select
 from lkk_app.models import LoginThrottle
 from lkk_app.auth import validation
 from lkk_app.core import clock
+from lkk_app.core.text import MAX_INPUT
 from lkk_app.settings import Settings, get_settings
 
 THRESHOLD = 5
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(minutes=15)
 FORGET_AFTER = timedelta(hours=24)
-# Raw input longer than this is cut before hashing (a login has ≤ 32 characters).
-MAX_INPUT = 1024
 
 _C = LoginThrottle.__table__.c  # type: ignore[attr-defined]
 _KEY_RE = re.compile(r"[0-9a-f]{64}")

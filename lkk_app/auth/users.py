@@ -12,11 +12,10 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, or_, select
 
-from lkk_app.i18n import t
 from lkk_app.models import User
 from lkk_app.auth import passwords, validation
 from lkk_app.core import clock
-from lkk_app.core.errors import AuthenticationFailed, FieldErrors
+from lkk_app.core.errors import AuthenticationFailed, Code, FieldErrors
 from lkk_app.settings import Settings, get_settings
 
 # Raw login input longer than this cannot be a login (32 characters after NFKC);
@@ -98,18 +97,18 @@ def _insert_user(session: Session, values: dict) -> User | None:
 def check_new_user(
     session: Session | None, *, login: str, email: str, password: str, phone: str | None = None,
     check_taken: bool = True,
-) -> tuple[dict[str, str], str | None]:
+) -> tuple[dict[str, Code], str | None]:
     """Every problem with a would-be account (keys ``login``, ``email``,
     ``phone``, ``password``) and the normalised phone; writes nothing.
     ``check_taken=False``: only what the input itself shows — nothing about
     other accounts, no database query (``session`` may be None)."""
-    errors: dict[str, str] = {}
+    errors: dict[str, Code] = {}
 
     login_problem = validation.login_error(login)
     if login_problem:
         errors["login"] = login_problem
     elif check_taken and _login_taken(session, login):
-        errors["login"] = t("login_field.taken")
+        errors["login"] = Code("login_field.taken")
 
     email_problem = validation.email_error(email)
     if email_problem:
@@ -171,7 +170,7 @@ def create_user(
     }
     user = _insert_user(session, values)
     if user is None:
-        raise FieldErrors({"login": t("login_field.taken")})
+        raise FieldErrors({"login": Code("login_field.taken")})
     return user
 
 

@@ -1,8 +1,8 @@
 """Server-side validation and normalisation of account fields.
 
-The rules are those of ``docs/security.md`` ("Accounts").  Each ``*_error``
-function returns ``None`` when the value is acceptable, else the Russian
-message to show next to the field.
+SECURITY.md lists the rules ("Passwords and credentials").  Each ``*_error``
+function returns ``None`` when the value is acceptable, else the
+:class:`~lkk_app.core.errors.Code` of the message to show next to the field.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import importlib.metadata
 import re
 import unicodedata
 
-from lkk_app.i18n import t
-from lkk_app.core.errors import FieldErrors
+from lkk_app.core.errors import Code, FieldErrors
 
 # --------------------------------------------------------------------------- login
 
@@ -41,21 +40,21 @@ def login_key(raw: str | None) -> str:
     return normalize_login(raw).casefold()
 
 
-def login_error(raw: str | None) -> str | None:
+def login_error(raw: str | None) -> Code | None:
     if not isinstance(raw, str) or not raw.strip():
-        return t("login_field.empty")
+        return Code("login_field.empty")
     if len(raw) > 8 * LOGIN_MAX:  # do not normalise megabytes
-        return t("login_field.length")
+        return Code("login_field.length")
     value = normalize_login(raw)
     if not value:
-        return t("login_field.empty")
+        return Code("login_field.empty")
     if not LOGIN_MIN <= len(value) <= LOGIN_MAX:
-        return t("login_field.length")
+        return Code("login_field.length")
     if not _LOGIN_RE.fullmatch(value):
-        return t("login_field.chars")
+        return Code("login_field.chars")
     if _LATIN_RE.search(value) and _RUSSIAN_RE.search(value):
         # «ivanоv» with a Cyrillic «о» beside «ivanov»: one alphabet per login.
-        return t("login_field.mixed_scripts")
+        return Code("login_field.mixed_scripts")
     return None
 
 
@@ -143,30 +142,30 @@ def _ascii_domain(domain: str) -> str | None:
     return ascii_domain
 
 
-def email_error(raw: str | None) -> str | None:
+def email_error(raw: str | None) -> Code | None:
     if not isinstance(raw, str) or not raw.strip():
-        return t("email.empty")
+        return Code("email.empty")
     if "\r" in raw or "\n" in raw:
-        return t("email.invalid")
+        return Code("email.invalid")
     value = raw.strip()
     if len(value) > EMAIL_MAX:
-        return t("email.too_long")
+        return Code("email.too_long")
     if any(ch.isspace() or unicodedata.category(ch).startswith("C") for ch in value):
-        return t("email.invalid")
+        return Code("email.invalid")
     if value.count("@") != 1:
-        return t("email.invalid")
+        return Code("email.invalid")
     local, domain = value.split("@")
     if not local or not domain:
-        return t("email.invalid")
+        return Code("email.invalid")
     if len(local) > EMAIL_LOCAL_MAX:
-        return t("email.too_long")
+        return Code("email.too_long")
     if not all(_ATEXT_RE.fullmatch(part) for part in local.split(".")):
-        return t("email.invalid")
+        return Code("email.invalid")
     ascii_domain = _ascii_domain(domain)
     if ascii_domain is None:
-        return t("email.invalid")
+        return Code("email.invalid")
     if len(local) + 1 + len(ascii_domain) > EMAIL_MAX:
-        return t("email.too_long")
+        return Code("email.too_long")
     return None
 
 
@@ -193,7 +192,7 @@ def normalize_phone(raw: str | None) -> str | None:
     """
     if raw is None:
         return None
-    invalid = FieldErrors({"phone": t("phone.invalid")})
+    invalid = FieldErrors({"phone": Code("phone.invalid")})
     if not isinstance(raw, str):
         raise invalid
     if not raw.strip():
@@ -256,51 +255,30 @@ def is_common_password(password: str) -> bool:
     return any(variant in common for variant in _layout_variants(folded))
 
 
-def password_error(password: str | None, login: str | None = "") -> str | None:
+def password_error(password: str | None, login: str | None = "") -> Code | None:
     """Length 8–128 code points after NFKC (nothing trimmed), not common, not containing the login."""
     if not isinstance(password, str) or password == "":
-        return t("password.empty")
+        return Code("password.empty")
     if len(password) > 8 * PASSWORD_MAX:  # do not normalise megabytes
-        return t("password.too_long")
+        return Code("password.too_long")
     value = _nfkc(password)
     if len(value) < PASSWORD_MIN:
-        return t("password.too_short")
+        return Code("password.too_short")
     if len(value) > PASSWORD_MAX:
-        return t("password.too_long")
+        return Code("password.too_long")
     folded = value.casefold()
     key = login_key(login) if login else ""
     if key and key in folded:
-        return t("password.contains_login")
+        return Code("password.contains_login")
     if is_common_password(value):
-        return t("password.common")
+        return Code("password.common")
     return None
 
 
-def password_strength(password: str | None, user_inputs: tuple[str, ...] | list[str] = ()) -> int:
-    """A 0..4 estimate (zxcvbn) for the live hint under the password field.
-
-    Only the first 64 characters are scored (zxcvbn is slow on long input).
-    A common password (also in the wrong keyboard layout) scores 0.
-    """
-    if not isinstance(password, str) or not password:
-        return 0
-    from zxcvbn import zxcvbn
-
-    value = _nfkc(password)[:64]
-    if is_common_password(value):
-        return 0
-    inputs = [item for item in user_inputs if isinstance(item, str) and item]
-    score = min(
-        int(zxcvbn(variant, user_inputs=inputs)["score"])
-        for variant in _layout_variants(value)
-    )
-    return max(0, min(4, score))
-
-
-def confirmation_error(password: str | None, confirm: str | None) -> str | None:
+def confirmation_error(password: str | None, confirm: str | None) -> Code | None:
     """The «Подтверждение пароля» field: filled in and equal to the password."""
     if not confirm:
-        return t("password_confirm.empty")
+        return Code("password_confirm.empty")
     if password and confirm != password:
-        return t("password.mismatch")
+        return Code("password.mismatch")
     return None

@@ -31,7 +31,7 @@ from lkk_app.billing.binding_tables import (
 )
 from lkk_app.billing.types import ChangeKind, Contract
 from lkk_app.core import clock
-from lkk_app.core.errors import DomainError
+from lkk_app.core.errors import Code, DomainError
 from lkk_app.db import dialect_insert, table_of
 from lkk_app.settings import Settings
 
@@ -46,6 +46,11 @@ class BindingError(DomainError):
         self.code = code
         self.params = dict(params or {})
         super().__init__(code)
+
+    @property
+    def reason(self) -> Code:
+        """The code to show (``lkk_app.i18n.message``)."""
+        return Code(self.code, self.params)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

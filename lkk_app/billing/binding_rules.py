@@ -17,6 +17,8 @@ LIMIT_WINDOW = timedelta(hours=24)  # of the request limits (auth.ratelimit buck
 REQUESTS_PER_CONTRACT = 3
 REQUESTS_PER_USER = 10
 CURATOR_CODE_LIFETIME = timedelta(days=30)
+# A request without an e-mail of record waits this long for a curator's code.
+CURATOR_WAIT = timedelta(hours=24)
 NUMBER_MAX = 40
 
 _KPP_RE = re.compile(r"\d{4}[\dA-Z]{2}\d{3}")

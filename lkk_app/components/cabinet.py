@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import reflex as rx
 
-from lkk_app.components.layout import USER_GUIDE, help_link
+from lkk_app import routes
+from lkk_app.components.layout import help_link
 from lkk_app.components.native_form import native_form
 from lkk_app.i18n import t
 from lkk_app.state.errors import error_banner
 
-TABS = [("profile", "cabinet.tab.profile", "/profile")]
-
 
 def cabinet_frame(active: str, loaded: rx.Var, *content: rx.Component) -> rx.Component:
+    """The frame of a cabinet page; ``active`` is its path (``routes.TABS``)."""
     return rx.el.div(
         rx.el.header(
             rx.el.div(
@@ -21,10 +21,10 @@ def cabinet_frame(active: str, loaded: rx.Var, *content: rx.Component) -> rx.Com
                     rx.el.a(
                         rx.icon("headset", size=16, aria_hidden="true"),
                         rx.el.span(t("support.link")),
-                        href="/support",
+                        href=routes.SUPPORT,
                         class_name="icon-link",
                     ),
-                    help_link(USER_GUIDE, t("cabinet.help"), "Руководство пользователя.pdf"),
+                    help_link(routes.USER_GUIDE, t("cabinet.help"), t("guide.user_file")),
                     native_form(
                         rx.el.button(
                             rx.icon("log-out", size=16, aria_hidden="true"),
@@ -32,7 +32,7 @@ def cabinet_frame(active: str, loaded: rx.Var, *content: rx.Component) -> rx.Com
                             type="submit",
                             class_name="btn-link",
                         ),
-                        action="/auth/logout",
+                        action=routes.AUTH_LOGOUT,
                         method="post",
                         data_native="1",
                     ),
@@ -43,15 +43,15 @@ def cabinet_frame(active: str, loaded: rx.Var, *content: rx.Component) -> rx.Com
             rx.el.nav(
                 *[
                     rx.el.a(
-                        t(label),
-                        href=href,
-                        class_name="tab" + (" tab-active" if key == active else ""),
-                        aria_current="page" if key == active else None,
+                        t(tab.label_key),
+                        href=tab.path,
+                        class_name="tab" + (" tab-active" if tab.path == active else ""),
+                        aria_current="page" if tab.path == active else None,
                     )
-                    for key, label, href in TABS
+                    for tab in routes.TABS
                 ],
                 class_name="tabs",
-                aria_label="Разделы личного кабинета",
+                aria_label=t("cabinet.tabs_label"),
             ),
             class_name="cabinet-header",
         ),

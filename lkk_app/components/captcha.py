@@ -24,7 +24,7 @@ def captcha_field(
     ``required``: the login form's script checks the field before posting."""
     invalid = rx.cond(error != "", "true", "false") if isinstance(error, rx.Var) else (
         "true" if error else "false")
-    extra = {"data_required": "1"} if required else {}
+    extra = {"data_required": "1", "data_empty_message": t("common.required")} if required else {}
     return rx.el.div(
         rx.el.label(t("register.code"), html_for="code", class_name="field-label"),
         rx.el.div(

@@ -31,9 +31,13 @@ def text_field(
     hint: str = "",
     max_length: int = 254,
     required: bool = True,
+    empty_message: str = "",
     **input_props,
 ) -> rx.Component:
-    """A labelled input with an icon.  Uncontrolled: the browser holds the value."""
+    """A labelled input with an icon.  Uncontrolled: the browser holds the value.
+
+    ``empty_message``: what /lkk.js shows when a required field of a native
+    form is empty (by default «Заполните это поле»)."""
     described = f"{field_id}-error" + (f" {field_id}-hint" if hint else "")
     return rx.el.div(
         rx.el.label(label, html_for=field_id, class_name="field-label"),
@@ -50,6 +54,7 @@ def text_field(
                 aria_describedby=described,
                 aria_invalid=rx.cond(error != "", "true", "false") if isinstance(error, rx.Var) else ("true" if error else "false"),
                 data_required="1" if required else "0",
+                data_empty_message=(empty_message or t("common.required")) if required else None,
                 class_name="field-input",
                 **input_props,
             ),

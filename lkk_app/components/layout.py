@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
+from lkk_app import routes
 from lkk_app.i18n import t
 from lkk_app.state.errors import error_banner
-
-REGISTRATION_GUIDE = "/guides/registration-guide.pdf"
-USER_GUIDE = "/guides/user-guide.pdf"
 
 
 def help_link(href: str, label: str, filename: str) -> rx.Component:
@@ -25,14 +23,14 @@ def help_link(href: str, label: str, filename: str) -> rx.Component:
     )
 
 
-def auth_card(title: str, *children: rx.Component, help_href: str = REGISTRATION_GUIDE,
+def auth_card(title: str, *children: rx.Component, help_href: str = routes.REGISTRATION_GUIDE,
               help_label: str | None = None) -> rx.Component:
     return rx.el.main(
         error_banner(),
         rx.el.section(
             rx.el.div(
                 rx.el.h1(title, class_name="card-title", id="card-title"),
-                help_link(help_href, help_label or t("login.help"), "Инструкция по регистрации.pdf"),
+                help_link(help_href, help_label or t("login.help"), t("guide.registration_file")),
                 class_name="card-head",
             ),
             *children,

@@ -1,1 +1,2 @@
-"""Shared plain-Python building blocks: clock, domain errors, signing, secrets."""
+"""Shared plain-Python building blocks: clock, domain errors, signing, tokens,
+text bounds and cleaning, formatting for people."""

@@ -1,4 +1,5 @@
-"""One-time secrets sent by mail (``docs/security.md``, "Tokens, codes, temporary passwords").
+"""One-time secrets sent by mail (SECURITY.md, "Tokens, codes, temporary passwords"),
+and the making, checking and hashing of every random token.
 
 * :func:`issue_token` makes a link token: ``secrets.token_urlsafe(32)`` (256
   bits), bound to one user and one purpose; only its SHA-256 is stored
@@ -25,20 +26,24 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlmodel import Session, delete, select, update
+from typing_extensions import TypeIs
 
 from lkk_app.models import OneTimeToken
 from lkk_app.core import clock
 
 CONFIRM_EMAIL = "confirm_email"
 TEMP_PASSWORD = "temp_password"
+# The 6-digit code of a contract binding (kept on the binding request, not in lkk_token).
+BINDING_CODE = "binding_code"
 
 # How long each kind of secret is valid.
 TTL: dict[str, timedelta] = {
     CONFIRM_EMAIL: timedelta(hours=24),
     TEMP_PASSWORD: timedelta(hours=24),
+    BINDING_CODE: timedelta(minutes=15),
 }
 
 TOKEN_BYTES = 32
@@ -51,42 +56,33 @@ USED = "used"
 EXPIRED = "expired"
 UNKNOWN = "unknown"
 
-# What ``secrets.token_urlsafe`` produces; anything else is not one of our tokens.
-_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{32,%d}" % MAX_TOKEN_LENGTH)
+# The alphabet of ``secrets.token_urlsafe``; anything else is not one of our tokens.
+_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]+")
 
 # Temporary passwords: no 0/O/o, 1/l/I (they look alike in many fonts).
 TEMP_PASSWORD_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz"
 TEMP_PASSWORD_LENGTH = 16
 
 
-# --------------------------------------------------------------------------- times
+# --------------------------------------------------------------------------- any random token
 #
-# The models say "naive UTC everywhere", but the columns of lkk_token and
-# lkk_outbox are SQLModel's ``UTCDateTime`` (aware, refuses naive values).
-# These two helpers work with either column type, so the services keep
-# computing in naive UTC (``clock.utcnow``).
+# Link tokens, session tokens and device cookies are all made, checked and
+# stored the same way: these three functions.
 
 
-def db_time(column, value: datetime | None) -> datetime | None:
-    """``value`` (naive UTC) in the form ``column`` accepts."""
-    if value is None:
-        return None
-    if getattr(column.type, "timezone", False):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo is not None else value
+def new_token() -> str:
+    """A random token: ``secrets.token_urlsafe(32)``, 256 bits, 43 characters."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
 
 
-def naive_utc(value: datetime | None) -> datetime | None:
-    """A time read from any column as naive UTC (how ``clock.utcnow`` returns it)."""
-    if value is None or value.tzinfo is None:
-        return value
-    return value.astimezone(UTC).replace(tzinfo=None)
-
-
-_T = OneTimeToken.__table__.c  # type: ignore[attr-defined]
-
-
-# --------------------------------------------------------------------------- tokens
+def well_formed(token: object, *, length: int | None = None) -> TypeIs[str]:
+    """True when ``token`` may be one of ours: the alphabet of ``token_urlsafe``,
+    32 to :data:`MAX_TOKEN_LENGTH` characters — or exactly ``length``.  Check
+    before anything else touches input from outside."""
+    if not isinstance(token, str):
+        return False
+    low, high = (length, length) if length is not None else (32, MAX_TOKEN_LENGTH)
+    return low <= len(token) <= high and _TOKEN_RE.fullmatch(token) is not None
 
 
 def hash_token(token: str) -> str:
@@ -94,8 +90,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _token_ok(token: object) -> bool:
-    return isinstance(token, str) and _TOKEN_RE.fullmatch(token) is not None
+# --------------------------------------------------------------------------- one-time tokens
 
 
 def _purpose_ok(purpose: object) -> bool:
@@ -114,8 +109,8 @@ def invalidate_tokens(session: Session, *, user_id: int, purpose: str) -> int:
         .where(OneTimeToken.user_id == user_id)  # type: ignore[arg-type]
         .where(OneTimeToken.purpose == purpose)  # type: ignore[arg-type]
         .where(OneTimeToken.used_at.is_(None))  # type: ignore[union-attr]
-        .where(OneTimeToken.expires_at > db_time(_T.expires_at, now))  # type: ignore[arg-type, operator]
-        .values(expires_at=db_time(_T.expires_at, now))
+        .where(OneTimeToken.expires_at > now)  # type: ignore[arg-type, operator]
+        .values(expires_at=now)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)
@@ -142,19 +137,19 @@ def issue_token(
         raise ValueError("purpose must be a non-empty string of at most 32 characters")
     if ttl <= timedelta(0):
         raise ValueError("ttl must be positive")
-    if token is not None and not _token_ok(token):
+    if token is not None and not well_formed(token):
         raise ValueError("not a token of this module")
     if invalidate_previous:
         invalidate_tokens(session, user_id=user_id, purpose=purpose)
-    token = token or secrets.token_urlsafe(TOKEN_BYTES)
+    token = token or new_token()
     now = clock.utcnow()
     session.add(
         OneTimeToken(
             token_hash=hash_token(token),
             user_id=user_id,
             purpose=purpose,
-            created_at=db_time(_T.created_at, now),
-            expires_at=db_time(_T.expires_at, now + ttl),
+            created_at=now,
+            expires_at=now + ttl,
             used_at=None,
         )
     )
@@ -171,9 +166,8 @@ def consume_token(session: Session, token: str | None, purpose: str) -> int | No
     serialises writers).  Malformed input never reaches the database.
     Flushes, does not commit — commit right away so the token is spent.
     """
-    if not _token_ok(token) or not _purpose_ok(purpose):
+    if not well_formed(token) or not _purpose_ok(purpose):
         return None
-    assert isinstance(token, str)
     digest = hash_token(token)
     now = clock.utcnow()
     result = session.exec(  # type: ignore[call-overload]
@@ -181,8 +175,8 @@ def consume_token(session: Session, token: str | None, purpose: str) -> int | No
         .where(OneTimeToken.token_hash == digest)  # type: ignore[arg-type]
         .where(OneTimeToken.purpose == purpose)  # type: ignore[arg-type]
         .where(OneTimeToken.used_at.is_(None))  # type: ignore[union-attr]
-        .where(OneTimeToken.expires_at > db_time(_T.expires_at, now))  # type: ignore[arg-type, operator]
-        .values(used_at=db_time(_T.used_at, now))
+        .where(OneTimeToken.expires_at > now)  # type: ignore[arg-type, operator]
+        .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
     if (result.rowcount or 0) != 1:
@@ -196,9 +190,8 @@ def peek_token(session: Session, token: str | None, purpose: str) -> str:
     """``'valid'``, ``'used'``, ``'expired'`` (also: replaced by a newer one) or
     ``'unknown'`` — for a page that explains why a link does not work.
     Does not consume the token."""
-    if not _token_ok(token) or not _purpose_ok(purpose):
+    if not well_formed(token) or not _purpose_ok(purpose):
         return UNKNOWN
-    assert isinstance(token, str)
     row = session.exec(
         select(OneTimeToken.used_at, OneTimeToken.expires_at)
         .where(OneTimeToken.token_hash == hash_token(token))  # type: ignore[arg-type]
@@ -209,7 +202,7 @@ def peek_token(session: Session, token: str | None, purpose: str) -> str:
     used_at, expires_at = row
     if used_at is not None:
         return USED
-    if naive_utc(expires_at) <= clock.utcnow():
+    if expires_at <= clock.utcnow():
         return EXPIRED
     return VALID
 
@@ -219,7 +212,6 @@ def token_user(session: Session, token: str | None, purpose: str) -> int | None:
     without consuming it; ``None`` otherwise."""
     if peek_token(session, token, purpose) != VALID:
         return None
-    assert isinstance(token, str)
     return session.exec(
         select(OneTimeToken.user_id).where(OneTimeToken.token_hash == hash_token(token))  # type: ignore[arg-type]
     ).first()
@@ -230,7 +222,7 @@ def purge_tokens(session: Session, *, older_than: timedelta = timedelta(days=7))
 
     For a periodic clean-up job; not needed for correctness.
     """
-    cutoff = db_time(_T.expires_at, clock.utcnow() - older_than)
+    cutoff = clock.utcnow() - older_than
     result = session.exec(  # type: ignore[call-overload]
         delete(OneTimeToken)
         .where(OneTimeToken.expires_at < cutoff)  # type: ignore[arg-type, operator]
@@ -259,6 +251,13 @@ def token_from_seed(seed: bytes) -> str:
     _check_seed(seed)
     digest = hmac.new(seed, b"lkk-link-token", hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def digits_from_seed(seed: bytes, count: int = 6) -> str:
+    """``count`` decimal digits derived from ``seed`` (a confirmation code)."""
+    _check_seed(seed)
+    digest = hmac.new(seed, b"lkk-digit-code", hashlib.sha256).digest()
+    return str(int.from_bytes(digest[:8], "big") % 10**count).zfill(count)
 
 
 def temp_password_from_seed(seed: bytes, length: int = TEMP_PASSWORD_LENGTH) -> str:

@@ -21,22 +21,23 @@ from __future__ import annotations
 import dataclasses
 import functools
 import html
-import re
 import string
 from collections.abc import Mapping
 from pathlib import Path
 
+from lkk_app.core.text import clean
+from lkk_app import routes
 from lkk_app.i18n import t
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "mail"
 
 SECRET_LINK = "link"
 SECRET_PASSWORD = "password"
+SECRET_CODE = "code"
 
 # Parameter names that would hold a secret; refused in params.
-RESERVED_PARAMS = frozenset({"link", "password", "token", "secret", "temp_password"})
+RESERVED_PARAMS = frozenset({"link", "password", "token", "secret", "temp_password", "code"})
 
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 MAX_PARAM_LENGTH = 500
 
 
@@ -47,7 +48,7 @@ class MailTemplateError(ValueError):
 @dataclasses.dataclass(frozen=True)
 class TemplateSpec:
     name: str
-    # What the one-time secret becomes: SECRET_LINK, SECRET_PASSWORD or None.
+    # What the one-time secret becomes: SECRET_LINK, SECRET_PASSWORD, SECRET_CODE or None.
     secret: str | None
     # Parameters the caller must give (public_url, email and signature are
     # filled in by the sender / render).
@@ -58,6 +59,9 @@ TEMPLATES: dict[str, TemplateSpec] = {
     "confirm_email": TemplateSpec("confirm_email", SECRET_LINK, ("login",)),
     "temp_password": TemplateSpec("temp_password", SECRET_PASSWORD, ("login",)),
     "password_changed": TemplateSpec("password_changed", None, ("login",)),
+    "binding_code": TemplateSpec("binding_code", SECRET_CODE, ("login", "contract", "organisation")),
+    "binding_access_request": TemplateSpec("binding_access_request", None,
+                                           ("login", "requester", "requester_email", "contract", "organisation")),
     "password_guesses": TemplateSpec("password_guesses", None,
                                      ("login", "attempts", "ip", "device", "started", "time")),
 }
@@ -65,7 +69,7 @@ TEMPLATES: dict[str, TemplateSpec] = {
 
 def confirm_link(public_url: str, token: str) -> str:
     """The e-mail confirmation link of the letter."""
-    return f"{public_url.rstrip('/')}/confirm/{token}"
+    return public_url.rstrip("/") + routes.confirm_link(token)
 
 
 @functools.lru_cache(maxsize=None)
@@ -89,7 +93,7 @@ def _load(name: str) -> tuple[string.Template, string.Template, string.Template]
 
 def _clean(value: object) -> str:
     text = "" if value is None else str(value)
-    return _CONTROL_RE.sub(" ", text[: MAX_PARAM_LENGTH * 2])[:MAX_PARAM_LENGTH].strip()
+    return clean(text, MAX_PARAM_LENGTH, collapse=True).strip()
 
 
 def check_params(template: str, params: Mapping[str, object]) -> TemplateSpec:
@@ -131,6 +135,8 @@ def render(
         values["link"] = confirm_link(values["public_url"], _clean(secret))
     elif spec.secret == SECRET_PASSWORD:
         values["password"] = _clean(secret)
+    elif spec.secret == SECRET_CODE:
+        values["code"] = _clean(secret)
 
     subject_t, text_t, html_t = _load(template)
     escaped = {key: html.escape(value, quote=True) for key, value in values.items()}

@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from lkk_app import routes
 from lkk_app.components.fields import strength_hint, text_field
 from lkk_app.components.layout import auth_card, submit_button
 from lkk_app.components.native_form import native_form
@@ -48,7 +49,7 @@ def _logout() -> rx.Component:
             type="submit",
             class_name="btn-link",
         ),
-        action="/auth/logout",
+        action=routes.AUTH_LOGOUT,
         method="post",
         data_native="1",
     )

@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from lkk_app import routes
 from lkk_app.components.layout import auth_card, icon_link
 from lkk_app.i18n import t
 from lkk_app.state.confirm import ConfirmFailedState
@@ -12,5 +13,5 @@ def confirm_failed_page() -> rx.Component:
         t("confirm.bad_title"),
         rx.el.p(ConfirmFailedState.reason_text, class_name="form-error", role="alert"),
         rx.el.p(t("confirm.how_to_get_new")),
-        rx.el.nav(icon_link(t("register.to_login"), "/", "log-in"), class_name="card-links"),
+        rx.el.nav(icon_link(t("register.to_login"), routes.LOGIN, "log-in"), class_name="card-links"),
     )

@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from lkk_app import routes
 from lkk_app.components.fields import text_field
 from lkk_app.components.layout import icon_link, submit_button
 from lkk_app.i18n import t
@@ -74,5 +75,5 @@ def _done() -> rx.Component:
 def forgot_page() -> rx.Component:
     return _card(
         rx.cond(ForgotState.done, _done(), _form()),
-        rx.el.nav(icon_link(t("forgot.to_login"), "/", "log-in"), class_name="card-links"),
+        rx.el.nav(icon_link(t("forgot.to_login"), routes.LOGIN, "log-in"), class_name="card-links"),
     )

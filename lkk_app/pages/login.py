@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from lkk_app import routes
 from lkk_app.components.captcha import captcha_field
 from lkk_app.components.fields import text_field
 from lkk_app.components.layout import auth_card, icon_link, submit_button
@@ -15,7 +16,7 @@ def _unconfirmed_notice() -> rx.Component:
         rx.el.p(t("login.unconfirmed")),
         native_form(
             submit_button(t("login.resend"), t("login.resending"), icon="mail", variant="blue"),
-            action="/auth/resend",
+            action=routes.AUTH_RESEND,
             method="post",
             data_native="1",
         ),
@@ -55,7 +56,7 @@ def login_page() -> rx.Component:
         native_form(
             text_field(
                 "login", t("login.username"), "user",
-                autocomplete="username",
+                autocomplete="username", empty_message=t("login.empty_username"),
                 error=LoginState.login_error, max_length=64, auto_focus=True,
                 # After a failed attempt /lkk.js puts the login from the address
                 # back into the field (never remounting what the user types).
@@ -64,12 +65,12 @@ def login_page() -> rx.Component:
             text_field(
                 "password", t("login.password"), "lock", input_type="password",
                 autocomplete="current-password", error=LoginState.password_error,
-                max_length=1024,
+                max_length=1024, empty_message=t("login.empty_password"),
             ),
             rx.cond(LoginState.needs_code, _code_block()),
             rx.el.input(type="hidden", name="next", value=LoginState.next_path),
             submit_button(t("login.submit"), t("login.submitting")),
-            action="/auth/login",
+            action=routes.AUTH_LOGIN,
             method="post",
             no_validate=True,
             accept_charset="utf-8",
@@ -78,9 +79,9 @@ def login_page() -> rx.Component:
             aria_describedby="login-form-error",
         ),
         rx.el.nav(
-            icon_link(t("login.register"), "/register", "pencil"),
-            icon_link(t("login.forgot"), "/forgot", "key-round"),
-            icon_link(t("support.link"), "/support", "headset"),
+            icon_link(t("login.register"), routes.REGISTER, "pencil"),
+            icon_link(t("login.forgot"), routes.FORGOT, "key-round"),
+            icon_link(t("support.link"), routes.SUPPORT, "headset"),
             class_name="card-links",
         ),
     )

@@ -2,11 +2,12 @@
 
 import reflex as rx
 
+from lkk_app import routes
 from lkk_app.components.cabinet import cabinet_frame
 from lkk_app.components.fields import strength_hint, text_field
 from lkk_app.components.layout import submit_button
 from lkk_app.i18n import t
-from lkk_app.state.profile import JournalItem, ProfileState, SessionItem
+from lkk_app.state.profile import JournalItem, PasswordPanel, PhonePanel, ProfileState, SessionItem, SessionsPanel
 
 
 def _row(label: str, value: rx.Component | rx.Var, test_id: str) -> rx.Component:
@@ -30,13 +31,13 @@ def _phone_form() -> rx.Component:
         rx.el.h2(t("profile.phone_section"), class_name="panel-title", id="phone-title"),
         rx.el.form(
             text_field("phone", t("profile.phone"), "phone", input_type="tel", autocomplete="tel",
-                       default_value=ProfileState.phone_value, error=ProfileState.phone_error,
+                       default_value=ProfileState.phone_value, error=PhonePanel.phone_error,
                        hint=t("profile.phone_hint"), max_length=32, required=False,
                        key=ProfileState.phone_value),
             submit_button(t("profile.phone_save"), t("profile.phone_saving"), icon="check",
-                          variant="blue", **_busy(ProfileState.phone_busy)),
-            _saved(ProfileState.phone_saved),
-            on_submit=ProfileState.save_phone,
+                          variant="blue", **_busy(PhonePanel.phone_busy)),
+            _saved(PhonePanel.phone_saved),
+            on_submit=PhonePanel.save_phone,
             class_name="form form-narrow",
             no_validate=True,
         ),
@@ -51,18 +52,18 @@ def _password_form() -> rx.Component:
         rx.el.form(
             text_field("current_password", t("profile.current_password"), "lock",
                        input_type="password", autocomplete="current-password",
-                       error=ProfileState.current_password_error, max_length=256),
+                       error=PasswordPanel.current_password_error, max_length=256),
             text_field("new_password", t("profile.new_password"), "lock", input_type="password",
-                       autocomplete="new-password", error=ProfileState.new_password_error,
+                       autocomplete="new-password", error=PasswordPanel.new_password_error,
                        hint=t("register.password_hint"), max_length=256),
-            rx.fragment(strength_hint("new_password"), key=ProfileState.password_attempt),
+            rx.fragment(strength_hint("new_password"), key=PasswordPanel.password_attempt),
             text_field("password_confirm", t("profile.password_confirm"), "lock",
                        input_type="password", autocomplete="new-password",
-                       error=ProfileState.password_confirm_error, max_length=256),
+                       error=PasswordPanel.password_confirm_error, max_length=256),
             submit_button(t("profile.password_save"), t("profile.password_saving"), icon="check",
-                          variant="blue", **_busy(ProfileState.password_busy)),
-            _saved(ProfileState.password_saved),
-            on_submit=ProfileState.change_password,
+                          variant="blue", **_busy(PasswordPanel.password_busy)),
+            _saved(PasswordPanel.password_saved),
+            on_submit=PasswordPanel.change_password,
             class_name="form form-narrow",
             no_validate=True,
         ),
@@ -98,8 +99,8 @@ def _session_row(item: SessionItem) -> rx.Component:
                     rx.el.span(t("sessions.end")),
                     type="button",
                     class_name="btn-small",
-                    on_click=ProfileState.end_session(item.id),
-                    disabled=ProfileState.sessions_busy,
+                    on_click=SessionsPanel.end_session(item.id),
+                    disabled=SessionsPanel.sessions_busy,
                     aria_label=t("sessions.end") + ": " + item.device + ", " + item.ip,
                 ),
             ),
@@ -126,12 +127,12 @@ def _sessions_panel() -> rx.Component:
             rx.el.tbody(rx.foreach(ProfileState.sessions, _session_row)),
             class_name="data-table sessions-table",
         ),
-        rx.el.p(ProfileState.sessions_message, class_name="saved", role="status",
+        rx.el.p(SessionsPanel.sessions_message, class_name="saved", role="status",
                 aria_live="polite", data_testid="sessions-message"),
         rx.cond(
             ProfileState.other_sessions > 0,
             rx.cond(
-                ProfileState.confirm_end_all,
+                SessionsPanel.confirm_end_all,
                 rx.el.div(
                     rx.el.p(t("sessions.confirm_all"), id="end-all-question"),
                     rx.el.div(
@@ -141,13 +142,13 @@ def _sessions_panel() -> rx.Component:
                             rx.el.span(class_name="spinner", aria_hidden="true"),
                             type="button",
                             class_name="btn btn-red btn-auto",
-                            on_click=ProfileState.end_all_other,
+                            on_click=SessionsPanel.end_all_other,
                             aria_describedby="end-all-question",
-                            **_busy(ProfileState.sessions_busy),
+                            **_busy(SessionsPanel.sessions_busy),
                         ),
                         rx.el.button(t("sessions.cancel"), type="button",
                                      class_name="btn btn-plain btn-auto",
-                                     on_click=ProfileState.cancel_end_all),
+                                     on_click=SessionsPanel.cancel_end_all),
                         class_name="button-row",
                     ),
                     class_name="confirm-box",
@@ -159,8 +160,8 @@ def _sessions_panel() -> rx.Component:
                     rx.el.span(t("sessions.end_all")),
                     type="button",
                     class_name="btn btn-plain btn-auto",
-                    on_click=ProfileState.ask_end_all,
-                    disabled=ProfileState.sessions_busy,
+                    on_click=SessionsPanel.ask_end_all,
+                    disabled=SessionsPanel.sessions_busy,
                 ),
             ),
             rx.el.p(t("sessions.only_this"), class_name="panel-note"),
@@ -216,7 +217,7 @@ def _journal_panel() -> rx.Component:
 
 def profile_page() -> rx.Component:
     return cabinet_frame(
-        "profile",
+        routes.PROFILE,
         ProfileState.loaded,
         rx.el.section(
             rx.el.h1(t("profile.title"), class_name="section-title", id="profile-title"),

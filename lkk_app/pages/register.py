@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from lkk_app import routes
 from lkk_app.components.captcha import captcha_field
 from lkk_app.components.fields import strength_hint, text_field
 from lkk_app.components.layout import auth_card, icon_link, submit_button
@@ -60,5 +61,5 @@ def register_page() -> rx.Component:
     return auth_card(
         t("register.title"),
         rx.cond(RegisterState.done_email != "", _done(), _form()),
-        rx.el.nav(icon_link(t("register.to_login"), "/", "log-in"), class_name="card-links"),
+        rx.el.nav(icon_link(t("register.to_login"), routes.LOGIN, "log-in"), class_name="card-links"),
     )

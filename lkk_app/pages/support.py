@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from lkk_app import routes
 from lkk_app.components.layout import auth_card, icon_link
 from lkk_app.i18n import t
 from lkk_app.state.support import SupportState
@@ -26,5 +27,5 @@ def support_page() -> rx.Component:
             rx.el.dd(rx.el.a(SupportState.email, href="mailto:" + SupportState.email)),
             class_name="support-list",
         ),
-        rx.el.nav(icon_link(t("support.back_login"), "/", "log-in"), class_name="card-links"),
+        rx.el.nav(icon_link(t("support.back_login"), routes.LOGIN, "log-in"), class_name="card-links"),
     )

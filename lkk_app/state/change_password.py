@@ -7,46 +7,34 @@ at all, to the login window.
 
 from __future__ import annotations
 
-import reflex as rx
+import functools
 
-from lkk_app import cpu_pools
-from lkk_app.db import session_scope
-from lkk_app.http_routes import CABINET_HOME
-from lkk_app.i18n import t
-from lkk_app.mail_worker import wake_mail_sender
-from lkk_app.auth import recovery
-from lkk_app.auth import sessions as session_service
-from lkk_app.auth import users as user_service
+import reflex as rx
+from sqlmodel import Session
+
+from lkk_app import cpu_pools, routes
+from lkk_app.auth import recovery, users
+from lkk_app.auth.sessions import CurrentUser
 from lkk_app.core.errors import FieldErrors
-from lkk_app.state.auth import AuthState
+from lkk_app.i18n import messages, t
+from lkk_app.jobs.worker import wake_mail_sender
+from lkk_app.state.base import AuthState, SignedOut, read_form, submit_form
 
 FIELDS = ("password", "password_confirm")
-MAX_INPUT = 1024
-
-# Outcomes of _complete besides a dict of field errors.
-DONE = "done"
-NO_SESSION = "no-session"
-NOT_RESTRICTED = "not-restricted"
 
 
-def _complete(token: str, password: str, password_confirm: str) -> str | dict[str, str]:
-    """Worker thread: resolve the session again (any client can call any
-    handler), then set the password in one transaction."""
-    with session_scope() as db:
-        row = session_service.resolve_session(db, token) if token else None
-        if row is None:
-            return NO_SESSION
-        if not row.must_change_password:
-            return NOT_RESTRICTED
-        user = user_service.get_user(db, row.user_id)
-        if user is None:
-            return NO_SESSION
-        try:
-            recovery.complete_reset(db, user=user, new_password=password,
-                                    password_confirm=password_confirm, session_token=token)
-        except FieldErrors as exc:
-            return dict(exc.errors)
-        return DONE
+def _set_own_password(db: Session, me: CurrentUser, password: str, password_confirm: str,
+                      token: str) -> bool | FieldErrors:
+    """True when the password is set; False for a session that is not
+    restricted (its own form, with the current password, is in «Профиль»)."""
+    if not me.must_change_password:
+        return False
+    try:
+        recovery.complete_reset(db, user=users.get_user(db, me.id), new_password=password,
+                                password_confirm=password_confirm, session_token=token)
+    except FieldErrors as exc:
+        return exc
+    return True
 
 
 class ChangePasswordState(AuthState):
@@ -73,48 +61,36 @@ class ChangePasswordState(AuthState):
     async def on_load(self):
         self.submitting = False
         self._set_errors({})
-        user = await self._current_user(allow_restricted=True)
-        if user is None:
+        try:
+            me = await self._run_as_user(lambda _db, me: me, allow_restricted=True)
+        except SignedOut as gone:
+            return self._signed_out(gone)
+        if not me.must_change_password:
             self._clear()
-            return self._to_login()
-        if not user["must_change_password"]:
-            self._clear()
-            return rx.redirect(CABINET_HOME)
-        self.login = user["login"]
+            return rx.redirect(routes.CABINET_HOME)
+        self.login = me.login
         self.loaded = True
 
     @rx.event
     async def submit(self, form_data: dict):
-        if self.submitting:
-            return
-        values = {name: str(form_data.get(name, "") or "")[:MAX_INPUT] for name in FIELDS}
-        self.submitting = True
-        yield
-        try:
-            # bcrypt on its own bounded pool (lkk_app/cpu_pools.py).
-            result = await cpu_pools.PASSWORDS.run(
-                _complete, self._session_token(), values["password"], values["password_confirm"])
-        except cpu_pools.PoolBusy:
-            self.form_error = t("busy.retry")
-            return
-        finally:
-            self.submitting = False
-        if result == NO_SESSION:
-            self._clear()
-            self._restricted_session = False
-            yield self._to_login()
-            return
-        if result == NOT_RESTRICTED:
-            self._clear()
-            yield rx.redirect(CABINET_HOME)
-            return
+        values = read_form(form_data, FIELDS)
+        # bcrypt on its own bounded pool (lkk_app/cpu_pools.py).
+        work = functools.partial(self._run_as_user, _set_own_password, values["password"],
+                                 values["password_confirm"], self._session_token(),
+                                 allow_restricted=True, pool=cpu_pools.PASSWORDS)
+        async for event in submit_form(self, "submitting", work, self._done, pool_busy="form_error"):
+            yield event
+
+    def _done(self, result: bool | FieldErrors):
         clear = [rx.set_value(name, "") for name in FIELDS]
-        if isinstance(result, dict):
-            self._set_errors(result)
+        if result is False:
+            self._clear()
+            return rx.redirect(routes.CABINET_HOME)
+        if isinstance(result, FieldErrors):
+            self._set_errors(messages(result))
             self.attempt += 1
-            first = next(name for name in FIELDS if name in result)
-            yield [*clear, rx.set_focus(first)]
-            return
+            first = next(name for name in FIELDS if name in result.errors)
+            return [*clear, rx.set_focus(first)]
         self._clear()
         wake_mail_sender()
-        yield [*clear, rx.redirect(CABINET_HOME)]
+        return [*clear, rx.redirect(routes.CABINET_HOME)]

@@ -12,6 +12,7 @@ state, no script involved.
 """
 
 import logging
+import os
 import traceback
 
 import reflex as rx
@@ -23,6 +24,8 @@ log = logging.getLogger("lkk.errors")
 
 # A driver message longer than this is cut (its first line only is kept).
 DETAIL_MAX = 120
+# Frames of the app are those of files in this directory.
+_APP_DIR = f"{os.sep}lkk_app{os.sep}"
 
 
 class ErrorBanner(rx.State):
@@ -58,12 +61,12 @@ def _detail(exception: BaseException) -> str:
 
 def _where(exception: BaseException) -> str:
     """``file:line in function`` of the app's outermost and innermost frames."""
-    frames = [f for f in traceback.extract_tb(exception.__traceback__) if "/lkk_app/" in f.filename]
+    frames = [f for f in traceback.extract_tb(exception.__traceback__) if _APP_DIR in f.filename]
     if not frames:
         return ""
     places = []
     for frame in (frames[0], frames[-1]) if len(frames) > 1 else (frames[0],):
-        name = frame.filename[frame.filename.rindex("/lkk_app/") + 1:]
+        name = frame.filename[frame.filename.rindex(_APP_DIR) + 1:]
         places.append(f"{name}:{frame.lineno} in {frame.name}")
     return " -> ".join(places)
 

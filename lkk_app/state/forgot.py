@@ -7,14 +7,13 @@ import time
 
 import reflex as rx
 
-from lkk_app.db import session_scope
-from lkk_app.i18n import t
-from lkk_app.mail_worker import wake_mail_sender
 from lkk_app.auth import recovery, validation
+from lkk_app.db import session_scope
+from lkk_app.i18n import message, t
+from lkk_app.jobs.worker import wake_mail_sender
+from lkk_app.state.base import read_form, submit_form
 
 FIELDS = ("login", "email")
-# Longest value read from a field; longer input is cut (and then cannot match).
-MAX_INPUT = 1024
 
 
 def _request(login: str, email: str, ip: str, user_agent: str) -> None:
@@ -37,32 +36,33 @@ class ForgotState(rx.State):
 
     @rx.event
     async def submit(self, form_data: dict):
-        if self.submitting or self.done:
+        if self.done:
             return
-        form = {name: str(form_data.get(name, "") or "")[:MAX_INPUT].strip() for name in FIELDS}
+        form = read_form(form_data, FIELDS, strip=FIELDS)
         # Only the form of the input is checked here — never whether it matches.
         errors = {}
         if not form["login"]:
             errors["login"] = t("login_field.empty")
         email_problem = validation.email_error(form["email"])
         if email_problem:
-            errors["email"] = email_problem
+            errors["email"] = message(email_problem)
         self.err_login = errors.get("login", "")
         self.err_email = errors.get("email", "")
         if errors:
             yield rx.set_focus(next(name for name in FIELDS if name in errors))
             return
-        self.submitting = True
-        yield
-        started = time.monotonic()
-        try:
+
+        async def work() -> None:
+            started = time.monotonic()
             await asyncio.to_thread(_request, form["login"], form["email"],
-                                    self.router.session.client_ip,
-                                    self.router.headers.user_agent)
+                                    self.router.session.client_ip, self.router.headers.user_agent)
             # The same answer time whether the pair matched or not (no thread
             # is held while waiting).
             await asyncio.sleep(recovery.pad_to_floor(time.monotonic() - started))
-        finally:
-            self.submitting = False
+
+        async for event in submit_form(self, "submitting", work, self._done):
+            yield event
+
+    def _done(self, _result: None) -> None:
         self.done = True
         wake_mail_sender()

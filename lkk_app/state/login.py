@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 
 import reflex as rx
 
-from lkk_app import cpu_pools
-from lkk_app.db import session_scope
-from lkk_app.http_routes import CABINET_HOME, safe_next
-from lkk_app.i18n import t
-from lkk_app.auth import captcha, captcha_limits, devices, throttle
+from lkk_app import cpu_pools, routes
+from lkk_app.auth import devices, throttle
+from lkk_app.auth import login as login_flow
 from lkk_app.core import clock
-from lkk_app.auth import login as login_service
-from lkk_app.state.auth import AuthState, cookie_value
+from lkk_app.db import session_scope
+from lkk_app.i18n import t
+from lkk_app.state.base import AuthState, draw_challenge
+from lkk_app.web.cookies import cookie_value
 
 
 def _wait_text(seconds: int) -> str:
@@ -39,19 +39,8 @@ def _throttle_state(login: str, ip: str, device_token: str) -> throttle.Throttle
     """Worker thread: the throttle state of ``login`` tried from this client
     (its IP, its device cookie)."""
     with session_scope() as db:
-        return (login_service.window_state(db, login=login, ip=ip, device_token=device_token)
+        return (login_flow.window_state(db, login=login, ip=ip, device_token=device_token)
                 if login else throttle.ThrottleState())
-
-
-def _new_challenge(connection: str, ip: str) -> tuple[str, str] | None:
-    """Captcha pool: a new challenge (its id and the image as a data URL), or
-    None when this tab or its IP asked for too many (``captcha_limits``)."""
-    with session_scope() as db:
-        issued = captcha_limits.issue(db, connection=connection, ip=ip)
-    if issued is None:
-        return None
-    challenge_id, png = issued
-    return challenge_id, captcha.png_data_url(png)
 
 
 class LoginState(AuthState):
@@ -76,9 +65,9 @@ class LoginState(AuthState):
     @rx.event
     async def on_load(self):
         params = self.router.url.query_parameters
-        self.next_path = safe_next(params.get("next", ""), default="")
+        self.next_path = routes.safe_next(params.get("next", ""), default="")
         if await self._current_user() is not None:
-            return rx.redirect(self.next_path or CABINET_HOME)
+            return rx.redirect(self.next_path or routes.CABINET_HOME)
         code = params.get("e", "")
         self.login_prefill = params.get("login", "")[:64] if code else ""
         self.error = {"invalid": t("login.failed"), "ip": t("login.ip_limited"),
@@ -122,8 +111,7 @@ class LoginState(AuthState):
 
     async def _draw_code(self) -> None:
         try:
-            issued = await cpu_pools.CAPTCHA.run(
-                _new_challenge, self.router.session.client_token, self.router.session.client_ip or "")
+            issued = await draw_challenge(self)
         except cpu_pools.PoolBusy:
             self.captcha_id = self.captcha_src = ""
             self.error = t("busy.captcha")

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+
 import reflex as rx
 
 from lkk_app import cpu_pools
+from lkk_app.auth import registration
 from lkk_app.db import session_scope
-from lkk_app.i18n import t
-from lkk_app.auth import captcha, captcha_limits, registration
-from lkk_app.mail_worker import wake_mail_sender
+from lkk_app.i18n import message, messages, t
+from lkk_app.jobs.worker import wake_mail_sender
+from lkk_app.state.base import draw_challenge, read_form, submit_form
 
 FIELDS = ("login", "email", "phone", "password", "password_confirm", "code")
-# Longest value read from any field; longer input is cut and then refused by validation.
-MAX_INPUT = 1024
-
-
-def _new_challenge(connection: str, ip: str) -> tuple[str, str] | None:
-    """Captcha pool: a new challenge (its id and the image as a data URL), or
-    None when this tab or its IP asked for too many (``captcha_limits``)."""
-    with session_scope() as db:
-        issued = captcha_limits.issue(db, connection=connection, ip=ip)
-    if issued is None:
-        return None
-    challenge_id, png = issued
-    return challenge_id, captcha.png_data_url(png)
 
 
 def _register(form: dict[str, str], challenge_id: str, ip: str) -> registration.Outcome:
@@ -51,10 +41,8 @@ class RegisterState(rx.State):
         self.form_error = t("register.failed") if errors else ""
 
     async def _refresh(self) -> None:
-        # Drawing runs on its own bounded pool (lkk_app/cpu_pools.py).
         try:
-            issued = await cpu_pools.CAPTCHA.run(_new_challenge, self.router.session.client_token,
-                                                 self.router.session.client_ip)
+            issued = await draw_challenge(self)
         except cpu_pools.PoolBusy:
             self._captcha_id = self.captcha_src = ""
             self.err_code = t("busy.captcha")
@@ -81,35 +69,26 @@ class RegisterState(rx.State):
 
     @rx.event
     async def submit(self, form_data: dict):
-        if self.submitting:
-            return
-        form = {name: str(form_data.get(name, "") or "")[:MAX_INPUT] for name in FIELDS}
-        form["login"], form["email"], form["phone"], form["code"] = (
-            form["login"].strip(), form["email"].strip(), form["phone"].strip(), form["code"].strip())
-        self.submitting = True
-        yield
-        try:
-            # bcrypt on its own bounded pool; when full, nothing is spent or stored.
-            outcome = await cpu_pools.PASSWORDS.run(_register, form, self._captcha_id,
-                                                    self.router.session.client_ip)
-        except cpu_pools.PoolBusy:
-            self.form_error = t("busy.retry")
-            return
-        finally:
-            self.submitting = False
+        form = read_form(form_data, FIELDS, strip=("login", "email", "phone", "code"))
+        # bcrypt on its own bounded pool; when full, nothing is spent or stored.
+        work = functools.partial(cpu_pools.PASSWORDS.run, _register, form, self._captcha_id,
+                                 self.router.session.client_ip)
+        async for event in submit_form(self, "submitting", work, self._done, pool_busy="form_error"):
+            yield event
+
+    async def _done(self, outcome: registration.Outcome):
         self._captcha_id = ""
         if outcome.email:
             self._set_errors({})
             self.done_email = outcome.email
             self.captcha_src = ""
             wake_mail_sender()
-            return
-        self._set_errors(outcome.errors)
+            return None
+        self._set_errors(messages(outcome.errors))
         if outcome.refusal:
-            self.form_error = outcome.refusal
+            self.form_error = message(outcome.refusal)
         self.attempt += 1  # remounts the strength line, empty again
         await self._refresh()
         first = next((name for name in FIELDS if name in outcome.errors), "login")
-        yield [rx.set_value("password", ""), rx.set_value("password_confirm", ""),
-               rx.set_value("code", ""),
-               rx.set_focus(first)]
+        return [rx.set_value("password", ""), rx.set_value("password_confirm", ""),
+                rx.set_value("code", ""), rx.set_focus(first)]

@@ -16,7 +16,7 @@ of one tab are processed strictly in order, so the delta that sets
 The client runs on an event loop in a background thread so that plain
 (synchronous) tests, Hypothesis and Playwright can use it alike.
 
-The server limits what one client IP may do (``lkk_app/event_limits.py``):
+The server limits what one client IP may do (``lkk_app/web/asgi/event_limits.py``):
 events per connection and per IP, new connections per IP.  Every client of
 the test process comes from 127.0.0.1, so ``connect`` and ``emit`` keep just
 under those rates, as a well-behaved page does; only :meth:`ReflexClient.flood`
@@ -35,7 +35,7 @@ from typing import Any
 
 import socketio
 
-from lkk_app import event_limits
+from lkk_app.web.asgi import event_limits
 
 ROOT_STATE = "reflex___state____state"
 NAMESPACE = "/_event"

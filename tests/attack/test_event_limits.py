@@ -1,4 +1,4 @@
-"""Work one websocket client can cause (lkk_app/event_limits.py,
+"""Work one websocket client can cause (lkk_app/web/asgi/event_limits.py,
 lkk_app/cpu_pools.py): a flood of public events stops with its clients and
 does not slow a bystander's login; a connection with too many unfinished
 events is closed and its queue dropped; rates per connection and per IP; a
@@ -18,7 +18,7 @@ import uuid
 import aiohttp
 import httpx
 
-from lkk_app.event_limits import (CONNECTION_BURST, CONNECTION_RATE, IP_BURST, IP_RATE, MAX_DROPPED,
+from lkk_app.web.asgi.event_limits import (CONNECTION_BURST, CONNECTION_RATE, IP_BURST, IP_RATE, MAX_DROPPED,
                                   MAX_PENDING)
 from tests.attack import flooder
 from tests.attack.conftest import assert_alive

@@ -69,12 +69,12 @@ def app_states(db_env):
 
 @pytest.fixture(scope="module")
 def protected(app_states) -> list[Handler]:
-    from lkk_app.state.auth import AuthState
+    from lkk_app.state.base import AuthState
 
     out = [Handler(cls, name) for cls in app_states if issubclass(cls, AuthState)
            for name in cls.event_handlers]
     names = {repr(h) for h in out}
-    assert {"ProfileState.save_phone", "ProfileState.change_password",
+    assert {"PhonePanel.save_phone", "PasswordPanel.change_password", "SessionsPanel.end_session",
             "ChangePasswordState.submit"} <= names, names
     return out
 
@@ -92,7 +92,7 @@ def _route_of(cls) -> str:
 
 def payloads(handler: Handler, victim_session_ids: list[int]) -> list[dict]:
     """Plausible payloads from the handler's signature."""
-    from lkk_app.state.auth import AuthState
+    from lkk_app.state.base import AuthState
     from lkk_app.state.profile import ProfileState
 
     options: dict[str, list] = {}
@@ -230,7 +230,7 @@ def test_protected_handlers_refuse_without_a_valid_session(
 def test_every_state_is_classified(app_states):
     """A state outside AuthState is reachable by anyone: it must be listed
     above with what it does, so that someone decides it is public."""
-    from lkk_app.state.auth import AuthState
+    from lkk_app.state.base import AuthState
 
     ours = [cls for cls in app_states if cls.__module__.startswith("lkk_app.")]
     unclassified = [cls.__name__ for cls in ours
@@ -240,7 +240,7 @@ def test_every_state_is_classified(app_states):
 
 def test_public_handlers_never_return_account_data(app_states, client, make_account, mint, app_server):
     """Anonymous calls of the public states' handlers, and of Reflex's own."""
-    from lkk_app.state.auth import AuthState
+    from lkk_app.state.base import AuthState
 
     victim = make_account("pubvictim")
     mint(victim)
@@ -275,9 +275,9 @@ def test_hand_made_setters_and_var_writes_change_nothing(client, make_account, m
     """There are no auto-setters: ``set_<var>`` names, private methods,
     ``setvar``, ``update_vars_internal`` and hydrate's ``vars`` cannot write
     account data, backend vars or the session's restriction."""
-    from lkk_app.state.auth import AuthState
+    from lkk_app.state.base import AuthState
     from lkk_app.state.change_password import ChangePasswordState
-    from lkk_app.state.profile import ProfileState
+    from lkk_app.state.profile import PhonePanel, ProfileState
     from lkk_app.state.register import RegisterState
 
     attacker = make_account("setter")
@@ -315,7 +315,8 @@ def test_hand_made_setters_and_var_writes_change_nothing(client, make_account, m
         if cookie.endswith(restricted_token):
             # Still restricted: nothing but «Смена пароля».
             assert not seen.get("loaded") and seen.get("login", "") == "", seen
-            ups = c.call(f"{profile}.save_phone", {"form_data": {"phone": "+79161112233"}}, path="/profile")
+            ups = c.call(f"{PhonePanel.get_full_name()}.save_phone",
+                         {"form_data": {"phone": "+79161112233"}}, path="/profile")
             assert any(e["name"] == "_redirect" and "/change-password" in str(e["payload"])
                        for e in frontend_events(ups)), ups
         else:
@@ -336,21 +337,21 @@ def test_extra_form_keys_are_ignored(client, make_account, mint, snapshot, db_en
     from lkk_app.db import session_scope
     from lkk_app.auth import passwords, users
     from lkk_app.settings import get_settings
-    from lkk_app.state.profile import ProfileState
+    from lkk_app.state.profile import PasswordPanel, PhonePanel
 
     attacker = make_account("extra")
     victim = make_account("extravictim")
     token = mint(attacker)
     c = client(cookie=attacker.cookie(token))
     c.hydrate("/profile")
-    profile = ProfileState.get_full_name()
     extra = {"user_id": victim.id, "id": victim.id, "login": victim.login, "email": "hacked@evil.example",
              "email_confirmed_at": None, "password_hash": "$2b$04$hacked", "must_change_password": True,
              "keep_session_token": "x", "session_token": "x"}
     before = snapshot()
-    c.call(f"{profile}.save_phone", {"form_data": {**extra, "phone": "8 (912) 765-43-21"}}, path="/profile")
+    c.call(f"{PhonePanel.get_full_name()}.save_phone", {"form_data": {**extra, "phone": "8 (912) 765-43-21"}},
+           path="/profile")
     new_password = "Новый стойкий пароль 99"
-    c.call(f"{profile}.change_password", {"form_data": {**extra, "current_password": PASSWORD,
+    c.call(f"{PasswordPanel.get_full_name()}.change_password", {"form_data": {**extra, "current_password": PASSWORD,
                                                         "new_password": new_password,
                                                         "password_confirm": new_password}}, path="/profile")
     after = snapshot()
@@ -372,10 +373,10 @@ def test_router_data_cannot_smuggle_a_cookie(client, make_account, mint):
     c = client()
     forged = {"pathname": "/profile", "asPath": "/profile",
               "headers": {"cookie": victim.cookie(token)}, "token": "x", "ip": "10.0.0.1", "sid": "x"}
-    from lkk_app.state.profile import ProfileState
+    from lkk_app.state.profile import PhonePanel, ProfileState
 
     c.call(f"{ProfileState.get_full_name()}.on_load", {}, router_data=forged)
-    c.call(f"{ProfileState.get_full_name()}.save_phone", {"form_data": {"phone": "+79165554433"}},
+    c.call(f"{PhonePanel.get_full_name()}.save_phone", {"form_data": {"phone": "+79165554433"}},
            router_data=forged)
     assert not _leaks(c.text(), victim)
     assert _live(token)
@@ -408,12 +409,12 @@ def test_type_confusion_reveals_nothing(client, snapshot, app_server):
     handler may fail, but the client learns nothing beyond the generic
     production message and nothing is written."""
     from lkk_app.state.forgot import ForgotState
-    from lkk_app.state.profile import ProfileState
+    from lkk_app.state.profile import PasswordPanel, PhonePanel, SessionsPanel
     from lkk_app.state.register import RegisterState
 
     c = client()
     before = snapshot()
-    for state in (ForgotState, RegisterState, ProfileState):
+    for state in (ForgotState, RegisterState, PhonePanel, PasswordPanel, SessionsPanel):
         for name in ("submit", "save_phone", "change_password", "end_session"):
             if name not in state.event_handlers:
                 continue

@@ -53,8 +53,8 @@ def page_routes(db_env) -> list[str]:
 
 @pytest.fixture(scope="module")
 def http_routes(db_env) -> list[tuple[str, str]]:
-    """(method, path) of every extra HTTP route (lkk_app/http_routes.py)."""
-    from lkk_app.http_routes import build_http_app
+    """(method, path) of every extra HTTP route (lkk_app/web/http)."""
+    from lkk_app.web.http import build_http_app
 
     out = []
     for route in build_http_app().routes:
@@ -201,7 +201,7 @@ def test_hsts_and_wss_only_with_an_https_public_url(db_env, loop):
     """The same middleware, configured for https (in process, no server)."""
     import dataclasses
 
-    from lkk_app.security_headers import SecurityHeadersMiddleware
+    from lkk_app.web.asgi import security_middleware
     from lkk_app.settings import get_settings
 
     async def app(scope, receive, send):
@@ -211,7 +211,7 @@ def test_hsts_and_wss_only_with_an_https_public_url(db_env, loop):
 
     def headers_for(public_url: str) -> dict[str, str]:
         settings = dataclasses.replace(get_settings(), public_url=public_url)
-        mw = SecurityHeadersMiddleware(app, settings=settings, static_dir=None)
+        mw = security_middleware(app, settings=settings, static_dir=None)
         sent = []
 
         async def send(message):

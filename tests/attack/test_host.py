@@ -45,7 +45,7 @@ def redirecting_requests(db_env, app_server) -> list[tuple[str, str, dict, bytes
     every page without its trailing slash (the static files' directory
     redirect), every extra HTTP route of the app, and slash variants
     (Starlette's redirect_slashes)."""
-    from lkk_app.http_routes import build_http_app
+    from lkk_app.web.http import build_http_app
     from lkk_app.lkk_app import app
 
     origin = {"Origin": app_server.url, "Content-Type": "application/x-www-form-urlencoded"}

@@ -92,7 +92,7 @@ def test_polling_transport_is_refused_from_foreign_origins(app_server):
 
 @pytest.fixture(scope="module")
 def state_changing_routes(db_env) -> list[tuple[str, str]]:
-    from lkk_app.http_routes import build_http_app
+    from lkk_app.web.http import build_http_app
 
     out = []
     for route in build_http_app().routes:

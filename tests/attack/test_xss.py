@@ -31,12 +31,12 @@ def _no_script_ran(page, watch) -> None:
 
 
 def _confirmation_link(db_env, address: str, timeout: float = 30) -> str:
-    from lkk_app.mail import outbox
+    from lkk_app.mail import devmail
     from lkk_app.settings import get_settings
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for letter in outbox.list_dev_mail(get_settings().mail_dir):
+        for letter in devmail.list_dev_mail(get_settings().mail_dir):
             if address in letter["to"]:
                 match = re.search(r"https?://\S+/confirm/[\w-]+", letter["text"])
                 if match:

@@ -15,7 +15,7 @@ from lkk_app.db import SQLITE_BUSY_TIMEOUT_SECONDS
 from tests.browser.conftest import shot
 from tests.browser.test_register import fill_registration, open_registration
 
-# The message of lkk_app/i18n.py "error.handler_failed".
+# The message of lkk_app/i18n/ "error.handler_failed".
 MESSAGE = re.compile(r"^Не удалось выполнить действие: сервер временно не отвечает")
 
 

@@ -1,5 +1,5 @@
 """The time of a failed login does not tell whether the account exists, is
-unconfirmed or throttled (docs/security.md, "Login and sessions"); the time of
+unconfirmed or throttled (SECURITY.md, "Passwords and credentials"); the time of
 a recovery request does not tell whether the login and e-mail matched.
 
 The full path — POST /auth/login through the HTTP app, the IP limit, the
@@ -66,7 +66,7 @@ def _reset(login: str, ip: str) -> None:
 # LKK_TEST_POSTGRES_URL is set, as in CI, otherwise SQLite.
 @pytest.mark.parametrize("db_url", [BACKENDS[-1]], indirect=True)
 def test_failed_logins_take_the_same_time(app_db):
-    from lkk_app.http_routes import build_http_app
+    from lkk_app.web.http import build_http_app
 
     with db_module.session_scope() as s:
         for login, confirmed in (("petrov", True), ("sidorov", False), ("ivanov", True),

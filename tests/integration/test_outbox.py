@@ -1,5 +1,5 @@
 """The mail outbox against a real SMTP server (aiosmtpd on 127.0.0.1) and the
-development mailbox; SQLite and PostgreSQL (docs/security.md, "Mail").
+development mailbox; SQLite and PostgreSQL (SECURITY.md, "Mail").
 
 Time is a fake clock: instead of sleeping through a backoff the tests move
 ``clock.utcnow`` forward.
@@ -23,7 +23,9 @@ from sqlmodel import Session, select
 
 from lkk_app.models import OneTimeToken, OutboxMessage, User
 from lkk_app.core import tokens
-from lkk_app.mail import templates as mail_templates, outbox
+from lkk_app.jobs.worker import OutboxWorker, letter_secrets
+from lkk_app.mail import templates as mail_templates, delivery, devmail, outbox, transport
+from lkk_app.mail.delivery import SecretMinters
 from lkk_app.settings import SettingsError, load_settings
 
 LINK_RE = re.compile(r"http://lkk\.test/confirm/([A-Za-z0-9_-]{43})")
@@ -55,8 +57,8 @@ def dev_settings(make_settings, tmp_path):
     )
 
 
-def worker(settings, engine, **kw) -> outbox.OutboxWorker:
-    return outbox.OutboxWorker(settings, engine=engine, **kw)
+def worker(settings, engine, **kw) -> OutboxWorker:
+    return OutboxWorker(settings, engine=engine, **kw)
 
 
 def enqueue_confirm(db, user, settings, **kw) -> OutboxMessage:
@@ -102,10 +104,6 @@ def all_rows(engine) -> list[OutboxMessage]:
         return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())
 
 
-def naive(value):
-    return tokens.naive_utc(value)
-
-
 # --------------------------------------------------------------------------- enqueue
 
 
@@ -124,8 +122,8 @@ def test_enqueue_adds_a_pending_row_to_the_callers_transaction(db, user, mail_se
     assert stored.status == "pending" and stored.attempts == 0
     assert stored.recipient == "ivan@example.com"
     assert re.fullmatch(r"<[0-9a-f]{32}@lkk\.test>", stored.message_id)
-    assert naive(stored.next_attempt_at) == frozen_clock.now
-    assert naive(stored.expires_at) == frozen_clock.now + timedelta(hours=24)
+    assert stored.next_attempt_at == frozen_clock.now
+    assert stored.expires_at == frozen_clock.now + timedelta(hours=24)
     assert json.loads(stored.params_json) == {"login": "ivan"}
     assert stored.secret_purpose == tokens.CONFIRM_EMAIL
     # Nothing has been minted yet: the secret is made by the sender.
@@ -141,9 +139,9 @@ def test_message_ids_are_unique_and_use_the_from_domain(db, mail_settings):
 
 def test_default_expiry_without_secret(db, mail_settings, frozen_clock):
     (row,) = enqueue_notice(db, mail_settings)
-    assert naive(row.expires_at) == frozen_clock.now + outbox.DEFAULT_EXPIRES
+    assert row.expires_at == frozen_clock.now + outbox.DEFAULT_EXPIRES
     (row,) = enqueue_notice(db, mail_settings, expires_in=timedelta(hours=2))
-    assert naive(row.expires_at) == frozen_clock.now + timedelta(hours=2)
+    assert row.expires_at == frozen_clock.now + timedelta(hours=2)
 
 
 @pytest.mark.parametrize(
@@ -192,7 +190,7 @@ async def test_confirmation_letter_has_a_working_single_use_link(
 
     stored = load(engine, row.id)
     assert (stored.status, stored.attempts) == ("sent", 1)
-    assert naive(stored.sent_at) == frozen_clock.now
+    assert stored.sent_at == frozen_clock.now
     (received,) = smtp_down.messages
     assert received.rcpt_tos == ["ivan@example.com"]
     assert received.mail_from == "no-reply@lkk.test"
@@ -253,7 +251,7 @@ async def test_smtp_down_at_enqueue_then_delivered_once_it_is_up(
     assert await w.run_once() == 1  # connection refused
     stored = load(engine, row.id)
     assert (stored.status, stored.attempts) == ("pending", 1)
-    assert naive(stored.next_attempt_at) == frozen_clock.now + timedelta(seconds=30)
+    assert stored.next_attempt_at == frozen_clock.now + timedelta(seconds=30)
     assert stored.last_error.startswith(("SMTPConnect", "ConnectionRefused", "OSError"))
     # The token minted for the failed attempt was committed before sending.
     (first_token,) = db.exec(select(OneTimeToken)).all()
@@ -288,13 +286,13 @@ async def test_451_twice_then_accepted_is_delivered_exactly_once(
     stored = load(engine, row.id)
     assert (stored.status, stored.attempts) == ("pending", 1)
     assert "451" in stored.last_error
-    assert naive(stored.next_attempt_at) == start + timedelta(seconds=30)
+    assert stored.next_attempt_at == start + timedelta(seconds=30)
 
     frozen_clock.advance(seconds=30)
     assert await w.run_once() == 1
     stored = load(engine, row.id)
     assert (stored.status, stored.attempts) == ("pending", 2)
-    assert naive(stored.next_attempt_at) == frozen_clock.now + timedelta(seconds=60)
+    assert stored.next_attempt_at == frozen_clock.now + timedelta(seconds=60)
 
     frozen_clock.advance(seconds=59)
     assert await w.run_once() == 0
@@ -385,7 +383,7 @@ def test_backoff_doubles_from_30_seconds_up_to_an_hour():
     ],
 )
 def test_error_classification(exc, expected):
-    assert outbox.classify_error(exc) == expected
+    assert transport.classify_error(exc) == expected
 
 
 @pytest.mark.asyncio
@@ -400,7 +398,7 @@ async def test_last_error_never_contains_the_secret(
         seen.append(token)
         raise aiosmtplib.SMTPResponseException(451, f"cannot deliver {token} " + "x" * 1000)
 
-    monkeypatch.setattr(outbox, "_send_smtp", echoing_server)
+    monkeypatch.setattr(transport, "send_smtp", echoing_server)
     row = enqueue_confirm(db, user, mail_settings)
     assert await worker(mail_settings, engine).run_once() == 1
     stored = load(engine, row.id)
@@ -440,7 +438,7 @@ async def test_killed_worker_leaves_nothing_behind_and_nothing_twice(
 @pytest.mark.asyncio
 async def test_deliver_one_leaves_unclaimed_rows_alone(db, engine, mail_settings, smtp_server):
     (row,) = enqueue_notice(db, mail_settings)
-    assert await outbox.deliver_one(row.id, mail_settings, engine=engine) == "retry"
+    assert await delivery.deliver_one(row.id, mail_settings, engine=engine, minters=letter_secrets()) == "retry"
     assert load(engine, row.id).status == "pending"
     assert smtp_server.messages == []
 
@@ -526,7 +524,7 @@ async def test_dev_mailbox_writes_a_parseable_eml(db, engine, user, dev_settings
     assert "ivan@example.com" in lines[0] and f"http://lkk.test/confirm/{token}" in lines[0]
     assert tokens.consume_token(db, token, tokens.CONFIRM_EMAIL) == user.id
 
-    letters = outbox.list_dev_mail(dev_settings.mail_dir)
+    letters = devmail.list_dev_mail(dev_settings.mail_dir)
     assert len(letters) == 1
     letter = letters[0]
     assert letter["file"] == files[0].name
@@ -538,17 +536,17 @@ async def test_dev_mailbox_writes_a_parseable_eml(db, engine, user, dev_settings
 
 @pytest.mark.asyncio
 async def test_list_dev_mail_newest_first(db, engine, dev_settings, frozen_clock):
-    assert outbox.list_dev_mail(dev_settings.mail_dir) == []  # no directory yet
+    assert devmail.list_dev_mail(dev_settings.mail_dir) == []  # no directory yet
     w = worker(dev_settings, engine)
     for i in range(3):
         enqueue_notice(db, dev_settings)
         await w.run_once()
         frozen_clock.advance(seconds=1)
     (dev_settings.mail_dir / ".half-written.eml.tmp").write_bytes(b"garbage")
-    letters = outbox.list_dev_mail(dev_settings.mail_dir)
+    letters = devmail.list_dev_mail(dev_settings.mail_dir)
     assert len(letters) == 3
     assert [l["file"] for l in letters] == sorted((l["file"] for l in letters), reverse=True)
-    assert outbox.list_dev_mail(dev_settings.mail_dir, limit=2) == letters[:2]
+    assert devmail.list_dev_mail(dev_settings.mail_dir, limit=2) == letters[:2]
     assert all("Пароль" in l["subject"] and "Пароль учётной записи" in l["text"] for l in letters)
 
 
@@ -557,7 +555,7 @@ async def test_list_dev_mail_newest_first(db, engine, dev_settings, frozen_clock
 
 @pytest.mark.asyncio
 async def test_temp_password_letter_uses_the_registered_minter(
-    db, engine, user, mail_settings, smtp_server, monkeypatch
+    db, engine, user, mail_settings, smtp_server
 ):
     mail_settings = dataclasses.replace(mail_settings, smtp_port=smtp_server.port)
     minted: list[tuple[int, str]] = []
@@ -567,12 +565,12 @@ async def test_temp_password_letter_uses_the_registered_minter(
         minted.append((user_id, password))
         return password
 
-    monkeypatch.setitem(outbox._SECRET_MINTERS, tokens.TEMP_PASSWORD, mint)
     row = outbox.enqueue(db, kind="recovery", template="temp_password", recipient=user.email,
                          params={"login": user.login}, user_id=user.id,
                          secret_purpose=tokens.TEMP_PASSWORD, settings=mail_settings)
     db.commit()
-    assert await worker(mail_settings, engine).run_once() == 1
+    minters = SecretMinters({tokens.TEMP_PASSWORD: mint})
+    assert await worker(mail_settings, engine, minters=minters).run_once() == 1
     ((user_id, password),) = minted
     assert user_id == user.id
     (received,) = smtp_server.messages
@@ -583,14 +581,14 @@ async def test_temp_password_letter_uses_the_registered_minter(
 
 
 @pytest.mark.asyncio
-async def test_missing_minter_is_retried_not_lost(db, engine, user, mail_settings, smtp_server, monkeypatch):
+async def test_missing_minter_is_retried_not_lost(db, engine, user, mail_settings, smtp_server):
     mail_settings = dataclasses.replace(mail_settings, smtp_port=smtp_server.port)
-    monkeypatch.delitem(outbox._SECRET_MINTERS, tokens.TEMP_PASSWORD, raising=False)
     row = outbox.enqueue(db, kind="recovery", template="temp_password", recipient=user.email,
                          params={"login": user.login}, user_id=user.id,
                          secret_purpose=tokens.TEMP_PASSWORD, settings=mail_settings)
     db.commit()
-    assert await worker(mail_settings, engine).run_once() == 1
+    without = SecretMinters({tokens.CONFIRM_EMAIL: letter_secrets().get(tokens.CONFIRM_EMAIL)})
+    assert await worker(mail_settings, engine, minters=without).run_once() == 1
     stored = load(engine, row.id)
     assert stored.status == "pending" and "minter" in stored.last_error
     assert smtp_server.messages == []
@@ -807,13 +805,13 @@ async def test_a_non_ascii_local_part_goes_out_with_smtputf8(db, engine, mail_se
     ("user@[127.0.0.1]", ("user@[127.0.0.1]", False)),
 ])
 def test_smtp_address(address, expected):
-    assert outbox.smtp_address(address) == expected
+    assert transport.smtp_address(address) == expected
 
 
 def test_an_address_without_idna_form_is_permanent():
-    with pytest.raises(outbox.PermanentMailError):
-        outbox.smtp_address("user@☃☃.example")
-    assert outbox.classify_error(outbox.PermanentMailError("x")) == outbox.RESULT_FAILED
+    with pytest.raises(transport.PermanentMailError):
+        transport.smtp_address("user@☃☃.example")
+    assert transport.classify_error(transport.PermanentMailError("x")) == outbox.RESULT_FAILED
 
 
 # --------------------------------------------------------------------------- the worker loop
@@ -899,13 +897,13 @@ def test_worker_lease_outlives_the_smtp_conversation(mail_settings, dev_settings
     """The end of DATA may take 10 minutes (RFC 5321): a claim must last longer
     than the whole conversation, or a second sender would send the letter again."""
     assert mail_settings.smtp_data_timeout == 600
-    bound = outbox.conversation_bound(mail_settings)
+    bound = transport.conversation_bound(mail_settings)
     assert bound >= 600 + 8 * mail_settings.smtp_timeout
-    assert outbox.OutboxWorker(mail_settings, lease=timedelta(minutes=2)).lease >= timedelta(seconds=bound + 30)
+    assert OutboxWorker(mail_settings, lease=timedelta(minutes=2)).lease >= timedelta(seconds=bound + 30)
     slow = dataclasses.replace(mail_settings, smtp_timeout=60, smtp_data_timeout=1200)
-    assert outbox.OutboxWorker(slow).lease >= timedelta(seconds=1200 + 8 * 60)
+    assert OutboxWorker(slow).lease >= timedelta(seconds=1200 + 8 * 60)
     # The development mailbox has no conversation: the lease stays as given.
-    assert outbox.OutboxWorker(dev_settings).lease == timedelta(minutes=2)
+    assert OutboxWorker(dev_settings).lease == timedelta(minutes=2)
 
 
 # --------------------------------------------------------------------------- templates

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from lkk_app.models import OutboxMessage, User
 from lkk_app.auth import registration
-from lkk_app.mail import outbox
+from lkk_app.jobs.worker import OutboxWorker
 from lkk_app.core.errors import FieldErrors
 
 PASSWORD = "Тёплый ветер над Волгой"
@@ -67,7 +67,7 @@ def test_simultaneous_registrations_of_one_login_create_one_account(engine, sett
             outcome = "ok"
         except FieldErrors as exc:
             session.rollback()
-            outcome = exc.errors.get("login", "?")
+            outcome = exc.codes().get("login", "?")
         with lock:
             results.append(outcome)
 
@@ -77,7 +77,7 @@ def test_simultaneous_registrations_of_one_login_create_one_account(engine, sett
     for t in threads:
         t.join(timeout=60)
     assert results.count("ok") == 1, results
-    assert all(r == "Этот логин уже занят, выберите другой" for r in results if r != "ok")
+    assert all(r == "login_field.taken" for r in results if r != "ok")
     check = new_session()
     assert len(check.exec(select(User)).all()) == 1
     assert len(check.exec(select(OutboxMessage)).all()) == 1
@@ -122,7 +122,7 @@ def test_registration_does_not_wait_for_a_hanging_smtp_server(engine, db, settin
     db.commit()
 
     loop = asyncio.new_event_loop()
-    worker = outbox.OutboxWorker(smtp_settings, engine=engine, poll_interval=0.2)
+    worker = OutboxWorker(smtp_settings, engine=engine, poll_interval=0.2)
     sender = threading.Thread(target=lambda: loop.run_until_complete(worker.run_once()), daemon=True)
     sender.start()
     try:

@@ -27,11 +27,12 @@ from lkk_app.auth.ratelimit import (
     REGISTRATION_GLOBAL,
     REGISTRATION_PER_IP,
 )
+from lkk_app.core.errors import Code
 from lkk_app.settings import reload_settings
 
 PASSWORD = "Тёплый ветер над Волгой"
 CODE = "735190"
-TAKEN = "Этот логин уже занят, выберите другой"
+TAKEN = Code("login_field.taken")
 
 
 @pytest.fixture
@@ -107,11 +108,10 @@ def test_documented_limits():
 def test_no_word_about_a_taken_login_without_the_right_code(scope, cfg, code):
     taken_account(scope, cfg)
     outcome = attempt(scope, cfg, form("zanyat", code=code))
-    assert outcome.email == "" and outcome.refusal == ""
+    assert outcome.email == "" and outcome.refusal is None
     assert set(outcome.errors) == {"code"}, outcome.errors
-    assert TAKEN not in str(outcome)
-    assert outcome.errors["code"] == ("Введите код с картинки" if not code else
-                                      "Код введён неверно или устарел. Введите код с новой картинки")
+    assert TAKEN.key not in str(outcome)
+    assert outcome.errors["code"] == Code("captcha.empty" if not code else "captcha.wrong")
     # Nothing was counted, nothing written but the spent challenge.
     assert rows(scope, RateEvent) == 0 and rows(scope, User) == 1
 
@@ -122,7 +122,7 @@ def test_a_spent_or_unknown_challenge_reveals_nothing_either(scope, cfg):
     attempt(scope, cfg, form("other1", code="000000"), challenge_id=challenge_id)
     for used in (challenge_id, "x" * 32, ""):
         outcome = attempt(scope, cfg, form("zanyat"), challenge_id=used)
-        assert set(outcome.errors) == {"code"} and TAKEN not in str(outcome)
+        assert set(outcome.errors) == {"code"} and TAKEN.key not in str(outcome)
 
 
 def test_format_errors_show_with_a_wrong_code_but_not_the_taken_login(scope, cfg):
@@ -157,8 +157,7 @@ def test_five_per_hour_and_twenty_per_day_per_ip(scope, cfg, frozen_clock):
     for i in range(5):
         assert attempt(scope, cfg, form(f"ip{i}"), ip=ip).email, i
     refused = attempt(scope, cfg, form("ip5"), ip=ip)
-    assert refused.refusal == ("С Вашего IP-адреса зарегистрировано слишком много учётных записей "
-                               "(не более 5 в час и 20 в сутки). Повторите попытку позже")
+    assert refused.refusal == Code("register.ip_limited")
     assert refused.errors == {} and refused.email == ""
     assert rows(scope, User) == 5
     # Another address is not affected; IPv6 counts per /64.
@@ -172,7 +171,7 @@ def test_five_per_hour_and_twenty_per_day_per_ip(scope, cfg, frozen_clock):
             made += 1
     assert made == 20
     frozen_clock.advance(hours=1)
-    assert attempt(scope, cfg, form("day21"), ip=ip).refusal.startswith("С Вашего IP-адреса")
+    assert attempt(scope, cfg, form("day21"), ip=ip).refusal == Code("register.ip_limited")
     frozen_clock.advance(hours=20)  # a day after the first five: they left the window
     assert attempt(scope, cfg, form("nextday"), ip=ip).email
 
@@ -196,10 +195,9 @@ def test_two_hundred_per_hour_across_the_site(scope, cfg, frozen_clock):
     # The reservation alone (the limit is counted before any bcrypt).
     for i in range(200):
         with scope() as s:
-            assert registration.reserve(s, ip=f"10.0.{i // 250}.{i % 250}", settings=cfg) == ""
+            assert registration.reserve(s, ip=f"10.0.{i // 250}.{i % 250}", settings=cfg) is None
     outcome = attempt(scope, cfg, form("late"), ip="192.0.2.200")
-    assert outcome.refusal == ("Сейчас регистрируется слишком много новых пользователей. "
-                               "Повторите попытку через несколько минут")
+    assert outcome.refusal == Code("register.busy")
     assert rows(scope, User) == 0
     frozen_clock.advance(hours=1)
     assert attempt(scope, cfg, form("late"), ip="192.0.2.200").email
@@ -283,7 +281,7 @@ def test_three_letters_a_day_to_one_address_then_the_same_answer_without_a_lette
 
 
 def test_resends_count_with_registrations(scope, cfg, db_url, monkeypatch, frozen_clock):
-    from lkk_app import http_routes
+    from lkk_app.auth import confirmation
 
     monkeypatch.setenv("REFLEX_DB_URL", db_url)
     monkeypatch.setenv("LKK_SECRET_KEY", "unit-test-secret-key-0123456789-abcdefghij")
@@ -295,10 +293,12 @@ def test_resends_count_with_registrations(scope, cfg, db_url, monkeypatch, froze
     assert attempt(scope, app_cfg, form("tt2", email=address), ip="192.0.2.2").email
     with scope() as s:
         user_id = users.get_user_by_login(s, "tt1").id
-    http_routes._resend(user_id)  # the third letter of the day
+    with db_module.session_scope() as s:
+        confirmation.resend(s, user_id)  # the third letter of the day
     assert letters_to(scope, address) == 3
     frozen_clock.advance(minutes=3)  # past the per-account 2 minutes
-    http_routes._resend(user_id)  # a fourth: refused, the same answer
+    with db_module.session_scope() as s:
+        confirmation.resend(s, user_id)  # a fourth: refused, the same answer
     assert letters_to(scope, address) == 3
     db_module.reset_engine()
 

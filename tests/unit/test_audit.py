@@ -1,4 +1,4 @@
-"""The audit trail (docs/security.md, "Everywhere"): what each security action
+"""The audit trail (SECURITY.md, "Sessions"): what each security action
 records, in the same transaction; «Журнал безопасности» in «Профиль»; and no
 secret ever reaching ``lkk_audit``.  SQLite and PostgreSQL."""
 
@@ -13,7 +13,7 @@ from sqlmodel import select
 from lkk_app import db as db_module
 from lkk_app.models import AuditEvent, OneTimeToken, User, UserSession
 from lkk_app.auth import account, audit, recovery, sessions, users
-from lkk_app.core import tokens
+from lkk_app.core import clock, tokens
 from lkk_app.core.errors import FieldErrors
 from lkk_app.settings import get_settings
 
@@ -23,10 +23,12 @@ with warnings.catch_warnings():
 
 # Imported at module level: Reflex registers state classes in a context
 # variable, which an import inside an asyncio test would lose.
-from lkk_app.http_routes import (
-    PENDING_COOKIE, _check_credentials, _confirm, _resend, _revoke, build_http_app,
-)
-from lkk_app.state.profile import JOURNAL_SIZE, ProfileState
+from lkk_app.auth import confirmation, security
+from lkk_app.auth import login as login_flow
+from lkk_app.auth.login import LoginResult
+from lkk_app.auth.security import JOURNAL_SIZE
+from lkk_app.state.profile import PasswordPanel, ProfileState
+from lkk_app.web.http import build_http_app
 from tests.factories import make_user
 from tests.statekit import make_state, run_events
 
@@ -194,19 +196,27 @@ def _all_events(**where) -> list[AuditEvent]:
         return events(s, **where)
 
 
+def _resend(user_id: int) -> None:
+    with db_module.session_scope() as s:
+        confirmation.resend(s, user_id, ip=IP, user_agent=UA)
+
+
+def _log_in(login: str, password: str) -> login_flow.LoginOutcome:
+    return login_flow.log_in(login=login, password=password, ip=IP, user_agent=UA)
+
+
 def test_first_login_with_a_temp_password_is_recorded(app_db):
     user = _app_user()
     with db_module.session_scope() as s:
         temp = recovery.mint_temp_password(s, user.id)
-    assert _check_credentials("petrov", temp + "x", IP, UA)[:2] == ("invalid", "")
+    assert _log_in("petrov", temp + "x").result is LoginResult.INVALID
     assert _all_events(event="recovery_used") == []
-    outcome, _, _device = _check_credentials("petrov", temp, IP, UA)
-    assert outcome == "restricted"
+    assert _log_in("petrov", temp).result is LoginResult.RESTRICTED
     [row] = _all_events(event="recovery_used")
     assert (row.result, row.user_id, row.login, row.ip, row.user_agent) == (
         "ok", user.id, "petrov", IP, UA)
     # The ordinary password is not "recovery used".
-    assert _check_credentials("petrov", PASSWORD, IP, UA)[0] == "ok"
+    assert _log_in("petrov", PASSWORD).result is LoginResult.OK
     assert len(_all_events(event="recovery_used")) == 1
 
 
@@ -215,21 +225,25 @@ def test_email_confirmation_is_recorded_once(app_db):
     with db_module.session_scope() as s:
         token = tokens.issue_token(s, user_id=user.id, purpose=tokens.CONFIRM_EMAIL,
                                    ttl=timedelta(hours=24))
-    assert _confirm(token, IP, UA)[0] == "ok"
-    assert _confirm(token, IP, UA)[0] == "failed"
+    with db_module.session_scope() as s:
+        first = confirmation.confirm(s, token, ip=IP, user_agent=UA)
+    with db_module.session_scope() as s:
+        second = confirmation.confirm(s, token, ip=IP, user_agent=UA)
+    assert first.session_token and not first.failure
+    assert (second.session_token, second.failure) == ("", tokens.USED)
     [row] = _all_events(event="email_confirmed")
     assert (row.result, row.user_id, row.ip, row.user_agent) == ("ok", user.id, IP, UA)
 
 
 def test_confirmation_resend_is_recorded_ok_then_refused(app_db):
     user = _app_user("nina", confirmed=False)
-    _resend(user.id, IP, UA)
-    _resend(user.id, IP, UA)  # 1 per 2 minutes
+    _resend(user.id)
+    _resend(user.id)  # 1 per 2 minutes
     rows = _all_events(event="confirmation_resent")
     assert [(r.result, r.user_id, r.ip, r.user_agent) for r in rows] == [
         ("ok", user.id, IP, UA), ("refused", user.id, IP, UA)]
     confirmed = _app_user("olga")
-    _resend(confirmed.id, IP, UA)  # nothing to resend: nothing recorded
+    _resend(confirmed.id)  # nothing to resend: nothing recorded
     assert len(_all_events(event="confirmation_resent")) == 2
 
 
@@ -237,9 +251,9 @@ def test_logout_is_recorded_once(app_db):
     user = _app_user()
     with db_module.session_scope() as s:
         token = sessions.mint_session(s, user_id=user.id)
-    _revoke(token, IP, UA)
-    _revoke(token, IP, UA)
-    _revoke("unknown-token-unknown-token-unknown-token-0", IP, UA)
+    for ended in (token, token, "unknown-token-unknown-token-unknown-token-0"):
+        with db_module.session_scope() as s:
+            security.log_out(s, ended, ip=IP, user_agent=UA)
     rows = _all_events(event="session_ended")
     assert [(r.user_id, r.detail, r.ip, r.user_agent) for r in rows] == [
         (user.id, "logout", IP, UA)]
@@ -266,7 +280,7 @@ def test_http_routes_record_the_client(app_db):
 
     pending = _client()
     response = _post(pending, "/auth/login", {"login": "nina", "password": PASSWORD})
-    assert PENDING_COOKIE in response.cookies
+    assert confirmation.TICKET_COOKIE in response.cookies
     assert _post(pending, "/auth/resend").status_code == 303
     [resent] = _all_events(event="confirmation_resent")
     assert (resent.user_id, resent.ip, resent.user_agent) == (nina.id, "testclient", UA)
@@ -275,8 +289,8 @@ def test_http_routes_record_the_client(app_db):
 # --------------------------------------------------------------------------- «Журнал безопасности»
 
 
-def _state(token: str):
-    return make_state(ProfileState, "/profile", cookie=f"lkk_session={token}", ip=IP, user_agent=UA)
+def _state(token: str, cls=ProfileState):
+    return make_state(cls, "/profile", cookie=f"lkk_session={token}", ip=IP, user_agent=UA)
 
 
 _run = run_events
@@ -309,7 +323,10 @@ async def test_journal_shows_the_users_latest_events_in_russian(app_db):
     assert journal[2].ip == IP and journal[0].ip == "—"
     assert (journal[4].event, journal[4].result, journal[4].ip) == (
         "Неудачная попытка входа", "отказ", "192.0.2.24")
-    assert all(j.time.endswith("(UTC)") for j in journal)
+    # Shown in Moscow time (UTC+3, LKK_TIME_ZONE's default), without "(UTC)".
+    moscow = {(clock.utcnow() + timedelta(hours=3, minutes=-m)).strftime("%d.%m.%Y %H:%M")
+              for m in (0, 1)}
+    assert all(j.time in moscow for j in journal)
     assert "198.51.100.99" not in repr(state.dict())
 
 
@@ -330,9 +347,9 @@ async def test_profile_password_change_shows_up_in_the_journal(app_db):
     with db_module.session_scope() as s:
         token = sessions.mint_session(s, user_id=user.id)
         sessions.mint_session(s, user_id=user.id)
-    state = _state(token)
+    state = _state(token, PasswordPanel)
     await ProfileState.on_load.fn(state)
-    await _run(ProfileState.change_password.fn(state, {
+    await _run(PasswordPanel.change_password.fn(state, {
         "current_password": PASSWORD, "new_password": NEW, "password_confirm": NEW}))
     assert state.password_saved
     assert [j.event for j in state.journal] == ["Сеанс завершён", "Пароль изменён"]
@@ -385,12 +402,12 @@ async def test_no_secret_reaches_the_audit_trail(app_db):
                                 password_confirm=after_reset, session_token=restricted)
 
     # «Профиль»: a wrong current password, then a change.
-    state = _state(restricted)
+    state = _state(restricted, PasswordPanel)
     await ProfileState.on_load.fn(state)
-    await _run(ProfileState.change_password.fn(state, {
+    await _run(PasswordPanel.change_password.fn(state, {
         "current_password": "Совсем не тот пароль", "new_password": NEW, "password_confirm": NEW}))
     secrets_used.append("Совсем не тот пароль")
-    await _run(ProfileState.change_password.fn(state, {
+    await _run(PasswordPanel.change_password.fn(state, {
         "current_password": after_reset, "new_password": NEW, "password_confirm": NEW}))
     assert state.password_saved
     _post(temp_client, "/auth/logout")
@@ -398,7 +415,7 @@ async def test_no_secret_reaches_the_audit_trail(app_db):
     # Confirmation: the link token, the pending cookie, a resend.
     pending_client = _client()
     response = _post(pending_client, "/auth/login", {"login": "nina", "password": PASSWORD})
-    secrets_used.append(response.cookies[PENDING_COOKIE])
+    secrets_used.append(response.cookies[confirmation.TICKET_COOKIE])
     _post(pending_client, "/auth/resend")
     with db_module.session_scope() as s:
         nina = users.get_user_by_login(s, "nina")

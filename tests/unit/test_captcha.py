@@ -1,4 +1,4 @@
-"""«Код авторизации» (docs/security.md, "Captcha"); SQLite and PostgreSQL."""
+"""«Код авторизации» (SECURITY.md, "Tokens, codes, temporary passwords"); SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -20,11 +20,6 @@ from lkk_app.settings import SettingsError, load_settings
 CODE = "735190"
 
 
-def naive(value):
-    """Times may come back timezone-aware (UTC) depending on the column type."""
-    return value.replace(tzinfo=None) if value is not None and value.tzinfo else value
-
-
 @pytest.fixture
 def fixed(make_settings):
     """Development settings whose captcha always shows :data:`CODE`."""
@@ -44,8 +39,8 @@ def test_new_challenge_stores_a_keyed_hash_and_expires_in_five_minutes(db, fixed
     db.commit()
     assert len(challenge_id) == 32 and challenge_id.replace("-", "").replace("_", "").isalnum()
     row = row_of(db, challenge_id)
-    assert naive(row.created_at) == frozen_clock.now
-    assert naive(row.expires_at) == frozen_clock.now + timedelta(minutes=5)
+    assert row.created_at == frozen_clock.now
+    assert row.expires_at == frozen_clock.now + timedelta(minutes=5)
     assert row.used_at is None
     assert len(row.answer_hash) == 64
     # Keyed with the secret: a leaked table cannot be brute-forced offline.

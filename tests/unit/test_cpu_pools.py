@@ -138,7 +138,7 @@ async def test_context_variables_reach_the_thread():
 
 
 def test_the_login_post_says_try_again_when_bcrypt_is_busy(app_db, full_pool):
-    from lkk_app.http_routes import build_http_app
+    from lkk_app.web.http import build_http_app
 
     full_pool("PASSWORDS")
     started = time.monotonic()

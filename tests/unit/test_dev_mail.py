@@ -15,13 +15,14 @@ from lkk_app.settings import reload_settings
 
 
 def _client(peer: str = "127.0.0.1"):
-    from lkk_app.http_routes import build_http_app
+    from lkk_app.web.http import build_http_app
 
     return TestClient(build_http_app(), client=(peer, 50000))
 
 
 def test_dev_mail_lists_letters_with_clickable_links(db, settings, monkeypatch, tmp_path):
-    from lkk_app.auth import registration, users
+    from lkk_app.auth import users
+    from lkk_app.jobs.worker import OutboxWorker
     from lkk_app.mail import outbox
 
     monkeypatch.setenv("LKK_MAIL_DIR", str(tmp_path / "mail"))
@@ -32,9 +33,9 @@ def test_dev_mail_lists_letters_with_clickable_links(db, settings, monkeypatch, 
                    params={"login": "<script>x</script>"}, settings=s)
     user = users.create_user(db, login="Lebedev", email="lebedev@example.com",
                              password="Синий трактор 77", settings=settings)
-    registration.queue_confirmation(db, user)
+    outbox.queue_confirmation(db, user)
     db.commit()
-    worker = outbox.OutboxWorker(s, engine=db.get_bind())
+    worker = OutboxWorker(s, engine=db.get_bind())
     assert asyncio.run(worker.run_once()) == 2
     page = _client().get("/dev/mail")
     assert page.status_code == 200

@@ -1,4 +1,4 @@
-"""The pieces of lkk_app/event_limits.py that need no server: the frame nesting
+"""The pieces of lkk_app/web/asgi/event_limits.py that need no server: the frame nesting
 check and the token bucket.  The limits themselves are attacked on a running
 server in tests/attack/test_event_limits.py."""
 
@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from lkk_app.event_limits import MAX_JSON_DEPTH, TokenBucket, json_depth_exceeds
+from lkk_app.web.asgi.event_limits import MAX_JSON_DEPTH, TokenBucket, json_depth_exceeds
 
 
 def nested(depth: int, open_: str = "[", close: str = "]") -> str:

@@ -50,7 +50,7 @@ FULL_GUIDE_TERMS = SHORT_GUIDE_TERMS + (
     "Выйти",
     "Служба поддержки",
     "Вернуться ко входу",
-    # repeated failed logins (lkk_app/i18n.py, auth/throttle.py, auth/ratelimit.py)
+    # repeated failed logins (lkk_app/i18n/, auth/throttle.py, auth/ratelimit.py)
     "Слишком много неудачных попыток входа. Повторите попытку через",
     "Слишком много неудачных попыток входа с Вашего адреса.",
     "15 минут",

@@ -10,8 +10,8 @@ import pytest
 from starlette.datastructures import URL
 from starlette.responses import PlainTextResponse, RedirectResponse
 
-from lkk_app.security_headers import (SecurityHeadersMiddleware, allowed_hosts, parse_host,
-                                      relative_location)
+from lkk_app.web.asgi import security_middleware
+from lkk_app.web.asgi.host import allowed_hosts, parse_host, relative_location
 
 
 async def starlette_like_app(scope, receive, send):
@@ -32,7 +32,7 @@ def call(settings, path: str, host: str | None, kind: str = "http") -> tuple[int
         called.append(scope)
         await starlette_like_app(scope, receive, send)
 
-    mw = SecurityHeadersMiddleware(app, settings=settings, static_dir=None)
+    mw = security_middleware(app, settings=settings, static_dir=None)
     sent: list[dict] = []
 
     async def send(message):

@@ -36,7 +36,7 @@ pytestmark = pytest.mark.app_settings(LKK_CAPTCHA_FIXED_CODE=CODE)
 
 def post(login: str, password: str, *, ip: str, cookies: dict[str, str] | None = None,
          code: bool = False):
-    from lkk_app.http_routes import build_http_app
+    from lkk_app.web.http import build_http_app
 
     data = {"login": login, "password": password}
     if code:

@@ -48,7 +48,7 @@ def bcrypt_checks(monkeypatch):
 
 
 def client(ip: str = "192.0.2.10") -> TestClient:
-    from lkk_app.http_routes import build_http_app
+    from lkk_app.web.http import build_http_app
 
     return TestClient(build_http_app(), client=(ip, 50000), follow_redirects=False)
 

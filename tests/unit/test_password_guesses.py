@@ -15,11 +15,12 @@ from sqlmodel import select
 from lkk_app import db as db_module
 from lkk_app.models import AuditEvent, OutboxMessage
 from lkk_app.auth import account, passwords, sessions, throttle, users
-from lkk_app.mail import templates as mail_templates, outbox
-from lkk_app.core.errors import FieldErrors
+from lkk_app.jobs.worker import OutboxWorker
+from lkk_app.mail import templates as mail_templates, devmail
+from lkk_app.core.errors import Code, FieldErrors
 from lkk_app.settings import get_settings
 from lkk_app.state.login import LoginState
-from lkk_app.state.profile import ProfileState
+from lkk_app.state.profile import PasswordPanel, ProfileState
 from tests.factories import make_user
 from tests.statekit import make_state, redirects, run_events
 
@@ -68,8 +69,8 @@ def test_the_fifth_wrong_current_password_ends_the_session(db, user, settings, f
         with pytest.raises(FieldErrors) as info:
             change(db, user, f"угадываю {n}", token, settings)
         db.commit()
-        assert info.value.errors["current_password"] == (
-            f"Текущий пароль введён неверно. Неверных попыток до завершения сеанса: {5 - n}.")
+        assert info.value.errors["current_password"] == Code(
+            "profile.current_password_wrong_left", left=5 - n)
     with pytest.raises(account.SessionEnded):
         change(db, user, "угадываю 5", token, settings)
     db.commit()
@@ -90,7 +91,9 @@ def test_the_fifth_wrong_current_password_ends_the_session(db, user, settings, f
         **json.loads(letter.params_json), "public_url": "http://lkk.test"})
     assert subject == "Сеанс в личном кабинете завершён после неверных паролей"
     assert "текущий пароль 5 раз подряд введён неверно" in text
-    assert IP in text and "Chrome, Windows" in text and "01.03.2026 09:00 (UTC)" in text
+    # 09:00 UTC is 12:00 in Moscow (LKK_TIME_ZONE's default).
+    assert IP in text and "Chrome, Windows" in text
+    assert "начат 01.03.2026 12:00, завершён 01.03.2026 12:00" in text and "UTC" not in text
     assert "«Сеансы»" in html
 
 
@@ -110,8 +113,8 @@ def test_then_attempts_wait_and_each_failure_ends_its_session(db, user, settings
     with pytest.raises(FieldErrors) as info:
         change(db, user, OLD, token, settings)
     db.commit()
-    assert info.value.errors["current_password"] == (
-        "Слишком много неверных попыток ввода текущего пароля. Повторите попытку через 10 с.")
+    assert info.value.errors["current_password"] == Code(
+        "profile.current_password_wait", wait=timedelta(seconds=10))
     assert checks == []
     assert audit_rows(db)[-1] == ("password_change_failed", "refused", "wait")
     assert sessions.resolve_session(db, token, settings=settings) is not None
@@ -153,7 +156,7 @@ def test_racing_guesses_get_at_most_five_checks(db, user, settings, new_session,
                 change(session, me, f"угадываю {n}", token, settings)
                 outcome = "changed"
             except FieldErrors as exc:
-                outcome = exc.errors["current_password"][:20]
+                outcome = exc.errors["current_password"].key
             except account.SessionEnded:
                 outcome = "ended"
             session.commit()
@@ -187,14 +190,14 @@ async def test_six_wrong_guesses_in_the_profile_end_the_session(app_db, tmp_path
     cookie = f"lkk_session={token}"
 
     def page():
-        return make_state(ProfileState, "/profile", cookie=cookie, ip=IP, user_agent=UA)
+        return make_state(PasswordPanel, "/profile", cookie=cookie, ip=IP, user_agent=UA)
 
     state = page()
     await ProfileState.on_load.fn(state)
     assert state.loaded
     answers = []
     for n in range(6):
-        events = await run_events(ProfileState.change_password.fn(state, {
+        events = await run_events(PasswordPanel.change_password.fn(state, {
             "current_password": f"угадываю {n}", "new_password": NEW, "password_confirm": NEW}))
         answers.append((state.current_password_error, redirects(events)))
     assert answers[0] == ("Текущий пароль введён неверно. Неверных попыток до завершения сеанса: 4.", [])
@@ -202,7 +205,7 @@ async def test_six_wrong_guesses_in_the_profile_end_the_session(app_db, tmp_path
     assert answers[4][1] == ["/?ended=guesses"]  # the 5th: the session ends
     assert answers[5][1][0].startswith("/?next=")  # the 6th: no session any more
     # The right one after that: refused, the session is gone.
-    events = await run_events(ProfileState.change_password.fn(state, {
+    events = await run_events(PasswordPanel.change_password.fn(state, {
         "current_password": OLD, "new_password": NEW, "password_confirm": NEW}))
     assert redirects(events)[0].startswith("/?next=")
     assert not state.password_saved
@@ -214,8 +217,8 @@ async def test_six_wrong_guesses_in_the_profile_end_the_session(app_db, tmp_path
         ("session_ended", "ok", "password guesses")]
     # The letter goes out (development mailbox) ...
     settings = get_settings()
-    await outbox.OutboxWorker(settings, engine=db_module.get_engine()).run_once()
-    [letter] = outbox.list_dev_mail(settings.mail_dir)
+    await OutboxWorker(settings, engine=db_module.get_engine()).run_once()
+    [letter] = devmail.list_dev_mail(settings.mail_dir)
     assert letter["to"] == "volkov@example.com"
     assert IP in letter["text"] and "5 раз подряд" in letter["text"]
     # ... the login window says why, and the owner's journal shows it all.

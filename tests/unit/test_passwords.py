@@ -1,4 +1,4 @@
-"""Password storage of docs/security.md ("Password storage")."""
+"""Password storage (SECURITY.md, "Passwords and credentials")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Sliding-window rate limits (docs/security.md); SQLite and PostgreSQL."""
+"""Sliding-window rate limits (SECURITY.md); SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

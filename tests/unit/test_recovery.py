@@ -1,4 +1,4 @@
-"""Password recovery (manual 2.4; docs/security.md "Tokens, codes, temporary
+"""Password recovery (manual 2.4; SECURITY.md, "Tokens, codes, temporary
 passwords"): the neutral request, the temporary password, the restricted
 session and the new password.  SQLite and PostgreSQL."""
 
@@ -16,12 +16,14 @@ from lkk_app import db as db_module
 from lkk_app.models import OneTimeToken, OutboxMessage, RateEvent, User, UserSession
 from lkk_app.auth import passwords, ratelimit, recovery, sessions, users
 from lkk_app.core import tokens
-from lkk_app.mail import outbox
+from lkk_app.jobs.worker import OutboxWorker, letter_secrets
+from lkk_app.mail import devmail
 from lkk_app.core.errors import AuthenticationFailed, FieldErrors
 
 # Imported here, not inside the tests: Reflex registers state classes in a
 # context variable, which an import inside an asyncio test would lose.
-from lkk_app.http_routes import _check_credentials
+from lkk_app.auth import login as login_flow
+from lkk_app.auth.login import LoginResult
 from lkk_app.state.change_password import ChangePasswordState
 from lkk_app.state.forgot import ForgotState
 from lkk_app.state.profile import ProfileState
@@ -75,8 +77,8 @@ def mint(db, user, settings) -> str:
 
 def deliver(engine, settings) -> list[dict]:
     """Run the real outbox sender once (development mailbox); the letters, newest first."""
-    asyncio.run(outbox.OutboxWorker(settings, engine=engine).run_once())
-    return outbox.list_dev_mail(settings.mail_dir)
+    asyncio.run(OutboxWorker(settings, engine=engine).run_once())
+    return devmail.list_dev_mail(settings.mail_dir)
 
 
 def temp_of(letter: dict) -> str:
@@ -94,8 +96,8 @@ def temp_login(db, user, password, settings) -> User | None:
 # --------------------------------------------------------------------------- the request
 
 
-def test_the_temp_password_minter_is_registered_on_import():
-    assert outbox.secret_minter(tokens.TEMP_PASSWORD) is recovery.mint_temp_password
+def test_the_temp_password_minter_is_registered_with_every_sender():
+    assert letter_secrets().get(tokens.TEMP_PASSWORD) is recovery.mint_temp_password
 
 
 def test_matching_pair_queues_one_temp_password_letter(db, settings, user, frozen_clock):
@@ -107,7 +109,7 @@ def test_matching_pair_queues_one_temp_password_letter(db, settings, user, froze
     assert (row.kind, row.template, row.secret_purpose) == (
         "temp_password", "temp_password", tokens.TEMP_PASSWORD)
     assert (row.user_id, row.recipient) == (user.id, "Ivan.Petrov@Example.com")
-    assert tokens.naive_utc(row.expires_at) == frozen_clock.now + timedelta(hours=24)
+    assert row.expires_at == frozen_clock.now + timedelta(hours=24)
     # Nothing is minted yet: the secret is made when the letter is sent.
     assert db.exec(select(OneTimeToken)).all() == []
 
@@ -243,7 +245,7 @@ def test_complete_reset_sets_the_password_and_spends_the_temp_one(db, settings, 
         users.authenticate(db, login="ivan", password=PASSWORD, settings=settings)
     assert users.authenticate(db, login="ivan", password=NEW_PASSWORD, settings=settings).id == user.id
     token = db.exec(select(OneTimeToken)).one()
-    assert tokens.naive_utc(token.used_at) == frozen_clock.now
+    assert token.used_at == frozen_clock.now
 
 
 def test_complete_reset_ends_other_sessions_and_lifts_the_restriction(db, settings, user):
@@ -283,16 +285,16 @@ def test_complete_reset_mails_a_notice_without_any_password(db, engine, minter_s
     assert "Новый пароль:" not in newest["text"]
 
 
-@pytest.mark.parametrize("new, confirm, field, message", [
-    (None, None, "password", "не должен совпадать с временным"),  # the temp password itself
-    (NEW_PASSWORD, NEW_PASSWORD + "!", "password_confirm", "Пароли не совпадают"),
-    (NEW_PASSWORD, "", "password_confirm", "Повторите пароль"),
-    ("short", "short", "password", "не менее 8"),
-    ("qwerty123", "qwerty123", "password", "распространён"),
-    ("мой-ivan-2026", "мой-ivan-2026", "password", "логин"),
-    ("", "", "password", "Введите пароль"),
+@pytest.mark.parametrize("new, confirm, field, key", [
+    (None, None, "password", "recovery.same_as_temp"),  # the temp password itself
+    (NEW_PASSWORD, NEW_PASSWORD + "!", "password_confirm", "password.mismatch"),
+    (NEW_PASSWORD, "", "password_confirm", "password_confirm.empty"),
+    ("short", "short", "password", "password.too_short"),
+    ("qwerty123", "qwerty123", "password", "password.common"),
+    ("мой-ivan-2026", "мой-ivan-2026", "password", "password.contains_login"),
+    ("", "", "password", "password.empty"),
 ])
-def test_complete_reset_refuses_bad_passwords(db, settings, user, new, confirm, field, message):
+def test_complete_reset_refuses_bad_passwords(db, settings, user, new, confirm, field, key):
     temp = mint(db, user, settings)
     new = temp if new is None else new
     confirm = temp if confirm is None else confirm
@@ -302,7 +304,7 @@ def test_complete_reset_refuses_bad_passwords(db, settings, user, new, confirm, 
     with pytest.raises(FieldErrors) as info:
         recovery.complete_reset(db, user=user, new_password=new, password_confirm=confirm,
                                 session_token=current, settings=settings)
-    assert message in info.value.errors[field]
+    assert info.value.errors[field].key == key
     db.rollback()
     db.refresh(user)
     assert user.password_hash == before
@@ -396,21 +398,26 @@ _redirects = redirects
 _run = run_events
 
 
+def _log_in(login: str, password: str) -> login_flow.LoginOutcome:
+    return login_flow.log_in(login=login, password=password, ip=IP, user_agent="pytest")
+
+
 def test_login_with_a_temp_password_gives_a_restricted_session(app_db):
     user = _app_user()
     with db_module.session_scope() as s:
         temp = recovery.mint_temp_password(s, user.id)
-    outcome, token, _device = _check_credentials("petrov", temp, IP, "pytest")
-    assert outcome == "restricted"
+    outcome = _log_in("petrov", temp)
+    assert outcome.result is LoginResult.RESTRICTED
     with db_module.session_scope() as s:
-        assert sessions.resolve_session(s, token).must_change_password is True
+        assert sessions.resolve_session(s, outcome.session_token).must_change_password is True
     # The old password still opens a normal session; a wrong one nothing.
-    outcome, token, _device = _check_credentials("petrov", PASSWORD, IP, "pytest")
-    assert outcome == "ok"
+    outcome = _log_in("petrov", PASSWORD)
+    assert outcome.result is LoginResult.OK
     with db_module.session_scope() as s:
-        assert sessions.resolve_session(s, token).must_change_password is False
-    assert _check_credentials("petrov", temp + "x", IP, "pytest")[:2] == ("invalid", "")
-    assert _check_credentials("nobody", temp, IP, "pytest")[:2] == ("invalid", "")
+        assert sessions.resolve_session(s, outcome.session_token).must_change_password is False
+    for login, password in (("petrov", temp + "x"), ("nobody", temp)):
+        outcome = _log_in(login, password)
+        assert (outcome.result, outcome.session_token) == (LoginResult.INVALID, "")
 
 
 @pytest.mark.asyncio
@@ -423,7 +430,7 @@ async def test_a_restricted_session_is_sent_to_change_password(app_db):
     assert state.login == ""
     # Every handler that asks AuthState for the user is refused the same way.
     assert await state._current_user() is None
-    assert (await state._current_user(allow_restricted=True))["must_change_password"] is True
+    assert (await state._current_user(allow_restricted=True)).must_change_password is True
 
 
 @pytest.mark.asyncio

@@ -1,4 +1,4 @@
-"""Server-side sessions (docs/security.md, "Login and sessions"); SQLite and PostgreSQL."""
+"""Server-side sessions (SECURITY.md, "Sessions"); SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -16,8 +16,8 @@ from lkk_app.core import clock
 
 # Imported at module level: Reflex registers state classes in a context
 # variable, which an import inside an asyncio test would lose.
-from lkk_app.state.profile import ProfileState, SessionItem
-from tests.statekit import make_state, redirects, run_events
+from lkk_app.state.profile import PhonePanel, ProfileState, SessionItem, SessionsPanel
+from tests.statekit import make_state, redirects, run_events, sibling
 
 CHROME_WIN = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
               "Chrome/131.0.0.0 Safari/537.36")
@@ -136,7 +136,7 @@ def test_revoke_session_returns_the_user_once(db, settings, two_users):
 
 
 def _state(token: str, ip: str = "203.0.113.9", user_agent: str = "UnitTest/1.0 (X11; Linux)"):
-    return make_state(ProfileState, "/profile", cookie=f"lkk_session={token}", ip=ip,
+    return make_state(SessionsPanel, "/profile", cookie=f"lkk_session={token}", ip=ip,
                       user_agent=user_agent)
 
 
@@ -178,8 +178,10 @@ async def test_profile_lists_sessions_without_secrets(app_db):
     assert [(i.device, i.ip, i.current) for i in state.sessions] == [
         ("Chrome, Windows", "192.0.2.1", True), ("Safari, iPhone", "192.0.2.2", False)]
     assert state.other_sessions == 1
-    assert all(i.started.endswith("(UTC)") and i.last_active.endswith("(UTC)")
-               for i in state.sessions)
+    # Shown in Moscow time (UTC+3, LKK_TIME_ZONE's default), without "(UTC)".
+    moscow = {(clock.utcnow() + timedelta(hours=3, minutes=-m)).strftime("%d.%m.%Y %H:%M")
+              for m in (0, 1)}
+    assert all(i.started in moscow and i.last_active in moscow for i in state.sessions)
     # Only these fields go to the browser: no token, no hash.
     assert [f.name for f in dataclasses.fields(SessionItem)] == [
         "id", "device", "ip", "started", "last_active", "current"]
@@ -193,7 +195,7 @@ async def test_end_one_other_session(app_db):
     user_id, (mine, phone) = _login("sidorov", CHROME_WIN, SAFARI_IPHONE)
     state = _state(mine, ip="203.0.113.50")
     await ProfileState.on_load.fn(state)
-    await _run(ProfileState.end_session.fn(state, _row_id(phone)))
+    await _run(SessionsPanel.end_session.fn(state, _row_id(phone)))
     assert state.sessions_message == "Сеанс завершён."
     assert _alive(mine) and not _alive(phone)
     assert [i.current for i in state.sessions] == [True] and state.other_sessions == 0
@@ -210,7 +212,7 @@ async def test_a_user_cannot_end_someone_elses_session_by_id(app_db):
     state = _state(mine)
     await ProfileState.on_load.fn(state)
     for forged in (_row_id(victims), str(_row_id(victims)), "../1", -1, None, {"id": 1}):
-        await _run(ProfileState.end_session.fn(state, forged))
+        await _run(SessionsPanel.end_session.fn(state, forged))
         assert state.sessions_message == "Сеанс не найден или уже завершён."
     assert _alive(victims) and _alive(mine)
     assert _ended_events(victim_id) == []
@@ -221,7 +223,7 @@ async def test_the_current_session_is_not_ended_by_id(app_db):
     _, (mine, _other) = _login("zaitsev", CHROME_WIN, SAFARI_IPHONE)
     state = _state(mine)
     await ProfileState.on_load.fn(state)
-    await _run(ProfileState.end_session.fn(state, _row_id(mine)))
+    await _run(SessionsPanel.end_session.fn(state, _row_id(mine)))
     assert _alive(mine)
     assert state.sessions_message == "Сеанс не найден или уже завершён."
 
@@ -233,18 +235,18 @@ async def test_end_all_other_sessions_keeps_this_one(app_db):
     state = _state(mine)
     await ProfileState.on_load.fn(state)
     assert state.other_sessions == 2
-    assert await ProfileState.ask_end_all.fn(state) is None
+    assert await SessionsPanel.ask_end_all.fn(state) is None
     assert state.confirm_end_all is True
-    ProfileState.cancel_end_all.fn(state)
+    SessionsPanel.cancel_end_all.fn(state)
     assert state.confirm_end_all is False and _alive(a)
-    await ProfileState.ask_end_all.fn(state)
-    await _run(ProfileState.end_all_other.fn(state))
+    await SessionsPanel.ask_end_all.fn(state)
+    await _run(SessionsPanel.end_all_other.fn(state))
     assert state.sessions_message == "Завершено сеансов: 2. Этот сеанс остался открытым."
     assert state.confirm_end_all is False and state.other_sessions == 0
     assert _alive(mine) and not _alive(a) and not _alive(b) and _alive(strangers)
     [event] = _ended_events(user_id)
     assert event.detail == "ended by user"
-    await _run(ProfileState.end_all_other.fn(state))
+    await _run(SessionsPanel.end_all_other.fn(state))
     assert state.sessions_message == "Других активных сеансов нет."
     assert len(_ended_events(user_id)) == 1
 
@@ -258,14 +260,14 @@ async def test_ended_session_is_refused_at_its_next_action(app_db):
     assert await ProfileState.on_load.fn(other_state) is None
     state = _state(mine)
     await ProfileState.on_load.fn(state)
-    await _run(ProfileState.end_session.fn(state, _row_id(other)))
-    for handler, args in ((ProfileState.save_phone, ({"phone": ""},)),
-                          (ProfileState.end_all_other, ()),
-                          (ProfileState.end_session, (_row_id(mine),))):
-        events = await _run(handler.fn(other_state, *args))
+    await _run(SessionsPanel.end_session.fn(state, _row_id(other)))
+    for panel, handler, args in ((PhonePanel, PhonePanel.save_phone, ({"phone": ""},)),
+                                 (SessionsPanel, SessionsPanel.end_all_other, ()),
+                                 (SessionsPanel, SessionsPanel.end_session, (_row_id(mine),))):
+        events = await _run(handler.fn(sibling(other_state, panel), *args))
         assert _redirects(events) == ["/?next=/profile"], handler
         assert other_state.sessions == [] and other_state.loaded is False
-    assert _redirects([await ProfileState.ask_end_all.fn(other_state)]) == ["/?next=/profile"]
+    assert _redirects([await SessionsPanel.ask_end_all.fn(other_state)]) == ["/?next=/profile"]
     assert other_state.confirm_end_all is False
     assert _alive(mine)
     assert _redirects([await ProfileState.on_load.fn(other_state)]) == ["/?next=/profile"]
@@ -275,9 +277,9 @@ async def test_ended_session_is_refused_at_its_next_action(app_db):
 async def test_handlers_without_a_session_change_nothing(app_db):
     _, (token,) = _login("lebedev", CHROME_WIN)
     state = _state("forged-token-value-that-is-long-enough-000000")
-    events = await _run(ProfileState.end_all_other.fn(state))
+    events = await _run(SessionsPanel.end_all_other.fn(state))
     assert _redirects(events) == ["/?next=/profile"]
-    events = await _run(ProfileState.end_session.fn(state, _row_id(token)))
+    events = await _run(SessionsPanel.end_session.fn(state, _row_id(token)))
     assert _redirects(events) == ["/?next=/profile"]
     assert _alive(token)
 

@@ -221,3 +221,19 @@ def test_the_start_command_names_every_bad_setting_without_a_traceback(tmp_path,
         assert name in line
     assert "changeme" not in r.stderr
     assert not (tmp_path / "web").exists()  # refused before anything was built
+
+
+def test_the_time_zone_is_moscow_by_default_and_any_iana_zone_by_choice(tmp_path):
+    s = load_settings({"LKK_DATA_DIR": str(tmp_path)})
+    assert s.time_zone == "Europe/Moscow" and s.zone.key == "Europe/Moscow"
+    s = load_settings({"LKK_DATA_DIR": str(tmp_path), "LKK_TIME_ZONE": " Asia/Vladivostok "})
+    assert s.time_zone == "Asia/Vladivostok" and s.zone.key == "Asia/Vladivostok"
+
+
+@pytest.mark.parametrize("zone", ["Moscow", "Europe/Mordor", "europe/moscow", "MSK+3", "../etc/passwd",
+                                  "/usr/share/zoneinfo/UTC", "Europe", "zone.tab", "localtime",
+                                  "Europe/Moscow\x00", "A" * 200])
+def test_a_time_zone_that_is_not_an_iana_zone_is_refused(tmp_path, zone):
+    with pytest.raises(SettingsError, match="LKK_TIME_ZONE must be an IANA time zone") as refused:
+        load_settings({"LKK_DATA_DIR": str(tmp_path), "LKK_TIME_ZONE": zone})
+    assert len(refused.value.problems) == 1

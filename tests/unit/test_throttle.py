@@ -1,4 +1,4 @@
-"""Throttling of failed password checks per key (docs/security.md); SQLite and PostgreSQL."""
+"""Throttling of failed password checks per key (SECURITY.md, "Passwords and credentials"); SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

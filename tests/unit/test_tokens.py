@@ -1,4 +1,4 @@
-"""One-time tokens and temporary passwords (docs/security.md, "Tokens, codes,
+"""One-time tokens and temporary passwords (SECURITY.md, "Tokens, codes,
 temporary passwords"); SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ def test_issue_stores_only_the_sha256(db, user, frozen_clock):
     assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
     assert token not in {str(v) for v in row.model_dump().values()}
     assert (row.user_id, row.purpose, row.used_at) == (user.id, tokens.CONFIRM_EMAIL, None)
-    assert tokens.naive_utc(row.created_at) == frozen_clock.now
-    assert tokens.naive_utc(row.expires_at) == frozen_clock.now + timedelta(hours=24)
+    assert row.created_at == frozen_clock.now
+    assert row.expires_at == frozen_clock.now + timedelta(hours=24)
 
 
 def test_tokens_are_unique(db, user):
@@ -211,7 +211,7 @@ def test_temp_password_refuses_short_length():
 def test_a_letter_seed_gives_one_token_and_one_password():
     seed, other = b"s" * 32, b"t" * 32
     assert tokens.token_from_seed(seed) == tokens.token_from_seed(seed) != tokens.token_from_seed(other)
-    assert tokens._token_ok(tokens.token_from_seed(seed))
+    assert tokens.well_formed(tokens.token_from_seed(seed))
     password = tokens.temp_password_from_seed(seed)
     assert password == tokens.temp_password_from_seed(seed) != tokens.temp_password_from_seed(other)
     assert len(password) == tokens.TEMP_PASSWORD_LENGTH
@@ -230,3 +230,28 @@ def test_issue_with_a_derived_token_and_token_user(db, user):
     assert tokens.token_user(db, token, tokens.CONFIRM_EMAIL) is None
     with pytest.raises(ValueError):
         issue(db, user, token="not a token")
+
+
+# --------------------------------------------------------------------------- any random token
+
+
+def test_one_shape_check_and_one_hash_for_every_token():
+    from lkk_app.auth import devices, sessions
+
+    token = tokens.new_token()
+    assert len(token) == 43 and tokens.well_formed(token) and devices.well_formed(token)
+    assert tokens.new_token() != token
+    # Sessions and device cookies use this module's hash, not copies of it.
+    assert sessions.hash_token is tokens.hash_token is devices.hash_token
+    assert tokens.hash_token(token) == hashlib.sha256(token.encode()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("token", "length", "ok"),
+    [("a" * 32, None, True), ("a" * 100, None, True), ("a" * 31, None, False), ("a" * 101, None, False),
+     ("A-z_09" * 6, None, True), ("a" * 42 + "=", None, False), ("a" * 42 + "\n", None, False),
+     ("a" * 43, 43, True), ("a" * 44, 43, False), ("a" * 32, 43, False), ("Ж" * 43, 43, False),
+     (None, None, False), (b"a" * 43, None, False), (43, 43, False)],
+)
+def test_well_formed(token, length, ok):
+    assert tokens.well_formed(token, length=length) is ok

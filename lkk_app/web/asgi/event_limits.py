@@ -1,37 +1,17 @@
-"""Bounds on the work one websocket client can cause (SECURITY.md, «Work one
-client can cause»).
+"""Bounds on the work one websocket client can cause, in front of Reflex's
+event queue (numbers, reasons and tests: SECURITY.md, "Work one client can
+cause").
 
-Any script can open the websocket ``/_event`` and send events by name as fast
-as its socket takes them.  Reflex 0.10 parses each one and appends it to the
-tab's queue (``EventNamespace.on_event`` → ``EventProcessor.enqueue``), with
-no bound, and keeps working through the queue after the client has gone.  Six
-sockets sending «Обновить код» for a second left minutes of captcha drawing
-behind.  Installed by :func:`install` from ``lkk_app/lkk_app.py``, this module
-adds, in front of that queue:
-
-* **a rate per connection and per client IP** (token buckets, for every
-  event, public or not): beyond it an event is dropped before it is even
-  turned into an ``Event``; a connection that goes on is closed;
-* **a rate of new connections per client IP**, refused in the Engine.IO
-  handshake before the websocket opens;
-* **a cap on a connection's unfinished events** (queued or running): the
-  event that would exceed it is dropped and the connection closed;
-* **the queue dropped with its client**: when a connection closes, its events
-  that have not started are cancelled (the one running finishes; its result
-  has nowhere to go);
-* **a nesting limit for incoming frames**: a frame nested deeper than any
-  event of the app is refused before ``json.loads`` sees it (a frame ~950
-  levels deep made the parser raise ``RecursionError`` and the server log a
-  traceback per frame), and the connection closed.
-
-A connection the server closes costs one log line (why, and how many of its
-events were dropped); an IP over its rate at most one line a minute.  Closing
-closes the websocket itself, so the frames the client has already sent are
-never read.
-
-The limits are per server process (with Redis and several workers each worker
-counts its own connections).  CPU-heavy work that events start (bcrypt,
-captcha images) runs on the small bounded pools of :mod:`lkk_app.cpu_pools`.
+Reflex 0.10 parses every event a socket sends and queues it without a bound,
+and keeps working through the queue after the client has gone.
+:func:`install` (called from ``lkk_app/lkk_app.py``) puts in place: a rate
+per connection and per client IP (token buckets, before an event is even
+parsed into an ``Event``), a rate of new connections per IP (refused in the
+Engine.IO handshake), a cap on a connection's unfinished events, the queue
+dropped with its client, and a nesting limit for incoming frames.  A
+connection the server closes is closed for good (its websocket too), with one
+log line.  The limits are per server process; CPU-heavy work runs on the
+bounded pools of :mod:`lkk_app.cpu_pools`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,12 @@
+"""Texts shared by every page: the application's name, loading, required fields, guides."""
+
+RU: dict[str, str] = {
+    # Common
+    "app.title": "Личный кабинет клиента",
+    "app.full_title": "Личный кабинет клиента – юридического лица",
+    "common.required": "Заполните это поле",
+    "common.loading": "Подождите…",
+    # File names of the downloaded guides (lkk_app/components/layout.py)
+    "guide.registration_file": "Инструкция по регистрации.pdf",
+    "guide.user_file": "Руководство пользователя.pdf",
+}

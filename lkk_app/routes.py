@@ -1,0 +1,154 @@
+"""Every address of the cabinet: its pages, the cabinet's tabs, the HTTP routes
+beside the Reflex app, Reflex's own endpoints and the static files.
+
+Nothing else in ``lkk_app`` spells a path (``tests/unit/test_routes.py``
+checks).  Plain Python: the mail templates use it for their links, so it must
+not import Reflex; the page registry imports the pages only when asked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote, urlencode
+
+# --------------------------------------------------------------------------- pages
+
+LOGIN = "/"
+REGISTER = "/register"
+FORGOT = "/forgot"
+SUPPORT = "/support"
+CHANGE_PASSWORD = "/change-password"  # noqa: S105 - a page, not a password
+CONFIRM_FAILED = "/confirm-failed"
+PROFILE = "/profile"
+# Where a login lands unless it asked for another page.
+CABINET_HOME = PROFILE
+
+# --------------------------------------------------------------------------- HTTP routes (lkk_app/web/http)
+
+AUTH_PREFIX = "/auth/"
+AUTH_LOGIN = AUTH_PREFIX + "login"
+AUTH_LOGOUT = AUTH_PREFIX + "logout"
+AUTH_RESEND = AUTH_PREFIX + "resend"
+# The link of the confirmation letter: GET shows a page, POST confirms.
+CONFIRM_PREFIX = "/confirm/"
+CONFIRM_LINK = CONFIRM_PREFIX + "{token}"
+DEV_PREFIX = "/dev/"
+DEV_MAIL = DEV_PREFIX + "mail"
+# Addresses that carry a one-time secret, or list such addresses.
+ONE_TIME_LINK_PREFIXES = (CONFIRM_PREFIX, DEV_PREFIX)
+
+# --------------------------------------------------------------------------- Reflex's own
+
+EVENT = "/_event"
+PING = "/ping"
+HEALTH = "/_health"
+# Reflex's internal endpoints start with this.
+INTERNAL_PREFIX = "/_"
+# The build's files, named after their content hash.
+HASHED_ASSETS_PREFIX = "/assets/"
+
+# --------------------------------------------------------------------------- static files (assets/)
+
+STYLESHEET = "/lkk.css"
+SCRIPT = "/lkk.js"
+GUIDES_PREFIX = "/guides/"
+REGISTRATION_GUIDE = GUIDES_PREFIX + "registration-guide.pdf"
+USER_GUIDE = GUIDES_PREFIX + "user-guide.pdf"
+
+
+# --------------------------------------------------------------------------- addresses with parameters
+
+
+def with_query(path: str, **params: str) -> str:
+    """``path`` with the non-empty ``params`` as its query."""
+    query = urlencode({k: v for k, v in params.items() if v})
+    return path + (f"?{query}" if query else "")
+
+
+def login_url(**params: str) -> str:
+    """The login window with what it must show (``e=``, ``out=``, ``next=`` …)."""
+    return with_query(LOGIN, **params)
+
+
+def login_then(target: str) -> str:
+    """The login window that returns to ``target`` (a path with its query) afterwards."""
+    return f"{LOGIN}?next={quote(target, safe='/')}"
+
+
+def confirm_link(token: str) -> str:
+    return CONFIRM_LINK.format(token=token)
+
+
+def confirm_failed(reason: str) -> str:
+    return with_query(CONFIRM_FAILED, reason=reason)
+
+
+def safe_next(raw: str | None, default: str = CABINET_HOME) -> str:
+    """Only a same-site absolute path may be a redirect target."""
+    if not raw or len(raw) > 512:
+        return default
+    if not raw.startswith("/") or raw.startswith("//") or raw.startswith("/\\"):
+        return default
+    if any(ch in raw for ch in "\r\n\t\\") or ":" in raw.split("?", 1)[0]:
+        return default
+    if raw == LOGIN or raw.startswith(LOGIN + "?"):
+        return default
+    return raw
+
+
+# --------------------------------------------------------------------------- the cabinet's tabs
+
+
+@dataclasses.dataclass(frozen=True)
+class Tab:
+    key: str
+    label_key: str  # catalogue key of its name
+    path: str
+
+
+TABS: tuple[Tab, ...] = (
+    Tab("profile", "cabinet.tab.profile", PROFILE),
+)
+
+
+# --------------------------------------------------------------------------- the page registry
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    path: str
+    title_key: str
+    component: Callable[[], Any]
+    on_load: Any
+
+
+def pages() -> list[Page]:
+    """Every page with its title and load event, for ``app.add_page``
+    (``lkk_app/lkk_app.py``).  Imported here, not at the top: the pages import
+    this module for their links."""
+    from lkk_app.pages.change_password import change_password_page
+    from lkk_app.pages.confirm import confirm_failed_page
+    from lkk_app.pages.forgot import forgot_page
+    from lkk_app.pages.login import login_page
+    from lkk_app.pages.profile import profile_page
+    from lkk_app.pages.register import register_page
+    from lkk_app.pages.support import support_page
+    from lkk_app.state.change_password import ChangePasswordState
+    from lkk_app.state.confirm import ConfirmFailedState
+    from lkk_app.state.forgot import ForgotState
+    from lkk_app.state.login import LoginState
+    from lkk_app.state.profile import ProfileState
+    from lkk_app.state.register import RegisterState
+    from lkk_app.state.support import SupportState
+
+    return [
+        Page(LOGIN, "login.title", login_page, LoginState.on_load),
+        Page(PROFILE, "profile.title", profile_page, ProfileState.on_load),
+        Page(REGISTER, "register.title", register_page, RegisterState.on_load),
+        Page(SUPPORT, "support.title", support_page, SupportState.on_load),
+        Page(CONFIRM_FAILED, "confirm.bad_title", confirm_failed_page, ConfirmFailedState.on_load),
+        Page(FORGOT, "login.forgot", forgot_page, ForgotState.on_load),
+        Page(CHANGE_PASSWORD, "change.title", change_password_page, ChangePasswordState.on_load),
+    ]

@@ -1,0 +1,25 @@
+"""HTTP routes beside the Reflex app (``rx.App(api_transformer=...)``), one
+module per area; each handler only translates a request into a use case of
+``lkk_app.auth`` and its outcome into a response."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from lkk_app import routes
+from lkk_app.settings import get_settings
+from lkk_app.web.http import auth, confirm, dev_mail
+
+
+def build_http_app() -> Starlette:
+    dev_routes = ([] if get_settings().is_production
+                  else [Route(routes.DEV_MAIL, dev_mail.dev_mail, methods=["GET"])])
+    return Starlette(routes=[
+        *dev_routes,
+        Route(routes.AUTH_LOGIN, auth.login, methods=["POST"]),
+        Route(routes.AUTH_LOGOUT, auth.logout, methods=["POST"]),
+        Route(routes.AUTH_RESEND, auth.resend_confirmation, methods=["POST"]),
+        Route(routes.CONFIRM_LINK, confirm.link_page, methods=["GET"]),
+        Route(routes.CONFIRM_LINK, confirm.confirm_email, methods=["POST"]),
+    ])
