@@ -1,6 +1,8 @@
 """Administrator commands.
 
     python -m lkk_app.cli create-user --login L --email E [--phone P]
+    python -m lkk_app.cli billing sync | status | demo-reset
+    python -m lkk_app.cli binding-code --contract Д-1001
 
 The password is never taken from the command line (it would show in ``ps``
 and shell history): it is asked twice with ``getpass`` on a terminal, otherwise
@@ -108,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--email", required=True, help=t("cli.field.email"))
     create.add_argument("--phone", default=None, help=t("cli.field.phone"))
     create.set_defaults(handler=create_user_command)
+    from lkk_app.billing import commands as billing_commands
+
+    billing_commands.add_commands(commands)
     return parser
 
 

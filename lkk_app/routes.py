@@ -22,6 +22,7 @@ SUPPORT = "/support"
 CHANGE_PASSWORD = "/change-password"  # noqa: S105 - a page, not a password
 CONFIRM_FAILED = "/confirm-failed"
 PROFILE = "/profile"
+CONTRACTS = "/contracts"
 # Where a login lands unless it asked for another page.
 CABINET_HOME = PROFILE
 
@@ -110,6 +111,7 @@ class Tab:
 
 TABS: tuple[Tab, ...] = (
     Tab("profile", "cabinet.tab.profile", PROFILE),
+    Tab("contracts", "cabinet.tab.contracts", CONTRACTS),
 )
 
 
@@ -129,6 +131,7 @@ def pages() -> list[Page]:
     (``lkk_app/lkk_app.py``).  Imported here, not at the top: the pages import
     this module for their links."""
     from lkk_app.pages.change_password import change_password_page
+    from lkk_app.pages.contracts import contracts_page
     from lkk_app.pages.confirm import confirm_failed_page
     from lkk_app.pages.forgot import forgot_page
     from lkk_app.pages.login import login_page
@@ -137,6 +140,7 @@ def pages() -> list[Page]:
     from lkk_app.pages.support import support_page
     from lkk_app.state.change_password import ChangePasswordState
     from lkk_app.state.confirm import ConfirmFailedState
+    from lkk_app.state.contracts import ContractsState
     from lkk_app.state.forgot import ForgotState
     from lkk_app.state.login import LoginState
     from lkk_app.state.profile import ProfileState
@@ -146,6 +150,7 @@ def pages() -> list[Page]:
     return [
         Page(LOGIN, "login.title", login_page, LoginState.on_load),
         Page(PROFILE, "profile.title", profile_page, ProfileState.on_load),
+        Page(CONTRACTS, "contracts.title", contracts_page, ContractsState.on_load),
         Page(REGISTER, "register.title", register_page, RegisterState.on_load),
         Page(SUPPORT, "support.title", support_page, SupportState.on_load),
         Page(CONFIRM_FAILED, "confirm.bad_title", confirm_failed_page, ConfirmFailedState.on_load),

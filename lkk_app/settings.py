@@ -104,6 +104,8 @@ class Settings:
     billing_sync_minutes: int = 15
     billing_connect_timeout: int = 3
     billing_read_timeout: int = 10
+    # LKK_DEMO=1: the login window offers a ready demo account (demo billing only).
+    demo: bool = False
     # LKK_RATE_EXEMPT_IPS: client IPs (comma-separated) that the per-IP and
     # per-connection limits of registration and the authorization code do not
     # count — test servers on loopback.  Never set in production.
@@ -492,7 +494,14 @@ def _billing_settings(env: dict[str, str], *, production: bool, problems: _Probl
             problems.add("LKK_BILLING_TOKEN is required when LKK_BILLING_ADAPTER=http")
     if token and (len(token) > 4096 or not token.isascii() or any(ch.isspace() for ch in token)):
         problems.add("LKK_BILLING_TOKEN must be one word of printable ASCII characters")
+    demo = env.get("LKK_DEMO", "").strip().lower()
+    if demo not in ("", "0", "1", "true", "false", "yes", "no"):
+        problems.add(f"LKK_DEMO must be 1 or 0, got {demo[:20]!r}")
+    demo_on = demo in ("1", "true", "yes")
+    if demo_on and adapter != BILLING_DEMO:
+        problems.add("LKK_DEMO=1 shows demo data: it needs LKK_BILLING_ADAPTER=demo")
     return {
+        "demo": demo_on,
         "billing_adapter": adapter,
         "billing_url": url,
         "billing_token": token,

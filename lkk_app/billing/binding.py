@@ -58,6 +58,7 @@ class ContractPage:
     contracts: tuple[Contract, ...]
     total: int
     as_of: datetime | None  # «Данные на …»: the copy's date
+    billing_down: bool = False  # the latest sync could not reach billing: the copy is older
 
 
 # --------------------------------------------------------------------------- ownership
@@ -106,8 +107,10 @@ def bound_contracts(db: Session, user_id: int, *, offset: int = 0, limit: int = 
             .where(Membership.user_id == user_id))
     total = db.exec(select(sa.func.count()).select_from(keys.subquery())).one()
     offset, limit = max(0, int(offset)), max(1, min(int(limit), 200))
-    page = store.records_page(db, ChangeKind.CONTRACTS, keys, offset=offset, limit=limit)
-    return ContractPage(tuple(page), int(total), store.data_as_of(db))
+    page, oldest = store.records_page(db, ChangeKind.CONTRACTS, keys, offset=offset, limit=limit)
+    # «Данные на»: the last complete sync, or — before the first — when the rows came.
+    as_of = store.data_as_of(db) or oldest
+    return ContractPage(tuple(page), int(total), as_of, store.last_error(db) is not None)
 
 
 def administrators(db: Session, organisation_key: str) -> list[int]:

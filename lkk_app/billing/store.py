@@ -130,15 +130,24 @@ def contracts_of(db: Session, organisation_key: str) -> list[Contract]:
     return children(db, ChangeKind.CONTRACTS, [organisation_key])
 
 
-def records_page(db: Session, kind: ChangeKind, keys: Any, *, offset: int, limit: int) -> list[Any]:
+def records_page(db: Session, kind: ChangeKind, keys: Any, *, offset: int,
+                 limit: int) -> tuple[list[Any], datetime | None]:
     """The records of ``kind`` whose keys the ``keys`` subquery selects, by number or
-    name, one page."""
+    name, one page; and when the oldest of them was received."""
     rows = db.exec(
         select(BillingCopy)
         .where(BillingCopy.kind == kind.value, col(BillingCopy.key).in_(keys))
         .order_by(col(BillingCopy.sort_key), col(BillingCopy.key)).offset(offset).limit(limit)
     ).all()
-    return [_decode(kind, r) for r in rows]
+    return [_decode(kind, r) for r in rows], min((r.synced_at for r in rows), default=None)
+
+
+def last_error(db: Session) -> tuple[str, datetime | None] | None:
+    """The error of the last pass that failed, and when, if the latest pass of some kind failed."""
+    failed = [s for s in db.exec(select(BillingSyncState)).all() if s.last_error]
+    if not failed:
+        return None
+    return failed[0].last_error or "", max((s.last_attempt_at for s in failed if s.last_attempt_at), default=None)
 
 
 def points_of(db: Session, contract_key: str) -> list[MeteringPoint]:

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from lkk_app import db as db_module
 from lkk_app.auth import recovery, registration
 from lkk_app.billing import binding_flow
+from lkk_app.billing.background import billing_background
 from lkk_app.core import tokens
 from lkk_app.jobs import housekeeping
 from lkk_app.jobs.queue import DEFAULT_BATCH, DEFAULT_LEASE, Worker
@@ -118,7 +119,8 @@ _worker: OutboxWorker | None = None
 
 @contextlib.asynccontextmanager
 async def background_lifespan():
-    """Lifespan task: run the sender and housekeeping for as long as the app runs."""
+    """Lifespan task: run the sender, housekeeping and the billing connection
+    (deliveries, sync) for as long as the app runs."""
     global _worker
     worker = OutboxWorker(get_settings())
     stop = asyncio.Event()
@@ -126,7 +128,8 @@ async def background_lifespan():
     cleaner = asyncio.create_task(run_housekeeping(stop), name="lkk-housekeeping")
     _worker = worker
     try:
-        yield
+        async with billing_background(db_module.get_engine(), worker.settings):
+            yield
     finally:
         _worker = None
         stop.set()

@@ -37,9 +37,34 @@ def _code_block() -> rx.Component:
     )
 
 
+def _demo_access() -> rx.Component:
+    """«Демо-доступ» (LKK_DEMO=1): the ready account, and what a visitor can try."""
+    return rx.cond(
+        LoginState.demo_login != "",
+        rx.el.section(
+            rx.el.h2(t("demo.title"), class_name="demo-title", id="demo-title"),
+            rx.el.p(t("demo.text")),
+            rx.el.dl(
+                rx.el.div(rx.el.dt(t("login.username")), rx.el.dd(rx.el.code(LoginState.demo_login)),
+                          class_name="profile-row"),
+                rx.el.div(rx.el.dt(t("login.password")), rx.el.dd(rx.el.code(LoginState.demo_password)),
+                          class_name="profile-row"),
+                class_name="profile-list",
+            ),
+            rx.el.p(t("demo.try"), class_name="field-hint"),
+            rx.cond(LoginState.demo_mailbox,
+                    rx.el.p(icon_link(t("demo.mailbox"), routes.DEV_MAIL, "mail")), rx.fragment()),
+            class_name="notice demo-access",
+            aria_labelledby="demo-title",
+            data_testid="demo-access",
+        ),
+    )
+
+
 def login_page() -> rx.Component:
     return auth_card(
         t("login.title"),
+        _demo_access(),
         rx.cond(LoginState.notice != "", rx.el.p(LoginState.notice, class_name="notice", role="status")),
         rx.el.div(
             rx.cond(LoginState.error != "", rx.el.p(LoginState.error, class_name="form-error")),

@@ -14,6 +14,7 @@ from lkk_app.auth import login as login_flow
 from lkk_app.core import clock
 from lkk_app.db import session_scope
 from lkk_app.i18n import t
+from lkk_app.settings import get_settings
 from lkk_app.state.base import AuthState, draw_challenge
 from lkk_app.web.cookies import cookie_value
 
@@ -61,10 +62,19 @@ class LoginState(AuthState):
     # computed here, then as the browser's local clock time.
     wait_message: str = ""
     wait_until: int = 0
+    # LKK_DEMO=1: «Демо-доступ» with the demo account's login and password.
+    demo_login: str = ""
+    demo_password: str = ""
+    demo_mailbox: bool = False  # the development mailbox exists (not in production)
 
     @rx.event
     async def on_load(self):
         params = self.router.url.query_parameters
+        if get_settings().demo:
+            from lkk_app.billing.demo_access import DEMO_LOGIN, DEMO_PASSWORD
+
+            self.demo_login, self.demo_password = DEMO_LOGIN, DEMO_PASSWORD
+            self.demo_mailbox = not get_settings().is_production
         self.next_path = routes.safe_next(params.get("next", ""), default="")
         if await self._current_user() is not None:
             return rx.redirect(self.next_path or routes.CABINET_HOME)

@@ -105,6 +105,9 @@ def payloads(handler: Handler, victim_session_ids: list[int]) -> list[dict]:
                                 f"{AuthState.get_full_name()}._restricted_session": False}]
         elif p.name == "var_name":
             options[p.name] = ["login", "_restricted_session", "email_confirmed"]
+        elif p.name in ("key", "contract_key"):
+            # Billing keys of the demo data: contracts of other organisations.
+            options[p.name] = ["ctr-1001", "ctr-2001", "ctr-3001", "hacked"]
         elif ann == "int" or p.name.endswith("_id"):
             options[p.name] = [*victim_session_ids, 0, -1]
         elif ann == "bool":

@@ -33,6 +33,7 @@ def test_purposes_and_lifetimes():
     assert tokens.TTL == {
         tokens.CONFIRM_EMAIL: timedelta(hours=24),
         tokens.TEMP_PASSWORD: timedelta(hours=24),
+        tokens.BINDING_CODE: timedelta(minutes=15),
     }
 
 

@@ -1,0 +1,314 @@
+"""Закладка «Договоры»: the bound contracts, a contract's card, «Привязать договор»."""
+
+import reflex as rx
+
+from lkk_app import routes
+from lkk_app.components.cabinet import cabinet_frame
+from lkk_app.components.fields import text_field
+from lkk_app.components.layout import submit_button
+from lkk_app.i18n import t
+from lkk_app.state.contracts import PAGE_SIZE, BindPanel, ContractRow, ContractsState, OfferedContract
+
+
+def _busy(flag: rx.Var) -> dict:
+    return {"aria_busy": rx.cond(flag, "true", "false"), "disabled": flag}
+
+
+def _status(message: rx.Var, test_id: str, kind: str = "saved") -> rx.Component:
+    """A live region for ``message``; styled (a box, a colour) only when there is a message."""
+    return rx.el.p(message, class_name=rx.cond(message != "", kind, ""), role="status", aria_live="polite",
+                   data_testid=test_id)
+
+
+def _cell(label: str, *children, **props) -> rx.Component:
+    return rx.el.td(rx.el.span(*children, class_name="cell-value"), data_label=label, **props)
+
+
+# --------------------------------------------------------------------------- the list
+
+
+def _contract_row(row: ContractRow) -> rx.Component:
+    return rx.el.tr(
+        _cell(t("contracts.number"),
+              rx.el.button(row.number, type="button", class_name="link-button",
+                           on_click=ContractsState.open_card(row.key),
+                           aria_label=t("contracts.open") + " " + row.number), class_name="nowrap"),
+        _cell(t("contracts.signed"), row.signed, class_name="nowrap"),
+        _cell(t("contracts.kind"), row.kind),
+        _cell(t("contracts.status"),
+              rx.el.span(row.status, class_name=rx.cond(row.active, "badge badge-ok", "badge badge-warn")),
+              class_name="nowrap"),
+        _cell(t("contracts.category"), row.category),
+        _cell(t("contracts.voltage"), row.voltage),
+        _cell(t("contracts.power"), row.power, class_name="nowrap"),
+        _cell(t("contracts.points"), row.points),
+        data_testid="contract-row",
+    )
+
+
+def _pager() -> rx.Component:
+    return rx.cond(
+        ContractsState.total > PAGE_SIZE,
+        rx.el.div(
+            rx.el.button(t("contracts.prev"), type="button", class_name="btn btn-plain btn-auto",
+                         disabled=ContractsState.offset == 0,
+                         on_click=ContractsState.show_page(ContractsState.offset - PAGE_SIZE)),
+            rx.el.span(t("contracts.shown"), " ", ContractsState.offset + 1, "–",
+                       rx.cond(ContractsState.offset + PAGE_SIZE < ContractsState.total,
+                               ContractsState.offset + PAGE_SIZE, ContractsState.total),
+                       " ", t("contracts.of"), " ", ContractsState.total, class_name="pager-text"),
+            rx.el.button(t("contracts.next"), type="button", class_name="btn btn-plain btn-auto",
+                         disabled=ContractsState.offset + PAGE_SIZE >= ContractsState.total,
+                         on_click=ContractsState.show_page(ContractsState.offset + PAGE_SIZE)),
+            class_name="button-row pager",
+        ),
+        rx.fragment(),
+    )
+
+
+def _list() -> rx.Component:
+    return rx.el.section(
+        rx.el.div(
+            rx.el.h2(t("contracts.list_title"), class_name="panel-title", id="contracts-list-title"),
+            rx.cond(ContractsState.as_of != "",
+                    rx.el.p(t("contracts.as_of"), " ", ContractsState.as_of, class_name="as-of",
+                            data_testid="as-of"),
+                    rx.fragment()),
+            class_name="panel-head",
+        ),
+        rx.cond(ContractsState.billing_down,
+                rx.el.p(t("contracts.billing_down"), class_name="notice notice-warn", role="status",
+                        data_testid="billing-down"),
+                rx.fragment()),
+        rx.cond(
+            ContractsState.total > 0,
+            rx.fragment(
+                rx.el.table(
+                    rx.el.caption(t("contracts.caption"), class_name="sr-only"),
+                    rx.el.thead(rx.el.tr(*[rx.el.th(t(key), scope="col") for key in (
+                        "contracts.number", "contracts.signed", "contracts.kind", "contracts.status",
+                        "contracts.category", "contracts.voltage", "contracts.power", "contracts.points")])),
+                    rx.el.tbody(rx.foreach(ContractsState.rows, _contract_row)),
+                    class_name="data-table contracts-table",
+                ),
+                _pager(),
+            ),
+            rx.el.div(
+                rx.el.p(t("contracts.empty_title"), class_name="empty-title"),
+                rx.el.p(t("contracts.empty_text"), class_name="panel-note"),
+                class_name="empty-state",
+                data_testid="contracts-empty",
+            ),
+        ),
+        class_name="panel",
+        aria_labelledby="contracts-list-title",
+    )
+
+
+# --------------------------------------------------------------------------- the card
+
+
+def _fact(label: str, value: rx.Var, test_id: str = "") -> rx.Component:
+    return rx.el.div(rx.el.dt(label), rx.el.dd(value, data_testid=test_id or None), class_name="profile-row")
+
+
+def _card() -> rx.Component:
+    card = ContractsState.card
+    return rx.cond(
+        ContractsState.card_open,
+        rx.el.section(
+            rx.el.div(
+                rx.el.h2(t("contracts.card_title"), " ", card.number, class_name="panel-title",
+                         id="contract-card-title"),
+                rx.el.button(rx.icon("x", size=16, aria_hidden="true"), rx.el.span(t("contracts.close")),
+                             type="button", class_name="btn-small", on_click=ContractsState.close_card),
+                class_name="panel-head",
+            ),
+            rx.el.dl(
+                _fact(t("contracts.number"), card.number, "card-number"),
+                _fact(t("contracts.signed"), card.signed),
+                _fact(t("contracts.kind"), card.kind),
+                _fact(t("contracts.status"), card.status, "card-status"),
+                _fact(t("contracts.valid"), card.valid),
+                _fact(t("contracts.category"), card.category),
+                _fact(t("contracts.voltage"), card.voltage),
+                _fact(t("contracts.power"), card.power, "card-power"),
+                _fact(t("contracts.payment"), card.payment),
+                _fact(t("contracts.window_label"), card.window),
+                _fact(t("contracts.points"), card.points),
+                _fact(t("contracts.department"), card.department, "card-department"),
+                class_name="profile-list",
+            ),
+            rx.el.h3(t("contracts.curator"), class_name="subtitle"),
+            rx.el.dl(
+                _fact(t("contracts.curator_name"), card.curator_name, "card-curator"),
+                _fact(t("contracts.curator_phone"),
+                      rx.el.a(card.curator_phone, href="tel:" + card.curator_phone)),
+                _fact(t("contracts.curator_email"),
+                      rx.el.a(card.curator_email, href="mailto:" + card.curator_email)),
+                class_name="profile-list",
+            ),
+            _status(ContractsState.card_message, "card-message", "field-error"),
+            rx.cond(
+                ContractsState.card_admin,
+                rx.cond(
+                    ContractsState.confirm_unbind,
+                    rx.el.div(
+                        rx.el.p(t("contracts.unbind_question"), " ", card.number, "?", id="unbind-question"),
+                        rx.el.p(t("contracts.unbind_note"), class_name="panel-note"),
+                        rx.el.div(
+                            rx.el.button(
+                                rx.el.span(t("contracts.unbind_yes"), class_name="btn-label"),
+                                rx.el.span(t("contracts.unbinding"), class_name="btn-busy-label"),
+                                rx.el.span(class_name="spinner", aria_hidden="true"),
+                                type="button", class_name="btn btn-red btn-auto",
+                                on_click=ContractsState.unbind, aria_describedby="unbind-question",
+                                **_busy(ContractsState.unbind_busy),
+                            ),
+                            rx.el.button(t("contracts.cancel"), type="button", class_name="btn btn-plain btn-auto",
+                                         on_click=ContractsState.cancel_unbind),
+                            class_name="button-row",
+                        ),
+                        class_name="confirm-box", role="group", aria_labelledby="unbind-question",
+                    ),
+                    rx.el.button(rx.icon("unlink", size=18, aria_hidden="true"),
+                                 rx.el.span(t("contracts.unbind")), type="button",
+                                 class_name="btn btn-plain btn-auto", on_click=ContractsState.ask_unbind),
+                ),
+                rx.fragment(),
+            ),
+            class_name="panel",
+            id="contract-card",
+            tab_index=-1,
+            aria_labelledby="contract-card-title",
+        ),
+        rx.fragment(),
+    )
+
+
+# --------------------------------------------------------------------------- «Привязать договор»
+
+
+def _find_form() -> rx.Component:
+    return rx.el.form(
+        text_field("inn", t("binding.inn"), "building-2", input_type="text", autocomplete="off",
+                   error=BindPanel.inn_error, hint=t("binding.inn_hint"), max_length=14,
+                   input_mode="numeric", on_change=BindPanel.set_inn.debounce(300)),
+        rx.cond(
+            BindPanel.kpp_needed,
+            text_field("kpp", t("binding.kpp"), "hash", error=BindPanel.kpp_error,
+                       hint=t("binding.kpp_hint"), max_length=12),
+            rx.el.p(t("binding.kpp_not_needed"), class_name="panel-note", data_testid="kpp-not-needed"),
+        ),
+        text_field("number", t("binding.number"), "file-text", error=BindPanel.number_error,
+                   hint=t("binding.number_hint"), max_length=60),
+        _status(BindPanel.form_message, "bind-message", "notice"),
+        rx.el.div(
+            submit_button(t("binding.find"), t("binding.finding"), icon="search", variant="blue",
+                          **_busy(BindPanel.bind_busy)),
+            rx.el.button(t("contracts.cancel"), type="button", class_name="btn btn-plain btn-auto",
+                         on_click=BindPanel.cancel),
+            class_name="button-row",
+        ),
+        on_submit=BindPanel.find,
+        class_name="form form-narrow",
+        no_validate=True,
+    )
+
+
+def _code_form() -> rx.Component:
+    return rx.el.form(
+        _status(BindPanel.code_message, "code-message"),
+        text_field("code", t("binding.code"), "key-round", error=BindPanel.code_error,
+                   hint=t("binding.code_hint"), max_length=20, autocomplete="one-time-code",
+                   input_mode="text"),
+        rx.el.div(
+            submit_button(t("binding.confirm"), t("binding.confirming"), icon="check", variant="green",
+                          **_busy(BindPanel.bind_busy)),
+            rx.el.button(t("binding.resend"), type="button", class_name="btn btn-plain btn-auto",
+                         on_click=BindPanel.resend, disabled=BindPanel.bind_busy),
+            rx.el.button(t("contracts.cancel"), type="button", class_name="btn btn-plain btn-auto",
+                         on_click=BindPanel.cancel),
+            class_name="button-row",
+        ),
+        on_submit=BindPanel.confirm,
+        class_name="form form-narrow",
+        no_validate=True,
+    )
+
+
+def _offered(item: OfferedContract) -> rx.Component:
+    return rx.el.label(
+        rx.el.input(type="checkbox", name="more-" + item.key, id="more-" + item.key, default_checked=True),
+        rx.el.span(item.number, " — ", item.kind),
+        class_name="check-row",
+    )
+
+
+def _done() -> rx.Component:
+    return rx.el.div(
+        rx.el.p(BindPanel.bound_text, class_name="saved", role="status", id="bind-done", tab_index=-1,
+                data_testid="bind-done"),
+        rx.cond(
+            BindPanel.offered.length() > 0,
+            rx.el.form(
+                rx.el.fieldset(
+                    rx.el.legend(t("binding.offered"), " ", BindPanel.organisation_name),
+                    rx.foreach(BindPanel.offered, _offered),
+                ),
+                _status(BindPanel.more_message, "more-message", "field-error"),
+                rx.el.div(
+                    submit_button(t("binding.bind_more"), t("binding.binding_more"), icon="link",
+                                  variant="blue", **_busy(BindPanel.bind_busy)),
+                    rx.el.button(t("binding.finish"), type="button", class_name="btn btn-plain btn-auto",
+                                 on_click=BindPanel.cancel),
+                    class_name="button-row",
+                ),
+                on_submit=BindPanel.bind_more,
+                class_name="form",
+            ),
+            rx.el.button(t("binding.finish"), type="button", class_name="btn btn-plain btn-auto",
+                         on_click=BindPanel.cancel),
+        ),
+    )
+
+
+def _bind_panel() -> rx.Component:
+    return rx.cond(
+        BindPanel.step != "",
+        rx.el.section(
+            rx.el.h2(t("binding.title"), class_name="panel-title", id="bind-title"),
+            rx.el.p(t("binding.intro"), class_name="panel-note"),
+            rx.match(
+                BindPanel.step,
+                ("form", _find_form()),
+                ("code", _code_form()),
+                ("done", _done()),
+                rx.fragment(),
+            ),
+            class_name="panel",
+            aria_labelledby="bind-title",
+            id="bind-panel",
+        ),
+        rx.fragment(),
+    )
+
+
+def contracts_page() -> rx.Component:
+    return cabinet_frame(
+        routes.CONTRACTS,
+        ContractsState.loaded,
+        rx.el.div(
+            rx.el.h1(t("contracts.title"), class_name="section-title"),
+            rx.cond(BindPanel.step == "",
+                    rx.el.button(rx.icon("link", size=18, aria_hidden="true"),
+                                 rx.el.span(t("binding.start")), type="button", class_name="btn btn-green btn-auto",
+                                 on_click=BindPanel.start, data_testid="bind-start"),
+                    rx.fragment()),
+            class_name="page-head",
+        ),
+        _status(ContractsState.notice, "contracts-notice"),
+        _bind_panel(),
+        _card(),
+        _list(),
+    )
