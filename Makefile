@@ -16,7 +16,7 @@ export REFLEX_USE_NPM := 1
 export REFLEX_TELEMETRY_ENABLED := false
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run setup migrate test test-quick test-unit test-browser guides guides-check bench clean
+.PHONY: run setup migrate lint test test-quick test-unit test-browser guides guides-check bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -56,8 +56,13 @@ IN_PROCESS_TESTS := tests/unit tests/integration tests/billing
 TEST_WORKERS ?= 2
 PARALLEL := -n $(TEST_WORKERS) --dist worksteal
 
-## test: set up, find or install Chromium, run unit, integration, billing, browser and attack tests
-test: $(DEV_STAMP)
+## lint: ruff and mypy over the application package (settings in pyproject.toml)
+lint: $(DEV_STAMP)
+	$(VENV_BIN)/ruff check lkk_app
+	$(VENV_BIN)/mypy
+
+## test: set up, find or install Chromium, lint, run unit, integration, billing, browser and attack tests
+test: $(DEV_STAMP) lint
 	$(PY) scripts/build_guides.py --check
 	@chromium="$$($(PY) scripts/ensure_test_tools.py)" && export LKK_CHROMIUM="$$chromium" && \
 	  $(PYTEST) $(IN_PROCESS_TESTS) $(PARALLEL) -m "not timing" && \
@@ -65,8 +70,8 @@ test: $(DEV_STAMP)
 	  $(PYTEST) tests/browser && \
 	  $(PYTEST) tests/attack
 
-## test-quick: unit, integration and billing tests without the slow samples (no browser)
-test-quick: $(DEV_STAMP)
+## test-quick: lint, unit, integration and billing tests without the slow samples (no browser)
+test-quick: $(DEV_STAMP) lint
 	$(PYTEST) $(IN_PROCESS_TESTS) -q $(PARALLEL) -m "not slow and not timing"
 	$(PYTEST) $(IN_PROCESS_TESTS) -q -m "timing and not slow"
 

@@ -31,6 +31,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from lkk_app.core.token_bucket import TokenBucket
+
 log = logging.getLogger("lkk.cpu_pools")
 
 T = TypeVar("T")
@@ -50,9 +52,6 @@ class BoundedPool:
         self.threads = threads
         self.waiting = waiting
         self.per_second = per_second
-        # Token bucket of the rate (starts full; holds one second's worth).
-        self._tokens = per_second or 0.0
-        self._stamp = time.monotonic()
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self._taken = 0
@@ -79,15 +78,18 @@ class BoundedPool:
             self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix=f"lkk-{self.name}")
         return self._executor
 
+    @property
+    def per_second(self) -> float | None:
+        """Jobs a second at the most (``None``: any number)."""
+        return None if self._bucket is None else self._bucket.rate
+
+    @per_second.setter
+    def per_second(self, value: float | None) -> None:
+        # A token bucket of the rate (starts full; holds one second's worth).
+        self._bucket = None if value is None else TokenBucket(value, value)
+
     def _rate_allows(self, now: float) -> bool:
-        if self.per_second is None:
-            return True
-        self._tokens = min(self.per_second, self._tokens + (now - self._stamp) * self.per_second)
-        self._stamp = now
-        if self._tokens >= 1:
-            self._tokens -= 1
-            return True
-        return False
+        return self._bucket is None or self._bucket.take(now)
 
     def _release(self, _future: Future) -> None:
         with self._lock:

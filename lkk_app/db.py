@@ -85,9 +85,15 @@ async def in_transaction(fn: Callable[[Session], T], engine: sa.Engine | None = 
     return await asyncio.to_thread(run_in_transaction, fn, engine)
 
 
-def dialect_insert(session: Session, table: sa.Table) -> Any:
-    """``INSERT`` for ``table`` in the session's dialect, with ``on_conflict_do_nothing`` /
-    ``on_conflict_do_update`` (PostgreSQL and SQLite)."""
+def upserts(session: Session) -> bool:
+    """Whether the session's dialect has ``INSERT … ON CONFLICT`` (:func:`dialect_insert`)."""
+    return session.get_bind().dialect.name in ("postgresql", "sqlite")
+
+
+def dialect_insert(session: Session, table: sa.Table | type[SQLModel]) -> Any:
+    """``INSERT`` for ``table`` (or a table class, for ORM ``RETURNING``) in the session's
+    dialect, with ``on_conflict_do_nothing`` / ``on_conflict_do_update`` (PostgreSQL and
+    SQLite)."""
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -95,6 +101,27 @@ def dialect_insert(session: Session, table: sa.Table) -> Any:
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     return sqlite_insert(table)
+
+
+def rowcount(result: sa.Result[Any]) -> int:
+    """How many rows an ``UPDATE`` or ``DELETE`` matched (``CursorResult.rowcount``, typed)."""
+    if not isinstance(result, sa.CursorResult):
+        raise TypeError(f"not the result of an UPDATE or DELETE: {type(result).__name__}")
+    return int(result.rowcount or 0)
+
+
+def update_rows(session: Session, model: type[SQLModel], values: dict[str, Any], *where: Any) -> int:
+    """``UPDATE`` the rows of ``model`` where every condition of ``where`` holds, setting
+    ``values``, without touching the objects the session holds; how many rows matched."""
+    return rowcount(session.execute(sa.update(model).where(*where).values(**values)
+                                    .execution_options(synchronize_session=False)))
+
+
+def delete_rows(session: Session, model: type[SQLModel], *where: Any) -> int:
+    """``DELETE`` the rows of ``model`` where every condition of ``where`` holds, without
+    touching the objects the session holds; how many rows went."""
+    return rowcount(session.execute(sa.delete(model).where(*where)
+                                    .execution_options(synchronize_session=False)))
 
 
 def table_of(model: type[SQLModel]) -> sa.Table:

@@ -7,8 +7,8 @@ from lkk_app import (
     routes,
 )
 from lkk_app.i18n import t
-from lkk_app.logs import setup_logging
 from lkk_app.jobs.worker import background_lifespan
+from lkk_app.logs import setup_logging
 from lkk_app.state.errors import handle_backend_error
 from lkk_app.web.asgi import event_limits, security_middleware
 from lkk_app.web.http import build_http_app

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from lkk_app.core.text import escape_control
 from lkk_app.settings import Settings, get_settings
 
-_SECRET_KEYS = r"cookie|authorization|password|current_password|new_password|password_confirm|code"
+_SECRET_KEYS = r"cookie|authorization|password|current_password|new_password|password_confirm|code"  # noqa: S105 - key names
 _QUOTED_VALUE = r"""(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")"""
 _KEYED_SECRET_RE = re.compile(
     r"""(?P<key>['"](?:""" + _SECRET_KEYS + r""")['"]\s*:\s*)""" + _QUOTED_VALUE, re.I)
@@ -67,14 +67,17 @@ def install_log_redaction(settings: Settings | None = None) -> None:
     logging.setLogRecordFactory(factory)
 
 
+class _LkkHandler(logging.StreamHandler):
+    """The handler :func:`setup_logging` installs (so that a second call adds none)."""
+
+
 def setup_logging(level: int = logging.INFO) -> None:
     install_log_redaction()
     logger = logging.getLogger("lkk")
-    if any(getattr(h, "_lkk", False) for h in logger.handlers):
+    if any(isinstance(h, _LkkHandler) for h in logger.handlers):
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _LkkHandler(sys.stderr)
     handler.setFormatter(SingleLineFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler._lkk = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False

@@ -17,6 +17,14 @@ from sqlmodel import Field, SQLModel
 NaiveUTC = sa.DateTime(timezone=False)
 
 
+def saved_id(row: SQLModel) -> int:
+    """The primary key of a stored row (``id`` is ``None`` only before the first flush)."""
+    value = getattr(row, "id", None)
+    if not isinstance(value, int):
+        raise ValueError(f"{type(row).__name__} has no id yet")
+    return value
+
+
 class User(SQLModel, table=True):
     __tablename__ = "lkk_user"
 
@@ -96,7 +104,19 @@ class CaptchaChallenge(SQLModel, table=True):
     used_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
 
 
-class OutboxMessage(SQLModel, table=True):
+class QueueColumns(SQLModel):
+    """The columns a durable job queue works on (:mod:`lkk_app.jobs.queue`), for the
+    tables of its jobs.  ``status`` holds the queue's ``Statuses``."""
+
+    status: str = Field(default="pending", max_length=16, index=True)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(index=True, sa_type=NaiveUTC)
+    locked_until: datetime | None = Field(default=None, sa_type=NaiveUTC)
+    expires_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
+    last_error: str = Field(default="", max_length=500)
+
+
+class OutboxMessage(QueueColumns, table=True):
     """A letter waiting to be sent (or sent, or failed).  Written in the same
     transaction as the data it belongs to; a background sender delivers it.
 
@@ -119,12 +139,7 @@ class OutboxMessage(SQLModel, table=True):
     # or temporary password (a slow server that got the first copy does not
     # make it void).  Cleared once the letter is sent or failed.
     secret_seed: str | None = Field(default=None, max_length=64)
-    status: str = Field(default="pending", max_length=16, index=True)  # pending|sending|sent|failed
-    attempts: int = Field(default=0)
-    next_attempt_at: datetime = Field(index=True, sa_type=NaiveUTC)
-    locked_until: datetime | None = Field(default=None, sa_type=NaiveUTC)
-    expires_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
-    last_error: str = Field(default="", max_length=500)
+    # QueueColumns; status: pending|sending|sent|failed
     created_at: datetime = Field(sa_type=NaiveUTC)
     sent_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
 
@@ -191,10 +206,12 @@ class KnownDevice(SQLModel, table=True):
 
 # The embedded demo billing keeps its own tables (lkk_app/billing/adapters/demo_tables.py);
 # importing them here lets the migrations and ``metadata.create_all`` see them.
-from lkk_app.billing.adapters import demo_tables as _demo_billing_tables  # noqa: E402,F401
-# The cabinet's read copy of billing data (lkk_app/billing/store.py).
-from lkk_app.billing import store as _billing_read_copy  # noqa: E402,F401
 # Memberships, bound contracts, binding requests and curator codes (lkk_app/billing/binding_tables.py).
 from lkk_app.billing import binding_tables as _binding_tables  # noqa: E402,F401
+
 # Deliveries to billing through the job queue (lkk_app/billing/deliveries.py).
 from lkk_app.billing import deliveries as _billing_deliveries  # noqa: E402,F401
+
+# The cabinet's read copy of billing data (lkk_app/billing/store.py).
+from lkk_app.billing import store as _billing_read_copy  # noqa: E402,F401
+from lkk_app.billing.adapters import demo_tables as _demo_billing_tables  # noqa: E402,F401

@@ -131,8 +131,8 @@ def pages() -> list[Page]:
     (``lkk_app/lkk_app.py``).  Imported here, not at the top: the pages import
     this module for their links."""
     from lkk_app.pages.change_password import change_password_page
-    from lkk_app.pages.contracts import contracts_page
     from lkk_app.pages.confirm import confirm_failed_page
+    from lkk_app.pages.contracts import contracts_page
     from lkk_app.pages.forgot import forgot_page
     from lkk_app.pages.login import login_page
     from lkk_app.pages.profile import profile_page

@@ -20,6 +20,7 @@ import string
 import sys
 import zoneinfo
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -212,7 +213,7 @@ def _mail_settings(env: dict[str, str], *, production: bool, data_dir: Path,
     if any(ch in mail_from for ch in "\r\n\x00") or len(mail_from) > 320:
         problems.add("LKK_MAIL_FROM must be one line, e.g. 'ЛКК <no-reply@example.ru>'")
     else:
-        name, addr = email.utils.parseaddr(mail_from)
+        _name, addr = email.utils.parseaddr(mail_from)
         if not addr or not _ADDR_RE.fullmatch(addr) or len(addr) > 254:
             problems.add(
                 f"LKK_MAIL_FROM must be an address such as 'ЛКК <no-reply@example.ru>', got {mail_from!r}"
@@ -365,7 +366,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if not cookie_name.replace("_", "").replace("-", "").isalnum():
         problems.add("LKK_SESSION_COOKIE may hold only letters, digits, '_' and '-'")
 
-    numbers = {
+    numbers: dict[str, Any] = {
         "bcrypt_cost": _int(env, "LKK_BCRYPT_COST", 12, 10, 16, problems),
         "session_idle_minutes": _int(env, "LKK_SESSION_IDLE_MINUTES", 30, 1, 24 * 60, problems),
         "session_absolute_hours": _int(env, "LKK_SESSION_ABSOLUTE_HOURS", 12, 1, 24 * 30, problems),
@@ -430,16 +431,22 @@ def _exempt_ips(env: dict[str, str], *, production: bool, problems: _Problems) -
     return items
 
 
+def _short_text(env: dict[str, str], variable: str, field: str, out: dict, problems: _Problems) -> None:
+    """An optional one-line text of at most 200 characters into ``out[field]``."""
+    value = env.get(variable, "").strip()
+    if not value:
+        return
+    if len(value) > 200:
+        problems.add(f"{variable} must be at most 200 characters")
+    else:
+        out[field] = value
+
+
 def _support_settings(env: dict[str, str], problems: _Problems) -> dict:
     """LKK_SUPPLIER_NAME, LKK_SUPPORT_PHONES (separated by ';'), LKK_SUPPORT_HOURS,
     LKK_SUPPORT_EMAIL — each optional; the defaults are demo values."""
     out: dict = {}
-    name = env.get("LKK_SUPPLIER_NAME", "").strip()
-    if name:
-        if len(name) > 200:
-            problems.add("LKK_SUPPLIER_NAME must be at most 200 characters")
-        else:
-            out["supplier_name"] = name
+    _short_text(env, "LKK_SUPPLIER_NAME", "supplier_name", out, problems)
     phones = env.get("LKK_SUPPORT_PHONES", "").strip()
     if phones:
         items = tuple(p.strip() for p in phones.split(";") if p.strip())
@@ -448,12 +455,7 @@ def _support_settings(env: dict[str, str], problems: _Problems) -> dict:
             problems.add(f"LKK_SUPPORT_PHONES must be phone numbers separated by ';', got {phones[:200]!r}")
         else:
             out["support_phones"] = items
-    hours = env.get("LKK_SUPPORT_HOURS", "").strip()
-    if hours:
-        if len(hours) > 200:
-            problems.add("LKK_SUPPORT_HOURS must be at most 200 characters")
-        else:
-            out["support_hours"] = hours
+    _short_text(env, "LKK_SUPPORT_HOURS", "support_hours", out, problems)
     email = env.get("LKK_SUPPORT_EMAIL", "").strip()
     if email:
         from lkk_app.auth.validation import email_error

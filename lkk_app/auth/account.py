@@ -14,19 +14,18 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
-from lkk_app.models import User
-from lkk_app.auth import audit, passwords, sessions, throttle, users
+from lkk_app.auth import audit, passwords, sessions, throttle, useragent, users, validation
 from lkk_app.core import clock, tokens
-from lkk_app.mail import outbox
-from lkk_app.auth import useragent, validation
 from lkk_app.core.errors import Code, FieldErrors
 from lkk_app.core.formatting import local_datetime
+from lkk_app.mail import outbox
+from lkk_app.models import User, saved_id
 from lkk_app.settings import Settings, get_settings
 
 #: Consecutive wrong current passwords after which the session ends.
 GUESSES_END_SESSION = throttle.THRESHOLD
 # ``detail`` of the audit trail's ``session_ended`` after too many wrong current passwords.
-ENDED_BY_PASSWORD_GUESSES = "password guesses"
+ENDED_BY_PASSWORD_GUESSES = "password guesses"  # noqa: S105 - a reason, not a secret
 
 
 class SessionEnded(Exception):
@@ -46,7 +45,7 @@ def _check_current_password(session: Session, user: User, current_password: str,
 
     **Commits** once, right after reserving the attempt, so that racing
     requests see the reservation before the slow bcrypt check."""
-    key = password_check_key(user.id, settings)
+    key = password_check_key(saved_id(user), settings)
     reservation = throttle.reserve(session, key, code_ok=True)
     if not reservation.allowed:
         audit.record(session, event=audit.PASSWORD_CHANGE_FAILED, result=audit.REFUSED,
@@ -127,17 +126,33 @@ def change_password(
         errors["new_password"] = problem
     elif current_password and new_password == current_password:
         errors["new_password"] = Code("profile.password_same")
+    set_checked_password(session, user, new_password, password_confirm, errors, settings=settings)
+    # A temporary password asked for earlier must not outlive a deliberate change.
+    tokens.invalidate_tokens(session, user_id=saved_id(user), purpose=tokens.TEMP_PASSWORD)
+    return password_was_set(session, user, keep_session_token=keep_session_token, ip=ip,
+                            user_agent=user_agent, detail="profile", settings=settings)
+
+
+def set_checked_password(session: Session, user: User, new_password: str, password_confirm: str,
+                         errors: dict[str, Code], *, settings: Settings) -> None:
+    """Store ``new_password`` unless ``errors`` (the checks so far) or its confirmation
+    (key ``password_confirm``) say otherwise; then raises :class:`FieldErrors`."""
     confirm_problem = validation.confirmation_error(new_password, password_confirm)
     if confirm_problem:
         errors["password_confirm"] = confirm_problem
     if errors:
         raise FieldErrors(errors)
     users.set_password(session, user, new_password, settings=settings)
-    # A temporary password asked for earlier must not outlive a deliberate change.
-    tokens.invalidate_tokens(session, user_id=user.id, purpose=tokens.TEMP_PASSWORD)
-    ended = sessions.revoke_user_sessions(session, user.id, except_token=keep_session_token)
+
+
+def password_was_set(session: Session, user: User, *, keep_session_token: str, ip: str,
+                     user_agent: str, detail: str, settings: Settings) -> int:
+    """After a new password is stored (``detail``: "profile" or "recovery"): every other
+    session of the user ends, the audit trail records the change and the ended
+    sessions, the owner is sent the notice.  How many sessions ended."""
+    ended = sessions.revoke_user_sessions(session, saved_id(user), except_token=keep_session_token)
     audit.record(session, event=audit.PASSWORD_CHANGED, user_id=user.id, login=user.login,
-                 ip=ip, user_agent=user_agent, detail="profile")
+                 ip=ip, user_agent=user_agent, detail=detail)
     if ended:
         audit.record(session, event=audit.SESSION_ENDED, user_id=user.id, login=user.login,
                      ip=ip, user_agent=user_agent, detail=sessions.ENDED_BY_PASSWORD_CHANGE)

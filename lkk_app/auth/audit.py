@@ -9,17 +9,17 @@ sizes and stripped of control characters; callers never pass secrets.
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from lkk_app.models import AuditEvent
 from lkk_app.core import clock
 from lkk_app.core.text import clean
+from lkk_app.models import AuditEvent
 
 LOGIN_SUCCESS = "login_success"
 LOGIN_FAILURE = "login_failure"
 LOGIN_THROTTLED = "login_throttled"
-PASSWORD_CHANGED = "password_changed"
-PASSWORD_CHANGE_FAILED = "password_change_failed"  # a wrong current password in «Смена пароля»
+PASSWORD_CHANGED = "password_changed"  # noqa: S105 - an event name
+PASSWORD_CHANGE_FAILED = "password_change_failed"  # noqa: S105 - a wrong current password in «Смена пароля»
 RECOVERY_REQUESTED = "recovery_requested"
 RECOVERY_USED = "recovery_used"
 EMAIL_CONFIRMED = "email_confirmed"
@@ -64,5 +64,5 @@ def record(
 def recent_for_user(session: Session, user_id: int, limit: int = 20) -> list[AuditEvent]:
     return list(session.exec(
         select(AuditEvent).where(AuditEvent.user_id == user_id)
-        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(limit)
+        .order_by(col(AuditEvent.created_at).desc(), col(AuditEvent.id).desc()).limit(limit)
     ).all())

@@ -35,11 +35,12 @@ import unicodedata
 from datetime import timedelta
 from io import BytesIO
 
-from sqlmodel import Session, delete, select, update
+from sqlmodel import Session, col, select
 
-from lkk_app.models import CaptchaChallenge
 from lkk_app.auth import captcha_image
 from lkk_app.core import clock, tokens
+from lkk_app.db import delete_rows, update_rows
+from lkk_app.models import CaptchaChallenge
 from lkk_app.settings import Settings, get_settings
 
 TTL = timedelta(minutes=5)
@@ -50,7 +51,7 @@ IMAGE_HEIGHT = captcha_image.HEIGHT
 CHALLENGE_ID_BYTES = 24
 CHALLENGE_ID_LENGTH = 32  # secrets.token_urlsafe(24)
 
-_CODE_RE = re.compile(r"[0-9]{%d,%d}" % (min(CODE_LENGTHS), max(CODE_LENGTHS)))
+_CODE_RE = re.compile(f"[0-9]{{{min(CODE_LENGTHS)},{max(CODE_LENGTHS)}}}")
 
 
 def render_code(code: str) -> bytes:
@@ -136,22 +137,17 @@ def verify(
         return False
     settings = settings or get_settings()
     now = clock.utcnow()
-    result = session.exec(  # type: ignore[call-overload]
-        update(CaptchaChallenge)
-        .where(CaptchaChallenge.challenge_id == challenge_id)  # type: ignore[arg-type]
-        .where(CaptchaChallenge.used_at.is_(None))  # type: ignore[union-attr]
-        .where(CaptchaChallenge.expires_at > now)  # type: ignore[arg-type, operator]
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if (result.rowcount or 0) != 1:
+    spent = update_rows(session, CaptchaChallenge, {"used_at": now},
+                        col(CaptchaChallenge.challenge_id) == challenge_id,
+                        col(CaptchaChallenge.used_at).is_(None), col(CaptchaChallenge.expires_at) > now)
+    if spent != 1:
         return False
     cleaned = _normalise_answer(answer)
     if cleaned is None:
         return False
     expected = session.exec(
-        select(CaptchaChallenge.answer_hash).where(  # type: ignore[call-overload]
-            CaptchaChallenge.challenge_id == challenge_id  # type: ignore[arg-type]
+        select(CaptchaChallenge.answer_hash).where(
+            CaptchaChallenge.challenge_id == challenge_id
         )
     ).one()
     return hmac.compare_digest(expected, _answer_hash(challenge_id, cleaned, settings))
@@ -160,9 +156,4 @@ def verify(
 def purge_expired(session: Session, older_than: timedelta = timedelta(hours=1)) -> int:
     """Delete challenges that expired more than ``older_than`` ago; return how many."""
     cutoff = clock.utcnow() - older_than
-    result = session.exec(  # type: ignore[call-overload]
-        delete(CaptchaChallenge)
-        .where(CaptchaChallenge.expires_at < cutoff)  # type: ignore[arg-type, operator]
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)
+    return delete_rows(session, CaptchaChallenge, col(CaptchaChallenge.expires_at) < cutoff)

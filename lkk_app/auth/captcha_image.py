@@ -89,7 +89,7 @@ def _outline(digit: str) -> Image.Image:
     """The contour of ``digit`` in a random face and size, as an ``L`` mask."""
     with _font_lock:
         font = secrets.choice(_fonts())
-        left, top, right, bottom = font.getbbox(digit, stroke_width=OUTLINE)
+        left, top, right, bottom = (int(v) for v in font.getbbox(digit, stroke_width=OUTLINE))
         pad = 4
         size = (right - left + 2 * pad, bottom - top + 2 * pad)
         origin = (pad - left, pad - top)
@@ -112,7 +112,7 @@ def _glyph(digit: str, colour: tuple[int, int, int]) -> Image.Image:
     layer = layer.rotate(_uniform(-ROTATION, ROTATION), resample=Image.Resampling.BICUBIC,
                          expand=True)
     layer = layer.crop(layer.getbbox())
-    glyph = Image.new("RGBA", layer.size, colour + (0,))
+    glyph = Image.new("RGBA", layer.size, (*colour, 0))
     glyph.putalpha(layer)
     return glyph
 
@@ -154,21 +154,22 @@ def _colours() -> tuple[tuple[int, int, int], tuple[int, int, int]]:
     second = (first + 1 + secrets.randbelow(len(_HUES) - 1)) % len(_HUES)
 
     def vary(colour: tuple[int, int, int]) -> tuple[int, int, int]:
-        return tuple(max(0, min(255, c + _int(-12, 12))) for c in colour)  # type: ignore[return-value]
+        red, green, blue = (max(0, min(255, c + _int(-12, 12))) for c in colour)
+        return red, green, blue
 
     return vary(_HUES[first]), vary(_HUES[second])
 
 
 def draw(code: str) -> Image.Image:
     """The image of ``code``: RGB, :data:`WIDTH` × :data:`HEIGHT`."""
-    background = tuple(_int(232, 250) for _ in range(3))
+    background = (_int(232, 250), _int(232, 250), _int(232, 250))
     ink, stroke = _colours()
     glyphs = [_glyph(digit, ink) for digit in code]
     overlaps = [_int(*OVERLAP) for _ in glyphs[1:]]
     line = Image.new("RGBA", (sum(g.width for g in glyphs) - sum(overlaps) + 8, HEIGHT),
-                     ink + (0,))
+                     (*ink, 0))
     x = 4
-    for glyph, overlap in zip(glyphs, [*overlaps, 0]):
+    for glyph, overlap in zip(glyphs, [*overlaps, 0], strict=True):
         y = (HEIGHT - glyph.height) // 2 + _int(-4, 4)
         line.alpha_composite(glyph, (x, max(0, min(HEIGHT - glyph.height, y))))
         x += glyph.width - overlap

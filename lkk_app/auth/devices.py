@@ -18,12 +18,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, col, delete, select
 from typing_extensions import TypeIs
 
-from lkk_app.models import KnownDevice
 from lkk_app.core import clock, tokens
 from lkk_app.core.tokens import hash_token
+from lkk_app.db import dialect_insert, rowcount, table_of, upserts
+from lkk_app.models import KnownDevice
 
 COOKIE_NAME = "lkk_device"
 COOKIE_LENGTH = 43  # core.tokens.new_token
@@ -46,9 +47,9 @@ def known_device(session: Session, token: object, user_id: int | None) -> str | 
     digest = hash_token(token)
     row = session.exec(
         select(KnownDevice.id)
-        .where(KnownDevice.token_hash == digest)  # type: ignore[arg-type]
-        .where(KnownDevice.user_id == user_id)  # type: ignore[arg-type]
-        .where(KnownDevice.last_seen_at > clock.utcnow() - LIFETIME)  # type: ignore[arg-type, operator]
+        .where(KnownDevice.token_hash == digest)
+        .where(KnownDevice.user_id == user_id)
+        .where(KnownDevice.last_seen_at > clock.utcnow() - LIFETIME)
     ).first()
     return digest if row is not None else None
 
@@ -60,15 +61,10 @@ def remember(session: Session, token: object, user_id: int) -> str:
     cookie = token if well_formed(token) else tokens.new_token()
     digest = hash_token(cookie)
     now = clock.utcnow()
-    table = KnownDevice.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        stmt = insert(KnownDevice).values(token_hash=digest, user_id=user_id, created_at=now,
-                                          last_seen_at=now)
+    table = table_of(KnownDevice)
+    if upserts(session):
+        stmt = dialect_insert(session, KnownDevice).values(token_hash=digest, user_id=user_id,
+                                                          created_at=now, last_seen_at=now)
         stmt = stmt.on_conflict_do_update(
             index_elements=["token_hash", "user_id"], set_={"last_seen_at": now},
             where=table.c.last_seen_at < now - TOUCH_INTERVAL,
@@ -78,7 +74,7 @@ def remember(session: Session, token: object, user_id: int) -> str:
         updated = session.execute(
             sa.update(table).where(table.c.token_hash == digest).where(table.c.user_id == user_id)
             .values(last_seen_at=now))
-        if not updated.rowcount:
+        if not rowcount(updated):
             session.execute(sa.insert(table).values(token_hash=digest, user_id=user_id,
                                                     created_at=now, last_seen_at=now))
     session.flush()
@@ -88,8 +84,8 @@ def remember(session: Session, token: object, user_id: int) -> str:
 def purge(session: Session) -> int:
     """Forget devices not seen for :data:`LIFETIME`; return how many."""
     result = session.execute(delete(KnownDevice).where(
-        KnownDevice.last_seen_at < clock.utcnow() - LIFETIME))  # type: ignore[arg-type, operator]
-    return int(result.rowcount or 0)
+        col(KnownDevice.last_seen_at) < clock.utcnow() - LIFETIME))
+    return rowcount(result)
 
 
 __all__ = ["COOKIE_NAME", "LIFETIME", "hash_token", "known_device", "purge", "remember",

@@ -25,11 +25,11 @@ from datetime import datetime
 from sqlmodel import Session
 
 from lkk_app import db as db_module
-from lkk_app.models import User
 from lkk_app.auth import audit, captcha, confirmation, devices, passwords, ratelimit, recovery, throttle
 from lkk_app.auth import sessions as session_service
 from lkk_app.auth import users as user_service
 from lkk_app.core.errors import AuthenticationFailed
+from lkk_app.models import User, saved_id
 from lkk_app.settings import Settings, get_settings
 
 
@@ -268,7 +268,7 @@ def _succeeded(db: Session, plan: _Plan, user: User, *, restricted: bool, login:
     """A right password (or temporary password): the reservations are taken
     back and this client's series of failures ends — strangers elsewhere stay
     throttled."""
-    assert user.id is not None
+    user_id = saved_id(user)
     for event_id in events:
         ratelimit.release(db, event_id)
     if end_series:
@@ -279,25 +279,25 @@ def _succeeded(db: Session, plan: _Plan, user: User, *, restricted: bool, login:
             audit.record(db, event=audit.SESSION_ENDED, user_id=ended_user, ip=ip,
                          user_agent=user_agent, detail=ENDED_BY_NEW_LOGIN)
     if restricted:
-        audit.record(db, event=audit.RECOVERY_USED, user_id=user.id, login=user.login,
+        audit.record(db, event=audit.RECOVERY_USED, user_id=user_id, login=user.login,
                      ip=ip, user_agent=user_agent)
-        audit.record(db, event=audit.LOGIN_SUCCESS, user_id=user.id, login=login, ip=ip,
+        audit.record(db, event=audit.LOGIN_SUCCESS, user_id=user_id, login=login, ip=ip,
                      user_agent=user_agent, detail=detail or "temporary password")
-        token = session_service.mint_session(db, user_id=user.id, ip=ip, user_agent=user_agent,
+        token = session_service.mint_session(db, user_id=user_id, ip=ip, user_agent=user_agent,
                                              must_change_password=True, settings=settings)
         return LoginOutcome(LoginResult.RESTRICTED, session_token=token,
-                            device_token=devices.remember(db, device_token, user.id))
+                            device_token=devices.remember(db, device_token, user_id))
     if user.email_confirmed_at is None:
-        audit.record(db, event=audit.LOGIN_FAILURE, result=audit.FAIL, user_id=user.id,
+        audit.record(db, event=audit.LOGIN_FAILURE, result=audit.FAIL, user_id=user_id,
                      login=login, ip=ip, user_agent=user_agent, detail="e-mail not confirmed")
         return LoginOutcome(LoginResult.UNCONFIRMED,
-                            resend_ticket=confirmation.resend_ticket(user.id, settings))
-    audit.record(db, event=audit.LOGIN_SUCCESS, user_id=user.id, login=login, ip=ip,
+                            resend_ticket=confirmation.resend_ticket(user_id, settings))
+    audit.record(db, event=audit.LOGIN_SUCCESS, user_id=user_id, login=login, ip=ip,
                  user_agent=user_agent)
-    token = session_service.mint_session(db, user_id=user.id, ip=ip, user_agent=user_agent,
+    token = session_service.mint_session(db, user_id=user_id, ip=ip, user_agent=user_agent,
                                          settings=settings)
     return LoginOutcome(LoginResult.OK, session_token=token,
-                        device_token=devices.remember(db, device_token, user.id))
+                        device_token=devices.remember(db, device_token, user_id))
 
 
 __all__ = ["ENDED_BY_NEW_LOGIN", "LoginOutcome", "LoginResult", "log_in", "window_state"]

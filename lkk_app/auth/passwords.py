@@ -12,6 +12,7 @@ the event loop.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import re
@@ -105,11 +106,7 @@ def dummy_verify(password: object, *, secret_key: bytes | str, cost: int) -> Non
     response does not reveal whether the login exists.  Never raises.
     """
     dummy = _dummy_hash(cost)
-    if isinstance(password, str) and len(password) <= MAX_VERIFY_CHARS:
-        candidate = password
-    else:
-        candidate = "-"
-    try:
+    candidate = password if isinstance(password, str) and len(password) <= MAX_VERIFY_CHARS else "-"
+    # The result is ignored anyway: only the time spent counts.
+    with contextlib.suppress(Exception):
         bcrypt.checkpw(prehash(candidate, secret_key), dummy.encode("ascii"))
-    except Exception:  # noqa: BLE001 - the result is ignored anyway
-        pass

@@ -47,10 +47,11 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlmodel import Session, delete, func, select
+from sqlmodel import Session, col, delete, func, select
 
-from lkk_app.models import RateEvent
 from lkk_app.core import clock
+from lkk_app.db import delete_rows
+from lkk_app.models import RateEvent, saved_id
 
 MAX_BUCKET_LENGTH = 128  # the column's length
 
@@ -232,10 +233,10 @@ def _count(session: Session, bucket: str, window: timedelta, now: datetime) -> i
     stmt = (
         select(func.count())
         .select_from(RateEvent)
-        .where(RateEvent.bucket == bucket)  # type: ignore[arg-type]
-        .where(RateEvent.created_at > now - window)  # type: ignore[arg-type, operator]
+        .where(RateEvent.bucket == bucket)
+        .where(RateEvent.created_at > now - window)
     )
-    return int(session.exec(stmt).one())  # type: ignore[call-overload]
+    return int(session.exec(stmt).one())
 
 
 # --------------------------------------------------------------------------- API
@@ -307,8 +308,7 @@ def reserve(session: Session, bucket: str, window: timedelta) -> tuple[int, int]
     row = RateEvent(bucket=name, created_at=now)
     session.add(row)
     session.flush()
-    assert row.id is not None
-    return int(row.id), _count(session, name, window, now)
+    return saved_id(row), _count(session, name, window, now)
 
 
 def free_at(session: Session, bucket: str, *, limit: int, window: timedelta) -> datetime | None:
@@ -319,11 +319,11 @@ def free_at(session: Session, bucket: str, *, limit: int, window: timedelta) -> 
     held = _count(session, name, window, now)
     if held < limit:
         return None
-    oldest_needed = session.exec(  # type: ignore[call-overload]
+    oldest_needed = session.exec(
         select(RateEvent.created_at)
-        .where(RateEvent.bucket == name)  # type: ignore[arg-type]
-        .where(RateEvent.created_at > now - window)  # type: ignore[arg-type, operator]
-        .order_by(RateEvent.created_at, RateEvent.id)  # type: ignore[arg-type]
+        .where(RateEvent.bucket == name)
+        .where(RateEvent.created_at > now - window)
+        .order_by(col(RateEvent.created_at), col(RateEvent.id))
         .offset(held - limit).limit(1)
     ).first()
     if oldest_needed is None:
@@ -335,8 +335,8 @@ def release(session: Session, event_id: int | None) -> None:
     """Take back one event recorded by :func:`reserve` (no error when gone). Flushes."""
     if event_id is None:
         return
-    session.exec(  # type: ignore[call-overload]
-        delete(RateEvent).where(RateEvent.id == int(event_id))  # type: ignore[arg-type]
+    session.exec(
+        delete(RateEvent).where(col(RateEvent.id) == int(event_id))
         .execution_options(synchronize_session=False))
     session.flush()
 
@@ -345,9 +345,4 @@ def purge(session: Session, older_than: timedelta = 2 * LONGEST_WINDOW) -> int:
     """Delete events older than ``older_than`` (keep it ≥ the longest window in
     use); return how many."""
     cutoff = clock.utcnow() - older_than
-    result = session.exec(  # type: ignore[call-overload]
-        delete(RateEvent)
-        .where(RateEvent.created_at < cutoff)  # type: ignore[arg-type, operator]
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)
+    return delete_rows(session, RateEvent, col(RateEvent.created_at) < cutoff)

@@ -37,17 +37,15 @@ from __future__ import annotations
 
 import logging
 
-from sqlmodel import Session, select, update
+from sqlmodel import Session, col, select
 
-from lkk_app.models import OneTimeToken, User
-from lkk_app.auth import audit, passwords, ratelimit, sessions
-from lkk_app.core import clock
-from lkk_app.mail import outbox
-from lkk_app.auth import throttle
-from lkk_app.core import tokens
-from lkk_app.auth import users, validation
-from lkk_app.core.errors import Code, FieldErrors
+from lkk_app.auth import account, audit, passwords, ratelimit, sessions, throttle, users, validation
+from lkk_app.core import clock, tokens
+from lkk_app.core.errors import Code
 from lkk_app.core.text import MAX_INPUT
+from lkk_app.db import update_rows
+from lkk_app.mail import outbox
+from lkk_app.models import OneTimeToken, User, saved_id
 from lkk_app.settings import Settings, get_settings
 
 log = logging.getLogger("lkk.auth")
@@ -100,7 +98,8 @@ def request_reset(
         _audit(audit.OK if allowed else audit.REFUSED, None)
         log.info("password reset requested for a non-matching login/e-mail from %s", ip or "-")
         return
-    assert user is not None and user.id is not None
+    if user is None or user.id is None:  # matched: the user was found
+        raise RuntimeError("a matching recovery request without its account")
     if not ratelimit.allow_all(session, ratelimit.recovery_rules(account=user.id, ip=ip)):
         _audit(audit.REFUSED, user.id)
         log.info("password reset for user %s from %s: over the limit", user.id, ip or "-")
@@ -150,9 +149,9 @@ def mint_temp_password(
         password = tokens.temp_password_from_seed(letter_seed)
         newest = session.exec(
             select(OneTimeToken)
-            .where(OneTimeToken.user_id == user_id)  # type: ignore[arg-type]
-            .where(OneTimeToken.purpose == tokens.TEMP_PASSWORD)  # type: ignore[arg-type]
-            .order_by(OneTimeToken.id.desc())  # type: ignore[union-attr]
+            .where(OneTimeToken.user_id == user_id)
+            .where(OneTimeToken.purpose == tokens.TEMP_PASSWORD)
+            .order_by(col(OneTimeToken.id).desc())
             .limit(1)
         ).first()
         if newest is not None and passwords.verify_password(
@@ -180,11 +179,11 @@ def _live_temp_hashes(session: Session, user_id: int) -> list[str]:
     now = clock.utcnow()
     return list(session.exec(
         select(OneTimeToken.token_hash)
-        .where(OneTimeToken.user_id == user_id)  # type: ignore[arg-type]
-        .where(OneTimeToken.purpose == tokens.TEMP_PASSWORD)  # type: ignore[arg-type]
-        .where(OneTimeToken.used_at.is_(None))  # type: ignore[union-attr]
-        .where(OneTimeToken.expires_at > now)  # type: ignore[arg-type, operator]
-        .order_by(OneTimeToken.id.desc())  # type: ignore[union-attr]
+        .where(OneTimeToken.user_id == user_id)
+        .where(OneTimeToken.purpose == tokens.TEMP_PASSWORD)
+        .where(col(OneTimeToken.used_at).is_(None))
+        .where(OneTimeToken.expires_at > now)
+        .order_by(col(OneTimeToken.id).desc())
         .limit(3)
     ).all())
 
@@ -193,10 +192,10 @@ def _latest_unused_hash(session: Session, user_id: int) -> str | None:
     """The newest temporary password not spent yet (expired or not)."""
     return session.exec(
         select(OneTimeToken.token_hash)
-        .where(OneTimeToken.user_id == user_id)  # type: ignore[arg-type]
-        .where(OneTimeToken.purpose == tokens.TEMP_PASSWORD)  # type: ignore[arg-type]
-        .where(OneTimeToken.used_at.is_(None))  # type: ignore[union-attr]
-        .order_by(OneTimeToken.id.desc())  # type: ignore[union-attr]
+        .where(OneTimeToken.user_id == user_id)
+        .where(OneTimeToken.purpose == tokens.TEMP_PASSWORD)
+        .where(col(OneTimeToken.used_at).is_(None))
+        .order_by(col(OneTimeToken.id).desc())
         .limit(1)
     ).first()
 
@@ -218,15 +217,14 @@ def authenticate_temp(
     settings = settings or get_settings()
     usable = isinstance(password, str) and 0 < len(password) <= passwords.MAX_VERIFY_CHARS
     user = users.get_user_by_login(session, login) if usable else None
-    hashes = _live_temp_hashes(session, user.id) if user is not None else []
-    if not hashes:
+    hashes = _live_temp_hashes(session, saved_id(user)) if user is not None else []
+    if user is None or not hashes:
         passwords.dummy_verify(password, secret_key=settings.secret_key, cost=settings.bcrypt_cost)
         return None
     # invalidate_tokens leaves one live temporary password; a race between two
     # minters could leave two for a moment.
     for digest in hashes:
         if passwords.verify_password(password, digest, secret_key=settings.secret_key):
-            assert user is not None
             now = clock.utcnow()
             user.last_login_at = now
             user.updated_at = now
@@ -270,39 +268,21 @@ def complete_reset(
     if problem:
         errors["password"] = problem
     else:
-        latest = _latest_unused_hash(session, user.id)
+        latest = _latest_unused_hash(session, saved_id(user))
         if latest and passwords.verify_password(new_password, latest,
                                                 secret_key=settings.secret_key):
             errors["password"] = Code("recovery.same_as_temp")
-    confirm_problem = validation.confirmation_error(new_password, password_confirm)
-    if confirm_problem:
-        errors["password_confirm"] = confirm_problem
-    if errors:
-        raise FieldErrors(errors)
-
-    users.set_password(session, user, new_password, settings=settings)
+    account.set_checked_password(session, user, new_password, password_confirm, errors, settings=settings)
     now = clock.utcnow()
-    session.exec(  # type: ignore[call-overload]
-        update(OneTimeToken)
-        .where(OneTimeToken.user_id == user.id)  # type: ignore[arg-type]
-        .where(OneTimeToken.purpose == tokens.TEMP_PASSWORD)  # type: ignore[arg-type]
-        .where(OneTimeToken.used_at.is_(None))  # type: ignore[union-attr]
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    update_rows(session, OneTimeToken, {"used_at": now}, col(OneTimeToken.user_id) == user.id,
+                col(OneTimeToken.purpose) == tokens.TEMP_PASSWORD, col(OneTimeToken.used_at).is_(None))
     current = sessions.resolve_session(session, session_token, settings=settings, touch=False)
     if current is not None and current.user_id == user.id:
         ip = current.ip if ip is None else ip
         user_agent = current.user_agent if user_agent is None else user_agent
-    ended = sessions.revoke_user_sessions(session, user.id, except_token=session_token)
     sessions.lift_restriction(session, session_token)
-    audit.record(session, event=audit.PASSWORD_CHANGED, user_id=user.id, login=user.login,
-                 ip=ip or "", user_agent=user_agent or "", detail="recovery")
-    if ended:
-        audit.record(session, event=audit.SESSION_ENDED, user_id=user.id, login=user.login,
-                     ip=ip or "", user_agent=user_agent or "",
-                     detail=sessions.ENDED_BY_PASSWORD_CHANGE)
-    outbox.queue_password_changed(session, user, settings=settings)
+    ended = account.password_was_set(session, user, keep_session_token=session_token, ip=ip or "",
+                                     user_agent=user_agent or "", detail="recovery", settings=settings)
     log.info("password set after recovery for user %s; %d other session(s) ended", user.id, ended)
 
 

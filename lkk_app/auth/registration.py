@@ -20,14 +20,15 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from sqlmodel import Session
 
-from lkk_app.models import User
 from lkk_app.auth import captcha, ratelimit, users, validation
 from lkk_app.core import tokens
-from lkk_app.mail import outbox
 from lkk_app.core.errors import Code, FieldErrors
+from lkk_app.mail import outbox
+from lkk_app.models import User
 from lkk_app.settings import Settings, get_settings
 
 log = logging.getLogger("lkk.registration")
@@ -129,7 +130,7 @@ def attempt(
     with transaction() as db:
         captcha_ok = bool(form["code"]) and captcha.verify(db, challenge_id, form["code"],
                                                             settings=settings)
-    fields = dict(login=form["login"], email=form["email"], phone=form["phone"] or None,
+    fields: dict[str, Any] = dict(login=form["login"], email=form["email"], phone=form["phone"] or None,
                   password=form["password"], password_confirm=form["password_confirm"])
     errors = form_errors(**fields)
     if not captcha_ok:

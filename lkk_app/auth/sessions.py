@@ -13,12 +13,12 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, delete, or_, select, update
+from sqlmodel import Session, col, delete, or_, select, update
 
-from lkk_app.models import User, UserSession
 from lkk_app.core import clock
 from lkk_app.core.text import clean
 from lkk_app.core.tokens import hash_token, new_token, well_formed
+from lkk_app.models import User, UserSession
 from lkk_app.settings import Settings, get_settings
 
 # last_seen_at is written at most this often, not on every event.
@@ -32,7 +32,7 @@ MAX_ROW_ID = 2**31 - 1
 # ``detail`` of the audit trail's ``session_ended`` events: why the session ended.
 ENDED_BY_LOGOUT = "logout"
 ENDED_BY_USER = "ended by user"  # «Сеансы» in the profile: one, or all others
-ENDED_BY_PASSWORD_CHANGE = "password change"
+ENDED_BY_PASSWORD_CHANGE = "password change"  # noqa: S105 - a reason, not a secret
 
 
 def mint_session(
@@ -73,7 +73,7 @@ def _find(session: Session, token: object) -> UserSession | None:
     if not well_formed(token):
         return None
     return session.exec(
-        select(UserSession).where(UserSession.token_hash == hash_token(token))  # type: ignore[arg-type]
+        select(UserSession).where(UserSession.token_hash == hash_token(token))
     ).first()
 
 
@@ -187,13 +187,13 @@ def revoke_user_sessions(
     """End every live session of ``user_id`` (except ``except_token``'s); return how many."""
     stmt = (
         update(UserSession)
-        .where(UserSession.user_id == user_id)  # type: ignore[arg-type]
-        .where(UserSession.revoked_at.is_(None))  # type: ignore[union-attr]
+        .where(col(UserSession.user_id) == user_id)
+        .where(col(UserSession.revoked_at).is_(None))
         .values(revoked_at=clock.utcnow())
     )
     if except_token:
-        stmt = stmt.where(UserSession.token_hash != hash_token(except_token))  # type: ignore[arg-type]
-    result = session.exec(stmt)  # type: ignore[call-overload]
+        stmt = stmt.where(col(UserSession.token_hash) != hash_token(except_token))
+    result = session.exec(stmt)
     session.flush()
     return int(result.rowcount or 0)
 
@@ -208,12 +208,12 @@ def list_active_sessions(
     now = clock.utcnow()
     return list(session.exec(
         select(UserSession)
-        .where(UserSession.user_id == user_id)  # type: ignore[arg-type]
-        .where(UserSession.revoked_at.is_(None))  # type: ignore[union-attr]
-        .where(UserSession.expires_at > now)  # type: ignore[arg-type, operator]
-        .where(UserSession.created_at > now - timedelta(hours=settings.session_absolute_hours))  # type: ignore[arg-type, operator]
-        .where(UserSession.last_seen_at >= now - timedelta(minutes=settings.session_idle_minutes))  # type: ignore[arg-type, operator]
-        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())  # type: ignore[union-attr, attr-defined]
+        .where(UserSession.user_id == user_id)
+        .where(col(UserSession.revoked_at).is_(None))
+        .where(UserSession.expires_at > now)
+        .where(UserSession.created_at > now - timedelta(hours=settings.session_absolute_hours))
+        .where(UserSession.last_seen_at >= now - timedelta(minutes=settings.session_idle_minutes))
+        .order_by(col(UserSession.last_seen_at).desc(), col(UserSession.id).desc())
     ).all())
 
 
@@ -228,12 +228,12 @@ def revoke_session_by_id(session: Session, *, user_id: int, session_id: object) 
         return False
     stmt = (
         update(UserSession)
-        .where(UserSession.id == session_id)  # type: ignore[arg-type]
-        .where(UserSession.user_id == user_id)  # type: ignore[arg-type]
-        .where(UserSession.revoked_at.is_(None))  # type: ignore[union-attr]
+        .where(col(UserSession.id) == session_id)
+        .where(col(UserSession.user_id) == user_id)
+        .where(col(UserSession.revoked_at).is_(None))
         .values(revoked_at=clock.utcnow())
     )
-    result = session.exec(stmt)  # type: ignore[call-overload]
+    result = session.exec(stmt)
     session.flush()
     return int(result.rowcount or 0) == 1
 
@@ -245,7 +245,7 @@ def purge_sessions(session: Session, *, older_than: timedelta = timedelta(days=3
     """
     cutoff = clock.utcnow() - older_than
     stmt = delete(UserSession).where(
-        or_(UserSession.expires_at < cutoff, UserSession.revoked_at < cutoff)  # type: ignore[arg-type, operator]
+        or_(col(UserSession.expires_at) < cutoff, col(UserSession.revoked_at) < cutoff)
     )
-    result = session.exec(stmt)  # type: ignore[call-overload]
+    result = session.exec(stmt)
     return int(result.rowcount or 0)

@@ -47,12 +47,13 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, col, delete, select
 
-from lkk_app.models import LoginThrottle
 from lkk_app.auth import validation
 from lkk_app.core import clock
 from lkk_app.core.text import MAX_INPUT
+from lkk_app.db import dialect_insert, rowcount, table_of, upserts
+from lkk_app.models import LoginThrottle
 from lkk_app.settings import Settings, get_settings
 
 THRESHOLD = 5
@@ -60,7 +61,7 @@ BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(minutes=15)
 FORGET_AFTER = timedelta(hours=24)
 
-_C = LoginThrottle.__table__.c  # type: ignore[attr-defined]
+_C = table_of(LoginThrottle).c
 _KEY_RE = re.compile(r"[0-9a-f]{64}")
 
 
@@ -131,8 +132,11 @@ def _key(key: object) -> str:
 
 def delay_after(failures: int) -> timedelta | None:
     """The wait after the ``failures``-th consecutive failure (``None`` below the threshold)."""
-    if failures < THRESHOLD:
-        return None
+    return None if failures < THRESHOLD else _delay(failures)
+
+
+def _delay(failures: int) -> timedelta:
+    """:func:`delay_after` from the :data:`THRESHOLD`-th failure on."""
     exponent = min(failures - THRESHOLD, 16)  # 30 s · 2^16 is far beyond the cap
     return min(BASE_DELAY * (2 ** exponent), MAX_DELAY)
 
@@ -140,7 +144,7 @@ def delay_after(failures: int) -> timedelta | None:
 def _capped_from() -> int:
     """The first count whose wait is :data:`MAX_DELAY`."""
     n = THRESHOLD
-    while delay_after(n) < MAX_DELAY:  # type: ignore[operator]
+    while _delay(n) < MAX_DELAY:
         n += 1
     return n
 
@@ -162,7 +166,7 @@ def check(session: Session, key: str) -> ThrottleState:
     """The current state of ``key``; reads only."""
     digest = _key(key)
     row = session.exec(
-        select(LoginThrottle.failures, LoginThrottle.throttled_until,  # type: ignore[call-overload]
+        select(LoginThrottle.failures, LoginThrottle.throttled_until,
                LoginThrottle.last_failure_at)
         .where(LoginThrottle.key_hash == digest)
     ).first()
@@ -179,19 +183,15 @@ def _count_one(session: Session, digest: str, now: datetime,
     new_failures = sa.case((forgotten, 1), else_=_C.failures + 1)
     capped = _capped_from()
     new_wait = sa.case(
-        *[(new_failures == n, now + delay_after(n)) for n in range(THRESHOLD, capped)],  # type: ignore[operator]
+        *[(new_failures == n, now + _delay(n)) for n in range(THRESHOLD, capped)],
         (new_failures >= capped, now + MAX_DELAY),
         else_=sa.null(),
     )
-    first_wait = now + delay_after(1) if delay_after(1) else None  # type: ignore[operator]
+    first_delay = delay_after(1)
+    first_wait = now + first_delay if first_delay else None
     where = None if allowed is None else sa.or_(forgotten, allowed)
-    dialect = session.get_bind().dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        stmt = insert(LoginThrottle).values(
+    if upserts(session):
+        stmt = dialect_insert(session, LoginThrottle).values(
             key_hash=digest, failures=1, throttled_until=first_wait, last_failure_at=now)
         stmt = stmt.on_conflict_do_update(
             index_elements=["key_hash"],
@@ -202,16 +202,16 @@ def _count_one(session: Session, digest: str, now: datetime,
         return None if row is None else (int(row[0]), row[1])
     # Other dialects: a conditional update, an insert when there was no row (a
     # lost insert race then raises IntegrityError, which the caller sees as an error).
-    update = (sa.update(LoginThrottle.__table__)  # type: ignore[arg-type]
+    update = (sa.update(table_of(LoginThrottle))
               .where(_C.key_hash == digest)
               .values(failures=new_failures, throttled_until=new_wait, last_failure_at=now))
     if where is not None:
         update = update.where(where)
-    if not session.execute(update).rowcount:
+    if not rowcount(session.execute(update)):
         exists = session.execute(select(_C.id).where(_C.key_hash == digest)).first()
         if exists is not None:
             return None
-        session.execute(sa.insert(LoginThrottle.__table__).values(  # type: ignore[arg-type]
+        session.execute(sa.insert(table_of(LoginThrottle)).values(
             key_hash=digest, failures=1, throttled_until=first_wait, last_failure_at=now))
     row = session.execute(select(_C.failures, _C.throttled_until).where(_C.key_hash == digest)).one()
     return int(row[0]), row[1]
@@ -243,13 +243,14 @@ def record_failure(session: Session, key: str) -> ThrottleState:
     now = clock.utcnow()
     session.flush()
     counted = _count_one(session, digest, now, None)
-    assert counted is not None
+    if counted is None:  # no condition was given, so a row is always counted
+        raise RuntimeError("a failure without a condition was not counted")
     return _state(counted[0], counted[1], now, now)
 
 
 def reset(session: Session, key: str) -> None:
     """Forget the failures of ``key`` (after a success).  Flushes."""
-    session.execute(delete(LoginThrottle).where(LoginThrottle.key_hash == _key(key)))  # type: ignore[arg-type]
+    session.execute(delete(LoginThrottle).where(col(LoginThrottle.key_hash) == _key(key)))
     session.flush()
 
 
@@ -258,8 +259,8 @@ def purge(session: Session, older_than: timedelta = FORGET_AFTER) -> int:
     clean-up job; such rows no longer count anyway); return how many."""
     cutoff = clock.utcnow() - max(older_than, FORGET_AFTER)
     result = session.execute(delete(LoginThrottle).where(
-        LoginThrottle.last_failure_at < cutoff))  # type: ignore[arg-type, operator]
-    return int(result.rowcount or 0)
+        col(LoginThrottle.last_failure_at) < cutoff))
+    return rowcount(result)
 
 
 __all__ = [

@@ -12,10 +12,11 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, or_, select
 
-from lkk_app.models import User
 from lkk_app.auth import passwords, validation
 from lkk_app.core import clock
 from lkk_app.core.errors import AuthenticationFailed, Code, FieldErrors
+from lkk_app.db import dialect_insert, upserts
+from lkk_app.models import User
 from lkk_app.settings import Settings, get_settings
 
 # Raw login input longer than this cannot be a login (32 characters after NFKC);
@@ -27,6 +28,14 @@ def get_user(session: Session, user_id: int | None) -> User | None:
     if not isinstance(user_id, int) or isinstance(user_id, bool):
         return None
     return session.get(User, user_id)
+
+
+def signed_in_user(session: Session, user_id: int) -> User:
+    """The user of a live session (it exists: deleting a user ends its sessions)."""
+    user = get_user(session, user_id)
+    if user is None:
+        raise LookupError(f"no user {user_id}")
+    return user
 
 
 def _lookup_key(login: str | None) -> str | None:
@@ -71,14 +80,9 @@ def _insert_user(session: Session, values: dict) -> User | None:
     caller's transaction goes on untouched.  Other dialects
     fall back to a SAVEPOINT around the flush.
     """
-    dialect = session.get_bind().dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
+    if upserts(session):
         stmt = (
-            insert(User)
+            dialect_insert(session, User)
             .values(**values)
             .on_conflict_do_nothing()
             .returning(User)
@@ -94,6 +98,12 @@ def _insert_user(session: Session, values: dict) -> User | None:
     return user
 
 
+def _needed(session: Session | None) -> Session:
+    if session is None:
+        raise TypeError("check_taken=True needs a session")
+    return session
+
+
 def check_new_user(
     session: Session | None, *, login: str, email: str, password: str, phone: str | None = None,
     check_taken: bool = True,
@@ -107,7 +117,7 @@ def check_new_user(
     login_problem = validation.login_error(login)
     if login_problem:
         errors["login"] = login_problem
-    elif check_taken and _login_taken(session, login):
+    elif check_taken and _login_taken(_needed(session), login):
         errors["login"] = Code("login_field.taken")
 
     email_problem = validation.email_error(email)

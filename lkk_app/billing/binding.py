@@ -32,7 +32,7 @@ from lkk_app.billing.binding_tables import (
 from lkk_app.billing.types import ChangeKind, Contract
 from lkk_app.core import clock
 from lkk_app.core.errors import Code, DomainError
-from lkk_app.db import dialect_insert, table_of
+from lkk_app.db import dialect_insert, rowcount, table_of
 from lkk_app.settings import Settings
 
 CURATOR_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -153,7 +153,7 @@ def _join(db: Session, user_id: int, organisation_key: str, now: datetime) -> st
 
 def _insert_ignore(db: Session, table: sa.Table, values: dict[str, object]) -> bool:
     result = db.execute(dialect_insert(db, table).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rowcount(result))
 
 
 def unbind(db: Session, *, user_id: int, contract_key: object) -> ContractBinding:
@@ -205,4 +205,4 @@ def spend_curator_code(db: Session, contract_key: str, code: str, user_id: int, 
                col(CuratorCode.used_at).is_(None), col(CuratorCode.expires_at) > now)
         .values(used_at=now, used_by=user_id)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rowcount(result))

@@ -114,7 +114,7 @@ async def _contract_key(settings: Any, engine: Any, number: str) -> tuple[str, s
     """The key and printed number of the contract with this number, asked of billing."""
     from lkk_app.billing import get_gateway
     from lkk_app.billing.adapters.demo_data import contract_number_key
-    from lkk_app.billing.types import ChangeKind
+    from lkk_app.billing.types import ChangeKind, Contract
 
     gateway = get_gateway(settings, engine=engine)
     wanted = contract_number_key(number)
@@ -123,8 +123,8 @@ async def _contract_key(settings: Any, engine: Any, number: str) -> tuple[str, s
         while True:
             page = await gateway.changes(ChangeKind.CONTRACTS, cursor, 500)
             for contract in page.rows:
-                if contract_number_key(contract.number) == wanted:  # type: ignore[attr-defined]
-                    return contract.key, contract.number  # type: ignore[attr-defined]
+                if isinstance(contract, Contract) and contract_number_key(contract.number) == wanted:
+                    return contract.key, contract.number
             if not page.has_more:
                 return None
             cursor = page.cursor

@@ -16,20 +16,20 @@ import logging
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Field, Session, SQLModel, col, func, select
+from sqlmodel import Field, Session, col, func, select
 
 from lkk_app.billing.gateway import BillingGateway, BillingRejected, BillingUnavailable
 from lkk_app.jobs.queue import RETRY, Queue, Statuses, Worker
+from lkk_app.models import NaiveUTC, QueueColumns
 
 log = logging.getLogger("lkk.billing")
-NaiveUTC = sa.DateTime(timezone=False)
 
 BINDING_NOTICE = "binding_notice"
 # A notice billing has not taken for this long is given up (and logged).
 EXPIRES = timedelta(days=7)
 
 
-class BillingDelivery(SQLModel, table=True):
+class BillingDelivery(QueueColumns, table=True):
     """One notice to billing, waiting, delivered or given up."""
 
     __tablename__ = "billing_delivery"
@@ -38,12 +38,7 @@ class BillingDelivery(SQLModel, table=True):
     kind: str = Field(max_length=32)
     idempotency_key: str = Field(max_length=100, unique=True)
     payload_json: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))
-    status: str = Field(default="pending", max_length=16, index=True)  # pending|running|done|failed
-    attempts: int = 0
-    next_attempt_at: datetime = Field(index=True, sa_type=NaiveUTC)
-    locked_until: datetime | None = Field(default=None, sa_type=NaiveUTC)
-    expires_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
-    last_error: str = Field(default="", max_length=500)
+    # QueueColumns; status: pending|running|done|failed
     created_at: datetime = Field(sa_type=NaiveUTC)
     finished_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
     reference: str = Field(default="", max_length=100)  # billing's receipt

@@ -13,15 +13,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from lkk_app.billing.types import (
-    Ack,
-    ChangeKind,
-    Changes,
-    Contract,
-    ContractMatch,
-    Health,
-    Organisation,
-)
+from lkk_app.billing.types import Ack, ChangeKind, Changes, Contract, ContractMatch, Health, Organisation
 
 MAX_CHANGES_LIMIT = 1000
 

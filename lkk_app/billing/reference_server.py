@@ -20,7 +20,7 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import Session, SQLModel
 from starlette.applications import Starlette
@@ -48,8 +48,17 @@ def error(code: str, status: int, params: dict[str, Any] | None = None) -> JSONR
     return JSONResponse({"code": code, "params": params or {}}, status_code=status)
 
 
+T = TypeVar("T")
+
+
 class _NotFound(Exception):
     """The record asked for does not exist (404 ``not_found``)."""
+
+
+def _found(record: T | None) -> T:
+    if record is None:
+        raise _NotFound
+    return record
 
 
 def _field(body: dict[str, Any], name: str, *, nullable: bool = False) -> str | None:
@@ -88,31 +97,21 @@ async def lookup(request: Request, billing: DemoBilling) -> Any:
     inn = _field(body, "inn")
     kpp = _field(body, "kpp", nullable=True)
     number = _field(body, "number")
-    match = await billing.find_contract(inn or "", kpp, number or "")
-    if match is None:
-        raise _NotFound
-    return match
+    return _found(await billing.find_contract(inn or "", kpp, number or ""))
 
 
 async def organisation(request: Request, billing: DemoBilling) -> Any:
-    found = await billing.get_organisation(request.path_params["key"])
-    if found is None:
-        raise _NotFound
-    return found
+    return _found(await billing.get_organisation(request.path_params["key"]))
 
 
 async def organisation_contracts(request: Request, billing: DemoBilling) -> Any:
     key = request.path_params["key"]
-    if await billing.get_organisation(key) is None:
-        raise _NotFound
+    _found(await billing.get_organisation(key))
     return {"items": await billing.list_contracts(key)}
 
 
 async def contract(request: Request, billing: DemoBilling) -> Any:
-    found = await billing.get_contract(request.path_params["key"])
-    if found is None:
-        raise _NotFound
-    return found
+    return _found(await billing.get_contract(request.path_params["key"]))
 
 
 async def changes(request: Request, billing: DemoBilling) -> Any:

@@ -24,6 +24,7 @@ from lkk_app.billing import store
 from lkk_app.billing.gateway import BillingError, BillingGateway, BillingRejected, BillingUnavailable
 from lkk_app.billing.types import ChangeKind, Changes
 from lkk_app.core import clock
+from lkk_app.db import rowcount
 
 # Kinds in the order their records refer to each other.
 ORDER: tuple[ChangeKind, ...] = (
@@ -64,13 +65,13 @@ def _claim(engine: sa.Engine, kind: ChangeKind) -> tuple[bool, str | None]:
     now = clock.utcnow()
     with Session(engine) as db:
         store.sync_state(db, kind)
-        claimed = db.execute(
+        claimed = rowcount(db.execute(
             update(store.BillingSyncState)
             .where(col(store.BillingSyncState.kind) == kind.value,
                    sa.or_(col(store.BillingSyncState.running_until).is_(None),
                           col(store.BillingSyncState.running_until) < now))
             .values(running_until=now + LEASE, last_attempt_at=now)
-        ).rowcount == 1  # type: ignore[attr-defined]
+        )) == 1
         db.commit()
         state = db.get(store.BillingSyncState, kind.value)
         return claimed, state.cursor if state is not None else None

@@ -30,7 +30,7 @@ class Labelled(enum.StrEnum):
 class ContractKind(Labelled):
     SUPPLY = "supply"
     SALE = "sale"
-    __labels__ = {
+    __labels__: ClassVar[dict[str, str]] = {
         "supply": "энергоснабжения",
         "sale": "купли-продажи",
     }
@@ -40,7 +40,7 @@ class ContractStatus(Labelled):
     ACTIVE = "active"
     SUSPENDED = "suspended"
     TERMINATED = "terminated"
-    __labels__ = {
+    __labels__: ClassVar[dict[str, str]] = {
         "active": "действует",
         "suspended": "приостановлен",
         "terminated": "расторгнут",
@@ -52,7 +52,7 @@ class VoltageLevel(Labelled):
     SN1 = "sn1"
     SN2 = "sn2"
     NN = "nn"
-    __labels__ = {
+    __labels__: ClassVar[dict[str, str]] = {
         "vn": "ВН",
         "sn1": "СН-I",
         "sn2": "СН-II",
@@ -65,7 +65,7 @@ class PaymentRegime(Labelled):
     INTERIM = "interim"
     # ПП 442 п. 81: some consumer groups pay by the 15th of the next month.
     NEXT_MONTH = "next_month"
-    __labels__ = {
+    __labels__: ClassVar[dict[str, str]] = {
         "interim": "промежуточные платежи: 30 % до 10-го, 40 % до 25-го, остаток до 18-го числа следующего месяца",
         "next_month": "оплата до 15-го числа следующего месяца",
     }
@@ -74,7 +74,7 @@ class PaymentRegime(Labelled):
 class PointKind(Labelled):
     BILLING = "billing"
     CONTROL = "control"
-    __labels__ = {
+    __labels__: ClassVar[dict[str, str]] = {
         "billing": "расчётная",
         "control": "контрольная",
     }
@@ -84,7 +84,7 @@ class MeterConnection(Labelled):
     DIRECT = "direct"
     CT = "ct"
     CT_VT = "ct_vt"
-    __labels__ = {
+    __labels__: ClassVar[dict[str, str]] = {
         "direct": "прямое включение",
         "ct": "через трансформаторы тока",
         "ct_vt": "через трансформаторы тока и напряжения",
@@ -94,7 +94,7 @@ class MeterConnection(Labelled):
 class TransformerKind(Labelled):
     CURRENT = "current"
     VOLTAGE = "voltage"
-    __labels__ = {
+    __labels__: ClassVar[dict[str, str]] = {
         "current": "ТТ",
         "voltage": "ТН",
     }
@@ -106,7 +106,7 @@ class Zone(Labelled):
     NIGHT = "night"
     PEAK = "peak"
     HALF_PEAK = "half_peak"
-    __labels__ = {
+    __labels__: ClassVar[dict[str, str]] = {
         "total": "сутки",
         "day": "день",
         "night": "ночь",
@@ -120,7 +120,7 @@ class Direction(Labelled):
     EXPORT_ACTIVE = "a_minus"
     IMPORT_REACTIVE = "r_plus"
     EXPORT_REACTIVE = "r_minus"
-    __labels__ = {
+    __labels__: ClassVar[dict[str, str]] = {
         "a_plus": "A+",
         "a_minus": "A−",
         "r_plus": "R+",
@@ -135,7 +135,7 @@ class ReadingSource(Labelled):
     NETWORK = "network"
     INSPECTOR = "inspector"
     ESTIMATE = "estimate"
-    __labels__ = {
+    __labels__: ClassVar[dict[str, str]] = {
         "customer_form": "личный кабинет",
         "customer_file": "личный кабинет, файл",
         "remote": "система учёта",
@@ -150,7 +150,7 @@ class ReadingStatus(Labelled):
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     REPLACED = "replaced"
-    __labels__ = {
+    __labels__: ClassVar[dict[str, str]] = {
         "submitted": "передано",
         "accepted": "принято",
         "rejected": "отклонено",
@@ -167,7 +167,7 @@ class DocumentKind(Labelled):
     CONSUMPTION_SHEET = "consumption_sheet"
     RECONCILIATION_ACT = "reconciliation_act"
     READING_ACT = "reading_act"
-    __labels__ = {
+    __labels__: ClassVar[dict[str, str]] = {
         "invoice": "Счёт на оплату",
         "plan_invoice": "Счёт на плановый платёж",
         "vat_invoice": "Счёт-фактура",
@@ -183,7 +183,7 @@ class DocumentStatus(Labelled):
     PREPARING = "preparing"
     ISSUED = "issued"
     REVERSED = "reversed"
-    __labels__ = {
+    __labels__: ClassVar[dict[str, str]] = {
         "preparing": "готовится",
         "issued": "выставлен",
         "reversed": "сторнирован",
@@ -194,7 +194,7 @@ class PlanItemKind(Labelled):
     FIRST = "first"
     SECOND = "second"
     FINAL = "final"
-    __labels__ = {
+    __labels__: ClassVar[dict[str, str]] = {
         "first": "30 % до 10-го числа",
         "second": "40 % до 25-го числа",
         "final": "окончательный расчёт до 18-го числа следующего месяца",
@@ -209,7 +209,7 @@ class ChangeKind(Labelled):
     POINTS = "points"
     METERS = "meters"
     INSTALLATIONS = "installations"
-    __labels__ = {
+    __labels__: ClassVar[dict[str, str]] = {
         "organisations": "организации",
         "contracts": "договоры",
         "points": "точки учёта",

@@ -5,8 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from lkk_app import routes
-from lkk_app.components.layout import help_link
-from lkk_app.components.native_form import native_form
+from lkk_app.components.layout import help_link, logout_form
 from lkk_app.i18n import t
 from lkk_app.state.errors import error_banner
 
@@ -25,17 +24,7 @@ def cabinet_frame(active: str, loaded: rx.Var, *content: rx.Component) -> rx.Com
                         class_name="icon-link",
                     ),
                     help_link(routes.USER_GUIDE, t("cabinet.help"), t("guide.user_file")),
-                    native_form(
-                        rx.el.button(
-                            rx.icon("log-out", size=16, aria_hidden="true"),
-                            rx.el.span(t("cabinet.logout")),
-                            type="submit",
-                            class_name="btn-link",
-                        ),
-                        action=routes.AUTH_LOGOUT,
-                        method="post",
-                        data_native="1",
-                    ),
+                    logout_form(t("cabinet.logout")),
                     class_name="header-actions",
                 ),
                 class_name="header-inner",

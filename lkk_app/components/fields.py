@@ -52,7 +52,8 @@ def text_field(
                 default_value=default_value,
                 max_length=max_length,
                 aria_describedby=described,
-                aria_invalid=rx.cond(error != "", "true", "false") if isinstance(error, rx.Var) else ("true" if error else "false"),
+                aria_invalid=(rx.cond(error != "", "true", "false") if isinstance(error, rx.Var)
+                              else ("true" if error else "false")),
                 data_required="1" if required else "0",
                 data_empty_message=(empty_message or t("common.required")) if required else None,
                 class_name="field-input",
@@ -78,4 +79,18 @@ def strength_hint(for_id: str) -> rx.Component:
         aria_live="polite",
         data_for=for_id,
         **{f"data-s{i}": t(f"strength.{i}") for i in range(5)},
+    )
+
+
+def new_password_fields(field_id: str, label: str, confirm_label: str, error: rx.Var,
+                        confirm_error: rx.Var, attempt: rx.Var, **props) -> tuple[rx.Component, ...]:
+    """A new password, its strength line and its confirmation (``password_confirm``).
+    The strength line is remounted (empty) when ``attempt`` changes: a failed
+    attempt clears the fields."""
+    return (
+        text_field(field_id, label, "lock", input_type="password", autocomplete="new-password",
+                   error=error, hint=t("register.password_hint"), max_length=256, **props),
+        rx.fragment(strength_hint(field_id), key=attempt),
+        text_field("password_confirm", confirm_label, "lock", input_type="password",
+                   autocomplete="new-password", error=confirm_error, max_length=256),
     )

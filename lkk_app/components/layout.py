@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from lkk_app import routes
+from lkk_app.components.native_form import native_form
 from lkk_app.i18n import t
 from lkk_app.state.errors import error_banner
 
@@ -42,8 +45,16 @@ def auth_card(title: str, *children: rx.Component, help_href: str = routes.REGIS
     )
 
 
+def busy(flag: rx.Var) -> dict:
+    """The properties of a button while ``flag`` (its work) runs: marked busy, disabled."""
+    return {"aria_busy": rx.cond(flag, "true", "false"), "disabled": flag}
+
+
 def submit_button(label: str, busy_label: str, icon: str = "arrow-right",
-                  variant: str = "green", **props) -> rx.Component:
+                  variant: str = "green", busy_flag: rx.Var | None = None, **props) -> rx.Component:
+    """The submit button of a form; ``busy_flag``: busy while that flag is set."""
+    if busy_flag is not None:
+        props = {**busy(busy_flag), **props}
     return rx.el.button(
         rx.el.span(label, class_name="btn-label"),
         rx.el.span(busy_label, class_name="btn-busy-label"),
@@ -52,6 +63,87 @@ def submit_button(label: str, busy_label: str, icon: str = "arrow-right",
         type="submit",
         class_name=f"btn btn-{variant}",
         **props,
+    )
+
+
+def danger_button(label: str, busy_label: str, busy_flag: rx.Var, **props) -> rx.Component:
+    """The red «yes» of a confirmation box, busy while ``busy_flag`` is set."""
+    return rx.el.button(
+        rx.el.span(label, class_name="btn-label"),
+        rx.el.span(busy_label, class_name="btn-busy-label"),
+        rx.el.span(class_name="spinner", aria_hidden="true"),
+        type="button",
+        class_name="btn btn-red btn-auto",
+        **busy(busy_flag),
+        **props,
+    )
+
+
+def confirm_box(question_id: str, question: tuple, *notes: rx.Component, yes: str, busy_label: str,
+                busy_flag: rx.Var, on_yes: Any, cancel: str, on_cancel: Any) -> rx.Component:
+    """«Are you sure?»: the ``question`` (its paragraph's id ``question_id``), ``notes``,
+    a red «yes» busy while ``busy_flag`` is set, and «cancel»."""
+    return rx.el.div(
+        rx.el.p(*question, id=question_id),
+        *notes,
+        rx.el.div(
+            danger_button(yes, busy_label, busy_flag, on_click=on_yes, aria_describedby=question_id),
+            plain_button(cancel, on_click=on_cancel),
+            class_name="button-row",
+        ),
+        class_name="confirm-box",
+        role="group",
+        aria_labelledby=question_id,
+    )
+
+
+def plain_button(*children, **props) -> rx.Component:
+    """A secondary button («Отмена» and the like)."""
+    return rx.el.button(*children, type="button", class_name="btn btn-plain btn-auto", **props)
+
+
+def event_form(*children, on_submit, narrow: bool = False, **props) -> rx.Component:
+    """A form handled by a state event (the browser's own validation is off: the
+    server's messages are shown)."""
+    return rx.el.form(*children, on_submit=on_submit, class_name="form form-narrow" if narrow else "form",
+                      no_validate=True, **props)
+
+
+def panel(title: str, title_id: str, *children, **props) -> rx.Component:
+    """A titled panel of a cabinet tab."""
+    return rx.el.section(
+        rx.el.h2(title, class_name="panel-title", id=title_id),
+        *children,
+        class_name="panel",
+        aria_labelledby=title_id,
+        **props,
+    )
+
+
+def data_table(caption: str, headers: list[str | rx.Component], rows: rx.Var, row: Any,
+               kind: str) -> rx.Component:
+    """A table of ``rows`` (one ``row(item)`` each) under column ``headers``; the
+    caption is for screen readers."""
+    return rx.el.table(
+        rx.el.caption(caption, class_name="sr-only"),
+        rx.el.thead(rx.el.tr(*[rx.el.th(header, scope="col") for header in headers])),
+        rx.el.tbody(rx.foreach(rows, row)),
+        class_name=f"data-table {kind}-table",
+    )
+
+
+def logout_form(label: str) -> rx.Component:
+    """«Выйти»: a plain form posted to the logout route."""
+    return native_form(
+        rx.el.button(
+            rx.icon("log-out", size=16, aria_hidden="true"),
+            rx.el.span(label),
+            type="submit",
+            class_name="btn-link",
+        ),
+        action=routes.AUTH_LOGOUT,
+        method="post",
+        data_native="1",
     )
 
 

@@ -28,14 +28,15 @@ import re
 import secrets
 from datetime import timedelta
 
-from sqlmodel import Session, delete, select, update
+from sqlmodel import Session, col, select
 from typing_extensions import TypeIs
 
-from lkk_app.models import OneTimeToken
 from lkk_app.core import clock
+from lkk_app.db import delete_rows, update_rows
+from lkk_app.models import OneTimeToken
 
 CONFIRM_EMAIL = "confirm_email"
-TEMP_PASSWORD = "temp_password"
+TEMP_PASSWORD = "temp_password"  # noqa: S105 - a purpose name
 # The 6-digit code of a contract binding (kept on the binding request, not in lkk_token).
 BINDING_CODE = "binding_code"
 
@@ -60,7 +61,7 @@ UNKNOWN = "unknown"
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_-]+")
 
 # Temporary passwords: no 0/O/o, 1/l/I (they look alike in many fonts).
-TEMP_PASSWORD_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz"
+TEMP_PASSWORD_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz"  # noqa: S105 - an alphabet
 TEMP_PASSWORD_LENGTH = 16
 
 
@@ -104,16 +105,9 @@ def invalidate_tokens(session: Session, *, user_id: int, purpose: str) -> int:
     used), so :func:`peek_token` reports them as ``expired``.
     """
     now = clock.utcnow()
-    result = session.exec(  # type: ignore[call-overload]
-        update(OneTimeToken)
-        .where(OneTimeToken.user_id == user_id)  # type: ignore[arg-type]
-        .where(OneTimeToken.purpose == purpose)  # type: ignore[arg-type]
-        .where(OneTimeToken.used_at.is_(None))  # type: ignore[union-attr]
-        .where(OneTimeToken.expires_at > now)  # type: ignore[arg-type, operator]
-        .values(expires_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)
+    return update_rows(session, OneTimeToken, {"expires_at": now},
+                       col(OneTimeToken.user_id) == user_id, col(OneTimeToken.purpose) == purpose,
+                       col(OneTimeToken.used_at).is_(None), col(OneTimeToken.expires_at) > now)
 
 
 def issue_token(
@@ -170,19 +164,13 @@ def consume_token(session: Session, token: str | None, purpose: str) -> int | No
         return None
     digest = hash_token(token)
     now = clock.utcnow()
-    result = session.exec(  # type: ignore[call-overload]
-        update(OneTimeToken)
-        .where(OneTimeToken.token_hash == digest)  # type: ignore[arg-type]
-        .where(OneTimeToken.purpose == purpose)  # type: ignore[arg-type]
-        .where(OneTimeToken.used_at.is_(None))  # type: ignore[union-attr]
-        .where(OneTimeToken.expires_at > now)  # type: ignore[arg-type, operator]
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if (result.rowcount or 0) != 1:
+    spent = update_rows(session, OneTimeToken, {"used_at": now},
+                        col(OneTimeToken.token_hash) == digest, col(OneTimeToken.purpose) == purpose,
+                        col(OneTimeToken.used_at).is_(None), col(OneTimeToken.expires_at) > now)
+    if spent != 1:
         return None
     return session.exec(
-        select(OneTimeToken.user_id).where(OneTimeToken.token_hash == digest)  # type: ignore[arg-type]
+        select(OneTimeToken.user_id).where(OneTimeToken.token_hash == digest)
     ).one()
 
 
@@ -194,8 +182,8 @@ def peek_token(session: Session, token: str | None, purpose: str) -> str:
         return UNKNOWN
     row = session.exec(
         select(OneTimeToken.used_at, OneTimeToken.expires_at)
-        .where(OneTimeToken.token_hash == hash_token(token))  # type: ignore[arg-type]
-        .where(OneTimeToken.purpose == purpose)  # type: ignore[arg-type]
+        .where(OneTimeToken.token_hash == hash_token(token))
+        .where(OneTimeToken.purpose == purpose)
     ).first()
     if row is None:
         return UNKNOWN
@@ -210,10 +198,10 @@ def peek_token(session: Session, token: str | None, purpose: str) -> str:
 def token_user(session: Session, token: str | None, purpose: str) -> int | None:
     """The user id of a *valid* (unused, unexpired) ``token`` for ``purpose``,
     without consuming it; ``None`` otherwise."""
-    if peek_token(session, token, purpose) != VALID:
+    if token is None or peek_token(session, token, purpose) != VALID:
         return None
     return session.exec(
-        select(OneTimeToken.user_id).where(OneTimeToken.token_hash == hash_token(token))  # type: ignore[arg-type]
+        select(OneTimeToken.user_id).where(OneTimeToken.token_hash == hash_token(token))
     ).first()
 
 
@@ -223,12 +211,7 @@ def purge_tokens(session: Session, *, older_than: timedelta = timedelta(days=7))
     For a periodic clean-up job; not needed for correctness.
     """
     cutoff = clock.utcnow() - older_than
-    result = session.exec(  # type: ignore[call-overload]
-        delete(OneTimeToken)
-        .where(OneTimeToken.expires_at < cutoff)  # type: ignore[arg-type, operator]
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)
+    return delete_rows(session, OneTimeToken, col(OneTimeToken.expires_at) < cutoff)
 
 
 # --------------------------------------------------------------------------- secrets of one letter

@@ -7,18 +7,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import Session, delete
+from sqlmodel import Session, col, delete
 
-from lkk_app.models import AuditEvent
 from lkk_app.auth import captcha, devices, ratelimit, sessions, throttle
 from lkk_app.core import clock, tokens
+from lkk_app.models import AuditEvent
 
 AUDIT_RETENTION = timedelta(days=365)
 
 
 def purge_audit(session: Session, older_than: timedelta = AUDIT_RETENTION) -> int:
     cutoff = clock.utcnow() - older_than
-    result = session.exec(delete(AuditEvent).where(AuditEvent.created_at < cutoff))  # type: ignore[call-overload]
+    result = session.exec(delete(AuditEvent).where(col(AuditEvent.created_at) < cutoff))
     return result.rowcount or 0
 
 

@@ -58,7 +58,7 @@ from sqlmodel import Session, and_, or_, select, update
 
 from lkk_app.core import clock
 from lkk_app.core.text import clean
-from lkk_app.db import dialect_insert
+from lkk_app.db import dialect_insert, table_of
 
 # A job's results: its finished status, or RETRY (it will run again).
 RETRY = "retry"
@@ -136,12 +136,12 @@ class Queue:
     backoff_cap: timedelta = BACKOFF_CAP
 
     def __post_init__(self) -> None:
-        columns = self.model.__table__.c
+        columns = table_of(self.model).c
         needed = [*_REQUIRED_COLUMNS, self.payload_column, self.finished_column,
                   *self.clear_when_finished, *([self.key_column] if self.key_column else [])]
         missing = [name for name in needed if name not in columns]
         if missing:
-            raise ValueError(f"table {self.model.__table__.name} lacks queue columns {missing}")
+            raise ValueError(f"table {table_of(self.model).name} lacks queue columns {missing}")
 
     def _col(self, name: str):
         return getattr(self.model, name)
@@ -201,7 +201,7 @@ class Queue:
     def _insert_once(self, session: Session, values: dict[str, object]):
         """Insert unless the key is taken; ``None`` then.  ON CONFLICT leaves the
         caller's transaction usable (a unique violation would abort it on PostgreSQL)."""
-        table = self.model.__table__
+        table = table_of(self.model)
         stmt = (dialect_insert(session, table).values(**values)
                 .on_conflict_do_nothing(index_elements=[self.key_column]).returning(table.c.id))
         pk = session.execute(stmt).scalar_one_or_none()

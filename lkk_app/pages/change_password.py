@@ -2,10 +2,8 @@
 
 import reflex as rx
 
-from lkk_app import routes
-from lkk_app.components.fields import strength_hint, text_field
-from lkk_app.components.layout import auth_card, submit_button
-from lkk_app.components.native_form import native_form
+from lkk_app.components.fields import new_password_fields
+from lkk_app.components.layout import auth_card, event_form, logout_form, submit_button
 from lkk_app.i18n import t
 from lkk_app.state.change_password import ChangePasswordState
 
@@ -18,40 +16,18 @@ def _form() -> rx.Component:
                     rx.el.p(ChangePasswordState.form_error, class_name="form-error")),
             role="alert",
         ),
-        rx.el.form(
+        event_form(
             # For password managers: which account the new password belongs to.
             rx.el.input(type="text", name="username", value=ChangePasswordState.login,
                         auto_complete="username", read_only=True, hidden=True,
                         aria_hidden="true", tab_index=-1),
-            text_field("password", t("change.password"), "lock", input_type="password",
-                       autocomplete="new-password", error=ChangePasswordState.err_password,
-                       hint=t("register.password_hint"), max_length=256, auto_focus=True),
-            # Remounted (empty) when a failed attempt clears the fields.
-            rx.fragment(strength_hint("password"), key=ChangePasswordState.attempt),
-            text_field("password_confirm", t("change.password_confirm"), "lock",
-                       input_type="password", autocomplete="new-password",
-                       error=ChangePasswordState.err_password_confirm, max_length=256),
+            *new_password_fields("password", t("change.password"), t("change.password_confirm"),
+                                 ChangePasswordState.err_password, ChangePasswordState.err_password_confirm,
+                                 ChangePasswordState.attempt, auto_focus=True),
             submit_button(t("change.submit"), t("change.submitting"), icon="check",
-                          aria_busy=rx.cond(ChangePasswordState.submitting, "true", "false"),
-                          disabled=ChangePasswordState.submitting),
+                          busy_flag=ChangePasswordState.submitting),
             on_submit=ChangePasswordState.submit,
-            class_name="form",
-            no_validate=True,
         ),
-    )
-
-
-def _logout() -> rx.Component:
-    return native_form(
-        rx.el.button(
-            rx.icon("log-out", size=16, aria_hidden="true"),
-            rx.el.span(t("change.logout")),
-            type="submit",
-            class_name="btn-link",
-        ),
-        action=routes.AUTH_LOGOUT,
-        method="post",
-        data_native="1",
     )
 
 
@@ -63,5 +39,5 @@ def change_password_page() -> rx.Component:
             _form(),
             rx.el.p(t("common.loading"), class_name="loading", role="status"),
         ),
-        rx.el.nav(_logout(), class_name="card-links"),
+        rx.el.nav(logout_form(t("change.logout")), class_name="card-links"),
     )

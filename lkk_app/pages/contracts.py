@@ -5,13 +5,9 @@ import reflex as rx
 from lkk_app import routes
 from lkk_app.components.cabinet import cabinet_frame
 from lkk_app.components.fields import text_field
-from lkk_app.components.layout import submit_button
+from lkk_app.components.layout import confirm_box, data_table, event_form, panel, plain_button, submit_button
 from lkk_app.i18n import t
 from lkk_app.state.contracts import PAGE_SIZE, BindPanel, ContractRow, ContractsState, OfferedContract
-
-
-def _busy(flag: rx.Var) -> dict:
-    return {"aria_busy": rx.cond(flag, "true", "false"), "disabled": flag}
 
 
 def _status(message: rx.Var, test_id: str, kind: str = "saved") -> rx.Component:
@@ -50,15 +46,13 @@ def _pager() -> rx.Component:
     return rx.cond(
         ContractsState.total > PAGE_SIZE,
         rx.el.div(
-            rx.el.button(t("contracts.prev"), type="button", class_name="btn btn-plain btn-auto",
-                         disabled=ContractsState.offset == 0,
+            plain_button(t("contracts.prev"), disabled=ContractsState.offset == 0,
                          on_click=ContractsState.show_page(ContractsState.offset - PAGE_SIZE)),
             rx.el.span(t("contracts.shown"), " ", ContractsState.offset + 1, "–",
                        rx.cond(ContractsState.offset + PAGE_SIZE < ContractsState.total,
                                ContractsState.offset + PAGE_SIZE, ContractsState.total),
                        " ", t("contracts.of"), " ", ContractsState.total, class_name="pager-text"),
-            rx.el.button(t("contracts.next"), type="button", class_name="btn btn-plain btn-auto",
-                         disabled=ContractsState.offset + PAGE_SIZE >= ContractsState.total,
+            plain_button(t("contracts.next"), disabled=ContractsState.offset + PAGE_SIZE >= ContractsState.total,
                          on_click=ContractsState.show_page(ContractsState.offset + PAGE_SIZE)),
             class_name="button-row pager",
         ),
@@ -83,14 +77,10 @@ def _list() -> rx.Component:
         rx.cond(
             ContractsState.total > 0,
             rx.fragment(
-                rx.el.table(
-                    rx.el.caption(t("contracts.caption"), class_name="sr-only"),
-                    rx.el.thead(rx.el.tr(*[rx.el.th(t(key), scope="col") for key in (
-                        "contracts.number", "contracts.signed", "contracts.kind", "contracts.status",
-                        "contracts.category", "contracts.voltage", "contracts.power", "contracts.points")])),
-                    rx.el.tbody(rx.foreach(ContractsState.rows, _contract_row)),
-                    class_name="data-table contracts-table",
-                ),
+                data_table(t("contracts.caption"), [t(key) for key in (
+                    "contracts.number", "contracts.signed", "contracts.kind", "contracts.status",
+                    "contracts.category", "contracts.voltage", "contracts.power", "contracts.points")],
+                    ContractsState.rows, _contract_row, "contracts"),
                 _pager(),
             ),
             rx.el.div(
@@ -153,27 +143,13 @@ def _card() -> rx.Component:
                 ContractsState.card_admin,
                 rx.cond(
                     ContractsState.confirm_unbind,
-                    rx.el.div(
-                        rx.el.p(t("contracts.unbind_question"), " ", card.number, "?", id="unbind-question"),
-                        rx.el.p(t("contracts.unbind_note"), class_name="panel-note"),
-                        rx.el.div(
-                            rx.el.button(
-                                rx.el.span(t("contracts.unbind_yes"), class_name="btn-label"),
-                                rx.el.span(t("contracts.unbinding"), class_name="btn-busy-label"),
-                                rx.el.span(class_name="spinner", aria_hidden="true"),
-                                type="button", class_name="btn btn-red btn-auto",
-                                on_click=ContractsState.unbind, aria_describedby="unbind-question",
-                                **_busy(ContractsState.unbind_busy),
-                            ),
-                            rx.el.button(t("contracts.cancel"), type="button", class_name="btn btn-plain btn-auto",
-                                         on_click=ContractsState.cancel_unbind),
-                            class_name="button-row",
-                        ),
-                        class_name="confirm-box", role="group", aria_labelledby="unbind-question",
-                    ),
-                    rx.el.button(rx.icon("unlink", size=18, aria_hidden="true"),
-                                 rx.el.span(t("contracts.unbind")), type="button",
-                                 class_name="btn btn-plain btn-auto", on_click=ContractsState.ask_unbind),
+                    confirm_box("unbind-question", (t("contracts.unbind_question"), " ", card.number, "?"),
+                                rx.el.p(t("contracts.unbind_note"), class_name="panel-note"),
+                                yes=t("contracts.unbind_yes"), busy_label=t("contracts.unbinding"),
+                                busy_flag=ContractsState.unbind_busy, on_yes=ContractsState.unbind,
+                                cancel=t("contracts.cancel"), on_cancel=ContractsState.cancel_unbind),
+                    plain_button(rx.icon("unlink", size=18, aria_hidden="true"),
+                                 rx.el.span(t("contracts.unbind")), on_click=ContractsState.ask_unbind),
                 ),
                 rx.fragment(),
             ),
@@ -190,7 +166,7 @@ def _card() -> rx.Component:
 
 
 def _find_form() -> rx.Component:
-    return rx.el.form(
+    return event_form(
         text_field("inn", t("binding.inn"), "building-2", input_type="text", autocomplete="off",
                    error=BindPanel.inn_error, hint=t("binding.inn_hint"), max_length=14,
                    input_mode="numeric", on_change=BindPanel.set_inn.debounce(300)),
@@ -205,35 +181,30 @@ def _find_form() -> rx.Component:
         _status(BindPanel.form_message, "bind-message", "notice"),
         rx.el.div(
             submit_button(t("binding.find"), t("binding.finding"), icon="search", variant="blue",
-                          **_busy(BindPanel.bind_busy)),
-            rx.el.button(t("contracts.cancel"), type="button", class_name="btn btn-plain btn-auto",
-                         on_click=BindPanel.cancel),
+                          busy_flag=BindPanel.bind_busy),
+            plain_button(t("contracts.cancel"), on_click=BindPanel.cancel),
             class_name="button-row",
         ),
         on_submit=BindPanel.find,
-        class_name="form form-narrow",
-        no_validate=True,
+        narrow=True,
     )
 
 
 def _code_form() -> rx.Component:
-    return rx.el.form(
+    return event_form(
         _status(BindPanel.code_message, "code-message"),
         text_field("code", t("binding.code"), "key-round", error=BindPanel.code_error,
                    hint=t("binding.code_hint"), max_length=20, autocomplete="one-time-code",
                    input_mode="text"),
         rx.el.div(
             submit_button(t("binding.confirm"), t("binding.confirming"), icon="check", variant="green",
-                          **_busy(BindPanel.bind_busy)),
-            rx.el.button(t("binding.resend"), type="button", class_name="btn btn-plain btn-auto",
-                         on_click=BindPanel.resend, disabled=BindPanel.bind_busy),
-            rx.el.button(t("contracts.cancel"), type="button", class_name="btn btn-plain btn-auto",
-                         on_click=BindPanel.cancel),
+                          busy_flag=BindPanel.bind_busy),
+            plain_button(t("binding.resend"), on_click=BindPanel.resend, disabled=BindPanel.bind_busy),
+            plain_button(t("contracts.cancel"), on_click=BindPanel.cancel),
             class_name="button-row",
         ),
         on_submit=BindPanel.confirm,
-        class_name="form form-narrow",
-        no_validate=True,
+        narrow=True,
     )
 
 
@@ -259,16 +230,14 @@ def _done() -> rx.Component:
                 _status(BindPanel.more_message, "more-message", "field-error"),
                 rx.el.div(
                     submit_button(t("binding.bind_more"), t("binding.binding_more"), icon="link",
-                                  variant="blue", **_busy(BindPanel.bind_busy)),
-                    rx.el.button(t("binding.finish"), type="button", class_name="btn btn-plain btn-auto",
-                                 on_click=BindPanel.cancel),
+                                  variant="blue", busy_flag=BindPanel.bind_busy),
+                    plain_button(t("binding.finish"), on_click=BindPanel.cancel),
                     class_name="button-row",
                 ),
                 on_submit=BindPanel.bind_more,
                 class_name="form",
             ),
-            rx.el.button(t("binding.finish"), type="button", class_name="btn btn-plain btn-auto",
-                         on_click=BindPanel.cancel),
+            plain_button(t("binding.finish"), on_click=BindPanel.cancel),
         ),
     )
 
@@ -276,8 +245,8 @@ def _done() -> rx.Component:
 def _bind_panel() -> rx.Component:
     return rx.cond(
         BindPanel.step != "",
-        rx.el.section(
-            rx.el.h2(t("binding.title"), class_name="panel-title", id="bind-title"),
+        panel(
+            t("binding.title"), "bind-title",
             rx.el.p(t("binding.intro"), class_name="panel-note"),
             rx.match(
                 BindPanel.step,
@@ -286,8 +255,6 @@ def _bind_panel() -> rx.Component:
                 ("done", _done()),
                 rx.fragment(),
             ),
-            class_name="panel",
-            aria_labelledby="bind-title",
             id="bind-panel",
         ),
         rx.fragment(),

@@ -4,7 +4,7 @@ import reflex as rx
 
 from lkk_app import routes
 from lkk_app.components.fields import text_field
-from lkk_app.components.layout import icon_link, submit_button
+from lkk_app.components.layout import event_form, icon_link, submit_button
 from lkk_app.i18n import t
 from lkk_app.state.forgot import ForgotState
 
@@ -46,18 +46,15 @@ def _card(*children: rx.Component) -> rx.Component:
 
 
 def _form() -> rx.Component:
-    return rx.el.form(
+    return event_form(
         text_field("login", t("forgot.login"), "user", autocomplete="username",
                    error=ForgotState.err_login, max_length=64, auto_focus=True),
         text_field("email", t("forgot.email"), "mail", input_type="email",
                    placeholder="user@example.com", autocomplete="email",
                    error=ForgotState.err_email, max_length=254),
         submit_button(t("forgot.submit"), t("forgot.submitting"), variant="blue",
-                      aria_busy=rx.cond(ForgotState.submitting, "true", "false"),
-                      disabled=ForgotState.submitting),
+                      busy_flag=ForgotState.submitting),
         on_submit=ForgotState.submit,
-        class_name="form",
-        no_validate=True,
     )
 
 

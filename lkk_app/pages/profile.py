@@ -4,8 +4,8 @@ import reflex as rx
 
 from lkk_app import routes
 from lkk_app.components.cabinet import cabinet_frame
-from lkk_app.components.fields import strength_hint, text_field
-from lkk_app.components.layout import submit_button
+from lkk_app.components.fields import new_password_fields, text_field
+from lkk_app.components.layout import confirm_box, data_table, event_form, panel, plain_button, submit_button
 from lkk_app.i18n import t
 from lkk_app.state.profile import JournalItem, PasswordPanel, PhonePanel, ProfileState, SessionItem, SessionsPanel
 
@@ -22,53 +22,39 @@ def _saved(message: rx.Var) -> rx.Component:
     return rx.el.p(message, class_name="saved", role="status", aria_live="polite")
 
 
-def _busy(flag: rx.Var) -> dict:
-    return {"aria_busy": rx.cond(flag, "true", "false"), "disabled": flag}
-
-
 def _phone_form() -> rx.Component:
-    return rx.el.section(
-        rx.el.h2(t("profile.phone_section"), class_name="panel-title", id="phone-title"),
-        rx.el.form(
+    return panel(
+        t("profile.phone_section"), "phone-title",
+        event_form(
             text_field("phone", t("profile.phone"), "phone", input_type="tel", autocomplete="tel",
                        default_value=ProfileState.phone_value, error=PhonePanel.phone_error,
                        hint=t("profile.phone_hint"), max_length=32, required=False,
                        key=ProfileState.phone_value),
             submit_button(t("profile.phone_save"), t("profile.phone_saving"), icon="check",
-                          variant="blue", **_busy(PhonePanel.phone_busy)),
+                          variant="blue", busy_flag=PhonePanel.phone_busy),
             _saved(PhonePanel.phone_saved),
             on_submit=PhonePanel.save_phone,
-            class_name="form form-narrow",
-            no_validate=True,
+            narrow=True,
         ),
-        class_name="panel",
-        aria_labelledby="phone-title",
     )
 
 
 def _password_form() -> rx.Component:
-    return rx.el.section(
-        rx.el.h2(t("profile.password_section"), class_name="panel-title", id="password-title"),
-        rx.el.form(
+    return panel(
+        t("profile.password_section"), "password-title",
+        event_form(
             text_field("current_password", t("profile.current_password"), "lock",
                        input_type="password", autocomplete="current-password",
                        error=PasswordPanel.current_password_error, max_length=256),
-            text_field("new_password", t("profile.new_password"), "lock", input_type="password",
-                       autocomplete="new-password", error=PasswordPanel.new_password_error,
-                       hint=t("register.password_hint"), max_length=256),
-            rx.fragment(strength_hint("new_password"), key=PasswordPanel.password_attempt),
-            text_field("password_confirm", t("profile.password_confirm"), "lock",
-                       input_type="password", autocomplete="new-password",
-                       error=PasswordPanel.password_confirm_error, max_length=256),
+            *new_password_fields("new_password", t("profile.new_password"), t("profile.password_confirm"),
+                                 PasswordPanel.new_password_error, PasswordPanel.password_confirm_error,
+                                 PasswordPanel.password_attempt),
             submit_button(t("profile.password_save"), t("profile.password_saving"), icon="check",
-                          variant="blue", **_busy(PasswordPanel.password_busy)),
+                          variant="blue", busy_flag=PasswordPanel.password_busy),
             _saved(PasswordPanel.password_saved),
             on_submit=PasswordPanel.change_password,
-            class_name="form form-narrow",
-            no_validate=True,
+            narrow=True,
         ),
-        class_name="panel",
-        aria_labelledby="password-title",
     )
 
 
@@ -112,62 +98,28 @@ def _session_row(item: SessionItem) -> rx.Component:
 
 
 def _sessions_panel() -> rx.Component:
-    return rx.el.section(
-        rx.el.h2(t("sessions.title"), class_name="panel-title", id="sessions-title"),
+    return panel(
+        t("sessions.title"), "sessions-title",
         rx.el.p(t("sessions.note"), class_name="panel-note"),
-        rx.el.table(
-            rx.el.caption(t("sessions.caption"), class_name="sr-only"),
-            rx.el.thead(rx.el.tr(
-                rx.el.th(t("sessions.device"), scope="col"),
-                rx.el.th(t("sessions.ip"), scope="col"),
-                rx.el.th(t("sessions.started"), scope="col"),
-                rx.el.th(t("sessions.last_active"), scope="col"),
-                rx.el.th(rx.el.span(t("sessions.actions"), class_name="sr-only"), scope="col"),
-            )),
-            rx.el.tbody(rx.foreach(ProfileState.sessions, _session_row)),
-            class_name="data-table sessions-table",
-        ),
+        data_table(t("sessions.caption"),
+                   [t("sessions.device"), t("sessions.ip"), t("sessions.started"), t("sessions.last_active"),
+                    rx.el.span(t("sessions.actions"), class_name="sr-only")],
+                   ProfileState.sessions, _session_row, "sessions"),
         rx.el.p(SessionsPanel.sessions_message, class_name="saved", role="status",
                 aria_live="polite", data_testid="sessions-message"),
         rx.cond(
             ProfileState.other_sessions > 0,
             rx.cond(
                 SessionsPanel.confirm_end_all,
-                rx.el.div(
-                    rx.el.p(t("sessions.confirm_all"), id="end-all-question"),
-                    rx.el.div(
-                        rx.el.button(
-                            rx.el.span(t("sessions.confirm_yes"), class_name="btn-label"),
-                            rx.el.span(t("sessions.ending"), class_name="btn-busy-label"),
-                            rx.el.span(class_name="spinner", aria_hidden="true"),
-                            type="button",
-                            class_name="btn btn-red btn-auto",
-                            on_click=SessionsPanel.end_all_other,
-                            aria_describedby="end-all-question",
-                            **_busy(SessionsPanel.sessions_busy),
-                        ),
-                        rx.el.button(t("sessions.cancel"), type="button",
-                                     class_name="btn btn-plain btn-auto",
-                                     on_click=SessionsPanel.cancel_end_all),
-                        class_name="button-row",
-                    ),
-                    class_name="confirm-box",
-                    role="group",
-                    aria_labelledby="end-all-question",
-                ),
-                rx.el.button(
-                    rx.icon("log-out", size=18, aria_hidden="true"),
-                    rx.el.span(t("sessions.end_all")),
-                    type="button",
-                    class_name="btn btn-plain btn-auto",
-                    on_click=SessionsPanel.ask_end_all,
-                    disabled=SessionsPanel.sessions_busy,
-                ),
+                confirm_box("end-all-question", (t("sessions.confirm_all"),),
+                            yes=t("sessions.confirm_yes"), busy_label=t("sessions.ending"),
+                            busy_flag=SessionsPanel.sessions_busy, on_yes=SessionsPanel.end_all_other,
+                            cancel=t("sessions.cancel"), on_cancel=SessionsPanel.cancel_end_all),
+                plain_button(rx.icon("log-out", size=18, aria_hidden="true"), rx.el.span(t("sessions.end_all")),
+                             on_click=SessionsPanel.ask_end_all, disabled=SessionsPanel.sessions_busy),
             ),
             rx.el.p(t("sessions.only_this"), class_name="panel-note"),
         ),
-        class_name="panel",
-        aria_labelledby="sessions-title",
         id="sessions",
     )
 
@@ -191,26 +143,16 @@ def _journal_row(item: JournalItem) -> rx.Component:
 
 
 def _journal_panel() -> rx.Component:
-    return rx.el.section(
-        rx.el.h2(t("journal.title"), class_name="panel-title", id="journal-title"),
+    return panel(
+        t("journal.title"), "journal-title",
         rx.el.p(t("journal.note"), class_name="panel-note"),
         rx.cond(
             ProfileState.journal.length() > 0,
-            rx.el.table(
-                rx.el.caption(t("journal.caption"), class_name="sr-only"),
-                rx.el.thead(rx.el.tr(
-                    rx.el.th(t("journal.time"), scope="col"),
-                    rx.el.th(t("journal.event"), scope="col"),
-                    rx.el.th(t("journal.ip"), scope="col"),
-                    rx.el.th(t("journal.result"), scope="col"),
-                )),
-                rx.el.tbody(rx.foreach(ProfileState.journal, _journal_row)),
-                class_name="data-table journal-table",
-            ),
+            data_table(t("journal.caption"),
+                       [t("journal.time"), t("journal.event"), t("journal.ip"), t("journal.result")],
+                       ProfileState.journal, _journal_row, "journal"),
             rx.el.p(t("journal.empty"), class_name="panel-note"),
         ),
-        class_name="panel",
-        aria_labelledby="journal-title",
         id="journal",
     )
 

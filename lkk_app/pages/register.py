@@ -4,8 +4,8 @@ import reflex as rx
 
 from lkk_app import routes
 from lkk_app.components.captcha import captcha_field
-from lkk_app.components.fields import strength_hint, text_field
-from lkk_app.components.layout import auth_card, icon_link, submit_button
+from lkk_app.components.fields import new_password_fields, text_field
+from lkk_app.components.layout import auth_card, event_form, icon_link, submit_button
 from lkk_app.i18n import t
 from lkk_app.state.register import RegisterState
 
@@ -16,7 +16,7 @@ def _captcha() -> rx.Component:
 
 
 def _form() -> rx.Component:
-    return rx.el.form(
+    return event_form(
         rx.cond(RegisterState.form_error != "",
                 rx.el.p(RegisterState.form_error, class_name="form-error", role="alert")),
         text_field("login", t("register.login"), "user", autocomplete="username",
@@ -28,20 +28,13 @@ def _form() -> rx.Component:
         text_field("phone", t("register.phone"), "phone", input_type="tel",
                    autocomplete="tel", error=RegisterState.err_phone,
                    hint=t("register.phone_hint"), max_length=32, required=False),
-        text_field("password", t("register.password"), "lock", input_type="password",
-                   autocomplete="new-password", error=RegisterState.err_password,
-                   hint=t("register.password_hint"), max_length=256),
-        rx.fragment(strength_hint("password"), key=RegisterState.attempt),
-        text_field("password_confirm", t("register.password_confirm"), "lock",
-                   input_type="password", autocomplete="new-password",
-                   error=RegisterState.err_password_confirm, max_length=256),
+        *new_password_fields("password", t("register.password"), t("register.password_confirm"),
+                             RegisterState.err_password, RegisterState.err_password_confirm,
+                             RegisterState.attempt),
         _captcha(),
         submit_button(t("register.submit"), t("register.submitting"), variant="blue",
-                      aria_busy=rx.cond(RegisterState.submitting, "true", "false"),
-                      disabled=RegisterState.submitting),
+                      busy_flag=RegisterState.submitting),
         on_submit=RegisterState.submit,
-        class_name="form",
-        no_validate=True,
     )
 
 

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from lkk_app import cpu_pools, routes
 from lkk_app.auth import captcha, captcha_limits
@@ -105,7 +106,7 @@ class AuthState(rx.State):
         except SignedOut:
             return None
 
-    def _to_login(self, gone: SignedOut | None = None) -> rx.event.EventSpec:
+    def _to_login(self, gone: SignedOut | None = None) -> EventSpec:
         """Away from a page the session may not use: a restricted session to
         «Смена пароля», anyone else to the login window (and back here after)."""
         if gone is not None and gone.restricted:
@@ -117,7 +118,7 @@ class AuthState(rx.State):
     def _clear(self) -> None:
         """Forget what the page loaded (overridden by the pages' states)."""
 
-    def _signed_out(self, gone: SignedOut) -> rx.event.EventSpec:
+    def _signed_out(self, gone: SignedOut) -> EventSpec:
         self._clear()
         return self._to_login(gone)
 
@@ -183,8 +184,15 @@ def _new_challenge(connection: str, ip: str) -> tuple[str, str] | None:
     return challenge_id, captcha.png_data_url(png)
 
 
-async def draw_challenge(state: rx.State) -> tuple[str, str] | None:
-    """A new challenge for this tab, drawn on the captcha's own bounded pool
-    (``cpu_pools.PoolBusy`` when it is full)."""
-    return await cpu_pools.CAPTCHA.run(_new_challenge, state.router.session.client_token,
-                                       state.router.session.client_ip or "")
+async def draw_challenge(state: rx.State) -> tuple[str, str, str]:
+    """A new challenge for this tab, drawn on the captcha's own bounded pool:
+    (challenge id, image, ``""``), or ``("", "", problem)`` with the catalogue key
+    of why there is none (the pool is full; too many new codes)."""
+    try:
+        issued = await cpu_pools.CAPTCHA.run(_new_challenge, state.router.session.client_token,
+                                             state.router.session.client_ip or "")
+    except cpu_pools.PoolBusy:
+        return "", "", "busy.captcha"
+    if issued is None:
+        return "", "", "captcha.limited"
+    return issued[0], issued[1], ""

@@ -30,7 +30,7 @@ def _set_own_password(db: Session, me: CurrentUser, password: str, password_conf
     if not me.must_change_password:
         return False
     try:
-        recovery.complete_reset(db, user=users.get_user(db, me.id), new_password=password,
+        recovery.complete_reset(db, user=users.signed_in_user(db, me.id), new_password=password,
                                 password_confirm=password_confirm, session_token=token)
     except FieldErrors as exc:
         return exc

@@ -59,18 +59,11 @@ class ContractRow:
 
 
 @dataclasses.dataclass
-class ContractCard:
-    key: str = ""
-    number: str = ""
-    signed: str = ""
-    kind: str = ""
-    status: str = ""
+class ContractCard(ContractRow):
+    """The row's facts and the rest of the contract's card."""
+
     valid: str = ""
-    category: str = ""
-    voltage: str = ""
-    power: str = ""
     payment: str = ""
-    points: str = ""
     department: str = ""
     curator_name: str = ""
     curator_phone: str = ""
@@ -98,9 +91,7 @@ def _card(c: Contract) -> ContractCard:
     window = (t("contracts.window", first=c.reading_window.first_day, last=c.reading_window.last_day)
               if c.reading_window else t("contracts.window_default"))
     return ContractCard(
-        key=c.key, number=c.number, signed=date_text(c.signed_on), kind=c.kind.label, status=c.status.label,
-        valid=valid, category=str(c.price_category), voltage=c.voltage.label, power=kw(c.max_power_kw),
-        payment=c.payment_regime.label, points=str(c.points), department=c.department,
+        **dataclasses.asdict(_row(c)), valid=valid, payment=c.payment_regime.label, department=c.department,
         curator_name=c.curator.name, curator_phone=c.curator.phone, curator_email=c.curator.email,
         window=window)
 

@@ -39,7 +39,7 @@ class ErrorBanner(rx.State):
     path: str = ""
 
     @rx.event
-    def show(self):
+    def show(self) -> None:
         self.message = t("error.handler_failed")
         self.path = self.router.page.path or ""
 
@@ -86,7 +86,7 @@ def describe(exception: BaseException) -> str:
 def handle_backend_error(exception: Exception) -> EventSpec:
     """``rx.App(backend_exception_handler=...)``: log one line, show the banner."""
     log.error("event handler failed: %s", describe(exception))
-    return ErrorBanner.show()
+    return ErrorBanner.show()  # type: ignore[operator]  # rx.event handlers are typed as the decorator
 
 
 def error_banner() -> rx.Component:

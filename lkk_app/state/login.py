@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import reflex as rx
 
-from lkk_app import cpu_pools, routes
+from lkk_app import routes
 from lkk_app.auth import devices, throttle
 from lkk_app.auth import login as login_flow
 from lkk_app.core import clock
@@ -120,16 +120,13 @@ class LoginState(AuthState):
         return None
 
     async def _draw_code(self) -> None:
-        try:
-            issued = await draw_challenge(self)
-        except cpu_pools.PoolBusy:
-            self.captcha_id = self.captcha_src = ""
-            self.error = t("busy.captcha")
+        self.captcha_id, self.captcha_src, problem = await draw_challenge(self)
+        if problem == "busy.captcha":
+            self.error = t(problem)
             return
         if self.error == t("busy.captcha"):
             self.error = ""
-        self.captcha_id, self.captcha_src = issued or ("", "")
-        self.captcha_error = t("captcha.limited") if issued is None else ""
+        self.captcha_error = t(problem) if problem else ""
 
     @rx.event
     async def refresh_captcha(self):

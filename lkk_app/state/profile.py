@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from datetime import datetime
+from typing import Any
 
 import reflex as rx
 from sqlmodel import Session
@@ -112,17 +113,17 @@ def _snapshot(db: Session, me: CurrentUser, token: str) -> security.SecuritySnap
 
 def _change_phone(db: Session, me: CurrentUser, phone: str) -> str | FieldErrors:
     try:
-        return account.change_phone(db, users.get_user(db, me.id), phone) or ""
+        return account.change_phone(db, users.signed_in_user(db, me.id), phone) or ""
     except FieldErrors as exc:
         return exc
 
 
-def _change_password(db: Session, me: CurrentUser, values: dict[str, str], token: str, ip: str,
+def _change_password(db: Session, me: CurrentUser, values: dict[str, Any], token: str, ip: str,
                      user_agent: str) -> security.SecuritySnapshot | FieldErrors | account.SessionEnded:
     """The fresh snapshot after a change (other sessions ended).  A failure is
     returned, not raised: it is committed, and must stay counted."""
     try:
-        account.change_password(db, users.get_user(db, me.id), keep_session_token=token, ip=ip,
+        account.change_password(db, users.signed_in_user(db, me.id), keep_session_token=token, ip=ip,
                                 user_agent=user_agent, **values)
     except (FieldErrors, account.SessionEnded) as exc:
         return exc

@@ -41,17 +41,10 @@ class RegisterState(rx.State):
         self.form_error = t("register.failed") if errors else ""
 
     async def _refresh(self) -> None:
-        try:
-            issued = await draw_challenge(self)
-        except cpu_pools.PoolBusy:
-            self._captcha_id = self.captcha_src = ""
-            self.err_code = t("busy.captcha")
+        self._captcha_id, self.captcha_src, problem = await draw_challenge(self)
+        if problem:
+            self.err_code = t(problem)
             return
-        if issued is None:
-            self._captcha_id, self.captcha_src = "", ""
-            self.err_code = t("captcha.limited")
-            return
-        self._captcha_id, self.captcha_src = issued
         if self.err_code in (t("busy.captcha"), t("captcha.limited")):
             self.err_code = ""
 

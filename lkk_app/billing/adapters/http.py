@@ -17,18 +17,9 @@ from urllib.parse import quote
 
 import httpx
 
-from lkk_app.billing import wire
+from lkk_app.billing import types, wire
 from lkk_app.billing.gateway import BillingRejected, BillingUnavailable
-from lkk_app.billing.types import (
-    CHANGE_RECORDS,
-    Ack,
-    ChangeKind,
-    Changes,
-    Contract,
-    ContractMatch,
-    Health,
-    Organisation,
-)
+from lkk_app.billing.types import Ack, ChangeKind, Changes, Contract, ContractMatch, Health, Organisation
 
 T = TypeVar("T")
 RETRY_DELAYS = (0.2, 0.6)  # seconds before the 2nd and the 3rd attempt of a GET
@@ -119,7 +110,7 @@ class HttpBilling:
         body = await self._get(f"/changes/{_segment(str(kind))}", params)
         if body is _NOT_FOUND or not isinstance(body, dict):
             raise _unavailable("bad_response")
-        record = CHANGE_RECORDS[ChangeKind(kind)]
+        record = types.CHANGE_RECORDS[ChangeKind(kind)]
         rows: tuple[object, ...] = tuple(_decode(record, item) for item in _items(body))
         cursor_out, more = body.get("cursor"), body.get("has_more")
         if not isinstance(cursor_out, str) or not isinstance(more, bool):

@@ -32,7 +32,7 @@ def security_middleware(app: ASGIApp, settings: Settings | None = None,
                         static_dir: Path | None = None) -> ASGIApp:
     """``app`` inside every defence; the outer ones answer first.  The headers
     go outermost, so that the refusals of the others carry them too."""
-    inner = SurrogateCleaner(app, settings)
+    inner: ASGIApp = SurrogateCleaner(app, settings)
     inner = StateTokenBinding(inner, settings)
     inner = OriginCheck(inner, settings)
     inner = HostCheck(inner, settings)

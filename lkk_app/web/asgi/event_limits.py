@@ -32,6 +32,8 @@ from reflex_base.event.processor import BaseStateEventProcessor
 from reflex_base.event.processor.future import EventFuture
 from reflex_base.registry import RegistrationContext
 
+from lkk_app.core.token_bucket import TokenBucket
+
 log = logging.getLogger("lkk.event_limits")
 
 # Events per second one connection may send, and the burst it may save up.
@@ -60,26 +62,6 @@ MAX_JSON_DEPTH = 32
 IP_LOG_INTERVAL = 60.0
 # Idle per-IP buckets are forgotten after this many seconds without a connection.
 IP_FORGET_AFTER = 600.0
-
-
-@dataclasses.dataclass
-class TokenBucket:
-    rate: float
-    burst: float
-    tokens: float = -1.0
-    stamp: float = 0.0
-
-    def take(self, now: float) -> bool:
-        """Spend one token if there is one (the bucket starts full)."""
-        if self.tokens < 0:
-            self.tokens = self.burst
-        else:
-            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
 
 
 @dataclasses.dataclass

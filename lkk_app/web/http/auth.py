@@ -7,7 +7,6 @@ websocket reads the cookie from its handshake (``lkk_app/state/base.py``).
 
 from __future__ import annotations
 
-import asyncio
 import functools
 
 from starlette.requests import Request
@@ -17,7 +16,7 @@ from lkk_app import cpu_pools, routes
 from lkk_app.auth import confirmation, devices, security, throttle
 from lkk_app.auth import login as login_flow
 from lkk_app.auth.login import LoginResult
-from lkk_app.db import session_scope
+from lkk_app.db import in_transaction
 from lkk_app.jobs.worker import wake_mail_sender
 from lkk_app.settings import get_settings
 from lkk_app.web.http.base import (
@@ -87,25 +86,16 @@ async def login(request: Request) -> Response:
     return response
 
 
-def _resend(user_id: int, ip: str, agent: str) -> None:
-    with session_scope() as db:
-        confirmation.resend(db, user_id, ip=ip, user_agent=agent)
-
-
 async def resend_confirmation(request: Request) -> Response:
     if not same_origin(request):
         return forbidden()
     user_id = confirmation.ticket_user(request.cookies.get(confirmation.TICKET_COOKIE, ""))
     if user_id is None:
         return to_login_window(expired="1")
-    await asyncio.to_thread(_resend, user_id, client_ip(request), user_agent(request))
+    ip, agent = client_ip(request), user_agent(request)
+    await in_transaction(lambda db: confirmation.resend(db, user_id, ip=ip, user_agent=agent))
     wake_mail_sender()
     return to_login_window(resent="1")
-
-
-def _log_out(token: str, ip: str, agent: str) -> None:
-    with session_scope() as db:
-        security.log_out(db, token, ip=ip, user_agent=agent)
 
 
 async def logout(request: Request) -> Response:
@@ -113,7 +103,8 @@ async def logout(request: Request) -> Response:
         return forbidden()
     token = request.cookies.get(get_settings().session_cookie_name, "")
     if token:
-        await asyncio.to_thread(_log_out, token, client_ip(request), user_agent(request))
+        ip, agent = client_ip(request), user_agent(request)
+        await in_transaction(lambda db: security.log_out(db, token, ip=ip, user_agent=agent))
     response = to_login_window(out="1")
     clear_session_cookie(response)
     return response
