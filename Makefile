@@ -48,31 +48,40 @@ migrate: $(RUN_STAMP)
 run: setup
 	$(VENV_BIN)/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT) --backend-host $(HOST)
 
+# The in-process tiers run on $(TEST_WORKERS) parallel workers (pytest-xdist; each
+# worker has its own databases), then the tests marked `timing` run on their own.
+# The browser and attack tiers drive the production build, one pytest each.
+PYTEST := $(PY) -m pytest -p no:cacheprovider
+IN_PROCESS_TESTS := tests/unit tests/integration tests/billing
+TEST_WORKERS ?= 2
+PARALLEL := -n $(TEST_WORKERS) --dist worksteal
+
 ## lint: ruff and mypy over the application package (settings in pyproject.toml)
 lint: $(DEV_STAMP)
 	$(VENV_BIN)/ruff check lkk_app
 	$(VENV_BIN)/mypy
 
-## test: set up, find or install Chromium, lint, run unit, integration, browser and attack tests
+## test: set up, find or install Chromium, lint, run unit, integration, billing, browser and attack tests
 test: $(DEV_STAMP) lint
 	$(PY) scripts/build_guides.py --check
 	@chromium="$$($(PY) scripts/ensure_test_tools.py)" && export LKK_CHROMIUM="$$chromium" && \
-	  $(PY) -m pytest tests/unit tests/integration -p no:cacheprovider && \
-	  $(PY) -m pytest tests/billing -p no:cacheprovider && \
-	  $(PY) -m pytest tests/browser -p no:cacheprovider && \
-	  $(PY) -m pytest tests/attack -p no:cacheprovider
+	  $(PYTEST) $(IN_PROCESS_TESTS) $(PARALLEL) -m "not timing" && \
+	  $(PYTEST) $(IN_PROCESS_TESTS) -m timing && \
+	  $(PYTEST) tests/browser && \
+	  $(PYTEST) tests/attack
 
-## test-quick: lint, unit and integration tests without the slow timing samples (no browser)
+## test-quick: lint, unit, integration and billing tests without the slow samples (no browser)
 test-quick: $(DEV_STAMP) lint
-	$(PY) -m pytest tests/unit tests/integration -q -m "not slow" -p no:cacheprovider
-	$(PY) -m pytest tests/billing -q -m "not slow" -p no:cacheprovider
+	$(PYTEST) $(IN_PROCESS_TESTS) -q $(PARALLEL) -m "not slow and not timing"
+	$(PYTEST) $(IN_PROCESS_TESTS) -q -m "timing and not slow"
 
 test-browser: $(DEV_STAMP)
 	@chromium="$$($(PY) scripts/ensure_test_tools.py)" && export LKK_CHROMIUM="$$chromium" && \
-	  $(PY) -m pytest tests/browser -p no:cacheprovider
+	  $(PYTEST) tests/browser
 
 test-unit: $(DEV_STAMP)
-	$(PY) -m pytest tests/unit -q -p no:cacheprovider
+	$(PYTEST) tests/unit -q $(PARALLEL) -m "not timing"
+	$(PYTEST) tests/unit -q -m timing
 
 guides: $(DEV_STAMP)
 	$(PY) scripts/build_guides.py

@@ -3,7 +3,9 @@
 One server per test session (``tests/appserver.py``) in its own frontend
 build directory, so that it never disturbs the browser suite's.  Letters go to
 the development mailbox (files under the data directory); the captcha shows a
-fixed code.  Attacks come from a raw Socket.IO client
+fixed code.  ``db_env`` and ``browser`` are shared with the browser tier
+(``tests/fixtures/servers.py``); accounts are made with ``tests/factories.py``.
+Attacks come from a raw Socket.IO client
 (:mod:`tests.attack.reflex_client`), ``httpx`` and, for what only a browser
 can tell (CSP, XSS), Chromium through Playwright.
 """
@@ -14,11 +16,11 @@ import itertools
 import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.appserver import AppServer, running_app, using_server_database
+from tests import factories
+from tests.appserver import AppServer, running_app
 from tests.attack.reflex_client import LoopThread, ReflexClient
 
 CAPTCHA_CODE = "5318008"
@@ -36,13 +38,6 @@ def app_server(tmp_path_factory) -> Iterator[AppServer]:
                      LKK_CAPTCHA_FIXED_CODE=CAPTCHA_CODE,
                      LKK_RATE_EXEMPT_IPS="127.0.0.1") as server:
         yield server
-
-
-@pytest.fixture(scope="session")
-def db_env(app_server):
-    """Point this process's settings and engine at the server's database."""
-    with using_server_database(app_server):
-        yield
 
 
 @pytest.fixture(scope="session")
@@ -88,7 +83,6 @@ def make_account(db_env):
     """A confirmed account with a phone, created through the service layer; the
     login, e-mail and phone are distinctive so that a leak is easy to find."""
     from lkk_app.db import session_scope
-    from lkk_app.auth import users
 
     def _make(prefix: str = "acc", password: str = PASSWORD, phone: str | None = None) -> Account:
         n = next(_counter)
@@ -97,11 +91,8 @@ def make_account(db_env):
         email = f"{login}.mail@example.org"
         phone = phone or "+7916" + stamp[-7:].rjust(7, "3")
         with session_scope() as s:
-            user = users.create_user(s, login=login, email=email, password=password, confirmed=True)
-            user.phone = phone
-            s.add(user)
-            s.flush()
-            user_id = user.id
+            user_id = factories.make_user(s, login=login, email=email, password=password,
+                                          phone=phone).id
         return Account(user_id, login, email, phone, password)
 
     return _make
@@ -111,12 +102,11 @@ def make_account(db_env):
 def mint(db_env):
     """A real session token for an account (restricted when asked)."""
     from lkk_app.db import session_scope
-    from lkk_app.auth import sessions
 
     def _mint(account: Account, *, restricted: bool = False) -> str:
         with session_scope() as s:
-            return sessions.mint_session(s, user_id=account.id, ip="127.0.0.1",
-                                         user_agent="attack-suite", must_change_password=restricted)
+            return factories.make_session(s, account.id, restricted=restricted,
+                                          user_agent="attack-suite")
 
     return _mint
 
@@ -197,23 +187,6 @@ def assert_alive(app_server: AppServer) -> None:
 
 
 # ---------------------------------------------------------------------------- browser
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    chromium = os.environ.get("LKK_CHROMIUM") or "/usr/bin/chromium"
-    assert Path(chromium).exists(), f"no Chromium at {chromium} (run `make test` or set LKK_CHROMIUM)"
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=chromium,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--disable-quic",
-                  "--no-first-run"],
-        )
-        yield b
-        b.close()
 
 
 CSP_LISTENER = """

@@ -1,7 +1,8 @@
 """Fixtures of the billing tests.
 
-* The unit tests' clean environment and database fixtures (``db``, ``engine``:
-  SQLite and, with ``LKK_TEST_POSTGRES_URL``, PostgreSQL).
+* Every test in a clean environment; the shared database fixtures (``db``,
+  ``engine``: SQLite and, with ``LKK_TEST_POSTGRES_URL``, PostgreSQL) come from
+  ``tests/fixtures/``.
 * ``billing``: the demo billing seeded for :data:`TODAY`, reached either
   in-process (``demo``) or through the HTTP adapter and a real reference
   server on 127.0.0.1 (``http``) — the contract tests run on both.
@@ -31,23 +32,17 @@ from lkk_app.billing.gateway import BillingGateway
 from lkk_app.billing.reference_server import prepare_database
 from lkk_app.db import make_engine
 from tests.appserver import free_port
-from tests.unit.conftest import (  # noqa: F401 - fixtures re-exported for this directory
-    BACKENDS,
-    POSTGRES_URL,
-    _isolated_environment,
-    _postgres_schema_url,
-    db,
-    db_url,
-    engine,
-    make_settings,
-    settings,
-)
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 20)
 NOW = datetime(2026, 11, 20, 9, 30, 0)
 TOKEN = "reference-token-for-tests-0123456789"
 SUPPLIER = "ГП Демо-Энергосбыт"
+
+
+@pytest.fixture(autouse=True)
+def _billing_test(isolated_environment):
+    pass
 
 
 @dataclasses.dataclass

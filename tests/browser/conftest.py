@@ -1,19 +1,21 @@
 """Browser tests: the real app, built in production mode, driven by Chromium.
 
 One server per test session (``tests/appserver.py``) with a real SMTP server
-on loopback and a fixed authorization code.
+on loopback and a fixed authorization code.  ``db_env`` and ``browser`` are
+shared with the attack tier (``tests/fixtures/servers.py``); users are made
+with ``tests/factories.py``.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.appserver import ROOT, AppServer, free_port, running_app, using_server_database
+from tests import factories
+from tests.appserver import ROOT, AppServer, free_port, running_app
 
 SCREENSHOTS = ROOT / "var" / "screenshots"
 
@@ -81,49 +83,20 @@ def app_server(tmp_path_factory, mailbox) -> Iterator[AppServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
-def db_env(app_server):
-    """Point this process's settings and engine at the server's database."""
-    with using_server_database(app_server):
-        yield
-
-
 @pytest.fixture
 def make_user(db_env):
-    """Create a confirmed (by default) user straight through the service layer."""
-    import itertools
-
+    """Create a confirmed (by default) user in the server's database."""
     from lkk_app.db import session_scope
-    from lkk_app.auth import users
 
-    counter = itertools.count(1)
-
-    def _make(login: str | None = None, password: str = "Проверка-пароля-42",
+    def _make(login: str | None = None, password: str = factories.PASSWORD,
               email: str | None = None, confirmed: bool = True):
-        n = next(counter)
-        login = login or f"user{os.getpid()}x{n}x{time.monotonic_ns() % 100000}"
+        login = login or factories.unique_login()
         email = email or f"{login}@example.com"
         with session_scope() as s:
-            users.create_user(s, login=login, email=email, password=password, confirmed=confirmed)
+            factories.make_user(s, login=login, email=email, password=password, confirmed=confirmed)
         return login, password, email
 
     return _make
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    chromium = os.environ.get("LKK_CHROMIUM") or "/usr/bin/chromium"
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=chromium,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--disable-quic",
-                  "--no-first-run"],
-        )
-        yield b
-        b.close()
 
 
 @pytest.fixture

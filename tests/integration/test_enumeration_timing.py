@@ -25,14 +25,12 @@ from lkk_app import db as db_module
 from lkk_app.models import LoginThrottle
 from lkk_app.auth import throttle, users
 from lkk_app.core import clock
-from lkk_app.settings import reload_settings
-from tests.unit.conftest import BACKENDS
+from tests.fixtures.database import BACKENDS
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-pytestmark = pytest.mark.slow
 
 PASSWORD = "Синий трактор 77"
 SAMPLES = 30
@@ -40,17 +38,11 @@ WARMUP = 3
 TOLERANCE = 0.10
 
 
-@pytest.fixture
-def app_db(db_url, monkeypatch):
-    monkeypatch.setenv("REFLEX_DB_URL", db_url)
-    monkeypatch.setenv("LKK_BCRYPT_COST", "10")
-    # Every sample comes from its own address (X-Forwarded-For), so that the
-    # per-IP limit of 30 failures does not end the series.
-    monkeypatch.setenv("LKK_TRUSTED_PROXY_HOPS", "1")
-    assert reload_settings().bcrypt_cost == 10
-    db_module.reset_engine()
-    yield
-    db_module.reset_engine()
+# The app at a real bcrypt cost (the settings' lowest).  Every sample comes from
+# its own address (X-Forwarded-For), so that the per-IP limit of 30 failures
+# does not end the series.
+pytestmark = [pytest.mark.slow, pytest.mark.timing,
+              pytest.mark.app_settings(bcrypt_cost=10, LKK_BCRYPT_COST="10", LKK_TRUSTED_PROXY_HOPS="1")]
 
 
 def _throttle(login: str, ip: str, *, failures: int, wait: timedelta) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -15,6 +16,7 @@ from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
 import lkk_app.models  # noqa: F401
+from tests.fixtures.database import migrate
 
 ROOT = Path(__file__).resolve().parents[2]
 REFLEX = str(Path(sys.executable).parent / "reflex")
@@ -70,10 +72,10 @@ def test_migrations_match_models(backend, tmp_path):
         admin.dispose()
 
 
-def test_drift_is_detected(tmp_path):
+def test_drift_is_detected(tmp_path, sqlite_template):
     """The check above can fail: a table the migrations do not know shows up."""
+    shutil.copyfile(sqlite_template, tmp_path / "m.db")  # migrated to head (tests/fixtures/database.py)
     url = f"sqlite:///{tmp_path / 'm.db'}"
-    _migrate(url, tmp_path)
     extra = sa.MetaData()
     for table in SQLModel.metadata.tables.values():
         table.to_metadata(extra)
@@ -90,27 +92,6 @@ def test_drift_is_detected(tmp_path):
 SKELETON_REVISION = "5e1f0a9c3d27"
 
 
-def _upgrade(url: str, target: str) -> None:
-    """Apply the migrations up to ``target`` the way ``reflex db migrate`` does."""
-    import alembic.config
-    import alembic.runtime.environment
-    import alembic.script
-
-    config = alembic.config.Config(str(ROOT / "alembic.ini"))
-    script = alembic.script.ScriptDirectory.from_config(config)
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as connection:
-            with alembic.runtime.environment.EnvironmentContext(
-                config, script, fn=lambda rev, _ctx: script._upgrade_revs(target, rev),
-            ) as env:
-                env.configure(connection=connection)
-                env.run_migrations()
-            connection.commit()
-    finally:
-        engine.dispose()
-
-
 def test_login_skeleton_migration_fills_existing_rows_and_keeps_old_look_alikes(tmp_path):
     """Rows from before the column get their skeleton; of logins that already
     looked alike the oldest keeps it, the others NULL; afterwards the unique
@@ -121,7 +102,7 @@ def test_login_skeleton_migration_fills_existing_rows_and_keeps_old_look_alikes(
     script = alembic.script.ScriptDirectory.from_config(alembic.config.Config(str(ROOT / "alembic.ini")))
     before = script.get_revision(SKELETON_REVISION).down_revision
     url = f"sqlite:///{tmp_path / 'm.db'}"
-    _upgrade(url, before)
+    migrate(url, before)
     engine = sa.create_engine(url)
     now = "2026-01-01 00:00:00"
     rows = [("ivanov", "ivanov"), ("ivanоv", "ivanоv"), ("IVAN0V", "ivan0v"), ("сор", "сор")]
@@ -132,7 +113,7 @@ def test_login_skeleton_migration_fills_existing_rows_and_keeps_old_look_alikes(
                 " VALUES (:l, :k, 'a@example.com', 'a@example.com', 'x', :n, :n)"), {"l": login, "k": key, "n": now})
     engine.dispose()
 
-    _upgrade(url, "heads")
+    migrate(url, "heads")
     assert _diff(url) == []
     engine = sa.create_engine(url)
     try:

@@ -22,7 +22,6 @@ import pytest
 from sqlmodel import Session, select
 
 from lkk_app.models import OneTimeToken, OutboxMessage, User
-from lkk_app.auth import users
 from lkk_app.core import tokens
 from lkk_app.jobs.worker import OutboxWorker, letter_secrets
 from lkk_app.mail import templates as mail_templates, delivery, devmail, outbox, transport
@@ -33,15 +32,6 @@ LINK_RE = re.compile(r"http://lkk\.test/confirm/([A-Za-z0-9_-]{43})")
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-@pytest.fixture
-def user(db, settings, frozen_clock) -> User:
-    created = users.create_user(
-        db, login="ivan", email="ivan@example.com", password="Зелёный-слон-42", settings=settings
-    )
-    db.commit()
-    return created
 
 
 @pytest.fixture
@@ -790,7 +780,7 @@ async def test_a_non_ascii_local_part_without_smtputf8_fails_at_once(
 
 @pytest.mark.asyncio
 async def test_a_non_ascii_local_part_goes_out_with_smtputf8(db, engine, mail_settings):
-    from tests.integration.smtp_server import SmtpServer
+    from tests.fixtures.mail import SmtpServer
 
     server = SmtpServer(smtputf8=True)
     server.start()

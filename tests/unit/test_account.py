@@ -8,6 +8,7 @@ from sqlmodel import select
 from lkk_app.models import OutboxMessage
 from lkk_app.auth import account, sessions, users
 from lkk_app.core.errors import FieldErrors
+from tests.factories import make_user
 
 OLD = "Старый добрый пароль"
 NEW = "Новый надёжный пароль 7"
@@ -15,10 +16,7 @@ NEW = "Новый надёжный пароль 7"
 
 @pytest.fixture
 def user(db, settings):
-    u = users.create_user(db, login="Volkov", email="volkov@example.com", password=OLD,
-                          confirmed=True, settings=settings)
-    db.commit()
-    return u
+    return make_user(db, login="Volkov", email="volkov@example.com", password=OLD, settings=settings)
 
 
 def test_change_phone_normalises_and_removes(db, user):

@@ -15,7 +15,7 @@ from lkk_app.models import AuditEvent, OneTimeToken, User, UserSession
 from lkk_app.auth import account, audit, recovery, sessions, users
 from lkk_app.core import clock, tokens
 from lkk_app.core.errors import FieldErrors
-from lkk_app.settings import get_settings, reload_settings
+from lkk_app.settings import get_settings
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -29,6 +29,7 @@ from lkk_app.auth.login import LoginResult
 from lkk_app.auth.security import JOURNAL_SIZE
 from lkk_app.state.profile import PasswordPanel, ProfileState
 from lkk_app.web.http import build_http_app
+from tests.factories import make_user
 from tests.statekit import make_state, run_events
 
 PASSWORD = "Зелёный-слон-42"
@@ -50,10 +51,8 @@ def summary(rows) -> list[tuple]:
 
 @pytest.fixture
 def user(db, settings, frozen_clock) -> User:
-    created = users.create_user(db, login="Ivanov", email="ivanov@example.com", password=PASSWORD,
-                                confirmed=True, settings=settings)
-    db.commit()
-    return created
+    return make_user(db, login="Ivanov", email="ivanov@example.com", password=PASSWORD,
+                     settings=settings)
 
 
 # --------------------------------------------------------------------------- «Профиль»: password change
@@ -184,16 +183,6 @@ def test_recovery_for_an_unconfirmed_account_is_recorded(db, settings):
 
 
 # --------------------------------------------------------------------------- HTTP routes
-
-
-@pytest.fixture
-def app_db(db_url, monkeypatch):
-    monkeypatch.setenv("REFLEX_DB_URL", db_url)
-    monkeypatch.setenv("LKK_BCRYPT_COST", "10")
-    reload_settings()
-    db_module.reset_engine()
-    yield
-    db_module.reset_engine()
 
 
 def _app_user(login="petrov", confirmed=True) -> User:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 from datetime import timedelta
 
+import pytest
 from sqlmodel import select
 
 from lkk_app import db as db_module
@@ -15,9 +16,11 @@ from lkk_app.models import AuditEvent, User, UserSession
 from lkk_app.auth import users
 from lkk_app.core import tokens
 from lkk_app.settings import get_settings
-from tests.unit.test_login_route import PASSWORD, app_db, client  # noqa: F401  (fixture)
+from tests.unit.test_login_route import CODE, PASSWORD, client
 
 ORIGIN = "http://localhost:3000"
+
+pytestmark = pytest.mark.app_settings(LKK_CAPTCHA_FIXED_CODE=CODE)
 
 
 def _unconfirmed(login: str = "novikov") -> tuple[int, str]:

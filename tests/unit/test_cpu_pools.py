@@ -18,7 +18,6 @@ from lkk_app import db as db_module
 from lkk_app.cpu_pools import BoundedPool, PoolBusy
 from lkk_app.i18n import t
 from lkk_app.models import CaptchaChallenge
-from lkk_app.settings import reload_settings
 from lkk_app.state.login import LoginState
 from lkk_app.state.register import RegisterState
 from tests.statekit import make_state, run_events
@@ -28,16 +27,6 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 ORIGIN = "http://localhost:3000"
-
-
-@pytest.fixture
-def app_db(db_url, monkeypatch):
-    monkeypatch.setenv("REFLEX_DB_URL", db_url)
-    monkeypatch.setenv("LKK_BCRYPT_COST", "10")
-    reload_settings()
-    db_module.reset_engine()
-    yield
-    db_module.reset_engine()
 
 
 class Full:
@@ -73,6 +62,7 @@ def full_pool(monkeypatch):
 # --------------------------------------------------------------------------- the pool
 
 
+@pytest.mark.timing
 def test_a_full_pool_refuses_at_once_and_takes_work_again_when_free():
     pool = BoundedPool("test", threads=2, waiting=3)
     full = Full(pool)
@@ -126,6 +116,7 @@ async def test_a_cancelled_caller_keeps_the_slot_until_its_job_ends():
     assert await pool.run(lambda: "free") == "free"
 
 
+@pytest.mark.timing
 def test_a_rate_refuses_beyond_its_jobs_per_second():
     pool = BoundedPool("test", threads=1, waiting=100, per_second=5)
     for _ in range(5):

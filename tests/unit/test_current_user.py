@@ -17,7 +17,6 @@ from lkk_app.auth import sessions, users
 from lkk_app.auth.sessions import CurrentUser, current_user
 from lkk_app.i18n import t
 from lkk_app.models import User, UserSession
-from lkk_app.settings import reload_settings
 from lkk_app.state.base import AuthState, SignedOut
 
 # Imported at module level: Reflex registers state classes in a context
@@ -74,16 +73,6 @@ def test_current_user_keeps_the_session_alive(db, settings, ivan, frozen_clock):
 
 
 # --------------------------------------------------------------------------- the states' seam
-
-
-@pytest.fixture
-def app_db(db_url, monkeypatch):
-    monkeypatch.setenv("REFLEX_DB_URL", db_url)
-    monkeypatch.setenv("LKK_BCRYPT_COST", "10")
-    reload_settings()
-    db_module.reset_engine()
-    yield
-    db_module.reset_engine()
 
 
 def _user_with_session(restricted: bool = False) -> tuple[int, str]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from lkk_app.web.asgi.event_limits import MAX_JSON_DEPTH, TokenBucket, json_depth_exceeds
 
 
@@ -33,6 +35,7 @@ def test_brackets_inside_strings_do_not_count():
     assert not json_depth_exceeds(text)
 
 
+@pytest.mark.timing
 def test_the_check_is_quick_on_the_largest_frame():
     text = nested(32 * 1024)  # 64 KiB, the websocket message limit
     started = time.perf_counter()

@@ -10,7 +10,6 @@ wait, 30 failures per IP in 10 minutes.
 
 from __future__ import annotations
 
-import dataclasses
 import multiprocessing
 import threading
 import time
@@ -19,10 +18,8 @@ import pytest
 from sqlmodel import select
 
 from lkk_app import db as db_module
-from lkk_app import settings as settings_module
 from lkk_app.models import AuditEvent
 from lkk_app.auth import users
-from lkk_app.settings import reload_settings
 from tests.unit.test_login_route import CODE, PASSWORD, logged_in, make_user, post, query
 
 # bcrypt at cost 8 takes long enough (≈ 15 ms) for requests to overlap inside
@@ -30,17 +27,7 @@ from tests.unit.test_login_route import CODE, PASSWORD, logged_in, make_user, po
 COST = 8
 
 
-@pytest.fixture
-def app_db(db_url, monkeypatch):
-    monkeypatch.setenv("REFLEX_DB_URL", db_url)
-    monkeypatch.setenv("LKK_CAPTCHA_FIXED_CODE", CODE)
-    real_load = settings_module.load_settings
-    monkeypatch.setattr(settings_module, "load_settings",
-                        lambda *a, **kw: dataclasses.replace(real_load(*a, **kw), bcrypt_cost=COST))
-    assert reload_settings().bcrypt_cost == COST
-    db_module.reset_engine()
-    yield
-    db_module.reset_engine()
+pytestmark = pytest.mark.app_settings(bcrypt_cost=COST, LKK_CAPTCHA_FIXED_CODE=CODE)
 
 
 def checked_passwords() -> int:

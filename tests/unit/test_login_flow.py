@@ -15,15 +15,16 @@ from lkk_app.auth import login as login_flow
 from lkk_app.auth.login import LoginOutcome, LoginResult
 from lkk_app.core import clock
 from lkk_app.models import AuditEvent
-from tests.unit.test_login_route import (  # noqa: F401 - app_db is a fixture
+from tests.unit.test_login_route import (
     CODE,
     PASSWORD,
-    app_db,
     challenge,
     make_user,
 )
 
 IP = "192.0.2.44"
+
+pytestmark = pytest.mark.app_settings(LKK_CAPTCHA_FIXED_CODE=CODE)
 
 
 def log_in(login: str, password: str, **kwargs) -> LoginOutcome:

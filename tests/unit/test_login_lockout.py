@@ -20,8 +20,8 @@ from lkk_app.models import AuditEvent, KnownDevice
 from lkk_app.auth import devices, ratelimit, recovery, sessions, throttle, users
 from lkk_app.state.login import LoginState
 from tests.statekit import make_state
-from tests.unit.test_login_route import (  # noqa: F401 - app_db is a fixture
-    CODE, ORIGIN, PASSWORD, app_db, challenge, logged_in, make_user, query, without_login,
+from tests.unit.test_login_route import (
+    CODE, ORIGIN, PASSWORD, challenge, logged_in, make_user, query, without_login,
 )
 
 with warnings.catch_warnings():
@@ -30,6 +30,8 @@ with warnings.catch_warnings():
 
 ATTACKER = "203.0.113.66"
 OWNER = "198.51.100.20"
+
+pytestmark = pytest.mark.app_settings(LKK_CAPTCHA_FIXED_CODE=CODE)
 
 
 def post(login: str, password: str, *, ip: str, cookies: dict[str, str] | None = None,

@@ -4,7 +4,6 @@ code, the per-IP limit, odd input; and the login window's state after it."""
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -14,10 +13,8 @@ import pytest
 from sqlmodel import select
 
 from lkk_app import db as db_module
-from lkk_app import settings as settings_module
 from lkk_app.models import AuditEvent, LoginThrottle, OutboxMessage
 from lkk_app.auth import captcha, passwords, recovery, throttle, users
-from lkk_app.settings import reload_settings
 from lkk_app.state.login import LoginState
 from tests.statekit import make_state
 
@@ -30,22 +27,10 @@ CODE = "2718281"
 ORIGIN = "http://localhost:3000"
 GENERIC = "/?e=invalid"
 
-
-@pytest.fixture
-def app_db(db_url, monkeypatch):
-    """The app's own settings and engine on this test's database, with a fixed
-    authorization code and bcrypt cost 4 (below what the settings accept, for
-    speed: what counts here is the number of checks; tests/integration/
-    test_enumeration_timing.py measures with cost 10)."""
-    monkeypatch.setenv("REFLEX_DB_URL", db_url)
-    monkeypatch.setenv("LKK_CAPTCHA_FIXED_CODE", CODE)
-    real_load = settings_module.load_settings
-    monkeypatch.setattr(settings_module, "load_settings",
-                        lambda *a, **kw: dataclasses.replace(real_load(*a, **kw), bcrypt_cost=4))
-    assert reload_settings().bcrypt_cost == 4
-    db_module.reset_engine()
-    yield
-    db_module.reset_engine()
+# ``app_db`` (tests/fixtures/database.py): the app on this test's database with a
+# fixed authorization code and bcrypt cost 4 — what counts here is the number of
+# checks; tests/integration/test_enumeration_timing.py measures with cost 10.
+pytestmark = pytest.mark.app_settings(LKK_CAPTCHA_FIXED_CODE=CODE)
 
 
 @pytest.fixture

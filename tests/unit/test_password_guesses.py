@@ -18,9 +18,10 @@ from lkk_app.auth import account, passwords, sessions, throttle, users
 from lkk_app.jobs.worker import OutboxWorker
 from lkk_app.mail import templates as mail_templates, devmail
 from lkk_app.core.errors import Code, FieldErrors
-from lkk_app.settings import get_settings, reload_settings
+from lkk_app.settings import get_settings
 from lkk_app.state.login import LoginState
 from lkk_app.state.profile import PasswordPanel, ProfileState
+from tests.factories import make_user
 from tests.statekit import make_state, redirects, run_events
 
 OLD = "Старый добрый пароль"
@@ -31,10 +32,7 @@ UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like 
 
 @pytest.fixture
 def user(db, settings):
-    u = users.create_user(db, login="Volkov", email="volkov@example.com", password=OLD,
-                          confirmed=True, settings=settings)
-    db.commit()
-    return u
+    return make_user(db, login="Volkov", email="volkov@example.com", password=OLD, settings=settings)
 
 
 @pytest.fixture
@@ -181,16 +179,6 @@ def test_racing_guesses_get_at_most_five_checks(db, user, settings, new_session,
 
 
 # --------------------------------------------------------------------------- the page
-
-
-@pytest.fixture
-def app_db(db_url, monkeypatch):
-    monkeypatch.setenv("REFLEX_DB_URL", db_url)
-    monkeypatch.setenv("LKK_BCRYPT_COST", "10")
-    reload_settings()
-    db_module.reset_engine()
-    yield
-    db_module.reset_engine()
 
 
 @pytest.mark.asyncio

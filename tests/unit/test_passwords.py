@@ -169,6 +169,7 @@ def test_dummy_hash_is_cached_per_cost(monkeypatch):
     assert fifth.startswith("$2b$05$") and fifth != first
 
 
+@pytest.mark.timing
 def test_dummy_verify_takes_as_long_as_a_real_check():
     """Same cost, same work: an unknown login is not noticeably faster."""
     import time

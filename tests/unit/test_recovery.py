@@ -19,7 +19,6 @@ from lkk_app.core import tokens
 from lkk_app.jobs.worker import OutboxWorker, letter_secrets
 from lkk_app.mail import devmail
 from lkk_app.core.errors import AuthenticationFailed, FieldErrors
-from lkk_app.settings import reload_settings
 
 # Imported here, not inside the tests: Reflex registers state classes in a
 # context variable, which an import inside an asyncio test would lose.
@@ -28,6 +27,7 @@ from lkk_app.auth.login import LoginResult
 from lkk_app.state.change_password import ChangePasswordState
 from lkk_app.state.forgot import ForgotState
 from lkk_app.state.profile import ProfileState
+from tests import factories
 from tests.statekit import make_state, redirect_path, redirects, run_events
 
 PASSWORD = "Зелёный-слон-42"
@@ -40,10 +40,8 @@ LETTER_RE = re.compile(r"^Новый пароль: (\S+)$", re.MULTILINE)
 
 
 def make_user(db, settings, login="ivan", email=None, confirmed=True) -> User:
-    user = users.create_user(db, login=login, email=email or f"{login}@example.com",
-                             password=PASSWORD, confirmed=confirmed, settings=settings)
-    db.commit()
-    return user
+    return factories.make_user(db, login=login, email=email, password=PASSWORD,
+                               confirmed=confirmed, settings=settings)
 
 
 @pytest.fixture
@@ -382,17 +380,6 @@ def test_sessions_are_normal_unless_asked(db, settings, user):
 
 
 # --------------------------------------------------------------------------- the web layer
-
-
-@pytest.fixture
-def app_db(db_url, monkeypatch):
-    """The app's own settings and engine on this test's database."""
-    monkeypatch.setenv("REFLEX_DB_URL", db_url)
-    monkeypatch.setenv("LKK_BCRYPT_COST", "10")
-    reload_settings()
-    db_module.reset_engine()
-    yield
-    db_module.reset_engine()
 
 
 def _app_user(login="petrov", confirmed=True):

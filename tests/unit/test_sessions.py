@@ -13,15 +13,6 @@ from lkk_app.models import User, UserSession
 from lkk_app.auth import sessions, users
 
 
-@pytest.fixture
-def user(db, settings, frozen_clock) -> User:
-    created = users.create_user(
-        db, login="ivan", email="ivan@example.com", password="Зелёный-слон-42", settings=settings
-    )
-    db.commit()
-    return created
-
-
 def stored_row(db, token: str) -> UserSession:
     return db.exec(
         select(UserSession).where(UserSession.token_hash == sessions.hash_token(token))

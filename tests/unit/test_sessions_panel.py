@@ -13,7 +13,6 @@ from lkk_app import db as db_module
 from lkk_app.models import AuditEvent, UserSession
 from lkk_app.auth import sessions, users
 from lkk_app.core import clock
-from lkk_app.settings import reload_settings
 
 # Imported at module level: Reflex registers state classes in a context
 # variable, which an import inside an asyncio test would lose.
@@ -134,16 +133,6 @@ def test_revoke_session_returns_the_user_once(db, settings, two_users):
 
 
 # --------------------------------------------------------------------------- the handlers
-
-
-@pytest.fixture
-def app_db(db_url, monkeypatch):
-    monkeypatch.setenv("REFLEX_DB_URL", db_url)
-    monkeypatch.setenv("LKK_BCRYPT_COST", "10")
-    reload_settings()
-    db_module.reset_engine()
-    yield
-    db_module.reset_engine()
 
 
 def _state(token: str, ip: str = "203.0.113.9", user_agent: str = "UnitTest/1.0 (X11; Linux)"):

@@ -15,16 +15,6 @@ from tests.statekit import make_state, redirect_path, run_events
 pytestmark = pytest.mark.asyncio
 
 
-@pytest.fixture
-def app_db(db_url, monkeypatch):
-    monkeypatch.setenv("REFLEX_DB_URL", db_url)
-    monkeypatch.setenv("LKK_BCRYPT_COST", "10")
-    reload_settings()
-    db_module.reset_engine()
-    yield
-    db_module.reset_engine()
-
-
 def _state(cls, path: str, query: str = "", cookie: str = ""):
     return make_state(cls, path, query=query, cookie=cookie)
 

@@ -11,26 +11,14 @@ import pytest
 from sqlmodel import select
 
 from lkk_app.models import OneTimeToken, User
-from lkk_app.auth import users
 from lkk_app.core import tokens
-
-
-@pytest.fixture
-def user(db, settings, frozen_clock) -> User:
-    created = users.create_user(
-        db, login="ivan", email="ivan@example.com", password="Зелёный-слон-42", settings=settings
-    )
-    db.commit()
-    return created
+from tests.factories import make_user
 
 
 @pytest.fixture
 def other_user(db, settings) -> User:
-    created = users.create_user(
-        db, login="petr", email="ivan@example.com", password="Синий-кит-1985", settings=settings
-    )
-    db.commit()
-    return created
+    return make_user(db, login="petr", email="ivan@example.com", password="Синий-кит-1985",
+                     confirmed=False, settings=settings)
 
 
 def issue(db, user, purpose=tokens.CONFIRM_EMAIL, ttl=timedelta(hours=24), **kw) -> str:

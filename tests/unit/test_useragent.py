@@ -72,6 +72,7 @@ def test_result_is_always_one_of_the_fixed_names():
     assert useragent.describe("<b>" * 100) == "Неизвестное устройство"
 
 
+@pytest.mark.timing
 def test_huge_or_pathological_headers_are_cheap():
     started = time.perf_counter()
     for header in ("A" * 1_000_000, "(" * 200_000 + "Linux", "Safari/" * 100_000):
