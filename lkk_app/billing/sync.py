@@ -148,9 +148,14 @@ async def sync_all(engine: sa.Engine, gateway: BillingGateway, *, page_size: int
     return SyncResult(tuple(done))
 
 
-def is_stale(engine: sa.Engine, minutes: int, now: datetime | None = None) -> bool:
+def copy_is_stale(db: Session, minutes: int, now: datetime | None = None) -> bool:
     """True when the copy is older than ``minutes`` (or was never complete)."""
-    with Session(engine) as db:
-        as_of = store.data_as_of(db, ORDER)
+    as_of = store.data_as_of(db, ORDER)
     moment = now or clock.utcnow()
     return as_of is None or moment - as_of >= timedelta(minutes=minutes)
+
+
+def is_stale(engine: sa.Engine, minutes: int, now: datetime | None = None) -> bool:
+    """:func:`copy_is_stale` in a session of its own (call it in a worker thread)."""
+    with Session(engine) as db:
+        return copy_is_stale(db, minutes, now)

@@ -16,7 +16,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from lkk_app.auth.sessions import CurrentUser
-from lkk_app.billing import background, binding, binding_flow, binding_rules
+from lkk_app.billing import background, binding, binding_flow, binding_rules, sync
 from lkk_app.billing.binding import BindingError
 from lkk_app.billing.types import Contract
 from lkk_app.core.errors import FieldErrors
@@ -105,7 +105,16 @@ def _list(db: Session, me: CurrentUser, offset: int) -> tuple[binding.ContractPa
     return page, admin
 
 
-def _open(db: Session, me: CurrentUser, key: object) -> tuple[Contract, bool] | BindingError:
+def _stale(db: Session, me: CurrentUser) -> bool:
+    """The copy is older than the sync interval (asked in the same worker-thread hop)."""
+    return sync.copy_is_stale(db, get_settings().billing_sync_minutes)
+
+
+def _list_and_age(db: Session, me: CurrentUser, offset: int) -> tuple[tuple[binding.ContractPage, bool], bool]:
+    return _list(db, me, offset), _stale(db, me)
+
+
+def _open(db: Session, me: CurrentUser, key: object) -> tuple[Contract, bool, bool] | BindingError:
     try:
         bound = binding.require_contract(db, me.id, key)
     except BindingError as refused:
@@ -113,18 +122,12 @@ def _open(db: Session, me: CurrentUser, key: object) -> tuple[Contract, bool] | 
     contract = binding.store.contract(db, bound.contract_key)
     if contract is None:
         return BindingError("contract.not_found")
-    return contract, binding.role_in(db, me.id, bound.organisation_key) == binding.ADMINISTRATOR
+    admin = binding.role_in(db, me.id, bound.organisation_key) == binding.ADMINISTRATOR
+    return contract, admin, _stale(db, me)
 
 
 def _me(db: Session, me: CurrentUser) -> CurrentUser:
     return me
-
-
-def _stale() -> bool:
-    from lkk_app import db as db_module
-    from lkk_app.billing import sync
-
-    return sync.is_stale(db_module.get_engine(), get_settings().billing_sync_minutes)
 
 
 class ContractsState(AuthState):
@@ -173,10 +176,11 @@ class ContractsState(AuthState):
         self.card_message = self.notice = ""
         self.offset = 0
         try:
-            await self._reload()
+            listed, stale = await self._run_as_user(_list_and_age, self.offset)
         except SignedOut as gone:
             return self._signed_out(gone)
-        if _stale():
+        self._set_page(listed)
+        if stale:
             background.request_sync()
         return None
 
@@ -201,8 +205,8 @@ class ContractsState(AuthState):
             self.card_open = False
             self.notice = message(result.reason)
             return None
-        contract, admin = result
-        if _stale():  # an old copy: a fresh pass, shown at the next look
+        contract, admin, stale = result
+        if stale:  # an old copy: a fresh pass, shown at the next look
             background.request_sync()
         self.card = _card(contract)
         self.card_admin = admin
