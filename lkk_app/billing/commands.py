@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from lkk_app.i18n import t
+from lkk_app.i18n import label, t
 
 
 def _setup() -> tuple[Any, Any] | None:
@@ -46,7 +46,7 @@ async def _sync(settings: Any, engine: Any) -> int:
     gateway = get_gateway(settings, engine=engine)
 
     def progress(kind: Any, received: int) -> None:
-        print(t("billing_cli.progress", kind=kind.label, received=received), flush=True)
+        print(t("billing_cli.progress", kind=label(kind), received=received), flush=True)
 
     try:
         result = await sync.sync_all(engine, gateway, progress=progress)
@@ -55,7 +55,7 @@ async def _sync(settings: Any, engine: Any) -> int:
     if not result.ok:
         print(t("billing_cli.sync_failed", error=result.error or ""), file=sys.stderr)
         return 1
-    busy = [k.kind.label for k in result.kinds if k.busy]
+    busy = [label(k.kind) for k in result.kinds if k.busy]
     print(t("billing_cli.sync_done", received=result.received))
     if busy:
         print(t("billing_cli.sync_busy", kinds=", ".join(busy)))
@@ -82,7 +82,7 @@ def status_command(args: argparse.Namespace) -> int:
         copied = store.copied_count(db)
         for state in store.all_states(db):
             kind = ChangeKind(state.kind)
-            print(t("billing_cli.kind_line", kind=kind.label, rows=copied.get(kind.value, 0),
+            print(t("billing_cli.kind_line", kind=label(kind), rows=copied.get(kind.value, 0),
                     cursor=state.cursor or "—", ok=_when(state.last_ok_at),
                     error=state.last_error or "—"))
         print(t("billing_cli.as_of", when=_when(store.data_as_of(db))))

@@ -3,219 +3,100 @@
 Money and energy are ``Decimal``, calendar days are ``date``, moments are naive
 UTC ``datetime`` (as everywhere in the cabinet).  Every record carries the
 billing's own ``key`` (ascii, stable).  Enum values are ascii codes (stored,
-sent over the wire); ``.label`` is the Russian text shown to people.
+sent over the wire); ``.label_key`` names their Russian text in the catalogue
+(``lkk_app.i18n.label``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import ClassVar
 
 # --------------------------------------------------------------------------- enums
 
 
 class Labelled(enum.StrEnum):
-    """A code (the value) with its Russian label (``__labels__`` of the class)."""
+    """A code (the value) whose words are the catalogue's ``<area>.<value>``, the area
+    being the class's name in snake case (``ContractKind.SALE`` → ``contract_kind.sale``)."""
 
-    __labels__: ClassVar[dict[str, str]] = {}
+    @classmethod
+    def area(cls) -> str:
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
 
     @property
-    def label(self) -> str:
-        return type(self).__labels__[str(self)]
+    def label_key(self) -> str:
+        return f"{self.area()}.{self.value}"
 
 
 class ContractKind(Labelled):
-    SUPPLY = "supply"
-    SALE = "sale"
-    __labels__: ClassVar[dict[str, str]] = {
-        "supply": "энергоснабжения",
-        "sale": "купли-продажи",
-    }
+    SUPPLY, SALE = "supply", "sale"
 
 
 class ContractStatus(Labelled):
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-    TERMINATED = "terminated"
-    __labels__: ClassVar[dict[str, str]] = {
-        "active": "действует",
-        "suspended": "приостановлен",
-        "terminated": "расторгнут",
-    }
+    ACTIVE, SUSPENDED, TERMINATED = "active", "suspended", "terminated"
 
 
 class VoltageLevel(Labelled):
-    VN = "vn"
-    SN1 = "sn1"
-    SN2 = "sn2"
-    NN = "nn"
-    __labels__: ClassVar[dict[str, str]] = {
-        "vn": "ВН",
-        "sn1": "СН-I",
-        "sn2": "СН-II",
-        "nn": "НН",
-    }
+    VN, SN1, SN2, NN = "vn", "sn1", "sn2", "nn"
 
 
 class PaymentRegime(Labelled):
-    # ПП 442 п. 82: 30 % by the 10th, 40 % by the 25th, the rest by the 18th of the next month.
-    INTERIM = "interim"
-    # ПП 442 п. 81: some consumer groups pay by the 15th of the next month.
-    NEXT_MONTH = "next_month"
-    __labels__: ClassVar[dict[str, str]] = {
-        "interim": "промежуточные платежи: 30 % до 10-го, 40 % до 25-го, остаток до 18-го числа следующего месяца",
-        "next_month": "оплата до 15-го числа следующего месяца",
-    }
+    # INTERIM: ПП 442 п. 82, 30 % by the 10th, 40 % by the 25th, the rest by the 18th
+    # of the next month; NEXT_MONTH: п. 81, some consumer groups pay by the 15th of the next month.
+    INTERIM, NEXT_MONTH = "interim", "next_month"
 
 
 class PointKind(Labelled):
-    BILLING = "billing"
-    CONTROL = "control"
-    __labels__: ClassVar[dict[str, str]] = {
-        "billing": "расчётная",
-        "control": "контрольная",
-    }
+    BILLING, CONTROL = "billing", "control"
 
 
 class MeterConnection(Labelled):
-    DIRECT = "direct"
-    CT = "ct"
-    CT_VT = "ct_vt"
-    __labels__: ClassVar[dict[str, str]] = {
-        "direct": "прямое включение",
-        "ct": "через трансформаторы тока",
-        "ct_vt": "через трансформаторы тока и напряжения",
-    }
+    DIRECT, CT, CT_VT = "direct", "ct", "ct_vt"
 
 
 class TransformerKind(Labelled):
-    CURRENT = "current"
-    VOLTAGE = "voltage"
-    __labels__: ClassVar[dict[str, str]] = {
-        "current": "ТТ",
-        "voltage": "ТН",
-    }
+    CURRENT, VOLTAGE = "current", "voltage"
 
 
 class Zone(Labelled):
-    TOTAL = "total"
-    DAY = "day"
-    NIGHT = "night"
-    PEAK = "peak"
-    HALF_PEAK = "half_peak"
-    __labels__: ClassVar[dict[str, str]] = {
-        "total": "сутки",
-        "day": "день",
-        "night": "ночь",
-        "peak": "пик",
-        "half_peak": "полупик",
-    }
+    TOTAL, DAY, NIGHT, PEAK, HALF_PEAK = "total", "day", "night", "peak", "half_peak"
 
 
 class Direction(Labelled):
-    IMPORT_ACTIVE = "a_plus"
-    EXPORT_ACTIVE = "a_minus"
-    IMPORT_REACTIVE = "r_plus"
-    EXPORT_REACTIVE = "r_minus"
-    __labels__: ClassVar[dict[str, str]] = {
-        "a_plus": "A+",
-        "a_minus": "A−",
-        "r_plus": "R+",
-        "r_minus": "R−",
-    }
+    IMPORT_ACTIVE, EXPORT_ACTIVE, IMPORT_REACTIVE, EXPORT_REACTIVE = "a_plus", "a_minus", "r_plus", "r_minus"
 
 
 class ReadingSource(Labelled):
-    CUSTOMER_FORM = "customer_form"
-    CUSTOMER_FILE = "customer_file"
-    REMOTE = "remote"
-    NETWORK = "network"
-    INSPECTOR = "inspector"
-    ESTIMATE = "estimate"
-    __labels__: ClassVar[dict[str, str]] = {
-        "customer_form": "личный кабинет",
-        "customer_file": "личный кабинет, файл",
-        "remote": "система учёта",
-        "network": "сетевая организация",
-        "inspector": "контролёр",
-        "estimate": "расчётный способ",
-    }
+    CUSTOMER_FORM, CUSTOMER_FILE, REMOTE = "customer_form", "customer_file", "remote"
+    NETWORK, INSPECTOR, ESTIMATE = "network", "inspector", "estimate"
 
 
 class ReadingStatus(Labelled):
-    SUBMITTED = "submitted"
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    REPLACED = "replaced"
-    __labels__: ClassVar[dict[str, str]] = {
-        "submitted": "передано",
-        "accepted": "принято",
-        "rejected": "отклонено",
-        "replaced": "заменено",
-    }
+    SUBMITTED, ACCEPTED, REJECTED, REPLACED = "submitted", "accepted", "rejected", "replaced"
 
 
 class DocumentKind(Labelled):
-    INVOICE = "invoice"
-    PLAN_INVOICE = "plan_invoice"
-    VAT_INVOICE = "vat_invoice"
-    VAT_CORRECTION = "vat_correction"
-    TRANSFER_ACT = "transfer_act"
-    CONSUMPTION_SHEET = "consumption_sheet"
-    RECONCILIATION_ACT = "reconciliation_act"
-    READING_ACT = "reading_act"
-    __labels__: ClassVar[dict[str, str]] = {
-        "invoice": "Счёт на оплату",
-        "plan_invoice": "Счёт на плановый платёж",
-        "vat_invoice": "Счёт-фактура",
-        "vat_correction": "Корректировочный счёт-фактура",
-        "transfer_act": "Акт приёма-передачи электроэнергии",
-        "consumption_sheet": "Ведомость электропотребления",
-        "reconciliation_act": "Акт сверки взаиморасчётов",
-        "reading_act": "Акт снятия показаний",
-    }
+    INVOICE, PLAN_INVOICE = "invoice", "plan_invoice"
+    VAT_INVOICE, VAT_CORRECTION = "vat_invoice", "vat_correction"
+    TRANSFER_ACT, CONSUMPTION_SHEET = "transfer_act", "consumption_sheet"
+    RECONCILIATION_ACT, READING_ACT = "reconciliation_act", "reading_act"
 
 
 class DocumentStatus(Labelled):
-    PREPARING = "preparing"
-    ISSUED = "issued"
-    REVERSED = "reversed"
-    __labels__: ClassVar[dict[str, str]] = {
-        "preparing": "готовится",
-        "issued": "выставлен",
-        "reversed": "сторнирован",
-    }
+    PREPARING, ISSUED, REVERSED = "preparing", "issued", "reversed"
 
 
 class PlanItemKind(Labelled):
-    FIRST = "first"
-    SECOND = "second"
-    FINAL = "final"
-    __labels__: ClassVar[dict[str, str]] = {
-        "first": "30 % до 10-го числа",
-        "second": "40 % до 25-го числа",
-        "final": "окончательный расчёт до 18-го числа следующего месяца",
-    }
+    FIRST, SECOND, FINAL = "first", "second", "final"
 
 
 class ChangeKind(Labelled):
     """What :meth:`BillingGateway.changes` can be asked about."""
-
-    ORGANISATIONS = "organisations"
-    CONTRACTS = "contracts"
-    POINTS = "points"
-    METERS = "meters"
-    INSTALLATIONS = "installations"
-    __labels__: ClassVar[dict[str, str]] = {
-        "organisations": "организации",
-        "contracts": "договоры",
-        "points": "точки учёта",
-        "meters": "приборы учёта",
-        "installations": "установки приборов учёта",
-    }
+    ORGANISATIONS, CONTRACTS = "organisations", "contracts"
+    POINTS, METERS, INSTALLATIONS = "points", "meters", "installations"
 
 
 # --------------------------------------------------------------------------- parties and contracts
@@ -248,10 +129,19 @@ class Curator:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ReadingWindow:
-    """Days of month when readings are accepted; ``first > last`` wraps into the next month."""
+    """Days of month when readings are accepted (1..31); ``first > last`` wraps
+    into the next month (:mod:`lkk_app.billing.readings.rules`)."""
 
     first_day: int
     last_day: int
+
+    def __post_init__(self) -> None:
+        if not (1 <= self.first_day <= 31 and 1 <= self.last_day <= 31):
+            raise ValueError("window days are 1..31")
+
+    @property
+    def wraps(self) -> bool:
+        return self.first_day > self.last_day
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -78,7 +78,10 @@ def _decode(tp: Any, data: Any, where: str) -> Any:
                     continue
                 raise WireError(f"{where}.{f.name}: missing")
             kwargs[f.name] = _decode(hints[f.name], data[f.name], f"{where}.{f.name}")
-        return tp(**kwargs)
+        try:
+            return tp(**kwargs)
+        except ValueError as exc:  # a record that checks its own values
+            raise WireError(f"{where}: {exc}") from None
     if isinstance(tp, type) and issubclass(tp, Labelled):
         try:
             return tp(data)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from types import ModuleType
+from typing import Protocol
 
 from lkk_app.core.errors import Code, FieldErrors
 from lkk_app.i18n import billing, cli, common, errors, login, mail, profile, recovery, register, support
@@ -43,6 +44,16 @@ def t(key: str, lang: str = "ru", **kwargs: object) -> str:
 def _text(key: str, lang: str, params: Mapping[str, object]) -> str:
     text = _CATALOGUES.get(lang, RU).get(key) or RU[key]
     return text.format(**params) if params else text
+
+
+class _Labelled(Protocol):
+    @property
+    def label_key(self) -> str: ...
+
+
+def label(value: _Labelled) -> str:
+    """The words of a billing code (``ContractStatus.ACTIVE`` → «действует»)."""
+    return t(value.label_key)
 
 
 def wait_text(wait: timedelta | int | float) -> str:

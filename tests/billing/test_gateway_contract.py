@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from stdnum.ru import inn as inn_number
 
+from lkk_app import i18n
 from lkk_app.billing.adapters.demo import update_contract
 from lkk_app.billing.adapters.demo_tables import DemoNotice
 from lkk_app.billing.gateway import BillingGateway, BillingRejected, BillingUnavailable
@@ -146,7 +147,7 @@ async def test_the_demo_data_is_what_the_readme_says(billing: Billing):
     store_meter = meters[store[0].meter_key]
     assert (store_meter.digits, store_meter.decimals, store_meter.coefficient) == (6, 2, Decimal(40))
     assert {t.ratio_text for t in store_meter.transformers} == {"200/5"}
-    assert [r.zone.label for r in store_meter.registers] == ["день", "ночь"]
+    assert [i18n.label(r.zone) for r in store_meter.registers] == ["день", "ночь"]
     office = sorted(at[points["Офис"].key], key=lambda i: i.installed_on)
     assert len(office) == 2 and office[0].removed_on == office[1].installed_on
     assert len(office[0].final) == 2 and len(office[1].initial) == 2

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from lkk_app import i18n
 from lkk_app.billing import types as records
 from lkk_app.billing import wire
 from lkk_app.billing.types import (
@@ -33,16 +34,18 @@ ENUMS = [c for _, c in inspect.getmembers(records, inspect.isclass)
 
 @pytest.mark.parametrize("enum_type", ENUMS, ids=lambda c: c.__name__)
 def test_every_code_is_ascii_and_has_a_label(enum_type):
-    assert set(enum_type.__labels__) == {m.value for m in enum_type}
+    assert enum_type.area() not in {e.area() for e in ENUMS if e is not enum_type}
+    family = {key for key in i18n.RU if key.startswith(enum_type.area() + ".")}
+    assert family == {m.label_key for m in enum_type}
     for member in enum_type:
         assert member.value.isascii() and member.value == member.value.lower()
-        assert member.label.strip() and member.label != member.value
+        assert i18n.label(member).strip() and i18n.label(member) != member.value
 
 
 def test_labels_read_as_the_manual_writes_them():
-    assert records.VoltageLevel.SN2.label == "СН-II"
-    assert DocumentKind.VAT_INVOICE.label == "Счёт-фактура"
-    assert DocumentStatus.REVERSED.label == "сторнирован"
+    assert i18n.label(records.VoltageLevel.SN2) == "СН-II"
+    assert i18n.label(DocumentKind.VAT_INVOICE) == "Счёт-фактура"
+    assert i18n.label(DocumentStatus.REVERSED) == "сторнирован"
 
 
 def _transformer(kind: TransformerKind, primary: int, secondary: int) -> Transformer:
@@ -96,3 +99,11 @@ def test_a_wrong_wire_value_is_refused(field, value):
     data[field] = value
     with pytest.raises(wire.WireError):
         wire.decode(Document, data)
+
+
+@pytest.mark.parametrize("days", [(0, 3), (23, 32)])
+def test_a_reading_window_outside_the_month_is_refused_on_the_wire(days):
+    with pytest.raises(ValueError):
+        records.ReadingWindow(*days)
+    with pytest.raises(wire.WireError):
+        wire.decode(records.ReadingWindow, {"first_day": days[0], "last_day": days[1]})

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import inspect
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from lkk_app import i18n
 from lkk_app.auth import audit
+from lkk_app.billing import types as billing_types
 from lkk_app.core.errors import Code, FieldErrors
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,6 +30,9 @@ DYNAMIC_FAMILIES = {
     # state/profile.py: f"audit.{event}" for each event of the audit trail
     "audit": {f"audit.{value}" for name, value in vars(audit).items()
               if name.isupper() and isinstance(value, str) and name not in ("OK", "FAIL", "REFUSED")},
+    # i18n.label(code): "<__area__>.<value>" of each billing code (billing/types.py)
+    "labels": {member.label_key for _, enum_type in inspect.getmembers(billing_types, inspect.isclass)
+               if issubclass(enum_type, billing_types.Labelled) for member in enum_type},
 }
 
 # Where Russian text may stand in code: data, not messages.
