@@ -82,15 +82,15 @@ def strength_hint(for_id: str) -> rx.Component:
     )
 
 
-def new_password_fields(field_id: str, label: str, confirm_label: str, error: rx.Var,
-                        confirm_error: rx.Var, attempt: rx.Var, **props) -> tuple[rx.Component, ...]:
-    """A new password, its strength line and its confirmation (``password_confirm``).
-    The strength line is remounted (empty) when ``attempt`` changes: a failed
-    attempt clears the fields."""
+def new_password_fields(field_id: str, label: str, confirm_label: str, errors: rx.Var,
+                        attempt: rx.Var, **props) -> tuple[rx.Component, ...]:
+    """A new password, its strength line and its confirmation (``password_confirm``),
+    their messages from the form's ``errors`` (field → text).  The strength line
+    is remounted (empty) when ``attempt`` changes: a failed attempt clears the fields."""
     return (
         text_field(field_id, label, "lock", input_type="password", autocomplete="new-password",
-                   error=error, hint=t("register.password_hint"), max_length=256, **props),
+                   error=errors.get(field_id, ""), hint=t("register.password_hint"), max_length=256, **props),
         rx.fragment(strength_hint(field_id), key=attempt),
         text_field("password_confirm", confirm_label, "lock", input_type="password",
-                   autocomplete="new-password", error=confirm_error, max_length=256),
+                   autocomplete="new-password", error=errors.get("password_confirm", ""), max_length=256),
     )

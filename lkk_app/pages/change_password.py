@@ -22,7 +22,7 @@ def _form() -> rx.Component:
                         auto_complete="username", read_only=True, hidden=True,
                         aria_hidden="true", tab_index=-1),
             *new_password_fields("password", t("change.password"), t("change.password_confirm"),
-                                 ChangePasswordState.err_password, ChangePasswordState.err_password_confirm,
+                                 ChangePasswordState.errors,
                                  ChangePasswordState.attempt, auto_focus=True),
             submit_button(t("change.submit"), t("change.submitting"), icon="check",
                           busy_flag=ChangePasswordState.submitting),

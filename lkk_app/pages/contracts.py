@@ -168,15 +168,15 @@ def _card() -> rx.Component:
 def _find_form() -> rx.Component:
     return event_form(
         text_field("inn", t("binding.inn"), "building-2", input_type="text", autocomplete="off",
-                   error=BindPanel.inn_error, hint=t("binding.inn_hint"), max_length=14,
+                   error=BindPanel.errors.get("inn", ""), hint=t("binding.inn_hint"), max_length=14,
                    input_mode="numeric", on_change=BindPanel.set_inn.debounce(300)),
         rx.cond(
             BindPanel.kpp_needed,
-            text_field("kpp", t("binding.kpp"), "hash", error=BindPanel.kpp_error,
+            text_field("kpp", t("binding.kpp"), "hash", error=BindPanel.errors.get("kpp", ""),
                        hint=t("binding.kpp_hint"), max_length=12),
             rx.el.p(t("binding.kpp_not_needed"), class_name="panel-note", data_testid="kpp-not-needed"),
         ),
-        text_field("number", t("binding.number"), "file-text", error=BindPanel.number_error,
+        text_field("number", t("binding.number"), "file-text", error=BindPanel.errors.get("number", ""),
                    hint=t("binding.number_hint"), max_length=60),
         _status(BindPanel.form_message, "bind-message", "notice"),
         rx.el.div(
@@ -193,7 +193,7 @@ def _find_form() -> rx.Component:
 def _code_form() -> rx.Component:
     return event_form(
         _status(BindPanel.code_message, "code-message"),
-        text_field("code", t("binding.code"), "key-round", error=BindPanel.code_error,
+        text_field("code", t("binding.code"), "key-round", error=BindPanel.errors.get("code", ""),
                    hint=t("binding.code_hint"), max_length=20, autocomplete="one-time-code",
                    input_mode="text"),
         rx.el.div(

@@ -48,10 +48,10 @@ def _card(*children: rx.Component) -> rx.Component:
 def _form() -> rx.Component:
     return event_form(
         text_field("login", t("forgot.login"), "user", autocomplete="username",
-                   error=ForgotState.err_login, max_length=64, auto_focus=True),
+                   error=ForgotState.errors.get("login", ""), max_length=64, auto_focus=True),
         text_field("email", t("forgot.email"), "mail", input_type="email",
                    placeholder="user@example.com", autocomplete="email",
-                   error=ForgotState.err_email, max_length=254),
+                   error=ForgotState.errors.get("email", ""), max_length=254),
         submit_button(t("forgot.submit"), t("forgot.submitting"), variant="blue",
                       busy_flag=ForgotState.submitting),
         on_submit=ForgotState.submit,

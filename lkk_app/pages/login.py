@@ -82,14 +82,14 @@ def login_page() -> rx.Component:
             text_field(
                 "login", t("login.username"), "user",
                 autocomplete="username", empty_message=t("login.empty_username"),
-                error=LoginState.login_error, max_length=64, auto_focus=True,
+                error=LoginState.errors.get("login", ""), max_length=64, auto_focus=True,
                 # After a failed attempt /lkk.js puts the login from the address
                 # back into the field (never remounting what the user types).
                 data_url_prefill="login",
             ),
             text_field(
                 "password", t("login.password"), "lock", input_type="password",
-                autocomplete="current-password", error=LoginState.password_error,
+                autocomplete="current-password", error=LoginState.errors.get("password", ""),
                 max_length=1024, empty_message=t("login.empty_password"),
             ),
             rx.cond(LoginState.needs_code, _code_block()),

@@ -45,9 +45,9 @@ def _password_form() -> rx.Component:
         event_form(
             text_field("current_password", t("profile.current_password"), "lock",
                        input_type="password", autocomplete="current-password",
-                       error=PasswordPanel.current_password_error, max_length=256),
+                       error=PasswordPanel.errors.get("current_password", ""), max_length=256),
             *new_password_fields("new_password", t("profile.new_password"), t("profile.password_confirm"),
-                                 PasswordPanel.new_password_error, PasswordPanel.password_confirm_error,
+                                 PasswordPanel.errors,
                                  PasswordPanel.password_attempt),
             submit_button(t("profile.password_save"), t("profile.password_saving"), icon="check",
                           variant="blue", busy_flag=PasswordPanel.password_busy),

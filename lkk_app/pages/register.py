@@ -11,7 +11,7 @@ from lkk_app.state.register import RegisterState
 
 
 def _captcha() -> rx.Component:
-    return captcha_field(src=RegisterState.captcha_src, error=RegisterState.err_code,
+    return captcha_field(src=RegisterState.captcha_src, error=RegisterState.errors.get("code", ""),
                          on_refresh=RegisterState.refresh_captcha)
 
 
@@ -20,16 +20,16 @@ def _form() -> rx.Component:
         rx.cond(RegisterState.form_error != "",
                 rx.el.p(RegisterState.form_error, class_name="form-error", role="alert")),
         text_field("login", t("register.login"), "user", autocomplete="username",
-                   error=RegisterState.err_login, hint=t("register.login_hint"), max_length=64,
+                   error=RegisterState.errors.get("login", ""), hint=t("register.login_hint"), max_length=64,
                    auto_focus=True),
         text_field("email", t("register.email"), "mail", input_type="email",
                    placeholder="user@example.com", autocomplete="email",
-                   error=RegisterState.err_email, max_length=254),
+                   error=RegisterState.errors.get("email", ""), max_length=254),
         text_field("phone", t("register.phone"), "phone", input_type="tel",
-                   autocomplete="tel", error=RegisterState.err_phone,
+                   autocomplete="tel", error=RegisterState.errors.get("phone", ""),
                    hint=t("register.phone_hint"), max_length=32, required=False),
         *new_password_fields("password", t("register.password"), t("register.password_confirm"),
-                             RegisterState.err_password, RegisterState.err_password_confirm,
+                             RegisterState.errors,
                              RegisterState.attempt),
         _captcha(),
         submit_button(t("register.submit"), t("register.submitting"), variant="blue",

@@ -132,7 +132,7 @@ async def submit_form(
     work: Callable[[], Awaitable[T]],
     done: Callable[[T], Any],
     *,
-    pool_busy: str = "",
+    pool_busy: str | Callable[[str], None] = "",
 ) -> AsyncIterator[Any]:
     """The skeleton every form handler shares; use as
     ``async for event in submit_form(...): yield event``.
@@ -142,7 +142,8 @@ async def submit_form(
     time) and sends it to the browser, runs the slow ``work()`` (a thread hop,
     a bounded pool), clears the flag, and hands the result to ``done``, whose
     events (or the awaitable of them) go to the browser.  When the bounded
-    pool is full, the field ``pool_busy`` says «повторите попытку»; when the
+    pool is full, ``pool_busy`` (a field's name, or a function given the text)
+    says «повторите попытку»; when the
     session is gone, the page is left (:meth:`AuthState._signed_out`)."""
     if getattr(state, busy):
         return
@@ -156,7 +157,10 @@ async def submit_form(
     except cpu_pools.PoolBusy:
         if not pool_busy:
             raise
-        setattr(state, pool_busy, t("busy.retry"))
+        if callable(pool_busy):
+            pool_busy(t("busy.retry"))
+        else:
+            setattr(state, pool_busy, t("busy.retry"))
         return
     except SignedOut as gone:
         if not isinstance(state, AuthState):

@@ -40,16 +40,14 @@ def _set_own_password(db: Session, me: CurrentUser, password: str, password_conf
 class ChangePasswordState(AuthState):
     loaded: bool = False
     login: str = ""
-    err_password: str = ""
-    err_password_confirm: str = ""
+    errors: dict[str, str] = {}  # field → message
     form_error: str = ""
     submitting: bool = False
     # Bumped when the fields are cleared, so the strength line starts empty again.
     attempt: int = 0
 
     def _set_errors(self, errors: dict[str, str]) -> None:
-        self.err_password = errors.get("password", "")
-        self.err_password_confirm = errors.get("password_confirm", "")
+        self.errors = {name: text for name, text in errors.items() if name in FIELDS}
         self.form_error = t("change.failed") if errors else ""
 
     def _clear(self) -> None:

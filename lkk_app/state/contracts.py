@@ -21,7 +21,7 @@ from lkk_app.billing.binding import BindingError
 from lkk_app.billing.types import Contract
 from lkk_app.core.errors import FieldErrors
 from lkk_app.core.formatting import local_datetime
-from lkk_app.i18n import message, messages, t
+from lkk_app.i18n import label, message, messages, t
 from lkk_app.jobs.worker import wake_mail_sender
 from lkk_app.settings import get_settings
 from lkk_app.state.base import AuthState, SignedOut, read_form, submit_form
@@ -79,9 +79,9 @@ class OfferedContract:
 
 
 def _row(c: Contract) -> ContractRow:
-    return ContractRow(key=c.key, number=c.number, signed=date_text(c.signed_on), kind=c.kind.label,
-                       status=c.status.label, active=c.status.value == "active",
-                       category=str(c.price_category), voltage=c.voltage.label, power=kw(c.max_power_kw),
+    return ContractRow(key=c.key, number=c.number, signed=date_text(c.signed_on), kind=label(c.kind),
+                       status=label(c.status), active=c.status.value == "active",
+                       category=str(c.price_category), voltage=label(c.voltage), power=kw(c.max_power_kw),
                        points=str(c.points))
 
 
@@ -91,7 +91,7 @@ def _card(c: Contract) -> ContractCard:
     window = (t("contracts.window", first=c.reading_window.first_day, last=c.reading_window.last_day)
               if c.reading_window else t("contracts.window_default"))
     return ContractCard(
-        **dataclasses.asdict(_row(c)), valid=valid, payment=c.payment_regime.label, department=c.department,
+        **dataclasses.asdict(_row(c)), valid=valid, payment=label(c.payment_regime), department=c.department,
         curator_name=c.curator.name, curator_phone=c.curator.phone, curator_email=c.curator.email,
         window=window)
 
@@ -254,10 +254,7 @@ class BindPanel(ContractsState):
 
     step: str = ""  # "" closed | form | code | done
     inn_value: str = ""
-    inn_error: str = ""
-    kpp_error: str = ""
-    number_error: str = ""
-    code_error: str = ""
+    errors: dict[str, str] = {}  # field (inn, kpp, number, code) → message
     form_message: str = ""
     request_id: int = 0
     contract_number: str = ""
@@ -275,7 +272,7 @@ class BindPanel(ContractsState):
         return binding_rules.needs_kpp(self.inn_value)
 
     def _errors_clear(self) -> None:
-        self.inn_error = self.kpp_error = self.number_error = self.code_error = ""
+        self.errors = {}
         self.form_message = self.code_message = self.more_message = ""
 
     @rx.event
@@ -310,10 +307,7 @@ class BindPanel(ContractsState):
 
     def _found(self, result):
         if isinstance(result, FieldErrors):
-            errors = messages(result)
-            self.inn_error = errors.get("inn", "")
-            self.kpp_error = errors.get("kpp", "")
-            self.number_error = errors.get("number", "")
+            self.errors = messages(result)
             return None
         if isinstance(result, BindingError):
             self.form_message = message(result.reason)
@@ -342,7 +336,7 @@ class BindPanel(ContractsState):
 
     def _resent(self, result) -> None:
         if isinstance(result, (BindingError, FieldErrors)):
-            self.code_error = message(result.reason) if isinstance(result, BindingError) else ""
+            self.errors = {"code": message(result.reason)} if isinstance(result, BindingError) else {}
             return
         wake_mail_sender()
         self._code_sent(result)
@@ -359,20 +353,20 @@ class BindPanel(ContractsState):
 
     async def _confirmed(self, result):
         if isinstance(result, FieldErrors):
-            self.code_error = messages(result).get("code", "")
+            self.errors = {"code": messages(result).get("code", "")}
             return None
         if isinstance(result, BindingError):
-            self.code_error = message(result.reason)
+            self.errors = {"code": message(result.reason)}
             if result.code in ("binding.code_ended", "binding.request_ended", "binding.code_expired"):
                 self.step = "form" if result.code != "binding.code_expired" else "code"
-                self.form_message = self.code_error if self.step == "form" else ""
+                self.form_message = self.errors["code"] if self.step == "form" else ""
             return None
         background.request_sync()
         self.step = "done"
         self.organisation_key = result.organisation_key
         self.organisation_name = result.organisation_name
         self.bound_text = t("contracts.bound", numbers=", ".join(result.contract_numbers))
-        self.offered = [OfferedContract(key=c.key, number=c.number, kind=c.kind.label) for c in result.offered]
+        self.offered = [OfferedContract(key=c.key, number=c.number, kind=label(c.kind)) for c in result.offered]
         self.offset = 0
         await self._reload()
         return rx.call_script("document.getElementById('bind-done')?.focus()")

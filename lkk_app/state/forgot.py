@@ -23,14 +23,13 @@ def _request(login: str, email: str, ip: str, user_agent: str) -> None:
 
 
 class ForgotState(rx.State):
-    err_login: str = ""
-    err_email: str = ""
+    errors: dict[str, str] = {}  # field → message
     submitting: bool = False
     done: bool = False
 
     @rx.event
     def on_load(self):
-        self.err_login = self.err_email = ""
+        self.errors = {}
         self.submitting = False
         self.done = False
 
@@ -46,8 +45,7 @@ class ForgotState(rx.State):
         email_problem = validation.email_error(form["email"])
         if email_problem:
             errors["email"] = message(email_problem)
-        self.err_login = errors.get("login", "")
-        self.err_email = errors.get("email", "")
+        self.errors = errors
         if errors:
             yield rx.set_focus(next(name for name in FIELDS if name in errors))
             return

@@ -46,8 +46,7 @@ def _throttle_state(login: str, ip: str, device_token: str) -> throttle.Throttle
 
 class LoginState(AuthState):
     error: str = ""
-    login_error: str = ""
-    password_error: str = ""
+    errors: dict[str, str] = {}  # field (login, password) → message
     notice: str = ""
     login_prefill: str = ""
     next_path: str = ""
@@ -83,8 +82,11 @@ class LoginState(AuthState):
         self.error = {"invalid": t("login.failed"), "ip": t("login.ip_limited"),
                       "busy": t("busy.retry")}.get(code, "")
         empty = code == "empty"
-        self.login_error = t("login.empty_username") if empty and not self.login_prefill else ""
-        self.password_error = t("login.empty_password") if empty and self.login_prefill else ""
+        if not empty:
+            self.errors = {}
+        else:
+            self.errors = ({"password": t("login.empty_password")} if self.login_prefill
+                           else {"login": t("login.empty_username")})
         self.unconfirmed = code == "unconfirmed"
         if params.get("out"):
             self.notice = t("login.logged_out")

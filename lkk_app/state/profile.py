@@ -225,9 +225,7 @@ class PhonePanel(ProfileState):
 class PasswordPanel(ProfileState):
     """«Смена пароля» with the current password."""
 
-    current_password_error: str = ""
-    new_password_error: str = ""
-    password_confirm_error: str = ""
+    errors: dict[str, str] = {}  # field → message
     password_saved: str = ""
     password_busy: bool = False
     # Bumped when the fields are cleared, so the strength line starts empty again.
@@ -236,14 +234,17 @@ class PasswordPanel(ProfileState):
     @rx.event
     async def change_password(self, form_data: dict):
         values = read_form(form_data, PASSWORD_FIELDS)
-        self.current_password_error = self.new_password_error = ""
-        self.password_confirm_error = self.password_saved = ""
+        self.errors = {}
+        self.password_saved = ""
         # bcrypt on its own bounded pool (lkk_app/cpu_pools.py).
         work = functools.partial(self._run_as_user, _change_password, values, self._session_token(),
                                  *self._client(), pool=cpu_pools.PASSWORDS)
         async for event in submit_form(self, "password_busy", work, self._changed,
-                                       pool_busy="current_password_error"):
+                                       pool_busy=self._pool_busy):
             yield event
+
+    def _pool_busy(self, text: str) -> None:
+        self.errors = {"current_password": text}
 
     def _changed(self, result: security.SecuritySnapshot | FieldErrors | account.SessionEnded):
         if isinstance(result, account.SessionEnded):
@@ -254,10 +255,7 @@ class PasswordPanel(ProfileState):
         clear = [rx.set_value(name, "") for name in PASSWORD_FIELDS]
         self.password_attempt += 1  # remounts the strength line, empty again
         if isinstance(result, FieldErrors):
-            errors = messages(result)
-            self.current_password_error = errors.get("current_password", "")
-            self.new_password_error = errors.get("new_password", "")
-            self.password_confirm_error = errors.get("password_confirm", "")
+            self.errors = messages(result)
             return clear
         self.password_saved = t("profile.password_saved")
         self._set_security(result)

@@ -22,12 +22,7 @@ def _register(form: dict[str, str], challenge_id: str, ip: str) -> registration.
 
 
 class RegisterState(rx.State):
-    err_login: str = ""
-    err_email: str = ""
-    err_phone: str = ""
-    err_password: str = ""
-    err_password_confirm: str = ""
-    err_code: str = ""
+    errors: dict[str, str] = {}  # field → message
     form_error: str = ""
     captcha_src: str = ""
     submitting: bool = False
@@ -36,17 +31,16 @@ class RegisterState(rx.State):
     _captcha_id: str = ""
 
     def _set_errors(self, errors: dict[str, str]) -> None:
-        for name in FIELDS:
-            setattr(self, f"err_{name}", errors.get(name, ""))
+        self.errors = {name: text for name, text in errors.items() if name in FIELDS}
         self.form_error = t("register.failed") if errors else ""
 
     async def _refresh(self) -> None:
         self._captcha_id, self.captcha_src, problem = await draw_challenge(self)
         if problem:
-            self.err_code = t(problem)
+            self.errors = {**self.errors, "code": t(problem)}
             return
-        if self.err_code in (t("busy.captcha"), t("captcha.limited")):
-            self.err_code = ""
+        if self.errors.get("code") in (t("busy.captcha"), t("captcha.limited")):
+            self.errors = {name: text for name, text in self.errors.items() if name != "code"}
 
     @rx.event
     async def on_load(self):

@@ -63,9 +63,9 @@ def test_a_taken_login_is_not_told_without_the_right_code(client, make_account):
                          _form(account.login.upper(), "probe@example.org", code), path="/register")
         answer = state_vars(updates, register)
         assert TAKEN not in c.text(updates), (code, answer)
-        assert answer.get("err_login", "") == ""
-        assert answer["err_code"] in ("Введите код с картинки",
-                                      "Код введён неверно или устарел. Введите код с новой картинки")
+        assert answer.get("errors", {}).get("login", "") == ""
+        assert answer["errors"]["code"] in ("Введите код с картинки",
+                                            "Код введён неверно или устарел. Введите код с новой картинки")
     # The right code earns the answer (so the probe above could have seen it).
     _pace()
     c.hydrate("/register")
@@ -73,7 +73,7 @@ def test_a_taken_login_is_not_told_without_the_right_code(client, make_account):
     updates = c.call(f"{register}.submit",
                      _form(account.login.upper(), "probe@example.org", CAPTCHA_CODE),
                      path="/register")
-    assert state_vars(updates, register)["err_login"] == "Этот логин уже занят, выберите другой"
+    assert state_vars(updates, register)["errors"]["login"] == "Этот логин уже занят, выберите другой"
 
 
 def test_one_client_gets_at_most_three_letters_to_one_address_in_20_seconds(client, db_env):
@@ -102,8 +102,8 @@ def test_one_client_gets_at_most_three_letters_to_one_address_in_20_seconds(clie
         elif answer.get("form_error", "").startswith("С Вашего IP-адреса"):
             refused_ip += 1
         else:  # later: no more codes for this IP either
-            assert answer.get("err_code", "").startswith(("Слишком много новых кодов",
-                                                          "Код введён неверно")), answer
+            assert answer.get("errors", {}).get("code", "").startswith(("Слишком много новых кодов",
+                                                                        "Код введён неверно")), answer
             refused_other += 1
         c.close()
     with session_scope() as s:
@@ -142,4 +142,4 @@ def test_a_flood_of_new_codes_from_one_ip_stops_drawing(client):
     drawn = [v for v in fresh if v.get("captcha_src", "").startswith("data:image/png")]
     assert len(drawn) == 30 - 15
     assert fresh[-1].get("captcha_src", "") == ""
-    assert fresh[-1]["err_code"].startswith("Слишком много новых кодов")
+    assert fresh[-1]["errors"]["code"].startswith("Слишком много новых кодов")

@@ -182,13 +182,13 @@ async def test_a_busy_captcha_pool_shows_a_message_instead_of_the_image(app_db, 
     full = full_pool("CAPTCHA")
     await RegisterState.refresh_captcha.fn(state)
     assert state.captcha_src == "" and state._captcha_id == ""
-    assert state.err_code == t("busy.captcha")
+    assert state.errors.get("code", "") == t("busy.captcha")
     full.release()
     deadline = time.monotonic() + 5
     while full.pool.taken and time.monotonic() < deadline:
         await asyncio.sleep(0.01)
     await RegisterState.refresh_captcha.fn(state)
-    assert state.captcha_src.startswith("data:image/png") and state.err_code == ""
+    assert state.captcha_src.startswith("data:image/png") and state.errors.get("code", "") == ""
 
 
 @pytest.mark.asyncio

@@ -201,7 +201,7 @@ async def test_a_form_submit_says_try_again_when_the_pool_is_full(app_db, monkey
         "current_password": PASSWORD, "new_password": "Новый пароль 456",
         "password_confirm": "Новый пароль 456"})]
     assert events == [None]
-    assert state.current_password_error == t("busy.retry") and state.password_busy is False
+    assert state.errors.get("current_password", "") == t("busy.retry") and state.password_busy is False
     assert state.password_saved == "" and state.loaded
 
 

@@ -461,11 +461,11 @@ async def test_change_password_handler_sets_the_password(app_db):
     assert await ChangePasswordState.on_load.fn(state) is None
     assert state.loaded and state.login == "petrov"
     await _run(ChangePasswordState.submit.fn(state, {"password": temp, "password_confirm": temp}))
-    assert "временным" in state.err_password and state.form_error
+    assert "временным" in state.errors.get("password", "") and state.form_error
     events = await _run(ChangePasswordState.submit.fn(
         state, {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}))
     assert _redirects(events) == ["/profile"]
-    assert state.submitting is False and state.err_password == ""
+    assert state.submitting is False and state.errors.get("password", "") == ""
     with db_module.session_scope() as s:
         assert sessions.resolve_session(s, token).must_change_password is False
         assert users.authenticate(s, login="petrov", password=NEW_PASSWORD).id == user.id
@@ -476,7 +476,7 @@ async def test_forgot_handler_answers_the_same_and_uses_the_client_ip(app_db):
     _app_user()
     state = _state(ForgotState, "/forgot", ip="198.51.100.23")
     await _run(ForgotState.submit.fn(state, {"login": "", "email": "no"}))
-    assert state.err_login == "Введите логин" and "user@example.com" in state.err_email
+    assert state.errors.get("login", "") == "Введите логин" and "user@example.com" in state.errors.get("email", "")
     assert state.done is False
     await _run(ForgotState.submit.fn(state, {"login": "petrov", "email": "petrov@example.com"}))
     assert state.done is True and state.submitting is False

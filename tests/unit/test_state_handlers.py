@@ -68,7 +68,7 @@ async def test_login_page_messages(app_db):
     assert state.login_prefill == "ivan"
     state = _state(LoginState, "/", "e=empty")
     await LoginState.on_load.fn(state)
-    assert state.login_error == "Введите имя пользователя" and state.error == ""
+    assert state.errors.get("login", "") == "Введите имя пользователя" and state.error == ""
     state = _state(LoginState, "/", "out=1")
     await LoginState.on_load.fn(state)
     assert state.notice == "Вы вышли из личного кабинета." and state.error == ""
@@ -115,8 +115,8 @@ async def test_register_without_the_code_says_nothing_about_a_taken_login(app_db
     await RegisterState.on_load.fn(state)
     assert state.captcha_src.startswith("data:image/png;base64,")
     await run_events(RegisterState.submit.fn(state, _register_form("Zanyat", code)))
-    assert state.err_login == "" and "занят" not in _visible(state)
-    assert state.err_code == ("Введите код с картинки" if not code
+    assert state.errors.get("login", "") == "" and "занят" not in _visible(state)
+    assert state.errors.get("code", "") == ("Введите код с картинки" if not code
                               else "Код введён неверно или устарел. Введите код с новой картинки")
     assert state.done_email == ""
 
@@ -128,8 +128,8 @@ async def test_register_with_the_right_code_learns_the_login_is_taken(app_db, mo
     state = make_state(RegisterState, "/register", ip="198.51.100.21", token="tab-right")
     await RegisterState.on_load.fn(state)
     await run_events(RegisterState.submit.fn(state, _register_form("Zanyat", "735190")))
-    assert state.err_login == "Этот логин уже занят, выберите другой"
-    assert state.err_code == "" and state.done_email == ""
+    assert state.errors.get("login", "") == "Этот логин уже занят, выберите другой"
+    assert state.errors.get("code", "") == "" and state.done_email == ""
 
 
 async def test_register_over_the_ip_limit_shows_the_message(app_db, monkeypatch):
@@ -151,10 +151,10 @@ async def test_register_page_stops_drawing_codes_for_one_tab(app_db):
     await RegisterState.on_load.fn(state)
     for _ in range(14):
         await RegisterState.refresh_captcha.fn(state)
-    assert state.captcha_src.startswith("data:image/png") and state.err_code == ""
+    assert state.captcha_src.startswith("data:image/png") and state.errors.get("code", "") == ""
     await RegisterState.refresh_captcha.fn(state)
     assert state.captcha_src == "" and state._captcha_id == ""
-    assert state.err_code == ("Слишком много новых кодов за короткое время. Подождите несколько "
+    assert state.errors.get("code", "") == ("Слишком много новых кодов за короткое время. Подождите несколько "
                               "минут и нажмите «Обновить код»")
 
 
