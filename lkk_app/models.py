@@ -72,7 +72,16 @@ class UserSession(SQLModel, table=True):
     )
 
 
-class OneTimeToken(SQLModel, table=True):
+class OneTimeColumns(SQLModel):
+    """When a one-time secret (a token, a captcha answer, a curator's code) was
+    made, stops working, and was spent; expired rows are deleted by housekeeping."""
+
+    created_at: datetime = Field(sa_type=NaiveUTC)
+    expires_at: datetime = Field(index=True, sa_type=NaiveUTC)
+    used_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
+
+
+class OneTimeToken(OneTimeColumns, table=True):
     """A single-use secret sent by mail (confirmation link, temporary password).
     Only its SHA-256 is stored; bound to one user and one purpose."""
 
@@ -86,12 +95,9 @@ class OneTimeToken(SQLModel, table=True):
         )
     )
     purpose: str = Field(max_length=32)
-    created_at: datetime = Field(sa_type=NaiveUTC)
-    expires_at: datetime = Field(sa_type=NaiveUTC)
-    used_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
 
 
-class CaptchaChallenge(SQLModel, table=True):
+class CaptchaChallenge(OneTimeColumns, table=True):
     """«Код авторизации»: the answer is kept only here, hashed; one guess each."""
 
     __tablename__ = "lkk_captcha"
@@ -99,9 +105,6 @@ class CaptchaChallenge(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     challenge_id: str = Field(max_length=64, unique=True)
     answer_hash: str = Field(max_length=64)
-    created_at: datetime = Field(sa_type=NaiveUTC)
-    expires_at: datetime = Field(index=True, sa_type=NaiveUTC)
-    used_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
 
 
 class QueueColumns(SQLModel):

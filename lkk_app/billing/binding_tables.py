@@ -11,6 +11,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from lkk_app.models import OneTimeColumns
+
 NaiveUTC = sa.DateTime(timezone=False)
 
 ADMINISTRATOR = "administrator"
@@ -71,7 +73,7 @@ class BindingRequest(SQLModel, table=True):
     expires_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
 
 
-class CuratorCode(SQLModel, table=True):
+class CuratorCode(OneTimeColumns, table=True):
     """A one-time «код привязки» a curator issued for one contract (stored hashed)."""
 
     __tablename__ = "lkk_curator_code"
@@ -79,9 +81,6 @@ class CuratorCode(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     contract_key: str = Field(max_length=40, index=True)
     code_hash: str = Field(max_length=64, unique=True)
-    created_at: datetime = Field(sa_type=NaiveUTC)
-    expires_at: datetime = Field(sa_type=NaiveUTC)
-    used_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
     used_by: int | None = Field(
         default=None,
         sa_column=sa.Column(sa.Integer, sa.ForeignKey("lkk_user.id", ondelete="SET NULL"), nullable=True),

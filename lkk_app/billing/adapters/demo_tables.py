@@ -117,21 +117,25 @@ class DemoMeter(SQLModel, table=True):
     connection: str = Field(max_length=16)
 
 
-class DemoRegister(SQLModel, table=True):
-    __tablename__ = "demo_billing_register"
+class _PartOfMeter(SQLModel):
+    """A row that belongs to one meter (a register, a transformer)."""
 
     key: str = Field(primary_key=True, max_length=40)
-    meter_key: str = _fk("demo_billing_meter.key")
+    meter_key: str = Field(max_length=40, foreign_key="demo_billing_meter.key", ondelete="CASCADE",
+                           index=True)
+
+
+class DemoRegister(_PartOfMeter, table=True):
+    __tablename__ = "demo_billing_register"
+
     zone: str = Field(max_length=16)
     direction: str = Field(max_length=16)
     tariff: int
 
 
-class DemoTransformer(SQLModel, table=True):
+class DemoTransformer(_PartOfMeter, table=True):
     __tablename__ = "demo_billing_transformer"
 
-    key: str = Field(primary_key=True, max_length=40)
-    meter_key: str = _fk("demo_billing_meter.key")
     serial: str = Field(max_length=40)
     kind: str = Field(max_length=16)
     primary: int
