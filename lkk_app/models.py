@@ -7,6 +7,8 @@ SQLite and PostgreSQL.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -15,6 +17,20 @@ from sqlmodel import Field, SQLModel
 # which refuses naive values; every column here is naive UTC instead, so the
 # type is given explicitly (TIMESTAMP WITHOUT TIME ZONE on PostgreSQL).
 NaiveUTC = sa.DateTime(timezone=False)
+
+
+class DecimalText(sa.types.TypeDecorator[Decimal]):
+    """A ``Decimal`` stored as its exact text (SQLite has no exact numeric type);
+    migrations write the column as ``sa.String(32)``."""
+
+    impl = sa.String(32)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else format(Decimal(value), "f")
+
+    def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
+        return None if value is None else Decimal(value)
 
 
 def saved_id(row: SQLModel) -> int:
@@ -218,3 +234,6 @@ from lkk_app.billing import deliveries as _billing_deliveries  # noqa: E402,F401
 # The cabinet's read copy of billing data (lkk_app/billing/store.py).
 from lkk_app.billing import store as _billing_read_copy  # noqa: E402,F401
 from lkk_app.billing.adapters import demo_tables as _demo_billing_tables  # noqa: E402,F401
+
+# Readings given in the cabinet and organisation settings (lkk_app/billing/readings/tables.py).
+from lkk_app.billing.readings import tables as _reading_tables  # noqa: E402,F401

@@ -11,9 +11,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from lkk_app.models import OneTimeColumns
-
-NaiveUTC = sa.DateTime(timezone=False)
+from lkk_app.models import NaiveUTC, OneTimeColumns
 
 ADMINISTRATOR = "administrator"
 MEMBER = "member"

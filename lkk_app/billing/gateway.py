@@ -13,7 +13,17 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from lkk_app.billing.types import Ack, ChangeKind, Changes, Contract, ContractMatch, Health, Organisation
+from lkk_app.billing.types import (
+    Ack,
+    ChangeKind,
+    Changes,
+    Contract,
+    ContractMatch,
+    Health,
+    Organisation,
+    ReadingsAck,
+    ReadingsSubmission,
+)
 
 MAX_CHANGES_LIMIT = 1000
 
@@ -61,6 +71,11 @@ class BillingGateway(Protocol):
 
     async def notify_binding(self, contract_key: str, bound: bool, idempotency_key: str) -> Ack:
         """Tell billing the contract was bound to (or unbound from) the cabinet."""
+        ...
+
+    async def submit_readings(self, submission: ReadingsSubmission, idempotency_key: str) -> ReadingsAck:
+        """Readings given in the cabinet; billing accepts or rejects each entry (with a
+        code) at once, and answers the same key with the same :class:`ReadingsAck`."""
         ...
 
     async def health(self) -> Health: ...

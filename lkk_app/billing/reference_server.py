@@ -33,8 +33,10 @@ from lkk_app.billing import wire
 from lkk_app.billing.adapters.demo import DemoBilling, ensure_seeded
 from lkk_app.billing.adapters.demo_tables import DEMO_TABLES
 from lkk_app.billing.gateway import BillingRejected, BillingUnavailable
+from lkk_app.billing.types import ReadingsSubmission
 
 MAX_BODY = 16 * 1024
+MAX_READINGS_BODY = 1024 * 1024  # 5 000 entries
 MAX_FIELD = 64
 # Environment handed from the command line to the server's worker process.
 ENV_DB, ENV_TOKEN, ENV_SUPPLIER = "LKK_REFERENCE_DB", "LKK_REFERENCE_TOKEN", "LKK_REFERENCE_SUPPLIER"
@@ -70,12 +72,12 @@ def _field(body: dict[str, Any], name: str, *, nullable: bool = False) -> str | 
     return value
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
+async def _json_body(request: Request, limit: int = MAX_BODY) -> dict[str, Any]:
     raw = b""
     async for chunk in request.stream():  # stop reading past the limit
         raw += chunk
-        if len(raw) > MAX_BODY:
-            raise BillingRejected("request.too_large", {"max": MAX_BODY})
+        if len(raw) > limit:
+            raise BillingRejected("request.too_large", {"max": limit})
     try:
         body = json.loads(raw)
     except ValueError:
@@ -133,6 +135,18 @@ async def binding(request: Request, billing: DemoBilling) -> Any:
     return await billing.notify_binding(request.path_params["key"], body["bound"], key)
 
 
+async def readings(request: Request, billing: DemoBilling) -> Any:
+    key = request.headers.get("idempotency-key", "")
+    if not key:
+        raise BillingRejected("request.idempotency_key_required")
+    body = await _json_body(request, MAX_READINGS_BODY)
+    try:
+        submission = wire.decode(ReadingsSubmission, {**body, "contract_key": request.path_params["key"]})
+    except wire.WireError:
+        raise BillingRejected("request.invalid", {"field": "body"}) from None
+    return await billing.submit_readings(submission, key)
+
+
 # ---------------------------------------------------------------------- app
 
 ROUTES: tuple[tuple[str, str, Handler], ...] = (
@@ -143,6 +157,7 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/v1/contracts/{key}", contract),
     ("GET", "/v1/changes/{kind}", changes),
     ("POST", "/v1/contracts/{key}/binding", binding),
+    ("POST", "/v1/contracts/{key}/readings", readings),
 )
 
 

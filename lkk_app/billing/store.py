@@ -27,12 +27,14 @@ from lkk_app.billing.types import (
     ChangeKind,
     Contract,
     Installation,
+    Meter,
     MeteringPoint,
     Organisation,
+    Reading,
 )
 from lkk_app.db import dialect_insert, table_of
+from lkk_app.models import NaiveUTC
 
-NaiveUTC = sa.DateTime(timezone=False)
 T = TypeVar("T")
 
 
@@ -40,12 +42,17 @@ class BillingCopy(SQLModel, table=True):
     """One billing record as the cabinet last received it."""
 
     __tablename__ = "billing_copy"
-    __table_args__ = (sa.Index("ix_billing_copy_kind_parent", "kind", "parent_key"),)
+    __table_args__ = (sa.Index("ix_billing_copy_kind_parent_sort", "kind", "parent_key", "sort_key"),
+                      sa.Index("ix_billing_copy_kind_ref", "kind", "ref_key"))
 
     kind: str = Field(primary_key=True, max_length=20)
     key: str = Field(primary_key=True, max_length=40)
     parent_key: str | None = Field(default=None, max_length=40)
-    sort_key: str = Field(default="", max_length=200)  # a contract's number, a point's name
+    sort_key: str = Field(default="", max_length=200)  # a contract's number, a point's name, a reading's date
+    # Another record this one points to: an installation's meter, a reading's meter.
+    ref_key: str | None = Field(default=None, max_length=40)
+    # What a search finds it by, in lower case: a point's name, address and code, a meter's serial.
+    search_text: str = Field(default="", max_length=600)
     data: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     synced_at: datetime = Field(sa_type=NaiveUTC)
 
@@ -65,6 +72,8 @@ class BillingSyncState(SQLModel, table=True):
 
 
 def _sort_key(record: Any) -> str:
+    if isinstance(record, Reading):
+        return record.as_of.isoformat()
     value = getattr(record, "number", None) or getattr(record, "name", None) or getattr(record, "serial", "")
     return str(value)[:200]
 
@@ -76,7 +85,25 @@ def _parent_key(record: Any) -> str | None:
         return record.contract_key
     if isinstance(record, Installation):
         return record.point_key
+    if isinstance(record, Reading):
+        return record.register_key
     return None
+
+
+def _ref_key(record: Any) -> str | None:
+    if isinstance(record, Installation | Reading):
+        return record.meter_key
+    return None
+
+
+def _search_text(record: Any) -> str:
+    if isinstance(record, MeteringPoint):
+        words = (record.name, record.address, record.code or "")
+    elif isinstance(record, Meter):
+        words = (record.serial, record.model)
+    else:
+        return ""
+    return " ".join(w for w in words if w).lower()[:600]
 
 
 def _upsert(db: Session, table: sa.Table, rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
@@ -89,6 +116,7 @@ def store_records(db: Session, kind: ChangeKind, records: Iterable[Any], now: da
     """Insert or replace ``records`` of ``kind``; the number stored."""
     rows = [
         {"kind": kind.value, "key": str(r.key), "parent_key": _parent_key(r), "sort_key": _sort_key(r),
+         "ref_key": _ref_key(r), "search_text": _search_text(r),
          "data": json.dumps(wire.encode(r), ensure_ascii=False, sort_keys=True), "synced_at": now}
         for r in records
     ]

@@ -33,6 +33,7 @@ ORDER: tuple[ChangeKind, ...] = (
     ChangeKind.POINTS,
     ChangeKind.METERS,
     ChangeKind.INSTALLATIONS,
+    ChangeKind.READINGS,
 )
 PAGE_SIZE = 500
 LEASE = timedelta(minutes=5)

@@ -97,6 +97,7 @@ class ChangeKind(Labelled):
     """What :meth:`BillingGateway.changes` can be asked about."""
     ORGANISATIONS, CONTRACTS = "organisations", "contracts"
     POINTS, METERS, INSTALLATIONS = "points", "meters", "installations"
+    READINGS = "readings"
 
 
 # --------------------------------------------------------------------------- parties and contracts
@@ -269,8 +270,12 @@ class Installation:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Reading:
+    """A reading billing holds (given in the cabinet, read remotely, by an inspector …)."""
+
     key: str
     register_key: str
+    meter_key: str
+    point_key: str
     as_of: date
     value: Decimal
     source: ReadingSource
@@ -278,6 +283,47 @@ class Reading:
     consumption_kwh: Decimal | None = None  # billing's accepted figure
     reason: str | None = None  # code of a rejection
     confirmed_warnings: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReadingEntry:
+    """One register's value sent from the cabinet, with the warnings the customer confirmed."""
+
+    register_key: str
+    value: Decimal
+    confirmed_warnings: tuple[str, ...] = ()  # codes: reading.rollover, reading.reverse, …
+    comment: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReadingsSubmission:
+    """Readings of one contract as of one day, as the cabinet delivers them."""
+
+    contract_key: str
+    as_of: date
+    source: ReadingSource
+    entries: tuple[ReadingEntry, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EntryResult:
+    """What billing did with one entry: accepted (with its consumption) or rejected (with a code)."""
+
+    register_key: str
+    status: ReadingStatus
+    reason: str | None = None
+    consumption_kwh: Decimal | None = None
+    reading_key: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReadingsAck:
+    """Billing's answer to a submission; the same idempotency key always gets the same one."""
+
+    idempotency_key: str
+    reference: str
+    received_at: datetime
+    results: tuple[EntryResult, ...]
 
 
 # --------------------------------------------------------------------------- documents and money
@@ -389,4 +435,5 @@ CHANGE_RECORDS: dict[ChangeKind, type] = {
     ChangeKind.POINTS: MeteringPoint,
     ChangeKind.METERS: Meter,
     ChangeKind.INSTALLATIONS: Installation,
+    ChangeKind.READINGS: Reading,
 }

@@ -177,4 +177,5 @@ RU: dict[str, str] = {
     "change_kind.points": "точки учёта",
     "change_kind.meters": "приборы учёта",
     "change_kind.installations": "установки приборов учёта",
+    "change_kind.readings": "показания",
 }

@@ -24,7 +24,8 @@ DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "billing-api.yaml"
 PREFIX = "/v1"
 # Records that travel over the wire, by their schema name.
 WIRE_RECORDS = ["Organisation", "Curator", "ReadingWindow", "Contract", "ContractMatch", "MeteringPoint",
-                "Register", "Transformer", "Meter", "RegisterValue", "Installation", "Ack", "Health"]
+                "Register", "Transformer", "Meter", "RegisterValue", "Installation", "Ack", "Health",
+                "Reading", "ReadingEntry", "EntryResult", "ReadingsAck"]
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +81,12 @@ def test_schemas_list_exactly_the_fields_of_the_records(doc, name):
         assert prop["enum"] == [m.value for m in enum_type], (name, field)
 
 
+def test_the_readings_request_is_a_submission_without_its_contract(doc):
+    schema = doc["components"]["schemas"]["ReadingsRequest"]
+    fields = [f.name for f in dataclasses.fields(records.ReadingsSubmission) if f.name != "contract_key"]
+    assert sorted(schema["properties"]) == sorted(schema["required"]) == sorted(fields)
+
+
 def test_change_kinds_are_the_documented_ones(doc):
     (kind,) = [p for p in doc["paths"]["/changes/{kind}"]["get"]["parameters"] if p["name"] == "kind"]
     assert kind["schema"]["enum"] == [k.value for k in records.ChangeKind]
@@ -119,6 +126,17 @@ def test_answers_of_the_reference_server_match_the_schemas(doc, reference_server
             check("ChangePage", client.get(f"/changes/{kind.value}", params={"limit": 1000}))
         check("Ack", client.post("/contracts/ctr-1001/binding", json={"bound": True},
                                  headers={"Idempotency-Key": secrets.token_urlsafe(12)}))
+        readings = {"as_of": "2026-12-01", "source": "customer_form",
+                    "entries": [{"register_key": "pu-3001-1-total", "value": "15800.0",
+                                 "confirmed_warnings": [], "comment": ""},
+                                {"register_key": "nope", "value": "1", "confirmed_warnings": [], "comment": ""}]}
+        ack = check("ReadingsAck", client.post("/contracts/ctr-3001/readings", json=readings,
+                                                headers={"Idempotency-Key": secrets.token_urlsafe(12)}))
+        assert [r["status"] for r in ack["results"]] == ["accepted", "rejected"]
+        check("Error", client.post("/contracts/ctr-3001/readings", json={**readings, "entries": []},
+                                   headers={"Idempotency-Key": secrets.token_urlsafe(12)}), 400)
+        check("Error", client.post("/contracts/ctr-none/readings", json=readings,
+                                   headers={"Idempotency-Key": secrets.token_urlsafe(12)}), 404)
         check("Error", client.post("/contracts/ctr-1001/binding", json={"bound": True}), 400)
         check("Error", client.post("/contracts/ctr-1001/binding", content=b"[",
                                    headers={"Idempotency-Key": secrets.token_urlsafe(12)}), 400)
@@ -131,6 +149,7 @@ def test_documented_error_codes_are_the_ones_the_code_uses(doc):
     text = DOC_PATH.read_text(encoding="utf-8")
     documented = set(re.findall(r"`([a-z_]+\.[a-z_]+)`", text))
     source = "".join((Path(records.__file__).parent / name).read_text(encoding="utf-8")
-                     for name in ("reference_server.py", "adapters/demo.py", "adapters/http.py"))
+                     for name in ("reference_server.py", "adapters/demo.py", "adapters/http.py",
+                                  "adapters/demo_readings.py"))
     used = set(re.findall(r'"([a-z_]+\.[a-z_]+)"', source)) - {"lkk_app.billing.reference_server"}
     assert used - documented == set()

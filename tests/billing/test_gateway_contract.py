@@ -191,7 +191,7 @@ async def test_a_record_changed_twice_comes_once_in_its_latest_state(billing: Bi
 
 
 @pytest.mark.parametrize("kind,cursor,limit,code", [
-    ("readings", None, 10, "changes.unknown_kind"),
+    ("hourly_values", None, 10, "changes.unknown_kind"),
     (ChangeKind.CONTRACTS, "abc", 10, "changes.bad_cursor"),
     (ChangeKind.CONTRACTS, None, 0, "changes.bad_limit"),
     (ChangeKind.CONTRACTS, None, 1001, "changes.bad_limit"),

@@ -20,7 +20,7 @@ from tests.billing.conftest import Billing
 
 pytestmark = pytest.mark.asyncio
 
-TOTALS = {"organisations": 3, "contracts": 4, "points": 6, "meters": 7, "installations": 7}
+TOTALS = {"organisations": 3, "contracts": 4, "points": 6, "meters": 7, "installations": 7, "readings": 192}
 
 
 def counts(engine) -> dict[str, int]:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from lkk_app.billing.adapters import demo_readings
 from lkk_app.billing.adapters.demo_data import (
     contract_number_key,
     ensure_seeded,
@@ -34,6 +35,7 @@ from lkk_app.billing.adapters.demo_tables import (
     DemoNotice,
     DemoOrganisation,
     DemoPoint,
+    DemoReading,
     DemoRegister,
     DemoTransformer,
 )
@@ -56,6 +58,8 @@ from lkk_app.billing.types import (
     Organisation,
     PaymentRegime,
     PointKind,
+    ReadingsAck,
+    ReadingsSubmission,
     ReadingWindow,
     Register,
     RegisterValue,
@@ -125,6 +129,13 @@ class DemoBilling:
             raise BillingRejected("notice.bad_idempotency_key")
         return await self._call(_notify_binding, contract_key, bool(bound), idempotency_key,
                                 self._clock())
+
+    async def submit_readings(self, submission: ReadingsSubmission, idempotency_key: str) -> ReadingsAck:
+        if not _IDEMPOTENCY_KEY_RE.fullmatch(idempotency_key or ""):
+            raise BillingRejected("notice.bad_idempotency_key")
+        if not 0 < len(submission.entries) <= demo_readings.MAX_ENTRIES:
+            raise BillingRejected("request.invalid", {"field": "entries"})
+        return await self._call(demo_readings.take, submission, idempotency_key, self._clock())
 
     async def health(self) -> Health:
         await self._call(lambda db: db.execute(sa.select(sa.literal(1))).scalar_one())
@@ -223,6 +234,9 @@ def _load(db: Session, kind: ChangeKind, keys: list[str], now: datetime) -> Iter
         return [_point(r) for r in db.exec(select(DemoPoint).where(col(DemoPoint.key).in_(keys)))]
     if kind is ChangeKind.METERS:
         return _meters(db, db.exec(select(DemoMeter).where(col(DemoMeter.key).in_(keys))).all())
+    if kind is ChangeKind.READINGS:
+        rows = db.exec(select(DemoReading).where(col(DemoReading.key).in_(keys))).all()
+        return [demo_readings.reading_record(r) for r in rows]
     return [_installation(r) for r in db.exec(select(DemoInstallation).where(col(DemoInstallation.key).in_(keys)))]
 
 

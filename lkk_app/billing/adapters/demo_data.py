@@ -9,9 +9,10 @@ None of them commits: the caller owns the transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,9 +26,12 @@ from lkk_app.billing.adapters.demo_tables import (
     DemoMeter,
     DemoOrganisation,
     DemoPoint,
+    DemoReading,
     DemoRegister,
     DemoTransformer,
 )
+from lkk_app.billing.readings import rules
+from lkk_app.billing.readings.rules import month_start
 from lkk_app.billing.types import (
     ChangeKind,
     ContractKind,
@@ -36,6 +40,7 @@ from lkk_app.billing.types import (
     MeterConnection,
     PaymentRegime,
     PointKind,
+    ReadingSource,
     TransformerKind,
     VoltageLevel,
     Zone,
@@ -48,12 +53,6 @@ def contract_number_key(number: str) -> str:
     """How contract numbers are compared: NFKC, upper case, no spaces, one kind of dash."""
     text = unicodedata.normalize("NFKC", number).translate(_DASHES)
     return "".join(text.split()).upper()
-
-
-def month_start(today: date, months: int) -> date:
-    """The first day of the month ``months`` away from today's month."""
-    index = today.year * 12 + today.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def _years_later(day: date, years: int) -> date:
@@ -133,7 +132,7 @@ def _contracts(db: Session, today: date) -> None:
     rows = [
         _contract("ctr-1001", "org-romashka", "Д-1001", month_start(today, -36), curator="central",
                   valid_to=None, price_category=2, voltage=VoltageLevel.NN.value,
-                  max_power_kw=Decimal("120")),
+                  max_power_kw=Decimal("120"), window_first=1, window_last=31),
         _contract("ctr-1002", "org-romashka", "Д-1002", month_start(today, -30), curator="central",
                   valid_to=None, price_category=4, voltage=VoltageLevel.SN2.value,
                   max_power_kw=Decimal("800"), window_first=25, window_last=2),
@@ -179,61 +178,144 @@ def _meter(db: Session, key: str, *, zones: tuple[Zone, ...], verified_on: date,
 
 
 def _install(db: Session, key: str, point: str, meter: str, on: date, *, removed: date | None = None,
-             initial: dict[str, str] | None = None, final: dict[str, str] | None = None) -> None:
+             initial: dict[str, Decimal] | None = None, final: dict[str, Decimal] | None = None) -> None:
     db.flush()
     _add(db, ChangeKind.INSTALLATIONS, DemoInstallation(
         key=key, point_key=point, meter_key=meter, installed_on=on, removed_on=removed,
-        initial=initial or {}, final=final or {},
+        initial={k: format(v, "f") for k, v in (initial or {}).items()},
+        final={k: format(v, "f") for k, v in (final or {}).items()},
     ))
+
+
+# A month's share of the year's energy, January first: more in winter.
+SEASON = tuple(Decimal(v) for v in ("1.25", "1.2", "1.1", "0.95", "0.85", "0.8",
+                                    "0.8", "0.85", "0.95", "1.05", "1.15", "1.25"))
+HISTORY_MONTHS = 24
+
+
+@dataclasses.dataclass(frozen=True)
+class _Usage:
+    """How a meter was used: its readings are made up backwards from ``last``
+    (the values as of ``until``) with ``kwh`` a month on average, shared between
+    the registers by ``shares``, varying by :data:`SEASON`."""
+
+    point: str
+    meter: str
+    k: Decimal
+    decimals: int
+    kwh: Decimal
+    shares: dict[str, Decimal]  # register key → share of the energy
+    last: dict[str, Decimal]  # register key → value as of ``until``
+    until: date
+    source: ReadingSource = ReadingSource.CUSTOMER_FORM
+
+    def units(self, register: str, month: date, fraction: Decimal = Decimal(1)) -> Decimal:
+        """Counter units of ``register`` in the month of ``month`` (or a ``fraction`` of it)."""
+        energy = self.kwh * SEASON[month.month - 1] * self.shares[register] * fraction
+        return (energy / self.k).quantize(Decimal(1).scaleb(-self.decimals), rounding=ROUND_HALF_UP)
+
+
+def _history(usage: _Usage, installed: date) -> tuple[dict[str, Decimal], list[tuple[date, dict[str, Decimal]]]]:
+    """The values at installation and the readings (as of the 1st of each month,
+    oldest first) that end with ``usage.last``."""
+    dates = [month_start(usage.until, -n) for n in range(HISTORY_MONTHS - 1, -1, -1)]
+    dates = [d for d in dates if d > installed]
+    values = dict(usage.last)
+    readings = [(dates[-1], dict(values))]
+    for when in reversed(dates[:-1]):
+        values = {r: v - usage.units(r, when) for r, v in values.items()}  # the month from ``when``
+        readings.insert(0, (when, dict(values)))
+    months = (dates[0].year - installed.year) * 12 + dates[0].month - installed.month
+    initial = {r: max(v - sum((usage.units(r, month_start(installed, m)) for m in range(months)), Decimal(0)),
+                      Decimal(0)) for r, v in readings[0][1].items()}
+    return initial, readings
+
+
+def _add_readings(db: Session, usage: _Usage, point: DemoPoint, initial: dict[str, Decimal],
+                  readings: list[tuple[date, dict[str, Decimal]]], digits: int = 6) -> None:
+    """The readings as billing's accepted ones, each with its consumption (Δ × K + losses)."""
+    previous, since = initial, None
+    for when, values in readings:
+        meter = rules.MeterFacts(
+            key=usage.meter, digits=digits, decimals=usage.decimals, coefficient=usage.k,
+            losses_percent=point.losses_percent, losses_kwh_month=point.losses_kwh_month,
+            registers=tuple(rules.RegisterFacts(r, previous[r], since) for r in values))
+        check = rules.check_meter(meter, values, as_of=when)
+        for reg in check.registers:
+            key = f"{reg.key}-{when:%Y%m}"
+            db.add(DemoReading(key=key, register_key=reg.key, meter_key=usage.meter, point_key=usage.point,
+                               as_of=when, value=values[reg.key], source=usage.source.value,
+                               consumption_kwh=reg.consumption))
+            log_change(db, ChangeKind.READINGS, key)
+        previous, since = values, when
 
 
 def _metering(db: Session, today: date) -> None:
     d1001, d1002 = month_start(today, -36), month_start(today, -30)
     d2001, d3001 = month_start(today, -48), month_start(today, -26)
+    # The last accepted readings are as of the 1st of last month (the month before
+    # that is closed); the remote-read point has this month's too.
+    until, now = month_start(today, -1), month_start(today, 0)
     msk = "г. Москва, ул. Демонстрационная, д. 1"
     two = (Zone.DAY, Zone.NIGHT)
     one = (Zone.TOTAL,)
     nn, sn2 = VoltageLevel.NN.value, VoltageLevel.SN2.value
+    day_night = {"day": Decimal("0.7"), "night": Decimal("0.3")}
+
+    def usage(point: str, meter: str, k: str, decimals: int, kwh: str, shares: dict[str, Decimal],
+              last: dict[str, str], **kw: Any) -> _Usage:
+        return _Usage(point, meter, Decimal(k), decimals, Decimal(kwh),
+                      {f"{meter}-{z}": v for z, v in shares.items()},
+                      {f"{meter}-{z}": Decimal(v) for z, v in last.items()}, kw.pop("until", until), **kw)
+
+    def metered(point: DemoPoint, use: _Usage, installation: str, installed: date, **kw: Any) -> None:
+        initial, readings = _history(use, installed)
+        _install(db, installation, point.key, use.meter, installed, initial=initial, **kw)
+        db.flush()
+        _add_readings(db, use, point, initial, readings)
 
     # Д-1001 «Офис»: a direct two-zone meter, replaced on the 14th of last month.
-    swap = month_start(today, -1) + timedelta(days=13)
-    _add(db, ChangeKind.POINTS, _point("tu-1001-1", "ctr-1001", "Офис", f"{msk}, офис 12", d1001,
-                                       voltage=nn, max_power_kw=Decimal("60")))
+    swap = until + timedelta(days=13)
+    office = _point("tu-1001-1", "ctr-1001", "Офис", f"{msk}, офис 12", d1001, voltage=nn,
+                    max_power_kw=Decimal("60"))
+    _add(db, ChangeKind.POINTS, office)
     _meter(db, "pu-1001-1a", serial="30112233", model="Меркурий 230 ART-01 CN", accuracy_class="1,0",
            digits=6, decimals=2, zones=two, verified_on=d1001 - timedelta(days=120), interval=10,
            connection=MeterConnection.DIRECT.value)
     _meter(db, "pu-1001-1b", serial="45678901", model="Меркурий 234 ARTM-01 PB.G", accuracy_class="1,0",
            digits=6, decimals=2, zones=two, verified_on=swap - timedelta(days=30), interval=16,
            connection=MeterConnection.DIRECT.value)
-    _install(db, "ust-1001-1a", "tu-1001-1", "pu-1001-1a", d1001, removed=swap,
-             initial={"pu-1001-1a-day": "10234.50", "pu-1001-1a-night": "4120.10"},
-             final={"pu-1001-1a-day": "45612.34", "pu-1001-1a-night": "18734.56"})
+    old = usage("tu-1001-1", "pu-1001-1a", "1", 2, "4200", day_night,
+                {"day": "112345.67", "night": "48765.43"})
+    final = {r: v + old.units(r, until, Decimal(13) / Decimal(30)) for r, v in old.last.items()}
+    metered(office, old, "ust-1001-1a", d1001, removed=swap, final=final)
     _install(db, "ust-1001-1b", "tu-1001-1", "pu-1001-1b", swap,
-             initial={"pu-1001-1b-day": "0.12", "pu-1001-1b-night": "0.05"})
+             initial={"pu-1001-1b-day": Decimal("0.12"), "pu-1001-1b-night": Decimal("0.05")})
 
-    # Д-1001 «Склад»: through current transformers 200/5 (K = 40), their verification ends in 45 days.
+    # Д-1001 «Склад»: through current transformers 200/5 (K = 40), their verification
+    # ends in 45 days; the day zone stands at 999 850,00, so a small new value is a rollover.
     ct_next = today + timedelta(days=45)
     ct_done = _years_later(ct_next, -8)
-    _add(db, ChangeKind.POINTS, _point(
-        "tu-1001-2", "ctr-1001", "Склад", f"{msk}, стр. 3", d1001, voltage=nn,
-        max_power_kw=Decimal("60"), losses_percent=Decimal("2"), losses_kwh_month=Decimal("150")))
+    store = _point("tu-1001-2", "ctr-1001", "Склад", f"{msk}, стр. 3", d1001, voltage=nn,
+                   max_power_kw=Decimal("60"), losses_percent=Decimal("2"), losses_kwh_month=Decimal("150"))
+    _add(db, ChangeKind.POINTS, store)
     _meter(db, "pu-1001-2", serial="41234567", model="Меркурий 234 ARTM-03 PB.G", accuracy_class="0,5S",
            digits=6, decimals=2, zones=two, verified_on=d1001 - timedelta(days=200), interval=16,
            connection=MeterConnection.CT.value,
            transformers=tuple((TransformerKind.CURRENT, 200, 5, "0,5S", ct_done, ct_next) for _ in range(3)))
-    _install(db, "ust-1001-2", "tu-1001-2", "pu-1001-2", d1001,
-             initial={"pu-1001-2-day": "998100.00", "pu-1001-2-night": "412000.00"})
+    metered(store, usage("tu-1001-2", "pu-1001-2", "40", 2, "7600", {"day": Decimal("0.65"), "night": Decimal("0.35")},
+                         {"day": "999850.00", "night": "412345.60"}), "ust-1001-2", d1001)
 
     # Д-1002 «Цех» (hourly, 15-digit code) and «Котельная» (read by the network's system).
-    for n, name, code, power, ct, remote, serial in (
-        (1, "Цех", "770101001000101", "600", 300, False, "0811234567"),
-        (2, "Котельная", "770101001000102", "200", 100, True, "1209876543"),
+    for n, name, code, power, ct, remote, serial, kwh, last in (
+        (1, "Цех", "770101001000101", "600", 300, False, "0811234567", "180000", "2456.78"),
+        (2, "Котельная", "770101001000102", "200", 100, True, "1209876543", "60000", "1873.40"),
     ):
         point, meter = f"tu-1002-{n}", f"pu-1002-{n}"
         verified = d1002 - timedelta(days=90)
-        _add(db, ChangeKind.POINTS, _point(
-            point, "ctr-1002", name, f"г. Москва, Промышленный пр., д. 10, корп. {n}", d1002,
-            voltage=sn2, max_power_kw=Decimal(power), code=code, hourly=True, remote=remote))
+        row = _point(point, "ctr-1002", name, f"г. Москва, Промышленный пр., д. 10, корп. {n}", d1002,
+                     voltage=sn2, max_power_kw=Decimal(power), code=code, hourly=True, remote=remote)
+        _add(db, ChangeKind.POINTS, row)
         _meter(db, meter, serial=serial, model="СЭТ-4ТМ.03М.01", accuracy_class="0,5S/1,0",
                digits=6, decimals=2, zones=one, verified_on=verified, interval=12,
                connection=MeterConnection.CT_VT.value,
@@ -242,22 +324,27 @@ def _metering(db: Session, today: date) -> None:
                      for _ in range(3)),
                    (TransformerKind.VOLTAGE, 10000, 100, "0,5", verified, _years_later(verified, 8)),
                ))
-        _install(db, f"ust-1002-{n}", point, meter, d1002, initial={f"{meter}-total": "0.00"})
+        k = str(ct // 5 * 100)
+        metered(row, usage(point, meter, k, 2, kwh, {"total": Decimal(1)}, {"total": last},
+                           until=now if remote else until,
+                           source=ReadingSource.REMOTE if remote else ReadingSource.CUSTOMER_FORM),
+                f"ust-1002-{n}", d1002)
 
     # Д-2001 and Д-3001: one single-zone meter each.
-    for contract, name, address, starts, power, serial, model in (
+    for contract, name, address, starts, power, serial, model, kwh, last in (
         ("2001", "Контора", "Московская обл., г. Ногинск, ул. Рассветная, д. 5", d2001, "40",
-         "009876543210", "Энергомера CE 101 R5.1"),
+         "009876543210", "Энергомера CE 101 R5.1", "900", "51234.5"),
         ("3001", "Магазин", "г. Москва, ул. Примерная, д. 7, пом. 1", d3001, "15",
-         "12345678", "Нева 101 1S0"),
+         "12345678", "Нева 101 1S0", "600", "15678.9"),
     ):
         point, meter = f"tu-{contract}-1", f"pu-{contract}-1"
-        _add(db, ChangeKind.POINTS, _point(point, f"ctr-{contract}", name, address, starts,
-                                           voltage=nn, max_power_kw=Decimal(power)))
+        row = _point(point, f"ctr-{contract}", name, address, starts, voltage=nn, max_power_kw=Decimal(power))
+        _add(db, ChangeKind.POINTS, row)
         _meter(db, meter, serial=serial, model=model, accuracy_class="1,0", digits=6, decimals=1,
                zones=one, verified_on=starts - timedelta(days=60), interval=16,
                connection=MeterConnection.DIRECT.value)
-        _install(db, f"ust-{contract}-1", point, meter, starts, initial={f"{meter}-total": "0.0"})
+        metered(row, usage(point, meter, "1", 1, kwh, {"total": Decimal(1)}, {"total": last}),
+                f"ust-{contract}-1", starts)
 
 
 def seed(db: Session, today: date) -> None:

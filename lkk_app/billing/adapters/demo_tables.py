@@ -14,20 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-NaiveUTC = sa.DateTime(timezone=False)
-
-
-class DecimalText(sa.types.TypeDecorator[Decimal]):
-    """A ``Decimal`` stored as its exact text."""
-
-    impl = sa.String(32)
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
-        return None if value is None else format(Decimal(value), "f")
-
-    def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
-        return None if value is None else Decimal(value)
+from lkk_app.models import DecimalText, NaiveUTC
 
 
 def _fk(target: str, *, nullable: bool = False) -> Any:
@@ -158,6 +145,39 @@ class DemoInstallation(SQLModel, table=True):
     final: dict[str, str] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
 
 
+class DemoReading(SQLModel, table=True):
+    """A reading billing holds: from the cabinet, the metering system, an inspector …"""
+
+    __tablename__ = "demo_billing_reading"
+    __table_args__ = (sa.Index("ix_demo_billing_reading_register_as_of", "register_key", "as_of"),)
+
+    key: str = Field(primary_key=True, max_length=40)
+    register_key: str = _fk("demo_billing_register.key")
+    meter_key: str = Field(max_length=40)
+    point_key: str = Field(max_length=40, index=True)
+    as_of: date
+    value: Decimal = _dec()
+    source: str = Field(max_length=16)
+    consumption_kwh: Decimal | None = _dec(nullable=True)
+    # ["reading.rollover", …] the customer confirmed, and their comment
+    confirmed: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    comment: str = Field(default="", max_length=500)
+
+
+class DemoReadingBatch(SQLModel, table=True):
+    """A submission of readings from the cabinet, kept once per idempotency key with its answer."""
+
+    __tablename__ = "demo_billing_reading_batch"
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=100, unique=True)
+    contract_key: str = Field(max_length=40)
+    body_hash: str = Field(max_length=64)  # the same key with another body is a conflict
+    reference: str = Field(max_length=24)
+    received_at: datetime = Field(sa_type=NaiveUTC)
+    results: list[dict[str, Any]] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+
+
 class DemoChange(SQLModel, table=True):
     """The change log behind incremental pulls: one row per write of a record."""
 
@@ -184,6 +204,6 @@ class DemoNotice(SQLModel, table=True):
 
 # Children first: the order to delete in.
 DEMO_TABLES = (
-    DemoNotice, DemoChange, DemoInstallation, DemoTransformer, DemoRegister, DemoMeter,
+    DemoReadingBatch, DemoReading, DemoNotice, DemoChange, DemoInstallation, DemoTransformer, DemoRegister, DemoMeter,
     DemoPoint, DemoContract, DemoOrganisation,
 )

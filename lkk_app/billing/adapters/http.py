@@ -19,7 +19,17 @@ import httpx
 
 from lkk_app.billing import types, wire
 from lkk_app.billing.gateway import BillingRejected, BillingUnavailable
-from lkk_app.billing.types import Ack, ChangeKind, Changes, Contract, ContractMatch, Health, Organisation
+from lkk_app.billing.types import (
+    Ack,
+    ChangeKind,
+    Changes,
+    Contract,
+    ContractMatch,
+    Health,
+    Organisation,
+    ReadingsAck,
+    ReadingsSubmission,
+)
 
 T = TypeVar("T")
 RETRY_DELAYS = (0.2, 0.6)  # seconds before the 2nd and the 3rd attempt of a GET
@@ -123,6 +133,14 @@ class HttpBilling:
         if body is _NOT_FOUND:
             raise BillingRejected("contract.not_found", {"contract": contract_key[:40]})
         return _decode(Ack, body)
+
+    async def submit_readings(self, submission: ReadingsSubmission, idempotency_key: str) -> ReadingsAck:
+        body = wire.encode(submission)
+        contract_key = body.pop("contract_key")
+        answer = await self._post(f"/contracts/{_segment(contract_key)}/readings", body, idempotency_key)
+        if answer is _NOT_FOUND:
+            raise BillingRejected("contract.not_found", {"contract": contract_key[:40]})
+        return _decode(ReadingsAck, answer)
 
     async def health(self) -> Health:
         body = await self._get("/health")
