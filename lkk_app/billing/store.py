@@ -97,6 +97,7 @@ def _ref_key(record: Any) -> str | None:
 
 
 def _search_text(record: Any) -> str:
+    words: tuple[str, ...]
     if isinstance(record, MeteringPoint):
         words = (record.name, record.address, record.code or "")
     elif isinstance(record, Meter):
