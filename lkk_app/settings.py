@@ -105,6 +105,9 @@ class Settings:
     billing_sync_minutes: int = 15
     billing_connect_timeout: int = 3
     billing_read_timeout: int = 10
+    # LKK_READINGS_WINDOW: days of month when readings are taken (``23-3`` wraps into
+    # the next month; ``1-31``: always); a contract's own window from billing wins.
+    readings_window: tuple[int, int] = (23, 3)
     # LKK_DEMO=1: the login window offers a ready demo account (demo billing only).
     demo: bool = False
     # LKK_RATE_EXEMPT_IPS: client IPs (comma-separated) that the per-IP and
@@ -510,7 +513,20 @@ def _billing_settings(env: dict[str, str], *, production: bool, problems: _Probl
         "billing_sync_minutes": _int(env, "LKK_BILLING_SYNC_MINUTES", 15, 1, 24 * 60, problems),
         "billing_connect_timeout": _int(env, "LKK_BILLING_CONNECT_TIMEOUT", 3, 1, 60, problems),
         "billing_read_timeout": _int(env, "LKK_BILLING_READ_TIMEOUT", 10, 1, 300, problems),
+        "readings_window": _readings_window(env, problems),
     }
+
+
+def _readings_window(env: dict[str, str], problems: _Problems) -> tuple[int, int]:
+    """LKK_READINGS_WINDOW: two days of month, ``first-last`` (``23-3``)."""
+    raw = env.get("LKK_READINGS_WINDOW", "").strip() or "23-3"
+    first, sep, last = raw.partition("-")
+    if sep and first.strip().isdigit() and last.strip().isdigit() and len(raw) <= 5:
+        days = (int(first), int(last))
+        if all(1 <= d <= 31 for d in days):
+            return days
+    problems.add(f"LKK_READINGS_WINDOW must be two days of month such as 23-3 (1-31: always open), got {raw[:20]!r}")
+    return (23, 3)
 
 
 def refusal_text(error: SettingsError) -> str:

@@ -100,6 +100,26 @@ def require_administrator(db: Session, user_id: int, contract_key: object) -> Co
     return binding
 
 
+# Rights of an organisation's members.  The administrator has all of them;
+# rights per member come with the organisation's users.
+RIGHT_READINGS = "readings"  # give meter readings
+# The code a user without the right is refused with.
+RIGHTS = {RIGHT_READINGS: "rights.readings"}
+
+
+def has_right(db: Session, user_id: int, organisation_key: str, right: str) -> bool:
+    return right in RIGHTS and role_in(db, user_id, organisation_key) == ADMINISTRATOR
+
+
+def require_right(db: Session, user_id: int, contract_key: object, right: str) -> ContractBinding:
+    """:func:`require_contract`, and the user has ``right`` in its organisation
+    (its code in :data:`RIGHTS` otherwise)."""
+    bound = require_contract(db, user_id, contract_key)
+    if not has_right(db, user_id, bound.organisation_key, right):
+        raise BindingError(RIGHTS[right])
+    return bound
+
+
 def bound_contracts(db: Session, user_id: int, *, offset: int = 0, limit: int = 50) -> ContractPage:
     """The user's organisations' bound contracts (from the read copy), by number, one page."""
     keys = (select(ContractBinding.contract_key)

@@ -2,7 +2,7 @@
 (:mod:`lkk_app.jobs.queue`, table ``billing_delivery``).
 
 A delivery is added in the same transaction as the change it reports (a
-contract bound or unbound now; readings next), with an idempotency key: the
+contract bound or unbound, readings given), with an idempotency key: the
 job is added once per key, and billing answers the same key with the same
 receipt, so a retry after a lost answer does not make a second notice.
 Billing unavailable → retried with backoff; billing rejecting it → failed
@@ -19,12 +19,15 @@ import sqlalchemy as sa
 from sqlmodel import Field, Session, col, func, select
 
 from lkk_app.billing.gateway import BillingGateway, BillingRejected, BillingUnavailable
+from lkk_app.billing.readings import answers
+from lkk_app.billing.types import ReadingsAck, ReadingsSubmission
 from lkk_app.jobs.queue import RETRY, Queue, Statuses, Worker
 from lkk_app.models import NaiveUTC, QueueColumns
 
 log = logging.getLogger("lkk.billing")
 
 BINDING_NOTICE = "binding_notice"
+READINGS = "readings"
 # A notice billing has not taken for this long is given up (and logged).
 EXPIRES = timedelta(days=7)
 
@@ -58,6 +61,25 @@ def queue_binding_notice(session: Session, *, contract_key: str, bound: bool, ev
     return row
 
 
+def _readings_key(submission_key: str) -> str:
+    return f"readings:{submission_key}"[:100]
+
+
+def queue_readings(session: Session, *, submission_id: int, idempotency_key: str) -> BillingDelivery:
+    """Deliver a submission of readings (``lkk_reading_submission``); billing's answer
+    sets its values accepted or rejected (:func:`lkk_app.billing.readings.answers.apply`)."""
+    row: BillingDelivery = DELIVERIES.add(session, kind=READINGS, idempotency_key=_readings_key(idempotency_key),
+                                          payload={"submission_id": submission_id})
+    return row
+
+
+def cancel_readings(session: Session, idempotency_key: str) -> bool:
+    """Withdraw a submission's delivery before it starts; False once it has
+    started or finished (billing may have the readings already)."""
+    row = DELIVERIES.by_key(session, _readings_key(idempotency_key))
+    return row is not None and DELIVERIES.cancel(session, row.id or 0, "replaced by a newer submission")
+
+
 def pending_count(session: Session) -> int:
     return int(session.exec(select(func.count()).select_from(BillingDelivery).where(
         col(BillingDelivery.status).in_([STATUSES.pending, STATUSES.running]))).one())
@@ -87,6 +109,8 @@ async def deliver_one(pk: int, gateway: BillingGateway, engine: sa.Engine) -> st
     if job is None:
         return STATUSES.failed
     kind, payload, key = job
+    if kind == READINGS:
+        return await _deliver_readings(pk, int(payload.get("submission_id", 0)), key, gateway, engine)
     if kind != BINDING_NOTICE:
         return await asyncio.to_thread(_finish, engine, pk, STATUSES.failed, f"unknown kind {kind!r}")
     try:
@@ -109,3 +133,46 @@ class DeliveryWorker(Worker):
 
     async def _deliver(self, pk: int) -> str:
         return await deliver_one(pk, self.gateway, self.engine)
+
+
+def _outgoing(engine: sa.Engine, submission_id: int) -> ReadingsSubmission | None:
+    with Session(engine) as session:
+        return answers.outgoing(session, submission_id)
+
+
+def _answered(engine: sa.Engine, pk: int, submission_id: int, ack: ReadingsAck) -> str:
+    """Billing's answer and the job's end, in one transaction."""
+    with Session(engine, expire_on_commit=False) as session:
+        answers.apply(session, submission_id, ack)
+        session.execute(sa.update(BillingDelivery).where(col(BillingDelivery.id) == pk)
+                        .values(reference=ack.reference[:100]))
+        outcome = DELIVERIES.finish(session, pk, STATUSES.done)
+        session.commit()
+        return outcome
+
+
+def _ended(engine: sa.Engine, pk: int, submission_id: int, result: str, error: str, reason: str) -> str:
+    """The job's result; a submission whose delivery failed is rejected with ``reason``."""
+    with Session(engine, expire_on_commit=False) as session:
+        outcome = DELIVERIES.finish(session, pk, result, error)
+        if outcome == STATUSES.failed:
+            answers.give_up(session, submission_id, reason)
+        session.commit()
+        return outcome
+
+
+async def _deliver_readings(pk: int, submission_id: int, key: str, gateway: BillingGateway,
+                            engine: sa.Engine) -> str:
+    submission = await asyncio.to_thread(_outgoing, engine, submission_id)
+    if submission is None:  # replaced or answered meanwhile
+        return await asyncio.to_thread(_finish, engine, pk, STATUSES.failed, "nothing to send")
+    try:
+        ack = await gateway.submit_readings(submission, key)
+    except BillingUnavailable as exc:
+        return await asyncio.to_thread(_ended, engine, pk, submission_id, RETRY,
+                                       f"billing unavailable: {exc.reason}", answers.NOT_DELIVERED)
+    except BillingRejected as exc:
+        log.warning("billing #%d: readings rejected (%s)", pk, exc.code)
+        return await asyncio.to_thread(_ended, engine, pk, submission_id, STATUSES.failed,
+                                       f"rejected: {exc.code}", exc.code)
+    return await asyncio.to_thread(_answered, engine, pk, submission_id, ack)

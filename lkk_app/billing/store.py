@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -169,6 +169,63 @@ def records_page(db: Session, kind: ChangeKind, keys: Any, *, offset: int,
         .order_by(col(BillingCopy.sort_key), col(BillingCopy.key)).offset(offset).limit(limit)
     ).all()
     return [_decode(kind, r) for r in rows], min((r.synced_at for r in rows), default=None)
+
+
+def records(db: Session, kind: ChangeKind, keys: Iterable[str]) -> dict[str, Any]:
+    """The records of ``kind`` with these keys (those the copy has), by key."""
+    wanted = sorted(set(keys))
+    found: dict[str, Any] = {}
+    for start in range(0, len(wanted), 900):  # SQLite's limit on bound parameters
+        rows = db.exec(select(BillingCopy).where(BillingCopy.kind == kind.value,
+                                                 col(BillingCopy.key).in_(wanted[start:start + 900]))).all()
+        found.update((r.key, _decode(kind, r)) for r in rows)
+    return found
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def points_page(db: Session, contract_key: str, query: str, *, offset: int,
+                limit: int) -> tuple[list[MeteringPoint], int]:
+    """The contract's points by name, one page, and how many there are; ``query``
+    (if any) must be in a point's name, address or code, or in the serial or
+    model of a meter installed there at some time."""
+    points = select(BillingCopy.key).where(BillingCopy.kind == ChangeKind.POINTS.value,
+                                           BillingCopy.parent_key == contract_key)
+    if query:
+        pattern = _like(query)
+        meters = select(BillingCopy.key).where(BillingCopy.kind == ChangeKind.METERS.value,
+                                               col(BillingCopy.search_text).like(pattern, escape="\\"))
+        installed = select(BillingCopy.parent_key).where(BillingCopy.kind == ChangeKind.INSTALLATIONS.value,
+                                                         col(BillingCopy.ref_key).in_(meters))
+        points = points.where(sa.or_(col(BillingCopy.search_text).like(pattern, escape="\\"),
+                                     col(BillingCopy.key).in_(installed)))
+    total = db.exec(select(sa.func.count()).select_from(points.subquery())).one()
+    page, _ = records_page(db, ChangeKind.POINTS, points, offset=offset, limit=limit)
+    return page, int(total)
+
+
+def readings_of(db: Session, register_keys: Sequence[str], since: date | None = None) -> list[Reading]:
+    """Billing's readings of these registers (as of ``since`` or later), oldest first."""
+    found: list[Reading] = []
+    keys = sorted(set(register_keys))
+    for start in range(0, len(keys), 900):
+        query = select(BillingCopy).where(BillingCopy.kind == ChangeKind.READINGS.value,
+                                          col(BillingCopy.parent_key).in_(keys[start:start + 900]))
+        if since is not None:
+            query = query.where(col(BillingCopy.sort_key) >= since.isoformat())
+        found.extend(_decode(ChangeKind.READINGS, r) for r in db.exec(query).all())
+    return sorted(found, key=lambda r: (r.as_of, r.register_key))
+
+
+def readings_of_meter(db: Session, meter_key: str) -> list[Reading]:
+    """Billing's readings of one meter, newest first."""
+    rows = db.exec(select(BillingCopy).where(BillingCopy.kind == ChangeKind.READINGS.value,
+                                             BillingCopy.ref_key == meter_key)
+                   .order_by(col(BillingCopy.sort_key).desc(), col(BillingCopy.parent_key))).all()
+    return [_decode(ChangeKind.READINGS, r) for r in rows]
 
 
 def last_error(db: Session) -> tuple[str, datetime | None] | None:

@@ -12,14 +12,29 @@ missing here or a key here is used nowhere.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from types import ModuleType
 from typing import Protocol
 
+from lkk_app.core import formatting
 from lkk_app.core.errors import Code, FieldErrors
-from lkk_app.i18n import billing, cli, common, errors, login, mail, profile, recovery, register, support
+from lkk_app.i18n import (
+    billing,
+    cli,
+    common,
+    errors,
+    login,
+    mail,
+    profile,
+    readings,
+    recovery,
+    register,
+    support,
+)
 
-AREAS: tuple[ModuleType, ...] = (common, login, register, recovery, profile, support, mail, errors, cli, billing)
+AREAS: tuple[ModuleType, ...] = (common, login, register, recovery, profile, support, mail, errors, cli, billing,
+                                 readings)
 
 
 def _merge(areas: Iterable[ModuleType]) -> dict[str, str]:
@@ -70,6 +85,10 @@ def _value(value: object) -> object:
         return message(value)
     if isinstance(value, timedelta):
         return wait_text(value)
+    if isinstance(value, Decimal):  # «1 234,56»
+        return formatting.number(value)
+    if isinstance(value, date):  # «01.12.2026»
+        return formatting.date_text(value)
     return value
 
 

@@ -319,6 +319,12 @@ class Queue:
                          **self._finished(self.statuses.failed,
                                           last_error=error_text(error, secret)))
 
+    def cancel(self, session: Session, pk: int, reason: str) -> bool:
+        """Give up on a job that has not started: True when it was ``pending``
+        (a job already claimed, or finished, is left alone: False)."""
+        return self._set(session, pk, (self.statuses.pending,),
+                         **self._finished(self.statuses.failed, last_error=error_text(reason)))
+
     def backoff(self, attempts: int) -> timedelta:
         return backoff(attempts, base=self.backoff_base, cap=self.backoff_cap)
 

@@ -211,3 +211,11 @@ def queue_access_request(session: Session, administrator: User, *, requester: Us
     return _queue_letter(session, "binding_access_request", administrator, settings,
                          requester=requester.login, requester_email=requester.email, contract=contract,
                          organisation=organisation)
+
+
+def queue_readings_receipt(session: Session, user: User, *, recipient: str, rows: list[list[str]],
+                           settings: Settings | None = None, **params: str) -> OutboxMessage:
+    """The receipt of readings given in the cabinet (to the user who gave them, or
+    the organisation's notification address): what, for which contract and month."""
+    return enqueue(session, kind="readings_receipt", template="readings_receipt", recipient=recipient,
+                   params={"login": user.login, "rows": rows, **params}, user_id=user.id, settings=settings)

@@ -54,6 +54,9 @@ class TemplateSpec:
     # Parameters the caller must give (public_url, email and signature are
     # filled in by the sender / render).
     required: tuple[str, ...]
+    # A letter with a table: the catalogue keys of its column headings; the rows
+    # come as the parameter ``rows`` (lists of texts) and stand at ``$table``.
+    columns: tuple[str, ...] = ()
 
 
 TEMPLATES: dict[str, TemplateSpec] = {
@@ -65,7 +68,13 @@ TEMPLATES: dict[str, TemplateSpec] = {
                                            ("login", "requester", "requester_email", "contract", "organisation")),
     "password_guesses": TemplateSpec("password_guesses", None,
                                      ("login", "attempts", "ip", "device", "started", "time")),
+    "readings_receipt": TemplateSpec("readings_receipt", None,
+                                     ("login", "organisation", "contract", "period", "as_of", "time", "count",
+                                      "status"),
+                                     columns=("mail.col_point", "mail.col_meter", "mail.col_zone",
+                                              "mail.col_value", "mail.col_consumption")),
 }
+MAX_ROWS = 200
 
 
 def confirm_link(public_url: str, token: str) -> str:
@@ -111,7 +120,29 @@ def check_params(template: str, params: Mapping[str, object]) -> TemplateSpec:
     missing = [name for name in spec.required if not _clean(params.get(name))]
     if missing:
         raise MailTemplateError(f"template {template!r} needs parameters {missing}")
+    if spec.columns:
+        rows = params.get("rows")
+        if not isinstance(rows, list) or len(rows) > MAX_ROWS or not all(
+                isinstance(row, list) and len(row) == len(spec.columns) for row in rows):
+            raise MailTemplateError(f"template {template!r} needs rows of {len(spec.columns)} texts, "
+                                    f"at most {MAX_ROWS}")
     return spec
+
+
+def _tables(spec: TemplateSpec, rows: object) -> tuple[str, str]:
+    """The rows as plain-text lines and as an HTML table (cells escaped)."""
+    if not spec.columns or not isinstance(rows, list):
+        return "", ""
+    cells = [[_clean(cell) for cell in row] for row in rows]
+    headings = [t(key) for key in spec.columns]
+    text = "\n".join(" | ".join(row) for row in cells)
+    cell_style = 'style="padding:4px 8px;border-bottom:1px solid #d9dee3;text-align:left;vertical-align:top;"'
+    head = "".join(f"<th {cell_style}>{html.escape(h)}</th>" for h in headings)
+    body = "".join("<tr>" + "".join(f"<td {cell_style}>{html.escape(c)}</td>" for c in row) + "</tr>"
+                   for row in cells)
+    table = (f'<table style="border-collapse:collapse;width:100%;font-size:14px;">'
+             f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    return text, table
 
 
 def render(
@@ -128,7 +159,8 @@ def render(
     if spec.secret and not secret:
         raise MailTemplateError(f"template {template!r} needs its one-time secret")
 
-    values = {key: _clean(value) for key, value in params.items()}
+    table_text, table_html = _tables(spec, params.get("rows"))
+    values = {key: _clean(value) for key, value in params.items() if key != "rows"}
     values.setdefault("public_url", "")
     values.setdefault("email", "")
     values["signature"] = values.get("supplier_name") or t("app.title")
@@ -141,6 +173,7 @@ def render(
 
     subject_t, text_t, html_t = _load(template)
     escaped = {key: html.escape(value, quote=True) for key, value in values.items()}
+    values["table"], escaped["table"] = table_text, table_html
     try:
         subject = subject_t.substitute(values)
         text_body = text_t.substitute(values)

@@ -28,7 +28,7 @@ def engine():
 def test_sync_prints_progress_and_fills_the_copy(engine, capsys):
     assert cli.main(["billing", "sync"]) == 0
     out = capsys.readouterr().out
-    assert "договоры: получено 4" in out and "Синхронизация завершена, получено записей: 27." in out
+    assert "договоры: получено 4" in out and "Синхронизация завершена, получено записей: 219." in out
     with Session(engine) as db:
         assert store.copied_count(db)["contracts"] == 4 and store.data_as_of(db) is not None
 

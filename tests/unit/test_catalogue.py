@@ -16,6 +16,7 @@ import pytest
 from lkk_app import i18n
 from lkk_app.auth import audit
 from lkk_app.billing import types as billing_types
+from lkk_app.billing.readings import rules as reading_rules
 from lkk_app.core.errors import Code, FieldErrors
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +31,9 @@ DYNAMIC_FAMILIES = {
     # state/profile.py: f"audit.{event}" for each event of the audit trail
     "audit": {f"audit.{value}" for name, value in vars(audit).items()
               if name.isupper() and isinstance(value, str) and name not in ("OK", "FAIL", "REFUSED")},
-    # i18n.label(code): "<__area__>.<value>" of each billing code (billing/types.py)
+    # state/readings.py: f"confirm.{warning}" — the tick that confirms each warning of the rules
+    "confirm": {f"confirm.{key}" for key in reading_rules.WARNINGS},
+    # i18n.label(code): "<area>.<value>" of each billing code (billing/types.py)
     "labels": {member.label_key for _, enum_type in inspect.getmembers(billing_types, inspect.isclass)
                if issubclass(enum_type, billing_types.Labelled) for member in enum_type},
 }

@@ -131,9 +131,10 @@ def capacity_max(digits: int, decimals: int) -> Decimal:
 
 
 def parse_value(text: object, digits: int, decimals: int) -> Decimal | Code | None:
-    """The value typed for a register: ``None`` when blank, a :class:`Code`
-    (``reading.format``, ``reading.capacity``) when it is not a number ≥ 0
-    that fits the capacity N.M; a comma or a point, spaces between digits."""
+    """The value typed for a register, with the counter's M decimals: ``None``
+    when blank, a :class:`Code` (``reading.format``, ``reading.capacity``) when
+    it is not a number ≥ 0 that fits the capacity N.M; a comma or a point,
+    spaces between digits."""
     raw = str(text or "").translate(_SPACES).replace(",", ".")
     if raw == "":
         return None
@@ -143,7 +144,7 @@ def parse_value(text: object, digits: int, decimals: int) -> Decimal | Code | No
     fraction = fraction.rstrip("0")
     if len(whole.lstrip("0")) > digits or len(fraction) > decimals:
         return Code(CAPACITY, digits=digits, decimals=decimals, max=capacity_max(digits, decimals))
-    return Decimal(whole + ("." + fraction if fraction else ""))
+    return Decimal(whole + ("." + fraction if fraction else "")).quantize(Decimal(1).scaleb(-decimals))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

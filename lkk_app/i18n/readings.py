@@ -1,0 +1,66 @@
+"""«Точки учёта» and «Показания»: metering points, meters, readings, their checks and the receipt."""
+
+RU: dict[str, str] = {
+    # Months (lkk_app/core/formatting.py: month_text)
+    "month.january": "январь",
+    "month.february": "февраль",
+    "month.march": "март",
+    "month.april": "апрель",
+    "month.may": "май",
+    "month.june": "июнь",
+    "month.july": "июль",
+    "month.august": "август",
+    "month.september": "сентябрь",
+    "month.october": "октябрь",
+    "month.november": "ноябрь",
+    "month.december": "декабрь",
+    # Ownership and rights (lkk_app/billing/metering.py, binding.py)
+    "point.not_found": "Точка учёта не найдена",
+    "meter.not_found": "Прибор учёта не найден",
+    "rights.readings": "Передавать показания может администратор Вашей организации в личном кабинете",
+    # The rules' hard errors (lkk_app/billing/readings/rules.py)
+    "reading.format": "Введите число: цифры и, если нужно, запятая — например, 12345,67",
+    "reading.capacity": "Такое показание не помещается на счётном механизме прибора учёта: наибольшее возможное — {max}",
+    "reading.registers": "Введите показания по всем зонам этого прибора учёта",
+    "reading.inactive": "На {date} прибор учёта не установлен в этой точке учёта или точка учёта не действует",
+    "reading.remote": "Показания этой точки учёта поступают из системы учёта автоматически, вводить их не нужно",
+    "reading.comment_required": "Напишите комментарий: почему показание меньше предыдущего",
+    "reading.not_confirmed": "Проверьте показание и подтвердите его отметкой ниже",
+    "reading.duplicate": "Показание за этот месяц уже принято расчётной системой",
+    # The rules' warnings
+    "reading.rollover": "Показание {value} меньше предыдущего ({previous} на {date}) — похоже на переход счётчика через ноль. Расход с переходом через ноль: {consumption} кВт·ч",
+    "reading.reverse": "Показание {value} меньше предыдущего ({previous} на {date}). Если прежнее показание было завышено, подтвердите новое и напишите комментарий",
+    "reading.spike": "Расход {consumption} кВт·ч больше чем в 3 раза превышает средний за последние месяцы ({average} кВт·ч)",
+    "reading.impossible": "Расход {consumption} кВт·ч больше возможного при максимальной мощности {power} кВт за {hours} ч ({limit} кВт·ч)",
+    "reading.zero": "Показание не изменилось с {date}: расход равен нулю",
+    "reading.verification": "Срок поверки прибора учёта или измерительных трансформаторов истёк {date}: показания могут не принять к расчёту",
+    # What confirms each warning
+    "confirm.reading.rollover": "Подтверждаю: переход через ноль",
+    "confirm.reading.reverse": "Подтверждаю показание меньше предыдущего",
+    "confirm.reading.spike": "Подтверждаю большой расход",
+    "confirm.reading.impossible": "Подтверждаю расход больше возможного по мощности",
+    "confirm.reading.zero": "Подтверждаю нулевой расход",
+    "confirm.reading.verification": "Подтверждаю показания прибора с истёкшим сроком поверки",
+    # Billing's rejections (lkk_app/billing/adapters/demo_readings.py, docs/billing-api.yaml)
+    "reading.unknown_register": "В расчётной системе нет такого прибора учёта или зоны",
+    "reading.meter_removed": "Прибор учёта снят с точки учёта в расчётной системе",
+    "reading.future": "Дата показаний ещё не наступила",
+    "reading.unconfirmed": "Показание меньше предыдущего не подтверждено",
+    "reading.not_answered": "Расчётная система не дала ответа по этому показанию",
+    "readings.not_delivered": "Показания не удалось передать в расчётную систему. Передайте их снова или обратитесь к куратору договора",
+    # The service's refusals (lkk_app/billing/readings/service.py)
+    "readings.unknown_register": "Форма показаний устарела: обновите страницу",
+    "readings.stale_form": "Форма показаний устарела: обновите страницу",
+    "readings.changed_meanwhile": "Показания за этот месяц уже переданы — в другой вкладке или другим пользователем. Обновите страницу, чтобы увидеть их",
+    "readings.nothing_given": "Введите показания хотя бы одного прибора учёта",
+    "readings.closed": "Приём показаний закрыт. Он откроется {opens}",
+    "readings.in_progress": "Показания уже передаются в расчётную систему, заменить их сейчас нельзя. Дождитесь ответа и обновите страницу",
+    # The receipt letter (lkk_app/billing/readings/receipts.py, templates/mail/readings_receipt.*)
+    "mail.col_point": "Точка учёта",
+    "mail.col_meter": "Прибор учёта",
+    "mail.col_zone": "Зона",
+    "mail.col_value": "Показание",
+    "mail.col_consumption": "Расход, кВт·ч",
+    "readings.receipt_status": "передано в расчётную систему",
+    "readings.receipt_more": "И ещё значений: {count} — все они видны в личном кабинете.",
+}
