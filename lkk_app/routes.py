@@ -23,6 +23,8 @@ CHANGE_PASSWORD = "/change-password"  # noqa: S105 - a page, not a password
 CONFIRM_FAILED = "/confirm-failed"
 PROFILE = "/profile"
 CONTRACTS = "/contracts"
+POINTS = "/points"
+READINGS = "/readings"
 # Where a login lands unless it asked for another page.
 CABINET_HOME = PROFILE
 
@@ -112,7 +114,14 @@ class Tab:
 TABS: tuple[Tab, ...] = (
     Tab("profile", "cabinet.tab.profile", PROFILE),
     Tab("contracts", "cabinet.tab.contracts", CONTRACTS),
+    Tab("points", "cabinet.tab.points", POINTS),
+    Tab("readings", "cabinet.tab.readings", READINGS),
 )
+
+
+def with_contract(path: str, contract_key: str) -> str:
+    """A tab that shows one contract, opened on ``contract_key``."""
+    return with_query(path, contract=contract_key)
 
 
 # --------------------------------------------------------------------------- the page registry
@@ -135,7 +144,9 @@ def pages() -> list[Page]:
     from lkk_app.pages.contracts import contracts_page
     from lkk_app.pages.forgot import forgot_page
     from lkk_app.pages.login import login_page
+    from lkk_app.pages.points import points_page
     from lkk_app.pages.profile import profile_page
+    from lkk_app.pages.readings import readings_page
     from lkk_app.pages.register import register_page
     from lkk_app.pages.support import support_page
     from lkk_app.state.change_password import ChangePasswordState
@@ -143,7 +154,9 @@ def pages() -> list[Page]:
     from lkk_app.state.contracts import ContractsState
     from lkk_app.state.forgot import ForgotState
     from lkk_app.state.login import LoginState
+    from lkk_app.state.points import PointsState
     from lkk_app.state.profile import ProfileState
+    from lkk_app.state.readings import ReadingsState
     from lkk_app.state.register import RegisterState
     from lkk_app.state.support import SupportState
 
@@ -151,6 +164,8 @@ def pages() -> list[Page]:
         Page(LOGIN, "login.title", login_page, LoginState.on_load),
         Page(PROFILE, "profile.title", profile_page, ProfileState.on_load),
         Page(CONTRACTS, "contracts.title", contracts_page, ContractsState.on_load),
+        Page(POINTS, "points.title", points_page, PointsState.on_load),
+        Page(READINGS, "readings.title", readings_page, ReadingsState.on_load),
         Page(REGISTER, "register.title", register_page, RegisterState.on_load),
         Page(SUPPORT, "support.title", support_page, SupportState.on_load),
         Page(CONFIRM_FAILED, "confirm.bad_title", confirm_failed_page, ConfirmFailedState.on_load),

@@ -10,8 +10,27 @@ from lkk_app.i18n import t
 from lkk_app.state.errors import error_banner
 
 
-def cabinet_frame(active: str, loaded: rx.Var, *content: rx.Component) -> rx.Component:
-    """The frame of a cabinet page; ``active`` is its path (``routes.TABS``)."""
+def contract_switcher(choices: rx.Var, value: rx.Var, on_change) -> rx.Component:
+    """«Договор»: the contract a tab shows, chosen among the organisation's
+    (only when there are several; the page names the one it shows)."""
+    return rx.cond(
+        choices.length() > 1,
+        rx.el.div(
+            rx.el.label(t("cabinet.contract"), html_for="contract-switch", class_name="switch-label"),
+            rx.el.select(
+                rx.foreach(choices, lambda c: rx.el.option(c.number, value=c.key)),
+                id="contract-switch", value=value, on_change=on_change, class_name="switch-select",
+            ),
+            class_name="contract-switch",
+        ),
+        rx.fragment(),
+    )
+
+
+def cabinet_frame(active: str, loaded: rx.Var, *content: rx.Component,
+                  switcher: rx.Component | None = None) -> rx.Component:
+    """The frame of a cabinet page; ``active`` is its path (``routes.TABS``);
+    ``switcher``: the contract switcher of a tab that shows one contract."""
     return rx.el.div(
         rx.el.header(
             rx.el.div(
@@ -42,6 +61,7 @@ def cabinet_frame(active: str, loaded: rx.Var, *content: rx.Component) -> rx.Com
                 class_name="tabs",
                 aria_label=t("cabinet.tabs_label"),
             ),
+            rx.el.div(switcher, class_name="switch-row") if switcher is not None else rx.fragment(),
             class_name="cabinet-header",
         ),
         rx.el.main(

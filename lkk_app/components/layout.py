@@ -154,3 +154,30 @@ def icon_link(label: str, href: str, icon: str) -> rx.Component:
         href=href,
         class_name="icon-link",
     )
+
+
+def status_line(message: rx.Var, test_id: str, kind: str = "saved") -> rx.Component:
+    """A live region for ``message``; styled (a box, a colour) only when there is a message."""
+    return rx.el.p(message, class_name=rx.cond(message != "", kind, ""), role="status", aria_live="polite",
+                   data_testid=test_id)
+
+
+def as_of_line(as_of: rx.Var) -> rx.Component:
+    """«Данные на 07.12.2026 12:00» — how fresh the copy of billing data is."""
+    return rx.cond(as_of != "", rx.el.p(t("contracts.as_of"), " ", as_of, class_name="as-of", data_testid="as-of"),
+                   rx.fragment())
+
+
+def pager(offset: rx.Var, total: rx.Var, size: int, show_page: Any, shown: str) -> rx.Component:
+    """«Назад» / «Договоры 51–100 из 300» / «Далее» when there is more than a page."""
+    return rx.cond(
+        total > size,
+        rx.el.div(
+            plain_button(t("contracts.prev"), disabled=offset == 0, on_click=show_page(offset - size)),
+            rx.el.span(shown, " ", offset + 1, "–", rx.cond(offset + size < total, offset + size, total),
+                       " ", t("contracts.of"), " ", total, class_name="pager-text"),
+            plain_button(t("contracts.next"), disabled=offset + size >= total, on_click=show_page(offset + size)),
+            class_name="button-row pager",
+        ),
+        rx.fragment(),
+    )

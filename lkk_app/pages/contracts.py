@@ -5,15 +5,19 @@ import reflex as rx
 from lkk_app import routes
 from lkk_app.components.cabinet import cabinet_frame
 from lkk_app.components.fields import text_field
-from lkk_app.components.layout import confirm_box, data_table, event_form, panel, plain_button, submit_button
+from lkk_app.components.layout import (
+    as_of_line,
+    confirm_box,
+    data_table,
+    event_form,
+    pager,
+    panel,
+    plain_button,
+    status_line,
+    submit_button,
+)
 from lkk_app.i18n import t
 from lkk_app.state.contracts import PAGE_SIZE, BindPanel, ContractRow, ContractsState, OfferedContract
-
-
-def _status(message: rx.Var, test_id: str, kind: str = "saved") -> rx.Component:
-    """A live region for ``message``; styled (a box, a colour) only when there is a message."""
-    return rx.el.p(message, class_name=rx.cond(message != "", kind, ""), role="status", aria_live="polite",
-                   data_testid=test_id)
 
 
 def _cell(label: str, *children, **props) -> rx.Component:
@@ -42,32 +46,11 @@ def _contract_row(row: ContractRow) -> rx.Component:
     )
 
 
-def _pager() -> rx.Component:
-    return rx.cond(
-        ContractsState.total > PAGE_SIZE,
-        rx.el.div(
-            plain_button(t("contracts.prev"), disabled=ContractsState.offset == 0,
-                         on_click=ContractsState.show_page(ContractsState.offset - PAGE_SIZE)),
-            rx.el.span(t("contracts.shown"), " ", ContractsState.offset + 1, "–",
-                       rx.cond(ContractsState.offset + PAGE_SIZE < ContractsState.total,
-                               ContractsState.offset + PAGE_SIZE, ContractsState.total),
-                       " ", t("contracts.of"), " ", ContractsState.total, class_name="pager-text"),
-            plain_button(t("contracts.next"), disabled=ContractsState.offset + PAGE_SIZE >= ContractsState.total,
-                         on_click=ContractsState.show_page(ContractsState.offset + PAGE_SIZE)),
-            class_name="button-row pager",
-        ),
-        rx.fragment(),
-    )
-
-
 def _list() -> rx.Component:
     return rx.el.section(
         rx.el.div(
             rx.el.h2(t("contracts.list_title"), class_name="panel-title", id="contracts-list-title"),
-            rx.cond(ContractsState.as_of != "",
-                    rx.el.p(t("contracts.as_of"), " ", ContractsState.as_of, class_name="as-of",
-                            data_testid="as-of"),
-                    rx.fragment()),
+            as_of_line(ContractsState.as_of),
             class_name="panel-head",
         ),
         rx.cond(ContractsState.billing_down,
@@ -81,7 +64,8 @@ def _list() -> rx.Component:
                     "contracts.number", "contracts.signed", "contracts.kind", "contracts.status",
                     "contracts.category", "contracts.voltage", "contracts.power", "contracts.points")],
                     ContractsState.rows, _contract_row, "contracts"),
-                _pager(),
+                pager(ContractsState.offset, ContractsState.total, PAGE_SIZE, ContractsState.show_page,
+                      t("contracts.shown")),
             ),
             rx.el.div(
                 rx.el.p(t("contracts.empty_title"), class_name="empty-title"),
@@ -138,7 +122,7 @@ def _card() -> rx.Component:
                       rx.el.a(card.curator_email, href="mailto:" + card.curator_email)),
                 class_name="profile-list",
             ),
-            _status(ContractsState.card_message, "card-message", "field-error"),
+            status_line(ContractsState.card_message, "card-message", "field-error"),
             rx.cond(
                 ContractsState.card_admin,
                 rx.cond(
@@ -178,7 +162,7 @@ def _find_form() -> rx.Component:
         ),
         text_field("number", t("binding.number"), "file-text", error=BindPanel.errors.get("number", ""),
                    hint=t("binding.number_hint"), max_length=60),
-        _status(BindPanel.form_message, "bind-message", "notice"),
+        status_line(BindPanel.form_message, "bind-message", "notice"),
         rx.el.div(
             submit_button(t("binding.find"), t("binding.finding"), icon="search", variant="blue",
                           busy_flag=BindPanel.bind_busy),
@@ -192,7 +176,7 @@ def _find_form() -> rx.Component:
 
 def _code_form() -> rx.Component:
     return event_form(
-        _status(BindPanel.code_message, "code-message"),
+        status_line(BindPanel.code_message, "code-message"),
         text_field("code", t("binding.code"), "key-round", error=BindPanel.errors.get("code", ""),
                    hint=t("binding.code_hint"), max_length=20, autocomplete="one-time-code",
                    input_mode="text"),
@@ -227,7 +211,7 @@ def _done() -> rx.Component:
                     rx.el.legend(t("binding.offered"), " ", BindPanel.organisation_name),
                     rx.foreach(BindPanel.offered, _offered),
                 ),
-                _status(BindPanel.more_message, "more-message", "field-error"),
+                status_line(BindPanel.more_message, "more-message", "field-error"),
                 rx.el.div(
                     submit_button(t("binding.bind_more"), t("binding.binding_more"), icon="link",
                                   variant="blue", busy_flag=BindPanel.bind_busy),
@@ -274,7 +258,7 @@ def contracts_page() -> rx.Component:
                     rx.fragment()),
             class_name="page-head",
         ),
-        _status(ContractsState.notice, "contracts-notice"),
+        status_line(ContractsState.notice, "contracts-notice"),
         _bind_panel(),
         _card(),
         _list(),

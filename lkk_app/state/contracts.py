@@ -211,7 +211,7 @@ class ContractsState(AuthState):
         self.card = _card(contract)
         self.card_admin = admin
         self.card_open = True
-        return rx.call_script("document.getElementById('contract-card')?.focus()")
+        return rx.set_focus("contract-card")
 
     @rx.event
     def close_card(self):
@@ -279,7 +279,7 @@ class BindPanel(ContractsState):
     def start(self):
         self.reset()
         self.step = "form"
-        return rx.call_script("document.getElementById('inn')?.focus()")
+        return rx.set_focus("inn")
 
     @rx.event
     def cancel(self):
@@ -318,7 +318,7 @@ class BindPanel(ContractsState):
             return None
         self._code_sent(result)
         self.step = "code"
-        return rx.call_script("document.getElementById('code')?.focus()")
+        return rx.set_focus("code")
 
     def _code_sent(self, sent: binding_flow.CodeSent) -> None:
         self.request_id = sent.request_id
@@ -369,7 +369,7 @@ class BindPanel(ContractsState):
         self.offered = [OfferedContract(key=c.key, number=c.number, kind=label(c.kind)) for c in result.offered]
         self.offset = 0
         await self._reload()
-        return rx.call_script("document.getElementById('bind-done')?.focus()")
+        return rx.set_focus("bind-done")
 
     @rx.event
     async def bind_more(self, form_data: dict):
