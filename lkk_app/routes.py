@@ -45,6 +45,7 @@ ONE_TIME_LINK_PREFIXES = (CONFIRM_PREFIX, DEV_PREFIX)
 # --------------------------------------------------------------------------- Reflex's own
 
 EVENT = "/_event"
+UPLOAD = "/_upload"  # files sent to an event handler (rx.upload)
 PING = "/ping"
 HEALTH = "/_health"
 # Reflex's internal endpoints start with this.

@@ -3,6 +3,7 @@
 import reflex as rx
 
 from lkk_app import routes
+from lkk_app.billing.readings import excel
 from lkk_app.components.cabinet import cabinet_frame, contract_switcher
 from lkk_app.components.layout import data_table, submit_button
 from lkk_app.i18n import t
@@ -11,6 +12,7 @@ from lkk_app.state.readings import (
     CONFIRM,
     VALUE,
     GivenRow,
+    ImportRow,
     MeterGroup,
     ReadingsState,
     RegisterRow,
@@ -131,6 +133,78 @@ def _given_row(row: GivenRow) -> rx.Component:
     )
 
 
+def _import_row(row: ImportRow) -> rx.Component:
+    return rx.el.tr(
+        _cell(t("excel.row"), row.number),
+        _cell(t("points.name"), row.point),
+        _cell(t("points.meter"), row.meter),
+        _cell(t("readings.zone"), row.zone),
+        _cell(t("readings.new_value"), row.value, class_name="nowrap num"),
+        _cell(t("excel.result"), rx.el.span(row.result, class_name="status status-" + row.kind),
+              rx.foreach(row.warnings, _warning)),
+        data_testid="import-row",
+    )
+
+
+def _file_panel() -> rx.Component:
+    """«Скачать шаблон», «Загрузить файл», and the report of the file uploaded."""
+    return rx.el.section(
+        rx.el.h2(t("excel.title_panel"), class_name="panel-title", id="file-title"),
+        rx.el.p(t("excel.intro"), class_name="panel-note"),
+        rx.el.div(
+            rx.el.button(rx.icon("file-down", size=18, aria_hidden="true"), rx.el.span(t("excel.download")),
+                         type="button", class_name="btn btn-plain btn-auto", on_click=ReadingsState.download_template),
+            rx.cond(
+                ReadingsState.editable,
+                rx.upload.root(
+                    rx.el.span(rx.icon("file-up", size=18, aria_hidden="true"), rx.el.span(t("excel.upload")),
+                               class_name="btn btn-blue btn-auto", aria_busy=rx.cond(ReadingsState.import_busy,
+                                                                                     "true", "false")),
+                    id="readings-file",
+                    accept={excel.MIME: [".xlsx"]},
+                    max_files=1,
+                    max_size=excel.MAX_FILE,
+                    multiple=False,
+                    no_drag=True,
+                    on_drop=ReadingsState.upload(rx.upload_files(upload_id="readings-file")),
+                    on_drop_rejected=ReadingsState.upload_rejected,
+                    class_name="upload-root",
+                    aria_label=t("excel.upload_label"),
+                ),
+                rx.fragment(),
+            ),
+            class_name="button-row",
+        ),
+        rx.el.p(ReadingsState.import_message, id="import-message", tab_index=-1, role="status",
+                class_name=rx.cond(ReadingsState.import_message != "",
+                                   rx.cond(ReadingsState.import_ok, "saved", "form-error"), ""),
+                data_testid="import-message"),
+        rx.cond(
+            ReadingsState.import_rows.length() > 0,
+            rx.el.form(
+                data_table(t("excel.report"), [t(k) for k in (
+                    "excel.row", "points.name", "points.meter", "readings.zone", "readings.new_value",
+                    "excel.result")], ReadingsState.import_rows, _import_row, "import"),
+                rx.el.div(
+                    rx.cond(ReadingsState.import_ok,
+                            submit_button(t("excel.send"), t("readings.sending"), icon="send", variant="green",
+                                          busy_flag=ReadingsState.import_busy),
+                            rx.fragment()),
+                    rx.el.button(t("contracts.cancel"), type="button", class_name="btn btn-plain btn-auto",
+                                 on_click=ReadingsState.cancel_import),
+                    class_name="button-row",
+                ),
+                on_submit=ReadingsState.submit_file,
+                no_validate=True,
+                class_name="form",
+            ),
+            rx.fragment(),
+        ),
+        class_name="panel",
+        aria_labelledby="file-title",
+    )
+
+
 def _form() -> rx.Component:
     return rx.el.form(
         rx.el.input(type="hidden", name="form_key", value=ReadingsState.form_key),
@@ -176,6 +250,7 @@ def _main() -> rx.Component:
             class_name="panel",
             aria_labelledby="readings-title",
         ),
+        rx.cond(ReadingsState.groups.length() > 0, _file_panel(), rx.fragment()),
         rx.cond(
             ReadingsState.remote_rows.length() > 0,
             rx.el.section(

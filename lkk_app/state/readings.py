@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from lkk_app.auth.sessions import CurrentUser
 from lkk_app.billing.binding import BindingError
-from lkk_app.billing.readings import rules, service
+from lkk_app.billing.readings import excel, rules, service
 from lkk_app.billing.readings.rules import MeterCheck, MeterFacts, RegisterCheck
 from lkk_app.billing.readings.service import ReadingsForm, ReadingsRefused
 from lkk_app.billing.types import ReadingSource
@@ -84,6 +84,20 @@ class RemoteRow:
     value: str = ""
     as_of: str = ""
     consumption: str = ""
+
+
+@dataclasses.dataclass
+class ImportRow:
+    """A row of an uploaded file in the report: what it gives and what the check found."""
+
+    number: str = ""
+    point: str = ""
+    meter: str = ""
+    zone: str = ""
+    value: str = ""
+    result: str = ""
+    kind: str = ""  # ok | bad | warn | skip
+    warnings: list[WarningRow] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -204,6 +218,37 @@ def _given(form: ReadingsForm) -> list[GivenRow]:
     return rows
 
 
+def _report(form: ReadingsForm, rows: Sequence[excel.FileRow], found: service.FileCheck) -> list[ImportRow]:
+    """A report row per file row: the bad ones with why, the rest with their
+    consumption and the warnings to tick."""
+    places = {r.key: (s, r) for s in form.slots + form.remote for r in s.meter.registers}
+    checks = {r.key: (c, r) for c in found.checks for r in c.registers}
+    report = []
+    for row in rows:
+        slot, reg = places.get(row.register_key, (None, None))
+        item = ImportRow(number=str(row.number), point=slot.point.name if slot else "",
+                         meter=slot.meter.serial if slot else "", zone=label(reg.zone) if reg else "",
+                         value=row.value)
+        code = found.row_errors.get(row.number) or found.errors.get(row.register_key) or (
+            found.errors.get(slot.meter.key) if slot else None)
+        check_, rc = checks.get(row.register_key, (None, None))
+        if code is not None and code.key not in (rules.NOT_CONFIRMED, rules.COMMENT_REQUIRED):
+            item.result, item.kind = message(code), "bad"
+        elif not row.value:
+            item.result, item.kind = t("excel.row_empty"), "skip"
+        elif rc is not None and check_ is not None:
+            item.result = t("excel.row_ok", consumption=number(rc.consumption, 2)) if rc.consumption is not None \
+                else t("excel.row_first")
+            item.kind = "ok"
+            item.warnings = [_warning(w.token, w.code, set()) for w in check_.warnings
+                             if w.target == row.register_key or (w.target == check_.key and reg is not None
+                                                                 and reg.tariff == 1)]
+            if item.warnings:
+                item.kind = "warn"
+        report.append(item)
+    return report
+
+
 # --------------------------------------------------------------------------- work as the user
 
 
@@ -224,6 +269,29 @@ def _submit(db: Session, me: CurrentUser, contract_key: str, typed: dict[str, st
     except (ReadingsRefused, BindingError) as refused:
         return refused, None
     return done, service.load_form(db, me.id, contract_key, today=local_today())
+
+
+def _check_file(db: Session, me: CurrentUser, contract_key: str, data: bytes, base_id: int):
+    """The uploaded bytes read and checked as the user: (report rows, the check) or a refusal."""
+    try:
+        rows = excel.read(data)
+    except excel.FileRefused as refused:
+        return refused.code
+    try:
+        form = service.load_form(db, me.id, contract_key, today=local_today())
+    except BindingError as refused:
+        return refused.reason
+    found = service.check_file(form, rows, base_id or None)
+    return _report(form, rows, found), found
+
+
+def _template(db: Session, me: CurrentUser, contract_key: str) -> tuple[bytes, str] | Code:
+    try:
+        form = service.load_form(db, me.id, contract_key, today=local_today())
+    except BindingError as refused:
+        return refused.reason
+    period = month_text(form.window.period if form.window else form.upcoming.period)
+    return excel.template(form), t("excel.file_name", contract=form.contract.number, period=period)
 
 
 def read_values(form_data: object) -> tuple[dict[str, str], list[str], dict[str, str]]:
@@ -260,6 +328,12 @@ class ReadingsState(CabinetState):
     form_message: str = ""
     done_message: str = ""
     submitting: bool = False
+    # «Загрузить файл»: the report of the last file, and whether it may be sent.
+    import_rows: list[ImportRow] = []
+    import_message: str = ""
+    import_ok: bool = False
+    import_busy: bool = False
+    import_key: str = ""
     _facts: dict[str, MeterFacts] = {}
     _losses: dict[str, Decimal] = {}
     _as_of: date | None = None
@@ -267,11 +341,16 @@ class ReadingsState(CabinetState):
     _typed: dict[str, str] = {}
     _ticked: list[str] = []
     _comments: dict[str, str] = {}
+    _import: service.FileCheck | None = None
 
     def _clear(self) -> None:
         self.loaded = False
         self.groups, self.remote_rows, self.given_rows = [], [], []
         self._facts, self._typed = {}, {}
+        self._forget_import()
+
+    def _forget_import(self) -> None:
+        self.import_rows, self.import_message, self.import_ok, self._import = [], "", False, None
 
     def _show(self, form: ReadingsForm | None, checks: Sequence[MeterCheck] | None = None,
               errors: Mapping[str, Code] | None = None, ticked: Sequence[str] = (),
@@ -323,14 +402,103 @@ class ReadingsState(CabinetState):
     @rx.event
     async def on_load(self):
         self._typed, self.form_message, self.done_message = {}, "", ""
+        self._forget_import()
         self._new_form_key()
         return await self._run(self._asked())
 
     @rx.event
     async def choose_contract(self, key: str):
         self._typed, self.form_message, self.done_message = {}, "", ""
+        self._forget_import()
         self._new_form_key()
         return await self._run(str(key)[:40])
+
+    # ------------------------------------------------------------------ the Excel file
+
+    @rx.event
+    async def download_template(self):
+        try:
+            result = await self._run_as_user(_template, self.contract_key)
+        except SignedOut as gone:
+            return self._signed_out(gone)
+        if isinstance(result, Code):
+            self.form_message = message(result)
+            return None
+        data, name = result
+        return rx.download(data=data, filename=name, mime_type=excel.MIME)
+
+    @rx.event
+    async def upload(self, files: list[rx.UploadFile]):
+        """Read an uploaded template and show its row-by-row report (nothing is sent)."""
+        self._forget_import()
+        self.form_message = self.done_message = ""
+        if len(files) != 1:
+            self.import_message = message(Code("excel.one_file"))
+            return
+        data = await files[0].read(excel.MAX_FILE + 1)
+        key, base_id = self.contract_key, self.base_id
+
+        async def work():
+            return await self._run_as_user(_check_file, key, data, base_id)
+
+        async for event in submit_form(self, "import_busy", work, self._file_checked):
+            yield event
+
+    def _file_checked(self, result):
+        if isinstance(result, Code):
+            self.import_message = message(result)
+            return None
+        report, found = result
+        self.import_rows, self._import = report, found
+        self.import_ok = found.ok and bool(found.typed) and any(v for v in found.typed.values())
+        self.import_key = secrets.token_urlsafe(24)
+        if not found.typed or not any(found.typed.values()):
+            self.import_message = message(Code("readings.nothing_given"))
+        elif found.ok:
+            self.import_message = t("excel.report_ok", count=sum(1 for v in found.typed.values() if v))
+        else:
+            problem = found.errors.get("")
+            self.import_message = message(problem) if problem is not None else t(
+                "excel.report_bad", count=sum(1 for r in report if r.kind == "bad"))
+        return rx.set_focus("import-message")
+
+    @rx.event
+    def upload_rejected(self, rejected: list[dict]):
+        self._forget_import()
+        self.import_message = message(Code("excel.too_big", max=excel.MAX_FILE // (1024 * 1024)))
+
+    @rx.event
+    def cancel_import(self):
+        self._forget_import()
+
+    @rx.event
+    async def submit_file(self, form_data: dict):
+        """Send the values of the checked file: every warning ticked in the report."""
+        found = self._import
+        if found is None or not self.import_ok:
+            return
+        _, ticked, _ = read_values(form_data)
+        self.form_message = self.done_message = ""
+        self._ticked = ticked
+        key, base_id, contract = self.import_key, self.base_id, self.contract_key
+        typed, comments = dict(found.typed), dict(found.comments)
+
+        async def work():
+            return await self._run_as_user(_submit, contract, typed, ticked, comments, key, base_id,
+                                           ReadingSource.CUSTOMER_FILE)
+
+        async for event in submit_form(self, "import_busy", work, self._file_submitted):
+            yield event
+
+    def _file_submitted(self, result):
+        outcome = result[0]
+        if isinstance(outcome, ReadingsRefused):
+            confirm_only = all(c.key in (rules.NOT_CONFIRMED, rules.COMMENT_REQUIRED) for c in outcome.errors.values())
+            self.import_message = message(outcome.errors[""]) if "" in outcome.errors else t(
+                "readings.confirm_first" if confirm_only else "readings.fix_first")
+            return rx.set_focus("import-message")
+        self._forget_import()
+        return self._submitted(result)
 
     @rx.event
     def preview(self, register_key: str, value: str):

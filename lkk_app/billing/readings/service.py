@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 from lkk_app.billing import binding, deliveries, metering, store
 from lkk_app.billing.binding import BindingError
 from lkk_app.billing.readings import receipts, rules, tables
+from lkk_app.billing.readings.excel import FileRow
 from lkk_app.billing.readings.rules import MeterCheck, PeriodWindow
 from lkk_app.billing.types import (
     Contract,
@@ -245,7 +246,7 @@ def check(form: ReadingsForm, typed: Mapping[str, object]) -> list[MeterCheck]:
     return [rules.check_meter(slot.facts, typed, as_of=as_of) for slot in form.slots]
 
 
-def _refusals(form: ReadingsForm, typed: Mapping[str, object], checks: Sequence[MeterCheck],
+def refusals(form: ReadingsForm, typed: Mapping[str, object], checks: Sequence[MeterCheck],
               base_id: int | None) -> dict[str, Code]:
     """The hard errors of a submission: the rules', and the month's state."""
     errors: dict[str, Code] = {}
@@ -308,7 +309,7 @@ def submit(db: Session, *, user_id: int, user_login: str, contract_key: object, 
         raise ReadingsRefused({"": Code("readings.closed", opens=form.upcoming.opens)})
     comments = {k: str(v or "").strip()[:rules.COMMENT_MAX] for k, v in (comments or {}).items()}
     checks = check(form, typed)
-    errors = _refusals(form, typed, checks, base_id)
+    errors = refusals(form, typed, checks, base_id)
     if not errors:
         errors = rules.unconfirmed([c for c in checks if c.given], confirmed, comments)
     if errors:
@@ -365,3 +366,50 @@ def _replace(db: Session, submission_id: int) -> None:
     db.execute(sa.update(tables.ReadingValue).where(col(tables.ReadingValue.submission_id) == submission_id)
                .values(status=tables.REPLACED))
     db.flush()
+
+
+# --------------------------------------------------------------------------- a file
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FileCheck:
+    """An uploaded template checked row by row (nothing stored): the values and
+    comments it gives, the error of each bad row (by its number in the sheet),
+    and what the rules said of each meter."""
+
+    typed: dict[str, str]
+    comments: dict[str, str]
+    row_errors: dict[int, Code]
+    errors: dict[str, Code]  # by register or meter key, and "" for the file
+    checks: tuple[MeterCheck, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.row_errors and not self.errors
+
+
+def check_file(form: ReadingsForm, rows: Sequence[FileRow], base_id: int | None = None) -> FileCheck:
+    """The rows of a file through the same rules as the form."""
+    known = {r.key for s in form.slots for r in s.meter.registers}
+    remote = {r.key for s in form.remote for r in s.meter.registers}
+    typed: dict[str, str] = {}
+    comments: dict[str, str] = {}
+    row_errors: dict[int, Code] = {}
+    seen: set[str] = set()
+    for row in rows:
+        if row.register_key in seen:
+            row_errors[row.number] = Code("excel.duplicate_row")
+        elif row.register_key in remote:
+            if row.value:
+                row_errors[row.number] = Code(rules.REMOTE)
+        elif row.register_key not in known:
+            row_errors[row.number] = Code("excel.unknown_row")
+        else:
+            typed[row.register_key] = row.value
+            if row.comment:
+                comments[row.register_key] = row.comment[:rules.COMMENT_MAX]
+        seen.add(row.register_key)
+    checks = check(form, typed)
+    errors = refusals(form, typed, checks, base_id) if form.window else {"": Code(
+        "readings.closed", opens=form.upcoming.opens)}
+    return FileCheck(typed, comments, row_errors, errors, tuple(c for c in checks if c.given))

@@ -7,7 +7,8 @@ Socket.IO endpoint):
 * ``headers.py`` — the security headers and the Content-Security-Policy;
 * ``origin.py`` — websockets and state-changing requests from the public origin only;
 * ``state_token.py`` — a tab's Reflex state bound to the session cookie;
-* ``surrogates.py`` — lone UTF-16 surrogates in websocket messages made harmless.
+* ``surrogates.py`` — lone UTF-16 surrogates in websocket messages made harmless;
+* ``upload_limit.py`` — the size of a file upload.
 
 ``event_limits.py`` guards the websocket's events themselves (installed on the
 app, not as middleware).  Only Reflex's own CORS middleware sits outside this
@@ -26,13 +27,15 @@ from lkk_app.web.asgi.host import HostCheck
 from lkk_app.web.asgi.origin import OriginCheck
 from lkk_app.web.asgi.state_token import StateTokenBinding
 from lkk_app.web.asgi.surrogates import SurrogateCleaner
+from lkk_app.web.asgi.upload_limit import UploadLimit
 
 
 def security_middleware(app: ASGIApp, settings: Settings | None = None,
                         static_dir: Path | None = None) -> ASGIApp:
     """``app`` inside every defence; the outer ones answer first.  The headers
     go outermost, so that the refusals of the others carry them too."""
-    inner: ASGIApp = SurrogateCleaner(app, settings)
+    inner: ASGIApp = UploadLimit(app, settings)
+    inner = SurrogateCleaner(inner, settings)
     inner = StateTokenBinding(inner, settings)
     inner = OriginCheck(inner, settings)
     inner = HostCheck(inner, settings)
