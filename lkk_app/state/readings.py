@@ -526,7 +526,10 @@ class ReadingsState(CabinetState):
         typed, ticked, comments = read_values(form_data)
         self.form_message = self.done_message = ""
         self._typed, self._ticked, self._comments = typed, ticked, comments
-        key, base_id, contract = self.form_key, self.base_id, self.contract_key
+        # The key the page showed when the button was pressed: a double click sends it twice.
+        data = form_data if isinstance(form_data, dict) else {}
+        key = str(data.get("form_key") or self.form_key)[:service.KEY_MAX + 1]
+        base_id, contract = self.base_id, self.contract_key
 
         async def work():
             return await self._run_as_user(_submit, contract, typed, ticked, comments, key, base_id,

@@ -33,10 +33,11 @@ def app_server(tmp_path_factory) -> Iterator[AppServer]:
     data_dir = tmp_path_factory.mktemp("lkk-attack")
     # 127.0.0.1 is not counted by the per-IP registration and code limits, so
     # that the suite's many forms fit; tests of those limits connect from
-    # other loopback addresses (ReflexClient's ``local_ip``).
+    # other loopback addresses (ReflexClient's ``local_ip``).  Readings are
+    # taken every day, so that the readings handlers do their whole work.
     with running_app(data_dir, REFLEX_WEB_WORKDIR=WEB_WORKDIR,
                      LKK_CAPTCHA_FIXED_CODE=CAPTCHA_CODE,
-                     LKK_RATE_EXEMPT_IPS="127.0.0.1") as server:
+                     LKK_RATE_EXEMPT_IPS="127.0.0.1", LKK_READINGS_WINDOW="1-31") as server:
         yield server
 
 

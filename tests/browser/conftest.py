@@ -79,7 +79,7 @@ def app_server(tmp_path_factory, mailbox) -> Iterator[AppServer]:
     data_dir = tmp_path_factory.mktemp("lkk-browser")
     with running_app(data_dir, LKK_SMTP_HOST="127.0.0.1", LKK_SMTP_PORT=str(mailbox.port),
                      LKK_SMTP_TLS="none", LKK_CAPTCHA_FIXED_CODE=CAPTCHA_CODE,
-                     LKK_RATE_EXEMPT_IPS="127.0.0.1") as server:
+                     LKK_RATE_EXEMPT_IPS="127.0.0.1", LKK_READINGS_WINDOW="1-31") as server:
         yield server
 
 
