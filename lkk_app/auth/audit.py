@@ -3,8 +3,9 @@
 Events: login_success, login_failure, login_throttled, password_changed,
 password_change_failed, recovery_requested, recovery_used, email_confirmed,
 confirmation_resent, session_ended, binding_requested, binding_confirmed,
-binding_failed, binding_access_asked, contract_unbound.  Results: ok, fail, refused.  Values are cut to their column
-sizes and stripped of control characters; callers never pass secrets.
+binding_failed, binding_access_asked, contract_unbound, organisation_email.
+Results: ok, fail, refused.  Values are cut to their column sizes and
+stripped of control characters; callers never pass secrets.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ BINDING_CONFIRMED = "binding_confirmed"
 BINDING_FAILED = "binding_failed"
 BINDING_ACCESS_REQUESTED = "binding_access_asked"
 CONTRACT_UNBOUND = "contract_unbound"
+ORGANISATION_EMAIL = "organisation_email"  # the organisation's notification address set
 
 OK, FAIL, REFUSED = "ok", "fail", "refused"
 

@@ -75,6 +75,7 @@ RU: dict[str, str] = {
     "audit.binding_failed": "Неверный код привязки договора",
     "audit.binding_access_asked": "Запрошен доступ к договору у администратора",
     "audit.contract_unbound": "Договор отвязан",
+    "audit.organisation_email": "Изменён адрес для уведомлений организации",
     "audit.other": "Событие безопасности",
     "audit.result.ok": "успешно",
     "audit.result.refused": "отказ",

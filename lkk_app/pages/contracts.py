@@ -17,7 +17,15 @@ from lkk_app.components.layout import (
     submit_button,
 )
 from lkk_app.i18n import t
-from lkk_app.state.contracts import PAGE_SIZE, BindPanel, ContractRow, ContractsState, OfferedContract
+from lkk_app.state.contracts import (
+    PAGE_SIZE,
+    BindPanel,
+    ContractRow,
+    ContractsState,
+    OfferedContract,
+    OrganisationPanel,
+    OrganisationRow,
+)
 
 
 def _cell(label: str, *children, **props) -> rx.Component:
@@ -245,6 +253,42 @@ def _bind_panel() -> rx.Component:
     )
 
 
+def _organisation(row: OrganisationRow) -> rx.Component:
+    field_id = "notice-email-" + row.key
+    return rx.el.form(
+        rx.el.input(type="hidden", name="organisation", value=row.key),
+        rx.el.div(
+            rx.el.label(t("organisation.email"), " — ", row.name, html_for=field_id, class_name="field-label"),
+            rx.el.div(
+                rx.el.input(id=field_id, name="email", type="email", default_value=row.email, max_length=254,
+                            auto_complete="email", class_name="field-input plain-input",
+                            aria_describedby="notice-hint " + "notice-error", key=row.key + row.email),
+                submit_button(t("organisation.save"), t("organisation.saving"), icon="check", variant="blue",
+                              busy_flag=OrganisationPanel.notice_busy),
+                class_name="search-row",
+            ),
+            class_name="field",
+        ),
+        on_submit=OrganisationPanel.save_notice_email,
+        no_validate=True,
+        class_name="form",
+    )
+
+
+def _organisations() -> rx.Component:
+    return rx.cond(
+        ContractsState.organisations.length() > 0,
+        panel(
+            t("organisation.title"), "organisation-title",
+            rx.el.p(t("organisation.hint"), id="notice-hint", class_name="panel-note"),
+            rx.foreach(ContractsState.organisations, _organisation),
+            rx.el.p(OrganisationPanel.notice_error, id="notice-error", class_name="field-error", role="alert"),
+            status_line(OrganisationPanel.notice_saved, "notice-saved"),
+        ),
+        rx.fragment(),
+    )
+
+
 def contracts_page() -> rx.Component:
     return cabinet_frame(
         routes.CONTRACTS,
@@ -262,4 +306,5 @@ def contracts_page() -> rx.Component:
         _bind_panel(),
         _card(),
         _list(),
+        _organisations(),
     )

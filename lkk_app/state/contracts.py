@@ -16,7 +16,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from lkk_app.auth.sessions import CurrentUser
-from lkk_app.billing import background, binding, binding_flow, binding_rules, sync
+from lkk_app.billing import background, binding, binding_flow, binding_rules, organisation, sync
 from lkk_app.billing.binding import BindingError
 from lkk_app.billing.types import Contract
 from lkk_app.core.errors import FieldErrors
@@ -72,6 +72,15 @@ class ContractCard(ContractRow):
 
 
 @dataclasses.dataclass
+class OrganisationRow:
+    """An organisation the user administers, with its notification address."""
+
+    key: str = ""
+    name: str = ""
+    email: str = ""
+
+
+@dataclasses.dataclass
 class OfferedContract:
     key: str = ""
     number: str = ""
@@ -105,13 +114,17 @@ def _list(db: Session, me: CurrentUser, offset: int) -> tuple[binding.ContractPa
     return page, admin
 
 
+def _organisations(db: Session, me: CurrentUser) -> list[OrganisationRow]:
+    return [OrganisationRow(o.organisation_key, o.name, o.email) for o in organisation.administered(db, me.id)]
+
+
 def _stale(db: Session, me: CurrentUser) -> bool:
     """The copy is older than the sync interval (asked in the same worker-thread hop)."""
     return sync.copy_is_stale(db, get_settings().billing_sync_minutes)
 
 
-def _list_and_age(db: Session, me: CurrentUser, offset: int) -> tuple[tuple[binding.ContractPage, bool], bool]:
-    return _list(db, me, offset), _stale(db, me)
+def _list_and_age(db: Session, me: CurrentUser, offset: int):
+    return _list(db, me, offset), _stale(db, me), _organisations(db, me)
 
 
 def _open(db: Session, me: CurrentUser, key: object) -> tuple[Contract, bool, bool] | BindingError:
@@ -147,6 +160,7 @@ class ContractsState(AuthState):
     confirm_unbind: bool = False
     unbind_busy: bool = False
     notice: str = ""
+    organisations: list[OrganisationRow] = []
 
     def _clear(self) -> None:
         self.loaded = False
@@ -176,7 +190,7 @@ class ContractsState(AuthState):
         self.card_message = self.notice = ""
         self.offset = 0
         try:
-            listed, stale = await self._run_as_user(_list_and_age, self.offset)
+            listed, stale, self.organisations = await self._run_as_user(_list_and_age, self.offset)
         except SignedOut as gone:
             return self._signed_out(gone)
         self._set_page(listed)
@@ -398,3 +412,38 @@ def _bind_more_of(organisation_key: str):
                                             contract_keys=contract_keys)
 
     return run
+
+
+def _set_notice_email(db: Session, me: CurrentUser, organisation_key: str, email: str):
+    try:
+        organisation.set_notification_email(db, user_id=me.id, organisation_key=organisation_key, email=email)
+    except (BindingError, FieldErrors) as refused:
+        return refused
+    return _organisations(db, me)
+
+
+class OrganisationPanel(ContractsState):
+    """«Уведомления организации»: the address receipts and notices also go to."""
+
+    notice_busy: bool = False
+    notice_error: str = ""
+    notice_saved: str = ""
+
+    @rx.event
+    async def save_notice_email(self, form_data: dict):
+        values = read_form(form_data, ("organisation", "email"), strip=("organisation", "email"))
+        self.notice_error = self.notice_saved = ""
+        work = functools.partial(self._run_as_user, _set_notice_email, values["organisation"][:40],
+                                 values["email"])
+        async for event in submit_form(self, "notice_busy", work, self._notice_saved):
+            yield event
+
+    def _notice_saved(self, result) -> None:
+        if isinstance(result, FieldErrors):
+            self.notice_error = messages(result).get("email", "")
+            return
+        if isinstance(result, BindingError):
+            self.notice_error = message(result.reason)
+            return
+        self.organisations = result
+        self.notice_saved = t("organisation.saved")

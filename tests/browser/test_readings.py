@@ -118,6 +118,16 @@ def _accepted_soon(page, count: int) -> None:
 
 def test_a_normal_reading_is_accepted_and_receipted(page, make_user, mailbox, fresh_billing):
     email = _open_readings(page, make_user, "org-petrov", ("ctr-3001",))
+    # The administrator gives the organisation's address for receipts on «Договоры».
+    page.get_by_role("link", name="Договоры").click()
+    address = page.get_by_label(re.compile("Адрес электронной почты для уведомлений"))
+    address.fill("не адрес")
+    page.get_by_role("button", name="Сохранить").click()
+    expect(page.locator("#notice-error")).not_to_be_empty()
+    address.fill("buh@ip-petrov.example")
+    page.get_by_role("button", name="Сохранить").click()
+    expect(page.get_by_test_id("notice-saved")).to_have_text("Адрес для уведомлений организации сохранён.")
+    page.get_by_role("link", name="Показания").click()
     expect(page.get_by_test_id("window-line")).to_contain_text(re.compile(r"Приём показаний за [а-я]+ \d{4}: с"))
     field = _value_input(page, "Магазин", "сутки")
     field.fill("15 800,5")
@@ -132,6 +142,7 @@ def test_a_normal_reading_is_accepted_and_receipted(page, make_user, mailbox, fr
     letter = mailbox.wait_for(email)[-1]
     body = text_of(letter)
     assert "Д-3001" in letter["Subject"] and "Магазин | 12345678 | сутки | 15\u00a0800,5 | 121,60" in body
+    assert text_of(mailbox.wait_for("buh@ip-petrov.example")[-1]) == body  # the organisation's copy
     # The meter's history on «Точки учёта» has it, given in the cabinet.
     page.get_by_role("link", name="Точки учёта").click()
     page.get_by_role("button", name="Открыть точку учёта Магазин").click()
