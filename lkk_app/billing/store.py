@@ -212,11 +212,12 @@ def readings_of(db: Session, register_keys: Sequence[str], since: date | None = 
     found: list[Reading] = []
     keys = sorted(set(register_keys))
     for start in range(0, len(keys), 900):
-        query = select(BillingCopy).where(BillingCopy.kind == ChangeKind.READINGS.value,
-                                          col(BillingCopy.parent_key).in_(keys[start:start + 900]))
+        # Only the data column: a form of 2 000 registers reads 26 000 of them.
+        query = select(BillingCopy.data).where(BillingCopy.kind == ChangeKind.READINGS.value,
+                                               col(BillingCopy.parent_key).in_(keys[start:start + 900]))
         if since is not None:
             query = query.where(col(BillingCopy.sort_key) >= since.isoformat())
-        found.extend(_decode(ChangeKind.READINGS, r) for r in db.exec(query).all())
+        found.extend(wire.decode(Reading, json.loads(data)) for data in db.exec(query).all())
     return sorted(found, key=lambda r: (r.as_of, r.register_key))
 
 

@@ -1,8 +1,9 @@
 """Text from outside: one bound on raw input, one notion of a control character.
 
-A *control character* here is C0 (U+0000–U+001F), DEL (U+007F) or a Unicode
-line or paragraph separator (U+2028, U+2029): each can break a line, a header,
-a letter or a log record, and PostgreSQL refuses NUL in text columns.
+A *control character* here is C0 (U+0000–U+001F), DEL and C1 (U+007F–U+009F,
+NEL U+0085 among them) or a Unicode line or paragraph separator (U+2028,
+U+2029): each can break a line, a header, a letter or a log record, and
+PostgreSQL refuses NUL in text columns.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 #: or ignored before any work is done on it; no field of the cabinet needs more.
 MAX_INPUT = 1024
 
-_CHARS = r"[\x00-\x1f\x7f\u2028\u2029]"
+_CHARS = r"[\x00-\x1f\x7f-\x9f\u2028\u2029]"
 _CONTROL = re.compile(_CHARS)
 _CONTROL_RUN = re.compile(_CHARS + "+")
 

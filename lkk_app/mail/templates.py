@@ -57,6 +57,8 @@ class TemplateSpec:
     # A letter with a table: the catalogue keys of its column headings; the rows
     # come as the parameter ``rows`` (lists of texts) and stand at ``$table``.
     columns: tuple[str, ...] = ()
+    # Parameters the template shows when given (empty when not).
+    optional: tuple[str, ...] = ()
 
 
 TEMPLATES: dict[str, TemplateSpec] = {
@@ -72,7 +74,7 @@ TEMPLATES: dict[str, TemplateSpec] = {
                                      ("login", "organisation", "contract", "period", "as_of", "time", "count",
                                       "status"),
                                      columns=("mail.col_point", "mail.col_meter", "mail.col_zone",
-                                              "mail.col_value", "mail.col_consumption")),
+                                              "mail.col_value", "mail.col_consumption"), optional=("more",)),
 }
 MAX_ROWS = 200
 
@@ -163,6 +165,8 @@ def render(
     values = {key: _clean(value) for key, value in params.items() if key != "rows"}
     values.setdefault("public_url", "")
     values.setdefault("email", "")
+    for name in spec.optional:
+        values.setdefault(name, "")
     values["signature"] = values.get("supplier_name") or t("app.title")
     if spec.secret == SECRET_LINK:
         values["link"] = confirm_link(values["public_url"], _clean(secret))

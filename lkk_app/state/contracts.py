@@ -108,14 +108,15 @@ def _card(c: Contract) -> ContractCard:
 # --------------------------------------------------------------------------- work as the user
 
 
-def _list(db: Session, me: CurrentUser, offset: int) -> tuple[binding.ContractPage, bool]:
-    page = binding.bound_contracts(db, me.id, offset=offset, limit=PAGE_SIZE)
-    admin = any(m.role == binding.ADMINISTRATOR for m in binding.memberships(db, me.id))
-    return page, admin
-
-
 def _organisations(db: Session, me: CurrentUser) -> list[OrganisationRow]:
     return [OrganisationRow(o.organisation_key, o.name, o.email) for o in organisation.administered(db, me.id)]
+
+
+def _list(db: Session, me: CurrentUser, offset: int) -> tuple[binding.ContractPage, bool, list[OrganisationRow]]:
+    """One page of the list, whether the user administers an organisation, and those organisations."""
+    page = binding.bound_contracts(db, me.id, offset=offset, limit=PAGE_SIZE)
+    administered = _organisations(db, me)
+    return page, bool(administered), administered
 
 
 def _stale(db: Session, me: CurrentUser) -> bool:
@@ -124,7 +125,7 @@ def _stale(db: Session, me: CurrentUser) -> bool:
 
 
 def _list_and_age(db: Session, me: CurrentUser, offset: int):
-    return _list(db, me, offset), _stale(db, me), _organisations(db, me)
+    return _list(db, me, offset), _stale(db, me)
 
 
 def _open(db: Session, me: CurrentUser, key: object) -> tuple[Contract, bool, bool] | BindingError:
@@ -171,8 +172,8 @@ class ContractsState(AuthState):
         self.card_open = self.confirm_unbind = self.card_admin = False
         self.card_message = self.notice = ""
 
-    def _set_page(self, result: tuple[binding.ContractPage, bool]) -> None:
-        page, admin = result
+    def _set_page(self, result: tuple[binding.ContractPage, bool, list[OrganisationRow]]) -> None:
+        page, admin, self.organisations = result
         self.rows = [_row(c) for c in page.contracts]
         self.total = page.total
         self.as_of = local_datetime(page.as_of) if page.as_of else ""
@@ -190,7 +191,7 @@ class ContractsState(AuthState):
         self.card_message = self.notice = ""
         self.offset = 0
         try:
-            listed, stale, self.organisations = await self._run_as_user(_list_and_age, self.offset)
+            listed, stale = await self._run_as_user(_list_and_age, self.offset)
         except SignedOut as gone:
             return self._signed_out(gone)
         self._set_page(listed)

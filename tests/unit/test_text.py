@@ -11,7 +11,7 @@ import pytest
 from lkk_app.core import text
 
 ROOT = Path(__file__).resolve().parents[2]
-CONTROLS = [chr(c) for c in range(0x20)] + ["\x7f", "\u2028", "\u2029"]
+CONTROLS = [chr(c) for c in range(0x20)] + [chr(c) for c in range(0x7f, 0xa0)] + ["\u2028", "\u2029"]
 
 
 @pytest.mark.parametrize("ch", CONTROLS)

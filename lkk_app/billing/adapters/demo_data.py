@@ -250,6 +250,15 @@ def _add_readings(db: Session, usage: _Usage, point: DemoPoint, initial: dict[st
         previous, since = values, when
 
 
+def _metered(db: Session, point: DemoPoint, use: _Usage, installation: str, installed: date,
+             **kw: Any) -> None:
+    """``use.meter`` installed at ``point`` on ``installed``, with its history of readings."""
+    initial, readings = _history(use, installed)
+    _install(db, installation, point.key, use.meter, installed, initial=initial, **kw)
+    db.flush()
+    _add_readings(db, use, point, initial, readings)
+
+
 def _metering(db: Session, today: date) -> None:
     d1001, d1002 = month_start(today, -36), month_start(today, -30)
     d2001, d3001 = month_start(today, -48), month_start(today, -26)
@@ -268,12 +277,6 @@ def _metering(db: Session, today: date) -> None:
                       {f"{meter}-{z}": v for z, v in shares.items()},
                       {f"{meter}-{z}": Decimal(v) for z, v in last.items()}, kw.pop("until", until), **kw)
 
-    def metered(point: DemoPoint, use: _Usage, installation: str, installed: date, **kw: Any) -> None:
-        initial, readings = _history(use, installed)
-        _install(db, installation, point.key, use.meter, installed, initial=initial, **kw)
-        db.flush()
-        _add_readings(db, use, point, initial, readings)
-
     # Д-1001 «Офис»: a direct two-zone meter, replaced on the 14th of last month.
     swap = until + timedelta(days=13)
     office = _point("tu-1001-1", "ctr-1001", "Офис", f"{msk}, офис 12", d1001, voltage=nn,
@@ -288,7 +291,7 @@ def _metering(db: Session, today: date) -> None:
     old = usage("tu-1001-1", "pu-1001-1a", "1", 2, "4200", day_night,
                 {"day": "112345.67", "night": "48765.43"})
     final = {r: v + old.units(r, until, Decimal(13) / Decimal(30)) for r, v in old.last.items()}
-    metered(office, old, "ust-1001-1a", d1001, removed=swap, final=final)
+    _metered(db, office, old, "ust-1001-1a", d1001, removed=swap, final=final)
     _install(db, "ust-1001-1b", "tu-1001-1", "pu-1001-1b", swap,
              initial={"pu-1001-1b-day": Decimal("0.12"), "pu-1001-1b-night": Decimal("0.05")})
 
@@ -303,8 +306,9 @@ def _metering(db: Session, today: date) -> None:
            digits=6, decimals=2, zones=two, verified_on=d1001 - timedelta(days=200), interval=16,
            connection=MeterConnection.CT.value,
            transformers=tuple((TransformerKind.CURRENT, 200, 5, "0,5S", ct_done, ct_next) for _ in range(3)))
-    metered(store, usage("tu-1001-2", "pu-1001-2", "40", 2, "7600", {"day": Decimal("0.65"), "night": Decimal("0.35")},
-                         {"day": "999850.00", "night": "412345.60"}), "ust-1001-2", d1001)
+    _metered(db, store, usage("tu-1001-2", "pu-1001-2", "40", 2, "7600",
+                              {"day": Decimal("0.65"), "night": Decimal("0.35")},
+                              {"day": "999850.00", "night": "412345.60"}), "ust-1001-2", d1001)
 
     # Д-1002 «Цех» (hourly, 15-digit code) and «Котельная» (read by the network's system).
     for n, name, code, power, ct, remote, serial, kwh, last in (
@@ -325,10 +329,10 @@ def _metering(db: Session, today: date) -> None:
                    (TransformerKind.VOLTAGE, 10000, 100, "0,5", verified, _years_later(verified, 8)),
                ))
         k = str(ct // 5 * 100)
-        metered(row, usage(point, meter, k, 2, kwh, {"total": Decimal(1)}, {"total": last},
-                           until=now if remote else until,
-                           source=ReadingSource.REMOTE if remote else ReadingSource.CUSTOMER_FORM),
-                f"ust-1002-{n}", d1002)
+        _metered(db, row, usage(point, meter, k, 2, kwh, {"total": Decimal(1)}, {"total": last},
+                                until=now if remote else until,
+                                source=ReadingSource.REMOTE if remote else ReadingSource.CUSTOMER_FORM),
+                 f"ust-1002-{n}", d1002)
 
     # Д-2001 and Д-3001: one single-zone meter each.
     for contract, name, address, starts, power, serial, model, kwh, last in (
@@ -343,8 +347,8 @@ def _metering(db: Session, today: date) -> None:
         _meter(db, meter, serial=serial, model=model, accuracy_class="1,0", digits=6, decimals=1,
                zones=one, verified_on=starts - timedelta(days=60), interval=16,
                connection=MeterConnection.DIRECT.value)
-        metered(row, usage(point, meter, "1", 1, kwh, {"total": Decimal(1)}, {"total": last}),
-                f"ust-{contract}-1", starts)
+        _metered(db, row, usage(point, meter, "1", 1, kwh, {"total": Decimal(1)}, {"total": last}),
+                 f"ust-{contract}-1", starts)
 
 
 def seed(db: Session, today: date) -> None:
@@ -400,18 +404,24 @@ def update_contract(db: Session, key: str, **values: Any) -> None:
 LARGE_ORGANISATION = "org-large"
 
 
+def _large_organisation(db: Session) -> None:
+    """«ООО «Большая сеть-Демо»», unless it is there already."""
+    if db.get(DemoOrganisation, LARGE_ORGANISATION) is None:
+        _add(db, ChangeKind.ORGANISATIONS, DemoOrganisation(
+            key=LARGE_ORGANISATION, inn="7702000004", kpp="770201001", ogrn="1027700000020",
+            name="Общество с ограниченной ответственностью «Большая сеть-Демо»",
+            short_name="ООО «Большая сеть-Демо»",
+            legal_address="127001, г. Москва, ул. Сетевая, д. 2", postal_address="127001, г. Москва, ул. Сетевая, д. 2",
+            emails="energo@large-demo.example", phone="+7 495 000-09-09"))
+        db.flush()
+
+
 def seed_large_customer(db: Session, today: date, *, contracts: int = 300, points: int = 5000) -> None:
     """An extra organisation with many contracts and points (for benchmarks):
     «ООО «Большая сеть-Демо»», ИНН 7702000004, contracts Д-9001…, the points
     spread evenly.  Flushes, does not commit."""
     starts = month_start(today, -12)
-    _add(db, ChangeKind.ORGANISATIONS, DemoOrganisation(
-        key=LARGE_ORGANISATION, inn="7702000004", kpp="770201001", ogrn="1027700000020",
-        name="Общество с ограниченной ответственностью «Большая сеть-Демо»",
-        short_name="ООО «Большая сеть-Демо»",
-        legal_address="127001, г. Москва, ул. Сетевая, д. 2", postal_address="127001, г. Москва, ул. Сетевая, д. 2",
-        emails="energo@large-demo.example", phone="+7 495 000-09-09"))
-    db.flush()
+    _large_organisation(db)
     for n in range(contracts):
         _add(db, ChangeKind.CONTRACTS, _contract(
             f"ctr-L{n:04d}", LARGE_ORGANISATION, f"Д-{9001 + n}", starts, curator="central", valid_to=None,
@@ -422,4 +432,36 @@ def seed_large_customer(db: Session, today: date, *, contracts: int = 300, point
             f"tu-L{n:05d}", f"ctr-L{n % contracts:04d}", f"Магазин № {n + 1}",
             f"г. Москва, ул. Сетевая, д. {n + 1}", starts, voltage=VoltageLevel.NN.value,
             max_power_kw=Decimal(15)))
+    db.flush()
+
+
+METERED_CONTRACT = "ctr-M0001"
+
+
+def seed_metered_customer(db: Session, today: date, *, points: int = 1000) -> None:
+    """One contract of «ООО «Большая сеть-Демо»» with many meters (for benchmarks
+    of «Показания»): Д-8001 (readings taken on any day of the month), ``points``
+    points «Магазин № N» each with a direct two-zone meter (6.2 digits, day and
+    night) installed 25 months ago, and its 24 accepted monthly readings, the
+    last as of the 1st of last month.  Goes with or without
+    :func:`seed_large_customer`.  Flushes, does not commit."""
+    starts, until = month_start(today, -25), month_start(today, -1)
+    _large_organisation(db)
+    _add(db, ChangeKind.CONTRACTS, _contract(
+        METERED_CONTRACT, LARGE_ORGANISATION, "Д-8001", starts, curator="central", valid_to=None,
+        price_category=2, voltage=VoltageLevel.NN.value, max_power_kw=Decimal(15 * points),
+        window_first=1, window_last=31))
+    db.flush()
+    for n in range(points):
+        point, meter = f"tu-M{n:04d}", f"pu-M{n:04d}"
+        row = _point(point, METERED_CONTRACT, f"Магазин № {n + 1}", f"г. Москва, ул. Счётная, д. {n + 1}",
+                     starts, voltage=VoltageLevel.NN.value, max_power_kw=Decimal(15))
+        _add(db, ChangeKind.POINTS, row)
+        _meter(db, meter, serial=f"6{n:07d}", model="Меркурий 230 ART-01 CN", accuracy_class="1,0", digits=6,
+               decimals=2, zones=(Zone.DAY, Zone.NIGHT), verified_on=starts - timedelta(days=60), interval=16,
+               connection=MeterConnection.DIRECT.value)
+        use = _Usage(point, meter, Decimal(1), 2, Decimal(400 + n % 9 * 50),
+                     {f"{meter}-day": Decimal("0.7"), f"{meter}-night": Decimal("0.3")},
+                     {f"{meter}-day": Decimal(20000 + n * 13), f"{meter}-night": Decimal(8000 + n * 5)}, until)
+        _metered(db, row, use, f"ust-M{n:04d}", starts)
     db.flush()

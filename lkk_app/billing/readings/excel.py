@@ -74,6 +74,7 @@ def template(form: ReadingsForm) -> bytes:
         cell.font = bold
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     live = form.live
+    row = sheet.max_row  # counted here: ``max_row`` looks at every cell, each time
     for slot in form.slots:
         for reg, facts in zip(slot.meter.registers, slot.facts.registers, strict=True):
             given = live.get(reg.key)
@@ -82,7 +83,7 @@ def template(form: ReadingsForm) -> bytes:
                 float(facts.previous) if facts.previous is not None else None, date_text(facts.previous_on),
                 float(given.value) if given is not None else None, given.comment if given is not None else None,
             ])
-            row = sheet.max_row
+            row += 1
             for column in (VALUE_COLUMN, COMMENT_COLUMN):
                 cell = sheet.cell(row=row, column=column)
                 cell.fill, cell.protection = fill, Protection(locked=False)
@@ -101,6 +102,8 @@ def template(form: ReadingsForm) -> bytes:
 def _text(value: Any, limit: int = 64) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):  # TRUE / FALSE is not a reading (a bool is an int to Python)
+        return str(value).upper()
     if isinstance(value, float):
         # A number Excel stored: its shortest exact text (1234.5, not 1234.4999…).
         return format(Decimal(repr(value)).normalize(), "f")
@@ -118,7 +121,7 @@ def read(data: bytes) -> list[FileRow]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             if sum(i.file_size for i in archive.infolist()) > MAX_UNPACKED:
-                raise FileRefused(Code("excel.too_big", max=MAX_FILE // (1024 * 1024)))
+                raise FileRefused(Code("excel.too_packed"))
     except zipfile.BadZipFile:
         raise FileRefused(Code("excel.not_xlsx")) from None
     from openpyxl import load_workbook

@@ -18,9 +18,10 @@ ownership check of the contract.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -45,6 +46,7 @@ from lkk_app.settings import Settings, get_settings
 
 KEY_MAX = 64
 HISTORY = 13  # months of billing's readings the form looks at
+_Row = TypeVar("_Row", Reading, tables.ReadingValue)
 
 
 class ReadingsRefused(DomainError):
@@ -153,13 +155,15 @@ def load_form(db: Session, user_id: int, contract_key: object, *, today: date,
     placed = [(v.point, inst, meter) for v in metering.views(db, points, day)
               if (inst := v.installation) is not None and (meter := v.meter) is not None]
     registers = [r.key for _, _, meter in placed for r in meter.registers]
-    history = store.readings_of(db, registers, rules.month_start(day, -HISTORY))
-    own = _own_accepted(db, registers, rules.month_start(day, -HISTORY))
+    history = _by_register(store.readings_of(db, registers, rules.month_start(day, -HISTORY)))
+    own = _by_register(_own_accepted(db, registers, rules.month_start(day, -HISTORY)))
     slots: list[Slot] = []
     remote: list[Slot] = []
     for point, installation, meter in placed:
-        facts = _facts(point, installation, meter, history, own, day)
-        slot = Slot(point, meter, installation, facts, _received(meter, history) if point.remote else ())
+        keys = [r.key for r in meter.registers]
+        readings = [r for key in keys for r in history.get(key, ())]
+        facts = _facts(point, installation, meter, readings, [v for key in keys for v in own.get(key, ())], day)
+        slot = Slot(point, meter, installation, facts, _received(meter, readings) if point.remote else ())
         (remote if point.remote else slots).append(slot)
     given = _given(db, contract.key, window.period) if window else ()
     return ReadingsForm(
@@ -168,6 +172,14 @@ def load_form(db: Session, user_id: int, contract_key: object, *, today: date,
         given=given,
         may_submit=binding.has_right(db, user_id, bound.organisation_key, binding.RIGHT_READINGS),
         data_as_of=store.data_as_of(db), billing_down=store.last_error(db) is not None)
+
+
+def _by_register(rows: Iterable[_Row]) -> dict[str, list[_Row]]:
+    """``rows`` by register, in the order given (a meter's facts need only its own)."""
+    grouped: dict[str, list[_Row]] = {}
+    for row in rows:
+        grouped.setdefault(row.register_key, []).append(row)
+    return grouped
 
 
 def _own_accepted(db: Session, registers: Sequence[str], since: date) -> list[tables.ReadingValue]:

@@ -23,10 +23,10 @@ class UploadLimit(Middleware):
             await self.app(scope, receive, send)
             return
         raw = header(scope, b"content-length") or ""
-        if not raw.isdigit():
+        if not raw.isascii() or not raw.isdigit():  # "²" is a digit to isdigit(), not to int()
             await refuse(send, 411, b"Length Required")
             return
-        if int(raw) > MAX_UPLOAD_BODY:
+        if len(raw) > 18 or int(raw) > MAX_UPLOAD_BODY:  # int() refuses over 4300 digits
             log.warning("upload of %s bytes refused", raw[:12])
             await refuse(send, 413, b"Payload Too Large")
             return
