@@ -249,11 +249,12 @@ class Bench:
         for name, values in self.times.items():
             print(f"{name:<{width}}{statistics.median(values) * 1000:>8.0f}ms{pct(values, 0.95) * 1000:>8.0f}ms"
                   f"{len(values):>5}")
+        # The page: its load, a check of what was typed, the submit (which gives back the
+        # form as it is now: the page shows that, no second load).
         form = self.median("load_form") + self.median("check") + self.median("submit, the month's first")
-        page = form + self.median("load_form")
         upload = self.median("file: read + load_form + check_file")
-        print(f"\nload + check + submit (medians): {form * 1000:.0f} ms, with the page's reload after the "
-              f"submit {page * 1000:.0f} ms (goal ≤ 1 000 ms: {'met' if page <= 1 else 'missed'})")
+        print(f"\nload + check + submit (medians): {form * 1000:.0f} ms "
+              f"(goal ≤ 1 000 ms: {'met' if form <= 1 else 'missed'})")
         print(f"file of {registers} rows read and checked: {upload * 1000:.0f} ms "
               f"(goal ≤ 3 000 ms: {'met' if upload <= 3 else 'missed'})")
 

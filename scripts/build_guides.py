@@ -409,7 +409,7 @@ def _glue(text: str) -> str:
 
 
 class Renderer:
-    def __init__(self, guide: Guide, source_dir: Path, fonts: tuple[Path, Path]) -> None:
+    def __init__(self, guide: Guide, source_dir: Path, fonts: tuple[Path, Path], toc_pages: int = 1) -> None:
         pdf = _make_pdf_class()(orientation="P", unit="mm", format="A4")
         pdf.running_title = guide.running_title
         pdf.add_font("Guide", "", str(fonts[0]))
@@ -425,6 +425,7 @@ class Renderer:
         self.pdf = pdf
         self.source_dir = source_dir
         self.figure = 0
+        self.toc_pages = toc_pages
 
     # -- text ---------------------------------------------------------------
 
@@ -627,7 +628,7 @@ class Renderer:
                 pdf.cell(number_w, 7, str(section.page_number), align="R", link=link,
                          new_x="LMARGIN", new_y="NEXT")
 
-        self.pdf.insert_toc_placeholder(render, pages=1)
+        self.pdf.insert_toc_placeholder(render, pages=self.toc_pages)
 
     # -- the document ---------------------------------------------------------
 
@@ -655,6 +656,20 @@ class Renderer:
         return bytes(self.pdf.output())
 
 
+def render_guide(guide: Guide, source_dir: Path, fonts: tuple[Path, Path], blocks: list[Block]) -> bytes:
+    """The PDF of a guide; its table of contents takes as many pages as it needs
+    (fpdf2 wants the number before the headings are known: one, else two, else three)."""
+    from fpdf.errors import FPDFException
+
+    for pages in (1, 2, 3):
+        try:
+            return Renderer(guide, source_dir, fonts, toc_pages=pages).render(blocks)
+        except FPDFException as exc:
+            if "ToC ended on page" not in str(exc):
+                raise
+    raise GuideError(f"{guide.output}: the table of contents needs more than 3 pages")
+
+
 def build(root: Path) -> int:
     try:
         import fpdf  # noqa: F401
@@ -668,7 +683,7 @@ def build(root: Path) -> int:
     parsed = [(guide, *guide_sources(root, guide)) for guide in GUIDES]
     entries: dict[str, tuple[list[tuple[str, str]], str]] = {}
     for guide, blocks, digests in parsed:
-        data = Renderer(guide, root / SOURCE_DIR, fonts).render(blocks)
+        data = render_guide(guide, root / SOURCE_DIR, fonts, blocks)
         target = out_dir / guide.output
         tmp = target.with_suffix(".pdf.tmp")
         tmp.write_bytes(data)

@@ -60,6 +60,7 @@ def _wait_letter(mail_dir: Path, pattern: str) -> str:
 
 
 def main() -> None:
+    import openpyxl
     from playwright.sync_api import expect, sync_playwright
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -172,6 +173,51 @@ def main() -> None:
             page.get_by_role("button", name="Открыть договор Д-1001").click()
             expect(page.get_by_test_id("card-number")).to_have_text("Д-1001")
             shot_of("contracts-card", "#contract-card")
+            # «Точки учёта»: the list of Д-1001, a point's card with its meter.
+            page.get_by_role("link", name="Точки учёта").click()
+            expect(page.get_by_test_id("point-row")).to_have_count(2)
+            shot("points-list")
+            page.get_by_role("button", name="Открыть точку учёта Склад").click()
+            expect(page.get_by_test_id("card-coefficient")).to_contain_text("200/5")
+            shot_of("points-card", "#point-card")
+            # «Показания»: the form with a rollover to confirm, the result, the file's report.
+            page.get_by_role("link", name="Показания", exact=True).click()
+            expect(page.get_by_test_id("window-line")).to_contain_text("Приём показаний")
+            shot("readings-form", full=True)
+            with page.expect_download() as download:
+                page.get_by_role("button", name="Скачать шаблон").click()
+            template = data_dir / "template.xlsx"
+            download.value.save_as(template)
+            book = openpyxl.load_workbook(template)
+            filled = {"pu-1001-1b-day": "1500,12", "pu-1001-1b-night": "700,05", "pu-1001-2-day": "999900",
+                      "pu-1001-2-night": "41242O"}
+            for row in book.active.iter_rows(min_row=4):
+                if row[0].value in filled:
+                    row[7].value = filled[row[0].value]
+            book.save(template)
+            page.locator("#readings-file input[type=file]").set_input_files(str(template))
+            expect(page.get_by_test_id("import-row")).to_have_count(4)
+            shot_of("readings-file", "#file-title", "[data-testid=import-row] >> nth=3")
+            page.get_by_role("button", name="Отмена").click()
+            values = {("Офис", "день"): "1500,12", ("Офис", "ночь"): "700,05", ("Склад", "день"): "20",
+                      ("Склад", "ночь"): "412420"}
+            for (point, zone), value in values.items():
+                group = page.get_by_test_id("meter-group").filter(has_text=point)
+                group.get_by_label(f"Новое показание, зона {zone}").fill(value)
+            page.get_by_role("button", name="Передать показания").click()
+            expect(page.get_by_test_id("reading-warning")).to_be_visible()
+            page.evaluate("document.activeElement && document.activeElement.blur()")
+            shot_of("readings-warning", ".meter-group >> nth=1", "#readings-message")
+            page.get_by_label("Подтверждаю: переход через ноль").check()
+            page.get_by_role("button", name="Передать показания").click()
+            expect(page.get_by_test_id("readings-done")).to_contain_text("Показания переданы")
+            for _ in range(30):  # the demo billing answers within seconds
+                page.reload()
+                expect(page.get_by_test_id("window-line")).to_be_visible()
+                if page.get_by_text("Принято", exact=True).count() >= 4:
+                    break
+                page.wait_for_timeout(1000)
+            shot("readings-accepted", full=True)
             page.set_viewport_size({"width": 900, "height": 700})
             page.get_by_role("button", name="Выйти", exact=True).click()
             expect(page.get_by_role("heading", name="Вход в личный кабинет")).to_be_visible()

@@ -13,9 +13,11 @@ row's ``synced_at``: an unchanged row is current as of every later pass.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -31,9 +33,11 @@ from lkk_app.billing.types import (
     MeteringPoint,
     Organisation,
     Reading,
+    ReadingSource,
+    ReadingStatus,
 )
 from lkk_app.db import dialect_insert, table_of
-from lkk_app.models import NaiveUTC
+from lkk_app.models import DecimalText, NaiveUTC
 
 T = TypeVar("T")
 
@@ -57,6 +61,30 @@ class BillingCopy(SQLModel, table=True):
     synced_at: datetime = Field(sa_type=NaiveUTC)
 
 
+class BillingReadingCopy(SQLModel, table=True):
+    """One of billing's readings as the cabinet last received it.  Readings are
+    many (a register a month, for years), so they keep typed columns of their own
+    instead of a record in ``billing_copy``: a readings form of thousands of
+    registers reads tens of thousands of them."""
+
+    __tablename__ = "billing_reading_copy"
+    __table_args__ = (sa.Index("ix_billing_reading_copy_register_as_of", "register_key", "as_of"),
+                      sa.Index("ix_billing_reading_copy_meter_as_of", "meter_key", "as_of"))
+
+    key: str = Field(primary_key=True, max_length=40)
+    register_key: str = Field(max_length=40)
+    meter_key: str = Field(max_length=40)
+    point_key: str = Field(max_length=40)
+    as_of: date
+    value: Decimal = Field(sa_column=sa.Column(DecimalText(), nullable=False))
+    source: str = Field(max_length=16)
+    status: str = Field(max_length=16)
+    consumption_kwh: Decimal | None = Field(default=None, sa_column=sa.Column(DecimalText(), nullable=True))
+    reason: str | None = Field(default=None, max_length=64)
+    confirmed_warnings: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    synced_at: datetime = Field(sa_type=NaiveUTC)
+
+
 class BillingSyncState(SQLModel, table=True):
     """Where the sync of one kind stands: its cursor and the last pass."""
 
@@ -72,8 +100,6 @@ class BillingSyncState(SQLModel, table=True):
 
 
 def _sort_key(record: Any) -> str:
-    if isinstance(record, Reading):
-        return record.as_of.isoformat()
     value = getattr(record, "number", None) or getattr(record, "name", None) or getattr(record, "serial", "")
     return str(value)[:200]
 
@@ -85,13 +111,11 @@ def _parent_key(record: Any) -> str | None:
         return record.contract_key
     if isinstance(record, Installation):
         return record.point_key
-    if isinstance(record, Reading):
-        return record.register_key
     return None
 
 
 def _ref_key(record: Any) -> str | None:
-    if isinstance(record, Installation | Reading):
+    if isinstance(record, Installation):
         return record.meter_key
     return None
 
@@ -115,6 +139,8 @@ def _upsert(db: Session, table: sa.Table, rows: list[dict[str, Any]], keys: Sequ
 
 def store_records(db: Session, kind: ChangeKind, records: Iterable[Any], now: datetime) -> int:
     """Insert or replace ``records`` of ``kind``; the number stored."""
+    if kind is ChangeKind.READINGS:
+        return _store_readings(db, records, now)
     rows = [
         {"kind": kind.value, "key": str(r.key), "parent_key": _parent_key(r), "sort_key": _sort_key(r),
          "ref_key": _ref_key(r), "search_text": _search_text(r),
@@ -124,6 +150,21 @@ def store_records(db: Session, kind: ChangeKind, records: Iterable[Any], now: da
     if rows:
         _upsert(db, table_of(BillingCopy), rows, ("kind", "key"))
     return len(rows)
+
+
+def _store_readings(db: Session, records: Iterable[Reading], now: datetime) -> int:
+    rows = [{**{f.name: getattr(r, f.name) for f in dataclasses.fields(r)},
+             "confirmed_warnings": list(r.confirmed_warnings), "synced_at": now} for r in records]
+    if rows:
+        _upsert(db, table_of(BillingReadingCopy), rows, ("key",))
+    return len(rows)
+
+
+def _reading(row: Any) -> Reading:
+    return Reading(key=row.key, register_key=row.register_key, meter_key=row.meter_key, point_key=row.point_key,
+                   as_of=row.as_of, value=row.value, source=ReadingSource(row.source),
+                   status=ReadingStatus(row.status), consumption_kwh=row.consumption_kwh, reason=row.reason,
+                   confirmed_warnings=tuple(row.confirmed_warnings or ()))
 
 
 def _decode(kind: ChangeKind, row: BillingCopy) -> Any:
@@ -212,21 +253,44 @@ def readings_of(db: Session, register_keys: Sequence[str], since: date | None = 
     found: list[Reading] = []
     keys = sorted(set(register_keys))
     for start in range(0, len(keys), 900):
-        # Only the data column: a form of 2 000 registers reads 26 000 of them.
-        query = select(BillingCopy.data).where(BillingCopy.kind == ChangeKind.READINGS.value,
-                                               col(BillingCopy.parent_key).in_(keys[start:start + 900]))
+        query = select(BillingReadingCopy).where(col(BillingReadingCopy.register_key).in_(keys[start:start + 900]))
         if since is not None:
-            query = query.where(col(BillingCopy.sort_key) >= since.isoformat())
-        found.extend(wire.decode(Reading, json.loads(data)) for data in db.exec(query).all())
+            query = query.where(col(BillingReadingCopy.as_of) >= since)
+        found.extend(_reading(r) for r in db.exec(query).all())
     return sorted(found, key=lambda r: (r.as_of, r.register_key))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RegisterReading:
+    """What a readings form needs of one of billing's readings."""
+
+    as_of: date
+    value: Decimal
+    consumption: Decimal | None
+
+
+def register_history(db: Session, register_keys: Sequence[str], since: date) -> dict[str, list[RegisterReading]]:
+    """Billing's readings of these registers as of ``since`` or later, by register —
+    only the date, the value and the consumption (a form of thousands of registers
+    reads tens of thousands of them)."""
+    found: dict[str, list[RegisterReading]] = {}
+    keys = sorted(set(register_keys))
+    columns = (col(BillingReadingCopy.register_key), col(BillingReadingCopy.as_of), col(BillingReadingCopy.value),
+               col(BillingReadingCopy.consumption_kwh))
+    for start in range(0, len(keys), 900):
+        rows = db.execute(sa.select(*columns).where(
+            col(BillingReadingCopy.register_key).in_(keys[start:start + 900]),
+            col(BillingReadingCopy.as_of) >= since)).all()
+        for register, as_of, value, consumption in rows:
+            found.setdefault(register, []).append(RegisterReading(as_of, value, consumption))
+    return found
 
 
 def readings_of_meter(db: Session, meter_key: str) -> list[Reading]:
     """Billing's readings of one meter, newest first."""
-    rows = db.exec(select(BillingCopy).where(BillingCopy.kind == ChangeKind.READINGS.value,
-                                             BillingCopy.ref_key == meter_key)
-                   .order_by(col(BillingCopy.sort_key).desc(), col(BillingCopy.parent_key))).all()
-    return [_decode(ChangeKind.READINGS, r) for r in rows]
+    rows = db.exec(select(BillingReadingCopy).where(BillingReadingCopy.meter_key == meter_key)
+                   .order_by(col(BillingReadingCopy.as_of).desc(), col(BillingReadingCopy.register_key))).all()
+    return [_reading(r) for r in rows]
 
 
 def last_error(db: Session) -> tuple[str, datetime | None] | None:
@@ -271,4 +335,6 @@ def data_as_of(db: Session, kinds: Iterable[ChangeKind] = tuple(ChangeKind)) -> 
 
 def copied_count(db: Session) -> dict[str, int]:
     rows = db.exec(select(BillingCopy.kind, sa.func.count()).group_by(col(BillingCopy.kind))).all()
-    return {kind: int(n) for kind, n in rows}
+    counted = {kind: int(n) for kind, n in rows}
+    readings = int(db.exec(select(sa.func.count()).select_from(BillingReadingCopy)).one())
+    return {**counted, ChangeKind.READINGS.value: readings} if readings else counted

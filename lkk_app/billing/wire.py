@@ -12,6 +12,7 @@ import functools
 import re
 import types
 import typing
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -20,10 +21,6 @@ from lkk_app.billing.types import Labelled
 
 T = TypeVar("T")
 _DECIMAL_RE = re.compile(r"-?\d{1,15}(\.\d{1,6})?")
-
-
-class WireError(ValueError):
-    """A JSON value does not have the shape of the record."""
 
 
 def encode(value: Any) -> Any:
@@ -45,80 +42,141 @@ def encode(value: Any) -> Any:
     return value
 
 
-@functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+Converter = Callable[[Any], Any]
 
 
 def decode(cls: type[T], data: Any) -> T:
     """``data`` (parsed JSON) as a ``cls`` record."""
-    return typing.cast(T, _decode(cls, data, cls.__name__))
+    try:
+        return typing.cast(T, _converter(typing.cast(Any, cls))(data))
+    except WireError as exc:
+        raise WireError(f"{cls.__name__}{exc.where}: {exc.problem}") from None
 
 
-def _decode(tp: Any, data: Any, where: str) -> Any:
+class WireError(ValueError):
+    """A JSON value does not have the shape of the record: ``problem`` at ``where``
+    (a path such as ``.meters[2].serial``)."""
+
+    def __init__(self, problem: str, where: str = ""):
+        self.problem, self.where = problem, where
+        super().__init__(f"{where}: {problem}" if where else problem)
+
+    def inside(self, step: str) -> WireError:
+        return WireError(self.problem, step + self.where)
+
+
+@functools.cache
+def _converter(tp: Any) -> Converter:
+    """The function that turns JSON data into a value of ``tp`` (made once per
+    type: a copy of billing data holds tens of thousands of records)."""
     origin = typing.get_origin(tp)
     if origin in (types.UnionType, typing.Union):
-        options = [a for a in typing.get_args(tp) if a is not type(None)]
-        if data is None:
-            return None
-        return _decode(options[0], data, where)
+        inner = _converter(next(a for a in typing.get_args(tp) if a is not type(None)))
+        return lambda data: None if data is None else inner(data)
     if origin is tuple:
-        if not isinstance(data, list):
-            raise WireError(f"{where}: expected an array")
-        item = typing.get_args(tp)[0]
-        return tuple(_decode(item, v, f"{where}[{i}]") for i, v in enumerate(data))
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        if not isinstance(data, dict):
-            raise WireError(f"{where}: expected an object")
-        hints = _hints(tp)
-        kwargs: dict[str, Any] = {}
-        for f in dataclasses.fields(tp):
-            if f.name not in data:
-                if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
-                    continue
-                raise WireError(f"{where}.{f.name}: missing")
-            kwargs[f.name] = _decode(hints[f.name], data[f.name], f"{where}.{f.name}")
-        try:
-            return tp(**kwargs)
-        except ValueError as exc:  # a record that checks its own values
-            raise WireError(f"{where}: {exc}") from None
-    if isinstance(tp, type) and issubclass(tp, Labelled):
-        try:
-            return tp(data)
-        except ValueError:
-            raise WireError(f"{where}: unknown code {data!r}") from None
-    if tp is Decimal:
-        if not isinstance(data, str) or not _DECIMAL_RE.fullmatch(data):
-            raise WireError(f"{where}: expected a decimal string")
-        try:
-            return Decimal(data)
-        except InvalidOperation:  # pragma: no cover - the pattern admits only valid ones
-            raise WireError(f"{where}: expected a decimal string") from None
-    if tp is datetime:
-        if not isinstance(data, str) or not data.endswith("Z"):
-            raise WireError(f"{where}: expected a UTC time ending in Z")
-        try:
-            return datetime.fromisoformat(data[:-1]).replace(tzinfo=None)
-        except ValueError:
-            raise WireError(f"{where}: expected a UTC time") from None
-    if tp is date:
-        if not isinstance(data, str) or len(data) != 10:
-            raise WireError(f"{where}: expected a date")
-        try:
-            return date.fromisoformat(data)
-        except ValueError:
-            raise WireError(f"{where}: expected a date") from None
-    if tp is bool:
-        if not isinstance(data, bool):
-            raise WireError(f"{where}: expected true or false")
-        return data
-    if tp is int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            raise WireError(f"{where}: expected a whole number")
-        return data
-    if tp is str:
-        if not isinstance(data, str):
-            raise WireError(f"{where}: expected a string")
-        return data
-    raise TypeError(f"{where}: no wire form for {tp!r}")  # pragma: no cover - a coding error
+        item = _converter(typing.get_args(tp)[0])
 
+        def array(data: Any) -> Any:
+            if not isinstance(data, list):
+                raise WireError("expected an array")
+            values = []
+            for i, v in enumerate(data):
+                try:
+                    values.append(item(v))
+                except WireError as exc:
+                    raise exc.inside(f"[{i}]") from None
+            return tuple(values)
+
+        return array
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return _record_converter(tp)
+    if isinstance(tp, type) and issubclass(tp, Labelled):
+        return _labelled_converter(tp)
+    simple = {Decimal: _decimal, datetime: _datetime, date: _date, bool: _bool, int: _int, str: _str}
+    if tp in simple:
+        return simple[tp]
+    raise TypeError(f"no wire form for {tp!r}")  # pragma: no cover - a coding error
+
+
+def _record_converter(cls: type) -> Converter:
+    hints = typing.get_type_hints(cls)
+    fields = [(f.name, _converter(hints[f.name]),
+               f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING)
+              for f in dataclasses.fields(cls)]
+
+    def record(data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise WireError("expected an object")
+        kwargs: dict[str, Any] = {}
+        for name, convert, optional in fields:
+            if name not in data:
+                if optional:
+                    continue
+                raise WireError("missing", f".{name}")
+            try:
+                kwargs[name] = convert(data[name])
+            except WireError as exc:
+                raise exc.inside(f".{name}") from None
+        try:
+            return cls(**kwargs)
+        except ValueError as exc:  # a record that checks its own values
+            raise WireError(str(exc)) from None
+
+    return record
+
+
+def _labelled_converter(tp: type[Labelled]) -> Converter:
+    members = {m.value: m for m in tp}
+
+    def labelled(data: Any) -> Labelled:
+        member = members.get(data) if isinstance(data, str) else None
+        if member is None:
+            raise WireError(f"unknown code {data!r}"[:80])
+        return member
+
+    return labelled
+
+
+def _decimal(data: Any) -> Decimal:
+    if not isinstance(data, str) or not _DECIMAL_RE.fullmatch(data):
+        raise WireError("expected a decimal string")
+    try:
+        return Decimal(data)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only valid ones
+        raise WireError("expected a decimal string") from None
+
+
+def _datetime(data: Any) -> datetime:
+    if not isinstance(data, str) or not data.endswith("Z"):
+        raise WireError("expected a UTC time ending in Z")
+    try:
+        return datetime.fromisoformat(data[:-1]).replace(tzinfo=None)
+    except ValueError:
+        raise WireError("expected a UTC time") from None
+
+
+def _date(data: Any) -> date:
+    if not isinstance(data, str) or len(data) != 10:
+        raise WireError("expected a date")
+    try:
+        return date.fromisoformat(data)
+    except ValueError:
+        raise WireError("expected a date") from None
+
+
+def _bool(data: Any) -> bool:
+    if not isinstance(data, bool):
+        raise WireError("expected true or false")
+    return data
+
+
+def _int(data: Any) -> int:
+    if isinstance(data, bool) or not isinstance(data, int):
+        raise WireError("expected a whole number")
+    return data
+
+
+def _str(data: Any) -> str:
+    if not isinstance(data, str):
+        raise WireError("expected a string")
+    return data

@@ -214,7 +214,7 @@ def _given(form: ReadingsForm) -> list[GivenRow]:
             reasons = {v.reason for v in g.values if v.reason}
             status = t("readings.status_rejected", reason="; ".join(message(Code(r)) for r in sorted(reasons)))
         rows.append(GivenRow(time=local_datetime(g.created_at), who=g.user_login, source=label(g.source),
-                             count=str(len(g.values)), status=status, status_kind=kind, reference=g.reference))
+                             count=str(g.count), status=status, status_kind=kind, reference=g.reference))
     return rows
 
 
@@ -268,7 +268,7 @@ def _submit(db: Session, me: CurrentUser, contract_key: str, typed: dict[str, st
                               base_id=base_id or None, source=source, today=local_today())
     except (ReadingsRefused, BindingError) as refused:
         return refused, None
-    return done, service.load_form(db, me.id, contract_key, today=local_today())
+    return done, done.form or service.load_form(db, me.id, contract_key, today=local_today())
 
 
 def _check_file(db: Session, me: CurrentUser, contract_key: str, data: bytes, base_id: int):

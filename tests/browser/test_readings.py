@@ -35,7 +35,7 @@ def fresh_billing(db_env):
         db.execute(sa.delete(tables.ReadingValue))
         db.execute(sa.delete(tables.ReadingSubmission))
         db.execute(sa.delete(deliveries.BillingDelivery).where(deliveries.BillingDelivery.kind == deliveries.READINGS))
-        db.execute(sa.delete(store.BillingCopy).where(store.BillingCopy.kind == "readings"))
+        db.execute(sa.delete(store.BillingReadingCopy))
         db.execute(sa.update(store.BillingSyncState).values(cursor=None))
         reset(db, clock.utcnow().date())
     _sync_copy()

@@ -4,8 +4,8 @@ listing what was given — queued in the same transaction as the submission."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
@@ -26,21 +26,22 @@ def notification_email(db: Session, organisation_key: str) -> str | None:
     return row.notification_email if row is not None else None
 
 
-def rows_of(values: Sequence[tables.ReadingValue], form: ReadingsForm) -> list[list[str]]:
-    """Point, meter, zone, value, consumption — a row per value."""
+def rows_of(values: Sequence[Mapping[str, Any]], form: ReadingsForm) -> list[list[str]]:
+    """Point, meter, zone, value, consumption — a row per value (``lkk_reading_value`` rows)."""
     slots = {s.meter.key: s for s in form.slots}
     rows = []
     for value in values:
-        slot = slots.get(value.meter_key)
+        slot = slots.get(value["meter_key"])
         if slot is None:
             continue
-        zone = next((label(r.zone) for r in slot.meter.registers if r.key == value.register_key), "")
-        rows.append([slot.point.name, slot.meter.serial, zone, number(value.value, slot.meter.decimals),
-                     number(value.consumption, 2) if value.consumption is not None else "—"])
+        zone = next((label(r.zone) for r in slot.meter.registers if r.key == value["register_key"]), "")
+        consumption = value["consumption"]
+        rows.append([slot.point.name, slot.meter.serial, zone, number(value["value"], slot.meter.decimals),
+                     number(consumption, 2) if consumption is not None else "—"])
     return rows
 
 
-def queue_receipts(db: Session, submission: tables.ReadingSubmission, values: Sequence[tables.ReadingValue],
+def queue_receipts(db: Session, submission: tables.ReadingSubmission, values: Sequence[Mapping[str, Any]],
                    form: ReadingsForm, *, settings: Settings) -> None:
     user = db.get(User, submission.user_id) if submission.user_id is not None else None
     if user is None:

@@ -21,7 +21,6 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -46,7 +45,7 @@ from lkk_app.settings import Settings, get_settings
 
 KEY_MAX = 64
 HISTORY = 13  # months of billing's readings the form looks at
-_Row = TypeVar("_Row", Reading, tables.ReadingValue)
+
 
 
 class ReadingsRefused(DomainError):
@@ -93,7 +92,8 @@ class Given:
     source: ReadingSource
     status: str
     reference: str
-    values: tuple[GivenValue, ...]
+    values: tuple[GivenValue, ...]  # none kept for a replaced submission
+    count: int  # how many values it gave
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -130,6 +130,7 @@ class Submitted:
     values: int
     replaced: bool
     again: bool = False  # the same form sent twice: the first submission stands
+    form: ReadingsForm | None = None  # the form as it is now (with this submission)
 
 
 # --------------------------------------------------------------------------- the form
@@ -154,16 +155,19 @@ def load_form(db: Session, user_id: int, contract_key: object, *, today: date,
     points = [p for p in store.points_of(db, contract.key) if metering.point_active(p, day)]
     placed = [(v.point, inst, meter) for v in metering.views(db, points, day)
               if (inst := v.installation) is not None and (meter := v.meter) is not None]
+    since = rules.month_start(day, -HISTORY)
     registers = [r.key for _, _, meter in placed for r in meter.registers]
-    history = _by_register(store.readings_of(db, registers, rules.month_start(day, -HISTORY)))
-    own = _by_register(_own_accepted(db, registers, rules.month_start(day, -HISTORY)))
+    history = store.register_history(db, registers, since)
+    own = _own_accepted(db, registers, since)
+    received = _by_register(store.readings_of(
+        db, [r.key for point, _, meter in placed if point.remote for r in meter.registers], since))
     slots: list[Slot] = []
     remote: list[Slot] = []
     for point, installation, meter in placed:
-        keys = [r.key for r in meter.registers]
-        readings = [r for key in keys for r in history.get(key, ())]
-        facts = _facts(point, installation, meter, readings, [v for key in keys for v in own.get(key, ())], day)
-        slot = Slot(point, meter, installation, facts, _received(meter, readings) if point.remote else ())
+        facts = _facts(point, installation, meter, history, own, day)
+        latest = tuple(max(received[r.key], key=lambda reading: reading.as_of)
+                       for r in meter.registers if received.get(r.key)) if point.remote else ()
+        slot = Slot(point, meter, installation, facts, latest)
         (remote if point.remote else slots).append(slot)
     given = _given(db, contract.key, window.period) if window else ()
     return ReadingsForm(
@@ -174,37 +178,39 @@ def load_form(db: Session, user_id: int, contract_key: object, *, today: date,
         data_as_of=store.data_as_of(db), billing_down=store.last_error(db) is not None)
 
 
-def _by_register(rows: Iterable[_Row]) -> dict[str, list[_Row]]:
-    """``rows`` by register, in the order given (a meter's facts need only its own)."""
-    grouped: dict[str, list[_Row]] = {}
+def _by_register(rows: Iterable[Reading]) -> dict[str, list[Reading]]:
+    """``rows`` by register, in the order given."""
+    grouped: dict[str, list[Reading]] = {}
     for row in rows:
         grouped.setdefault(row.register_key, []).append(row)
     return grouped
 
 
-def _own_accepted(db: Session, registers: Sequence[str], since: date) -> list[tables.ReadingValue]:
-    found: list[tables.ReadingValue] = []
+def _own_accepted(db: Session, registers: Sequence[str], since: date) -> dict[str, list[store.RegisterReading]]:
+    """Values accepted by billing that were given here (until the copy has them too)."""
+    found: dict[str, list[store.RegisterReading]] = {}
     for start in range(0, len(registers), 900):
-        found.extend(db.exec(select(tables.ReadingValue).where(
+        value_columns = (col(tables.ReadingValue.register_key), col(tables.ReadingValue.as_of),
+                         col(tables.ReadingValue.value), col(tables.ReadingValue.billing_consumption))
+        rows = db.exec(select(*value_columns).where(
             col(tables.ReadingValue.register_key).in_(list(registers[start:start + 900])),
-            tables.ReadingValue.status == tables.ACCEPTED, col(tables.ReadingValue.as_of) >= since)).all())
+            tables.ReadingValue.status == tables.ACCEPTED, col(tables.ReadingValue.as_of) >= since)).all()
+        for register, as_of, value, consumption in rows:
+            found.setdefault(register, []).append(store.RegisterReading(as_of, value, consumption))
     return found
 
 
-def _facts(point: MeteringPoint, installation: Installation, meter: Meter, history: Sequence[Reading],
-           own: Sequence[tables.ReadingValue], day: date) -> rules.MeterFacts:
+def _facts(point: MeteringPoint, installation: Installation, meter: Meter,
+           history: Mapping[str, Sequence[store.RegisterReading]], own: Mapping[str, Sequence[store.RegisterReading]],
+           day: date) -> rules.MeterFacts:
     since = installation.installed_on
-    values: dict[str, dict[date, tuple[Decimal, Decimal | None]]] = {r.key: {} for r in meter.registers}
-    for reading in history:
-        if reading.register_key in values and since <= reading.as_of < day:
-            values[reading.register_key][reading.as_of] = (reading.value, reading.consumption_kwh)
-    for value in own:
-        if value.register_key in values and since <= value.as_of < day:
-            values[value.register_key].setdefault(value.as_of, (value.value, value.billing_consumption))
     initial = {v.register_key: v.value for v in installation.initial}
     facts = []
     for register in meter.registers:
-        known = values[register.key]
+        known: dict[date, tuple[Decimal, Decimal | None]] = {}
+        for reading in (*history.get(register.key, ()), *own.get(register.key, ())):
+            if since <= reading.as_of < day:
+                known.setdefault(reading.as_of, (reading.value, reading.consumption))
         previous: Decimal | None
         previous_on: date | None
         if known:
@@ -222,30 +228,32 @@ def _facts(point: MeteringPoint, installation: Installation, meter: Meter, histo
         verification_due=metering.verification_due(meter))
 
 
-def _received(meter: Meter, history: Sequence[Reading]) -> tuple[Reading, ...]:
-    latest: dict[str, Reading] = {}
-    for reading in history:
-        if reading.meter_key == meter.key and (
-                reading.register_key not in latest or reading.as_of > latest[reading.register_key].as_of):
-            latest[reading.register_key] = reading
-    return tuple(latest[r.key] for r in meter.registers if r.key in latest)
-
-
 def _given(db: Session, contract_key: str, period: date) -> tuple[Given, ...]:
     subs = db.exec(select(tables.ReadingSubmission).where(
         tables.ReadingSubmission.contract_key == contract_key, tables.ReadingSubmission.period == period)
         .order_by(col(tables.ReadingSubmission.id).desc())).all()
     if not subs:
         return ()
-    values = db.exec(select(tables.ReadingValue).where(
-        col(tables.ReadingValue.submission_id).in_([s.id for s in subs])).order_by(col(tables.ReadingValue.id))).all()
+    counts = dict(db.exec(select(tables.ReadingValue.submission_id, sa.func.count()).where(
+        col(tables.ReadingValue.submission_id).in_([s.id for s in subs]))
+        .group_by(col(tables.ReadingValue.submission_id))).all())
+    # The values of what still counts (a replaced submission's are only counted).
+    shown = [s.id for s in subs if s.status != tables.REPLACED]
+    columns = (col(tables.ReadingValue.submission_id), col(tables.ReadingValue.register_key),
+               col(tables.ReadingValue.meter_key), col(tables.ReadingValue.value), col(tables.ReadingValue.status),
+               col(tables.ReadingValue.reason), col(tables.ReadingValue.billing_consumption),
+               col(tables.ReadingValue.consumption), col(tables.ReadingValue.comment),
+               col(tables.ReadingValue.confirmed))
     by_sub: dict[int, list[GivenValue]] = {}
-    for v in values:
-        by_sub.setdefault(v.submission_id, []).append(GivenValue(
-            v.register_key, v.meter_key, v.value, v.status, v.reason, v.billing_consumption or v.consumption,
-            v.comment, tuple(v.confirmed or ())))
+    if shown:
+        for sub_id, register, meter, value, status, reason, billed, consumption, comment, confirmed in db.execute(
+                sa.select(*columns).where(col(tables.ReadingValue.submission_id).in_(shown))
+                .order_by(col(tables.ReadingValue.id))).all():
+            by_sub.setdefault(sub_id, []).append(GivenValue(
+                register, meter, value, status, reason, billed if billed is not None else consumption, comment,
+                tuple(confirmed or ())))
     return tuple(Given(s.id or 0, s.created_at, s.user_login, ReadingSource(s.source), s.status, s.reference,
-                       tuple(by_sub.get(s.id or 0, ()))) for s in subs)
+                       tuple(by_sub.get(s.id or 0, ())), int(counts.get(s.id or 0, 0))) for s in subs)
 
 
 # --------------------------------------------------------------------------- checking
@@ -336,36 +344,36 @@ def submit(db: Session, *, user_id: int, user_login: str, contract_key: object, 
         idempotency_key=key, organisation_key=form.organisation_key, contract_key=form.contract.key,
         period=form.window.period, as_of=form.as_of, source=source.value, user_id=user_id, user_login=user_login,
         created_at=now, status=tables.SUBMITTED, replaces_id=pending.id if replaced and pending else None)
-    values = []
+    values: list[dict[str, object]] = []  # rows of lkk_reading_value (thousands: one INSERT)
     for slot, check_ in zip(form.slots, checks, strict=True):
         if not check_.given:
             continue
-        warned = {w.target: [] for w in check_.warnings}  # type: dict[str, list[str]]
+        warned: dict[str, list[str]] = {w.target: [] for w in check_.warnings}
         for w in check_.warnings:
             if w.token in tokens:
                 warned[w.target].append(w.code.key)
         for reg in check_.registers:
             if reg.value is None:  # pragma: no cover - a given meter without errors has every value
                 continue
-            values.append(tables.ReadingValue(
-                submission_id=0, register_key=reg.key, meter_key=slot.meter.key, point_key=slot.point.key,
-                period=form.window.period, as_of=form.as_of, value=reg.value, previous=reg.previous,
-                previous_on=reg.previous_on, consumption=reg.consumption,
-                confirmed=warned.get(reg.key, []) + warned.get(slot.meter.key, []),
-                comment=comments.get(reg.key, ""), status=tables.SUBMITTED))
+            values.append({
+                "register_key": reg.key, "meter_key": slot.meter.key, "point_key": slot.point.key,
+                "period": form.window.period, "as_of": form.as_of, "value": reg.value, "previous": reg.previous,
+                "previous_on": reg.previous_on, "consumption": reg.consumption,
+                "confirmed": warned.get(reg.key, []) + warned.get(slot.meter.key, []),
+                "comment": comments.get(reg.key, ""), "status": tables.SUBMITTED, "reason": None,
+                "billing_consumption": None})
     try:
         with db.begin_nested():
             db.add(submission)
             db.flush()
-            for value in values:
-                value.submission_id = submission.id or 0
-                db.add(value)
-            db.flush()
+            db.execute(sa.insert(tables.ReadingValue), [{**v, "submission_id": submission.id} for v in values])
     except sa.exc.IntegrityError:  # the same form, or the same month, at the same moment elsewhere
         raise ReadingsRefused({"": Code("readings.changed_meanwhile")}) from None
     deliveries.queue_readings(db, submission_id=submission.id or 0, idempotency_key=key)
     receipts.queue_receipts(db, submission, values, form, settings=settings)
-    return Submitted(submission.id or 0, len(values), replaced)
+    now_form = dataclasses.replace(form, given=_given(db, form.contract.key, form.window.period))
+    return Submitted(submission.id or 0, len(values), replaced, form=now_form)
+
 
 
 def _replace(db: Session, submission_id: int) -> None:
