@@ -30,28 +30,11 @@ def _submissions() -> list[tuple]:
         return sorted(map(tuple, subs)) + sorted(map(tuple, jobs))
 
 
-def _administer(account, contracts: tuple[str, ...], organisation: str) -> None:
-    """The account administers ``organisation`` with ``contracts`` bound (bound
-    already by an earlier test: the account joins as an administrator)."""
-    from lkk_app.billing.binding import BindingError
-    from lkk_app.billing.binding_tables import ADMINISTRATOR, Membership
-    from lkk_app.core import clock
-    from lkk_app.db import dialect_insert, session_scope, table_of
-
-    try:
-        _bind(account, contracts, organisation)
-    except BindingError:
-        with session_scope() as db:
-            db.execute(dialect_insert(db, table_of(Membership)).values(
-                user_id=account.id, organisation_key=organisation, role=ADMINISTRATOR,
-                created_at=clock.utcnow()).on_conflict_do_nothing())
-
-
 def _attacker(make_account, mint, client):
     victim = make_account("victim")
-    _administer(victim, ("ctr-1001",), "org-romashka")
+    _bind(victim)  # ctr-1001 of org-romashka
     attacker = make_account("mallory")
-    _administer(attacker, ("ctr-3001",), "org-petrov")
+    _bind(attacker, ("ctr-3001",), "org-petrov")
     c = client(cookie=attacker.cookie(mint(attacker)))
     return c
 
