@@ -17,4 +17,5 @@ pytest_plugins = [
     "tests.fixtures.users",
     "tests.fixtures.mail",
     "tests.fixtures.servers",
+    "tests.fixtures.billing_world",
 ]

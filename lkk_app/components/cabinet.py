@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from lkk_app import routes
@@ -74,4 +76,27 @@ def cabinet_frame(active: str, loaded: rx.Var, *content: rx.Component,
             class_name="cabinet-main",
         ),
         class_name="cabinet",
+    )
+
+
+def contract_tab(active: str, state: Any, title: str, *content: rx.Component,
+                 notice: rx.Component | None = None) -> rx.Component:
+    """A tab that shows one of the organisation's contracts (``state``: a
+    ``CabinetState``): the frame with the switcher, the title, an optional notice,
+    then ``content`` — or, with no contract bound yet, the way to «Договоры»."""
+    return cabinet_frame(
+        active,
+        state.loaded,
+        rx.el.h1(title, class_name="section-title"),
+        notice if notice is not None else rx.fragment(),
+        rx.cond(
+            state.choices.length() == 0,
+            rx.el.div(
+                rx.el.p(t("points.no_contracts"), class_name="empty-title"),
+                rx.el.a(t("points.to_contracts"), href=routes.CONTRACTS),
+                class_name="panel empty-state", data_testid="no-contracts",
+            ),
+            rx.fragment(*content),
+        ),
+        switcher=contract_switcher(state.choices, state.contract_key, state.choose_contract),
     )

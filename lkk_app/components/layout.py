@@ -132,6 +132,38 @@ def data_table(caption: str, headers: list[str | rx.Component], rows: rx.Var, ro
     )
 
 
+def cell(label: str, *children, **props) -> rx.Component:
+    """A table cell that names its column itself on narrow screens (stacked rows)."""
+    return rx.el.td(rx.el.span(*children, class_name="cell-value"), data_label=label, **props)
+
+
+def fact(label: str, value: Any, test_id: str = "") -> rx.Component:
+    """A «label: value» row of a card's list (``<dl class="profile-list">``)."""
+    return rx.el.div(rx.el.dt(label), rx.el.dd(value, data_testid=test_id or None), class_name="profile-row")
+
+
+def card_panel(is_open: rx.Var, panel_id: str, title: tuple, on_close: Any, *children: rx.Component) -> rx.Component:
+    """A card opened from a list: its title, «Закрыть», the content.  It takes the
+    focus when opened (``rx.set_focus(panel_id)``), so it is focusable."""
+    return rx.cond(
+        is_open,
+        rx.el.section(
+            rx.el.div(
+                rx.el.h2(*title, class_name="panel-title", id=f"{panel_id}-title"),
+                rx.el.button(rx.icon("x", size=16, aria_hidden="true"), rx.el.span(t("contracts.close")),
+                             type="button", class_name="btn-small", on_click=on_close),
+                class_name="panel-head",
+            ),
+            *children,
+            class_name="panel",
+            id=panel_id,
+            tab_index=-1,
+            aria_labelledby=f"{panel_id}-title",
+        ),
+        rx.fragment(),
+    )
+
+
 def logout_form(label: str) -> rx.Component:
     """«Выйти»: a plain form posted to the logout route."""
     return native_form(

@@ -7,9 +7,12 @@ from lkk_app.components.cabinet import cabinet_frame
 from lkk_app.components.fields import text_field
 from lkk_app.components.layout import (
     as_of_line,
+    card_panel,
+    cell,
     confirm_box,
     data_table,
     event_form,
+    fact,
     pager,
     panel,
     plain_button,
@@ -27,29 +30,24 @@ from lkk_app.state.contracts import (
     OrganisationRow,
 )
 
-
-def _cell(label: str, *children, **props) -> rx.Component:
-    return rx.el.td(rx.el.span(*children, class_name="cell-value"), data_label=label, **props)
-
-
 # --------------------------------------------------------------------------- the list
 
 
 def _contract_row(row: ContractRow) -> rx.Component:
     return rx.el.tr(
-        _cell(t("contracts.number"),
+        cell(t("contracts.number"),
               rx.el.button(row.number, type="button", class_name="link-button",
                            on_click=ContractsState.open_card(row.key),
                            aria_label=t("contracts.open") + " " + row.number), class_name="nowrap"),
-        _cell(t("contracts.signed"), row.signed, class_name="nowrap"),
-        _cell(t("contracts.kind"), row.kind),
-        _cell(t("contracts.status"),
+        cell(t("contracts.signed"), row.signed, class_name="nowrap"),
+        cell(t("contracts.kind"), row.kind),
+        cell(t("contracts.status"),
               rx.el.span(row.status, class_name=rx.cond(row.active, "badge badge-ok", "badge badge-warn")),
               class_name="nowrap"),
-        _cell(t("contracts.category"), row.category),
-        _cell(t("contracts.voltage"), row.voltage),
-        _cell(t("contracts.power"), row.power, class_name="nowrap"),
-        _cell(t("contracts.points"), row.points),
+        cell(t("contracts.category"), row.category),
+        cell(t("contracts.voltage"), row.voltage),
+        cell(t("contracts.power"), row.power, class_name="nowrap"),
+        cell(t("contracts.points"), row.points),
         data_testid="contract-row",
     )
 
@@ -90,43 +88,33 @@ def _list() -> rx.Component:
 # --------------------------------------------------------------------------- the card
 
 
-def _fact(label: str, value: rx.Var, test_id: str = "") -> rx.Component:
-    return rx.el.div(rx.el.dt(label), rx.el.dd(value, data_testid=test_id or None), class_name="profile-row")
-
 
 def _card() -> rx.Component:
     card = ContractsState.card
-    return rx.cond(
-        ContractsState.card_open,
-        rx.el.section(
-            rx.el.div(
-                rx.el.h2(t("contracts.card_title"), " ", card.number, class_name="panel-title",
-                         id="contract-card-title"),
-                rx.el.button(rx.icon("x", size=16, aria_hidden="true"), rx.el.span(t("contracts.close")),
-                             type="button", class_name="btn-small", on_click=ContractsState.close_card),
-                class_name="panel-head",
-            ),
+    return card_panel(
+        ContractsState.card_open, "contract-card", (t("contracts.card_title"), " ", card.number),
+        ContractsState.close_card,
             rx.el.dl(
-                _fact(t("contracts.number"), card.number, "card-number"),
-                _fact(t("contracts.signed"), card.signed),
-                _fact(t("contracts.kind"), card.kind),
-                _fact(t("contracts.status"), card.status, "card-status"),
-                _fact(t("contracts.valid"), card.valid),
-                _fact(t("contracts.category"), card.category),
-                _fact(t("contracts.voltage"), card.voltage),
-                _fact(t("contracts.power"), card.power, "card-power"),
-                _fact(t("contracts.payment"), card.payment),
-                _fact(t("contracts.window_label"), card.window),
-                _fact(t("contracts.points"), card.points),
-                _fact(t("contracts.department"), card.department, "card-department"),
+                fact(t("contracts.number"), card.number, "card-number"),
+                fact(t("contracts.signed"), card.signed),
+                fact(t("contracts.kind"), card.kind),
+                fact(t("contracts.status"), card.status, "card-status"),
+                fact(t("contracts.valid"), card.valid),
+                fact(t("contracts.category"), card.category),
+                fact(t("contracts.voltage"), card.voltage),
+                fact(t("contracts.power"), card.power, "card-power"),
+                fact(t("contracts.payment"), card.payment),
+                fact(t("contracts.window_label"), card.window),
+                fact(t("contracts.points"), card.points),
+                fact(t("contracts.department"), card.department, "card-department"),
                 class_name="profile-list",
             ),
             rx.el.h3(t("contracts.curator"), class_name="subtitle"),
             rx.el.dl(
-                _fact(t("contracts.curator_name"), card.curator_name, "card-curator"),
-                _fact(t("contracts.curator_phone"),
+                fact(t("contracts.curator_name"), card.curator_name, "card-curator"),
+                fact(t("contracts.curator_phone"),
                       rx.el.a(card.curator_phone, href="tel:" + card.curator_phone)),
-                _fact(t("contracts.curator_email"),
+                fact(t("contracts.curator_email"),
                       rx.el.a(card.curator_email, href="mailto:" + card.curator_email)),
                 class_name="profile-list",
             ),
@@ -145,12 +133,6 @@ def _card() -> rx.Component:
                 ),
                 rx.fragment(),
             ),
-            class_name="panel",
-            id="contract-card",
-            tab_index=-1,
-            aria_labelledby="contract-card-title",
-        ),
-        rx.fragment(),
     )
 
 

@@ -3,8 +3,17 @@
 import reflex as rx
 
 from lkk_app import routes
-from lkk_app.components.cabinet import cabinet_frame, contract_switcher
-from lkk_app.components.layout import as_of_line, data_table, pager, plain_button, status_line
+from lkk_app.components.cabinet import contract_tab
+from lkk_app.components.layout import (
+    as_of_line,
+    card_panel,
+    cell,
+    data_table,
+    fact,
+    pager,
+    plain_button,
+    status_line,
+)
 from lkk_app.i18n import t
 from lkk_app.state.points import (
     PAGE_SIZE,
@@ -14,10 +23,6 @@ from lkk_app.state.points import (
     PointsState,
     TransformerRow,
 )
-
-
-def _cell(label: str, *children, **props) -> rx.Component:
-    return rx.el.td(rx.el.span(*children, class_name="cell-value"), data_label=label, **props)
 
 
 def check_badge(state: rx.Var) -> rx.Component:
@@ -32,16 +37,16 @@ def check_badge(state: rx.Var) -> rx.Component:
 
 def _point_row(row: PointRow) -> rx.Component:
     return rx.el.tr(
-        _cell(t("points.name"),
+        cell(t("points.name"),
               rx.el.button(row.name, type="button", class_name="link-button",
                            on_click=PointsState.open_point(row.key), aria_label=t("points.open") + " " + row.name),
               rx.el.span(row.address, class_name="cell-note"),
               rx.el.span(row.kind, " · ", row.voltage, " · ", row.power, class_name="cell-note")),
-        _cell(t("points.meter"), row.meter, rx.el.span(row.model, class_name="cell-note"),
+        cell(t("points.meter"), row.meter, rx.el.span(row.model, class_name="cell-note"),
               rx.el.span(row.zones, class_name="cell-note")),
-        _cell(t("points.coefficient"), row.coefficient),
-        _cell(t("points.next_check"), row.next_check, check_badge(row.check_state), class_name="nowrap"),
-        _cell(t("points.reading"),
+        cell(t("points.coefficient"), row.coefficient),
+        cell(t("points.next_check"), row.next_check, check_badge(row.check_state), class_name="nowrap"),
+        cell(t("points.reading"),
               rx.cond(row.remote, rx.el.span(t("points.remote_badge"), class_name="badge badge-info"),
                       t("points.reading_customer_short"))),
         data_testid="point-row",
@@ -98,28 +103,25 @@ def _list() -> rx.Component:
 # --------------------------------------------------------------------------- the card
 
 
-def _fact(label: str, value, test_id: str = "") -> rx.Component:
-    return rx.el.div(rx.el.dt(label), rx.el.dd(value, data_testid=test_id or None), class_name="profile-row")
-
 
 def _transformer(row: TransformerRow) -> rx.Component:
     return rx.el.tr(
-        _cell(t("points.tr_kind"), row.kind), _cell(t("points.tr_serial"), row.serial),
-        _cell(t("points.tr_ratio"), row.ratio), _cell(t("points.accuracy"), row.accuracy),
-        _cell(t("points.verified"), row.verified),
-        _cell(t("points.next_check"), row.next_check, check_badge(row.check_state)),
+        cell(t("points.tr_kind"), row.kind), cell(t("points.tr_serial"), row.serial),
+        cell(t("points.tr_ratio"), row.ratio), cell(t("points.accuracy"), row.accuracy),
+        cell(t("points.verified"), row.verified),
+        cell(t("points.next_check"), row.next_check, check_badge(row.check_state)),
         data_testid="transformer-row",
     )
 
 
 def _installation(row: InstallationRow) -> rx.Component:
     return rx.el.tr(
-        _cell(t("points.meter"), row.meter,
+        cell(t("points.meter"), row.meter,
               rx.cond(row.current, rx.el.span(t("points.current"), class_name="badge badge-ok"), rx.fragment())),
-        _cell(t("points.installed"), row.installed, class_name="nowrap"),
-        _cell(t("points.removed"), rx.cond(row.removed != "", row.removed, "—"), class_name="nowrap"),
-        _cell(t("points.initial"), row.initial),
-        _cell(t("points.final"), rx.cond(row.final != "", row.final, "—")),
+        cell(t("points.installed"), row.installed, class_name="nowrap"),
+        cell(t("points.removed"), rx.cond(row.removed != "", row.removed, "—"), class_name="nowrap"),
+        cell(t("points.initial"), row.initial),
+        cell(t("points.final"), rx.cond(row.final != "", row.final, "—")),
         class_name=rx.cond(row.current, "row-current", ""),
         data_testid="installation-row",
     )
@@ -127,36 +129,29 @@ def _installation(row: InstallationRow) -> rx.Component:
 
 def history_row(row: HistoryItem) -> rx.Component:
     return rx.el.tr(
-        _cell(t("points.h_date"), row.as_of, class_name="nowrap"),
-        _cell(t("points.h_zone"), row.zone),
-        _cell(t("points.h_value"), row.value, class_name="nowrap num"),
-        _cell(t("points.h_consumption"), row.consumption, class_name="nowrap num"),
-        _cell(t("points.h_source"), row.source),
-        _cell(t("points.h_status"), rx.el.span(row.status, class_name="status status-" + row.status_kind)),
+        cell(t("points.h_date"), row.as_of, class_name="nowrap"),
+        cell(t("points.h_zone"), row.zone),
+        cell(t("points.h_value"), row.value, class_name="nowrap num"),
+        cell(t("points.h_consumption"), row.consumption, class_name="nowrap num"),
+        cell(t("points.h_source"), row.source),
+        cell(t("points.h_status"), rx.el.span(row.status, class_name="status status-" + row.status_kind)),
         data_testid="history-row",
     )
 
 
 def _card() -> rx.Component:
     card = PointsState.card
-    return rx.cond(
-        PointsState.card_open,
-        rx.el.section(
-            rx.el.div(
-                rx.el.h2(t("points.card_title"), " «", card.name, "»", class_name="panel-title",
-                         id="point-card-title"),
-                rx.el.button(rx.icon("x", size=16, aria_hidden="true"), rx.el.span(t("contracts.close")),
-                             type="button", class_name="btn-small", on_click=PointsState.close_card),
-                class_name="panel-head",
-            ),
+    return card_panel(
+        PointsState.card_open, "point-card", (t("points.card_title"), " «", card.name, "»"),
+        PointsState.close_card,
             rx.el.dl(
-                _fact(t("points.address"), card.address),
-                _fact(t("points.code"), card.code),
-                _fact(t("points.kind"), card.kind),
-                _fact(t("points.voltage"), card.voltage),
-                _fact(t("points.power"), card.power),
-                _fact(t("points.losses"), card.losses, "card-losses"),
-                _fact(t("points.reading"), card.reading, "card-reading"),
+                fact(t("points.address"), card.address),
+                fact(t("points.code"), card.code),
+                fact(t("points.kind"), card.kind),
+                fact(t("points.voltage"), card.voltage),
+                fact(t("points.power"), card.power),
+                fact(t("points.losses"), card.losses, "card-losses"),
+                fact(t("points.reading"), card.reading, "card-reading"),
                 class_name="profile-list",
             ),
             rx.cond(
@@ -164,15 +159,15 @@ def _card() -> rx.Component:
                 rx.fragment(
                     rx.el.h3(t("points.meter_title"), class_name="subtitle"),
                     rx.el.dl(
-                        _fact(t("points.serial"), card.meter, "card-meter"),
-                        _fact(t("points.model"), card.model),
-                        _fact(t("points.accuracy"), card.accuracy),
-                        _fact(t("points.capacity"), card.capacity, "card-capacity"),
-                        _fact(t("points.zones"), card.zones),
-                        _fact(t("points.connection"), card.connection),
-                        _fact(t("points.coefficient"), card.coefficient, "card-coefficient"),
-                        _fact(t("points.verified"), card.verified),
-                        _fact(t("points.next_check"),
+                        fact(t("points.serial"), card.meter, "card-meter"),
+                        fact(t("points.model"), card.model),
+                        fact(t("points.accuracy"), card.accuracy),
+                        fact(t("points.capacity"), card.capacity, "card-capacity"),
+                        fact(t("points.zones"), card.zones),
+                        fact(t("points.connection"), card.connection),
+                        fact(t("points.coefficient"), card.coefficient, "card-coefficient"),
+                        fact(t("points.verified"), card.verified),
+                        fact(t("points.next_check"),
                               rx.fragment(card.next_check, check_badge(card.check_state)), "card-next-check"),
                         class_name="profile-list",
                     ),
@@ -206,29 +201,9 @@ def _card() -> rx.Component:
             ),
             rx.el.a(rx.icon("gauge", size=16, aria_hidden="true"), rx.el.span(t("points.give_readings")),
                     href=routes.READINGS, class_name="icon-link"),
-            class_name="panel",
-            id="point-card",
-            tab_index=-1,
-            aria_labelledby="point-card-title",
-        ),
-        rx.fragment(),
     )
 
 
 def points_page() -> rx.Component:
-    return cabinet_frame(
-        routes.POINTS,
-        PointsState.loaded,
-        rx.el.h1(t("points.title"), class_name="section-title"),
-        status_line(PointsState.notice, "points-notice", "field-error"),
-        rx.cond(
-            PointsState.choices.length() == 0,
-            rx.el.div(
-                rx.el.p(t("points.no_contracts"), class_name="empty-title"),
-                rx.el.a(t("points.to_contracts"), href=routes.CONTRACTS),
-                class_name="panel empty-state", data_testid="points-no-contracts",
-            ),
-            rx.fragment(_card(), _list()),
-        ),
-        switcher=contract_switcher(PointsState.choices, PointsState.contract_key, PointsState.choose_contract),
-    )
+    return contract_tab(routes.POINTS, PointsState, t("points.title"), _card(), _list(),
+                        notice=status_line(PointsState.notice, "points-notice", "field-error"))

@@ -5,17 +5,18 @@ import reflex as rx
 from lkk_app import routes
 from lkk_app.components.cabinet import cabinet_frame
 from lkk_app.components.fields import new_password_fields, text_field
-from lkk_app.components.layout import confirm_box, data_table, event_form, panel, plain_button, submit_button
+from lkk_app.components.layout import (
+    cell,
+    confirm_box,
+    data_table,
+    event_form,
+    fact,
+    panel,
+    plain_button,
+    submit_button,
+)
 from lkk_app.i18n import t
 from lkk_app.state.profile import JournalItem, PasswordPanel, PhonePanel, ProfileState, SessionItem, SessionsPanel
-
-
-def _row(label: str, value: rx.Component | rx.Var, test_id: str) -> rx.Component:
-    return rx.el.div(
-        rx.el.dt(label),
-        rx.el.dd(value, data_testid=test_id),
-        class_name="profile-row",
-    )
 
 
 def _saved(message: rx.Var) -> rx.Component:
@@ -58,24 +59,20 @@ def _password_form() -> rx.Component:
     )
 
 
-def _cell(label: str, *children, **props) -> rx.Component:
-    """A table cell that names its column itself on narrow screens (stacked rows)."""
-    return rx.el.td(rx.el.span(*children, class_name="cell-value"), data_label=label, **props)
-
 
 def _session_row(item: SessionItem) -> rx.Component:
     return rx.el.tr(
-        _cell(
+        cell(
             t("sessions.device"),
             rx.el.span(item.device, class_name="device"),
             rx.cond(item.current,
                     rx.el.span(t("sessions.current"), class_name="badge badge-ok"),
                     rx.fragment()),
         ),
-        _cell(t("sessions.ip"), item.ip, class_name="nowrap"),
-        _cell(t("sessions.started"), item.started),
-        _cell(t("sessions.last_active"), item.last_active),
-        _cell(
+        cell(t("sessions.ip"), item.ip, class_name="nowrap"),
+        cell(t("sessions.started"), item.started),
+        cell(t("sessions.last_active"), item.last_active),
+        cell(
             t("sessions.actions"),
             rx.cond(
                 item.current,
@@ -126,15 +123,15 @@ def _sessions_panel() -> rx.Component:
 
 def _journal_row(item: JournalItem) -> rx.Component:
     return rx.el.tr(
-        _cell(t("journal.time"), item.time),
-        _cell(
+        cell(t("journal.time"), item.time),
+        cell(
             t("journal.event"),
             rx.el.span(item.event, class_name="event-name"),
             rx.cond(item.detail != "", rx.el.span(item.detail, class_name="event-detail"),
                     rx.fragment()),
         ),
-        _cell(t("journal.ip"), item.ip, class_name="nowrap"),
-        _cell(
+        cell(t("journal.ip"), item.ip, class_name="nowrap"),
+        cell(
             t("journal.result"),
             rx.el.span(item.result, class_name=rx.cond(item.ok, "result result-ok", "result result-refused")),
         ),
@@ -164,8 +161,8 @@ def profile_page() -> rx.Component:
         rx.el.section(
             rx.el.h1(t("profile.title"), class_name="section-title", id="profile-title"),
             rx.el.dl(
-                _row(t("profile.login"), ProfileState.login, "profile-login"),
-                _row(
+                fact(t("profile.login"), ProfileState.login, "profile-login"),
+                fact(
                     t("profile.email"),
                     rx.el.span(
                         ProfileState.email,
@@ -178,9 +175,9 @@ def profile_page() -> rx.Component:
                     ),
                     "profile-email",
                 ),
-                _row(t("profile.phone"), ProfileState.phone, "profile-phone"),
-                _row(t("profile.created"), ProfileState.created, "profile-created"),
-                _row(t("profile.last_login"), ProfileState.last_login, "profile-last-login"),
+                fact(t("profile.phone"), ProfileState.phone, "profile-phone"),
+                fact(t("profile.created"), ProfileState.created, "profile-created"),
+                fact(t("profile.last_login"), ProfileState.last_login, "profile-last-login"),
                 class_name="profile-list",
             ),
             class_name="panel",

@@ -4,8 +4,8 @@ import reflex as rx
 
 from lkk_app import routes
 from lkk_app.billing.readings import excel
-from lkk_app.components.cabinet import cabinet_frame, contract_switcher
-from lkk_app.components.layout import data_table, submit_button
+from lkk_app.components.cabinet import contract_tab
+from lkk_app.components.layout import cell, data_table, submit_button
 from lkk_app.i18n import t
 from lkk_app.state.readings import (
     COMMENT,
@@ -19,10 +19,6 @@ from lkk_app.state.readings import (
     RemoteRow,
     WarningRow,
 )
-
-
-def _cell(label: str, *children, **props) -> rx.Component:
-    return rx.el.td(rx.el.span(*children, class_name="cell-value"), data_label=label, **props)
 
 
 def _warning(item: WarningRow) -> rx.Component:
@@ -44,10 +40,10 @@ def _register(row: RegisterRow) -> rx.Component:
     input_id = "v-" + row.key
     return rx.fragment(
         rx.el.tr(
-            _cell(t("readings.zone"), rx.el.strong(row.zone)),
-            _cell(t("readings.previous"), row.previous, rx.el.span(row.previous_on, class_name="cell-note"),
+            cell(t("readings.zone"), rx.el.strong(row.zone)),
+            cell(t("readings.previous"), row.previous, rx.el.span(row.previous_on, class_name="cell-note"),
                   class_name="nowrap"),
-            _cell(
+            cell(
                 t("readings.new_value"),
                 rx.cond(
                     row.locked,
@@ -66,9 +62,9 @@ def _register(row: RegisterRow) -> rx.Component:
                     ),
                 ),
             ),
-            _cell(t("readings.consumption"), rx.el.span(row.consumption, class_name="num-strong"),
+            cell(t("readings.consumption"), rx.el.span(row.consumption, class_name="num-strong"),
                   rx.el.span(row.formula, class_name="cell-note formula", data_testid="formula")),
-            _cell(t("readings.status"), rx.el.span(row.status, class_name="status status-" + row.status_kind)),
+            cell(t("readings.status"), rx.el.span(row.status, class_name="status status-" + row.status_kind)),
             data_testid="register-row",
         ),
         rx.cond(
@@ -115,32 +111,32 @@ def _group(group: MeterGroup) -> rx.Component:
 
 def _remote_row(row: RemoteRow) -> rx.Component:
     return rx.el.tr(
-        _cell(t("points.name"), row.point), _cell(t("points.meter"), row.meter), _cell(t("readings.zone"), row.zone),
-        _cell(t("readings.received"), row.value, class_name="nowrap num"),
-        _cell(t("points.h_date"), row.as_of, class_name="nowrap"),
-        _cell(t("readings.consumption"), row.consumption, class_name="nowrap num"),
+        cell(t("points.name"), row.point), cell(t("points.meter"), row.meter), cell(t("readings.zone"), row.zone),
+        cell(t("readings.received"), row.value, class_name="nowrap num"),
+        cell(t("points.h_date"), row.as_of, class_name="nowrap"),
+        cell(t("readings.consumption"), row.consumption, class_name="nowrap num"),
         data_testid="remote-row",
     )
 
 
 def _given_row(row: GivenRow) -> rx.Component:
     return rx.el.tr(
-        _cell(t("readings.given_time"), row.time, class_name="nowrap"), _cell(t("readings.given_who"), row.who),
-        _cell(t("readings.given_source"), row.source), _cell(t("readings.given_count"), row.count),
-        _cell(t("readings.status"), rx.el.span(row.status, class_name="status status-" + row.status_kind)),
-        _cell(t("readings.given_reference"), rx.cond(row.reference != "", row.reference, "—")),
+        cell(t("readings.given_time"), row.time, class_name="nowrap"), cell(t("readings.given_who"), row.who),
+        cell(t("readings.given_source"), row.source), cell(t("readings.given_count"), row.count),
+        cell(t("readings.status"), rx.el.span(row.status, class_name="status status-" + row.status_kind)),
+        cell(t("readings.given_reference"), rx.cond(row.reference != "", row.reference, "—")),
         data_testid="given-row",
     )
 
 
 def _import_row(row: ImportRow) -> rx.Component:
     return rx.el.tr(
-        _cell(t("excel.row"), row.number),
-        _cell(t("points.name"), row.point),
-        _cell(t("points.meter"), row.meter),
-        _cell(t("readings.zone"), row.zone),
-        _cell(t("readings.new_value"), row.value, class_name="nowrap num"),
-        _cell(t("excel.result"), rx.el.span(row.result, class_name="status status-" + row.kind),
+        cell(t("excel.row"), row.number),
+        cell(t("points.name"), row.point),
+        cell(t("points.meter"), row.meter),
+        cell(t("readings.zone"), row.zone),
+        cell(t("readings.new_value"), row.value, class_name="nowrap num"),
+        cell(t("excel.result"), rx.el.span(row.result, class_name="status status-" + row.kind),
               rx.foreach(row.warnings, _warning)),
         data_testid="import-row",
     )
@@ -278,18 +274,4 @@ def _main() -> rx.Component:
 
 
 def readings_page() -> rx.Component:
-    return cabinet_frame(
-        routes.READINGS,
-        ReadingsState.loaded,
-        rx.el.h1(t("readings.title"), class_name="section-title"),
-        rx.cond(
-            ReadingsState.choices.length() == 0,
-            rx.el.div(
-                rx.el.p(t("points.no_contracts"), class_name="empty-title"),
-                rx.el.a(t("points.to_contracts"), href=routes.CONTRACTS),
-                class_name="panel empty-state", data_testid="readings-no-contracts",
-            ),
-            _main(),
-        ),
-        switcher=contract_switcher(ReadingsState.choices, ReadingsState.contract_key, ReadingsState.choose_contract),
-    )
+    return contract_tab(routes.READINGS, ReadingsState, t("readings.title"), _main())

@@ -27,6 +27,7 @@ def fresh_billing(db_env):
 
     from lkk_app.billing import deliveries, store
     from lkk_app.billing.adapters.demo import reset
+    from lkk_app.billing.binding_tables import ContractBinding, Membership
     from lkk_app.billing.readings import tables
     from lkk_app.core import clock
     from lkk_app.db import session_scope
@@ -38,7 +39,14 @@ def fresh_billing(db_env):
         db.execute(sa.delete(store.BillingReadingCopy))
         db.execute(sa.update(store.BillingSyncState).values(cursor=None))
         reset(db, clock.utcnow().date())
+        bound_before = set(db.execute(sa.select(ContractBinding.contract_key)).scalars())
+        last_member = db.execute(sa.select(sa.func.max(Membership.id))).scalar() or 0
     _sync_copy()
+    yield
+    # What this test bound or joined is undone: the other modules bind the demo contracts themselves.
+    with session_scope() as db:
+        db.execute(sa.delete(ContractBinding).where(ContractBinding.contract_key.not_in(bound_before)))
+        db.execute(sa.delete(Membership).where(Membership.id > last_member))
 
 
 def _sync_copy() -> None:

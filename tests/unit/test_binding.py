@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from lkk_app.billing import binding, store
 from lkk_app.billing.binding_tables import ADMINISTRATOR, MEMBER, CuratorCode, Membership
@@ -18,19 +18,9 @@ from lkk_app.billing.types import (
     PaymentRegime,
     VoltageLevel,
 )
-from lkk_app.models import User
+from tests.factories import make_member
 
 NOW = datetime(2026, 12, 4, 10, 0, 0)
-
-
-def add_user(db: Session, login: str) -> int:
-    user = User(login=login, login_key=login, login_skeleton=login, email=f"{login}@example.org",
-                email_key=f"{login}@example.org", password_hash="x", created_at=NOW, updated_at=NOW,
-                email_confirmed_at=NOW)
-    db.add(user)
-    db.flush()
-    assert user.id is not None
-    return user.id
 
 
 def contract(key: str, org: str, number: str) -> Contract:
@@ -47,7 +37,7 @@ def contract(key: str, org: str, number: str) -> Contract:
 
 @pytest.fixture
 def world(db):
-    ann, bob, eve = (add_user(db, n) for n in ("ann", "bob", "eve"))
+    ann, bob, eve = (make_member(db, n, now=NOW).id for n in ("ann", "bob", "eve"))
     store.store_records(db, ChangeKind.CONTRACTS, [
         contract("ctr-1", "org-a", "Д-1"), contract("ctr-2", "org-a", "Д-2"), contract("ctr-9", "org-b", "Д-9"),
     ], NOW)

@@ -11,37 +11,29 @@ import pytest
 from sqlmodel import Session, select
 
 from lkk_app.billing import binding, binding_flow, deliveries
-from lkk_app.billing.adapters.demo import DemoBilling, reset
+from lkk_app.billing.adapters.demo import DemoBilling
 from lkk_app.billing.adapters.demo_tables import DemoNotice, DemoOrganisation
 from lkk_app.billing.binding_tables import ADMINISTRATOR, BindingRequest
 from lkk_app.core import tokens
 from lkk_app.core.errors import FieldErrors
 from lkk_app.mail import outbox
-from lkk_app.models import AuditEvent, OutboxMessage, User
+from lkk_app.models import AuditEvent, OutboxMessage
 from lkk_app.settings import get_settings
+from tests.fixtures.billing_world import DemoWorld, open_demo_world
 
 pytestmark = pytest.mark.asyncio
 START = datetime(2026, 11, 20, 9, 0, 0)
 
 
-def add_user(engine, login: str) -> int:
-    with Session(engine) as db:
-        user = User(login=login, login_key=login, login_skeleton=login, email=f"{login}@example.org",
-                    email_key=f"{login}@example.org", password_hash="x", created_at=START, updated_at=START,
-                    email_confirmed_at=START)
-        db.add(user)
-        db.commit()
-        assert user.id is not None
-        return user.id
+@pytest.fixture
+def world(engine, frozen_clock) -> DemoWorld:
+    """The demo billing of 20.11.2026, nothing copied into the cabinet yet."""
+    return open_demo_world(engine, frozen_clock, START)
 
 
 @pytest.fixture
-def gateway(engine, frozen_clock):
-    frozen_clock.now = START
-    with Session(engine) as db:
-        reset(db, START.date())
-        db.commit()
-    return DemoBilling(engine, supplier="ГП Демо-Энергосбыт", clock=lambda: frozen_clock.now)
+def gateway(world: DemoWorld) -> DemoBilling:
+    return world.gateway
 
 
 def letters(engine, template: str) -> list[OutboxMessage]:
@@ -68,8 +60,8 @@ async def refused(call) -> str:
     return caught.value.code
 
 
-async def test_the_code_goes_to_the_email_of_record_and_binds_the_contract(gateway, engine):
-    ann = add_user(engine, "ann")
+async def test_the_code_goes_to_the_email_of_record_and_binds_the_contract(world, gateway, engine):
+    ann = world.user("ann").id
     sent = await start(gateway, engine, ann)
     assert isinstance(sent, binding_flow.CodeSent)
     assert sent.masked_email == "e***@romashka-demo.example" and sent.contract_number == "Д-1001"
@@ -104,8 +96,8 @@ async def test_the_code_goes_to_the_email_of_record_and_binds_the_contract(gatew
         assert binding_flow.mint_binding_code(db, ann, letter_seed=outbox.letter_seed(letter, get_settings())) is None
 
 
-async def test_the_other_contracts_are_bound_on_request_and_billing_is_told(gateway, engine):
-    ann = add_user(engine, "ann")
+async def test_the_other_contracts_are_bound_on_request_and_billing_is_told(world, gateway, engine):
+    ann = world.user("ann").id
     sent = await start(gateway, engine, ann)
     await binding_flow.confirm_binding(gateway, user_id=ann, request_id=sent.request_id,
                                        code=code_of(letters(engine, "binding_code")[0]), engine=engine)
@@ -120,8 +112,8 @@ async def test_the_other_contracts_are_bound_on_request_and_billing_is_told(gate
         assert deliveries.pending_count(db) == 0
 
 
-async def test_a_delivery_waits_while_billing_is_down(gateway, engine, tmp_path):
-    ann = add_user(engine, "ann")
+async def test_a_delivery_waits_while_billing_is_down(world, gateway, engine, tmp_path):
+    ann = world.user("ann").id
     sent = await start(gateway, engine, ann)
     await binding_flow.confirm_binding(gateway, user_id=ann, request_id=sent.request_id,
                                        code=code_of(letters(engine, "binding_code")[0]), engine=engine)
@@ -141,8 +133,8 @@ async def test_a_delivery_waits_while_billing_is_down(gateway, engine, tmp_path)
     ("5003000008", "500301001", "Д-1001"),  # another organisation's contract
     ("7701000001", "770101001", "Д-1009"),  # no such number
 ])
-async def test_any_wrong_part_gives_the_same_not_found(gateway, engine, inn, kpp, number):
-    ann = add_user(engine, "ann")
+async def test_any_wrong_part_gives_the_same_not_found(world, gateway, engine, inn, kpp, number):
+    ann = world.user("ann").id
     assert await refused(start(gateway, engine, ann, inn, kpp, number)) == "binding.not_found"
     assert letters(engine, "binding_code") == []
     with Session(engine) as db:
@@ -150,16 +142,16 @@ async def test_any_wrong_part_gives_the_same_not_found(gateway, engine, inn, kpp
         assert request.status == "not_found" and request.contract_key is None
 
 
-async def test_bad_fields_are_refused_before_billing_is_asked(gateway, engine):
-    ann = add_user(engine, "ann")
+async def test_bad_fields_are_refused_before_billing_is_asked(world, gateway, engine):
+    ann = world.user("ann").id
     with pytest.raises(FieldErrors) as caught:
         await start(gateway, engine, ann, "7701000002", "", "")
     assert caught.value.codes() == {"inn": "binding.inn_checksum", "kpp": "binding.kpp_required",
                                     "number": "binding.number_required"}
 
 
-async def test_five_wrong_codes_end_the_request(gateway, engine):
-    ann = add_user(engine, "ann")
+async def test_five_wrong_codes_end_the_request(world, gateway, engine):
+    ann = world.user("ann").id
     sent = await start(gateway, engine, ann)
     code = code_of(letters(engine, "binding_code")[0])
     wrong = "000000" if code != "000000" else "111111"
@@ -170,8 +162,8 @@ async def test_five_wrong_codes_end_the_request(gateway, engine):
                                                       code=code, engine=engine)) == "binding.request_ended"
 
 
-async def test_a_code_lives_15_minutes(gateway, engine, frozen_clock):
-    ann = add_user(engine, "ann")
+async def test_a_code_lives_15_minutes(world, gateway, engine, frozen_clock):
+    ann = world.user("ann").id
     sent = await start(gateway, engine, ann)
     code = code_of(letters(engine, "binding_code")[0])
     frozen_clock.advance(minutes=15, seconds=1)
@@ -179,8 +171,8 @@ async def test_a_code_lives_15_minutes(gateway, engine, frozen_clock):
                                                       code=code, engine=engine)) == "binding.code_expired"
 
 
-async def test_a_new_code_after_a_minute_replaces_the_old_one(gateway, engine, frozen_clock):
-    ann = add_user(engine, "ann")
+async def test_a_new_code_after_a_minute_replaces_the_old_one(world, gateway, engine, frozen_clock):
+    ann = world.user("ann").id
     sent = await start(gateway, engine, ann)
     assert sent.resend_at is not None
     with pytest.raises(binding.BindingError) as caught:
@@ -197,8 +189,8 @@ async def test_a_new_code_after_a_minute_replaces_the_old_one(gateway, engine, f
                                        code=code_of(second), engine=engine)
 
 
-async def test_someone_else_meets_the_administrator_who_gets_a_letter(gateway, engine):
-    ann, bob = add_user(engine, "ann"), add_user(engine, "bob")
+async def test_someone_else_meets_the_administrator_who_gets_a_letter(world, gateway, engine):
+    ann, bob = world.user("ann").id, world.user("bob").id
     sent = await start(gateway, engine, ann)
     await binding_flow.confirm_binding(gateway, user_id=ann, request_id=sent.request_id,
                                        code=code_of(letters(engine, "binding_code")[0]), engine=engine)
@@ -212,14 +204,14 @@ async def test_someone_else_meets_the_administrator_who_gets_a_letter(gateway, e
     assert await refused(start(gateway, engine, ann)) == "binding.already_yours"
 
 
-async def test_three_requests_per_contract_and_ten_per_user_a_day(gateway, engine, frozen_clock):
-    users = [add_user(engine, name) for name in ("ann", "bob", "cid", "dan")]
+async def test_three_requests_per_contract_and_ten_per_user_a_day(world, gateway, engine, frozen_clock):
+    users = [world.user(name).id for name in ("ann", "bob", "cid", "dan")]
     for user in users[:3]:
         await start(gateway, engine, user)
     assert await refused(start(gateway, engine, users[3])) == "binding.contract_limit"
     frozen_clock.advance(hours=24, seconds=1)
     await start(gateway, engine, users[3])
-    eve = add_user(engine, "eve")
+    eve = world.user("eve").id
     for _ in range(10):
         await refused(start(gateway, engine, eve, number="Д-0000"))
     with pytest.raises(binding.BindingError) as caught:
@@ -228,7 +220,7 @@ async def test_three_requests_per_contract_and_ten_per_user_a_day(gateway, engin
     assert caught.value.params["until"] == frozen_clock.now + binding_flow.binding_rules.LIMIT_WINDOW
 
 
-async def test_without_an_email_of_record_a_curators_code_binds(gateway, engine):
+async def test_without_an_email_of_record_a_curators_code_binds(world, gateway, engine):
     with Session(engine) as db:
         org = db.get(DemoOrganisation, "org-zarya")
         org.emails = ""
@@ -236,7 +228,7 @@ async def test_without_an_email_of_record_a_curators_code_binds(gateway, engine)
         db.commit()
         curator_code = binding.issue_curator_code(db, "ctr-2001", get_settings())
         db.commit()
-    ann = add_user(engine, "ann")
+    ann = world.user("ann").id
     sent = await start(gateway, engine, ann, "5003000008", "500301001", "Д-2001")
     assert sent.masked_email is None and letters(engine, "binding_code") == []
     assert await refused(binding_flow.resend_code(gateway, user_id=ann, request_id=sent.request_id,
@@ -246,8 +238,8 @@ async def test_without_an_email_of_record_a_curators_code_binds(gateway, engine)
     assert bound.contract_numbers == ("Д-2001",)
 
 
-async def test_only_the_administrator_unbinds_and_billing_is_told(gateway, engine):
-    ann, bob = add_user(engine, "ann"), add_user(engine, "bob")
+async def test_only_the_administrator_unbinds_and_billing_is_told(world, gateway, engine):
+    ann, bob = world.user("ann").id, world.user("bob").id
     sent = await start(gateway, engine, ann)
     await binding_flow.confirm_binding(gateway, user_id=ann, request_id=sent.request_id,
                                        code=code_of(letters(engine, "binding_code")[0]), engine=engine)

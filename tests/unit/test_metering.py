@@ -11,50 +11,27 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-import pytest_asyncio
 from sqlmodel import Session
 
-from lkk_app.billing import binding, deliveries, metering, sync
-from lkk_app.billing.adapters.demo import DemoBilling, reset
+from lkk_app.billing import deliveries, metering, sync
 from lkk_app.billing.binding import BindingError
 from lkk_app.billing.readings import service, tables
 from lkk_app.billing.types import ReadingSource, Zone
 from lkk_app.models import User
+from tests.fixtures.billing_world import NORMAL, NOW, TODAY, DemoWorld
 
 pytestmark = pytest.mark.asyncio
-NOW = datetime(2026, 12, 7, 9, 0, 0)
-TODAY = NOW.date()
 D = Decimal
 
 OFFICE, STORE = "tu-1001-1", "tu-1001-2"
-NORMAL = {"pu-1001-1b-day": "1 500,12", "pu-1001-1b-night": "700,05",
-          "pu-1001-2-day": "999 990,00", "pu-1001-2-night": "412 420"}
 
 
-def _user(engine, login: str, organisation: str, contracts: tuple[str, ...]) -> User:
-    with Session(engine, expire_on_commit=False) as db:
-        user = User(login=login, login_key=login, login_skeleton=login, email=f"{login}@example.org",
-                    email_key=f"{login}@example.org", password_hash="x", created_at=NOW, updated_at=NOW,
-                    email_confirmed_at=NOW)
-        db.add(user)
-        db.flush()
-        binding.bind(db, user_id=user.id, organisation_key=organisation, contract_keys=list(contracts), now=NOW)
-        db.commit()
-        return user
-
-
-@pytest_asyncio.fixture
-async def world(engine, frozen_clock):
+@pytest.fixture
+def world(demo_world: DemoWorld):
     """The demo billing of 07.12.2026 copied; ann of «Ромашка» (Д-1001, Д-1002), eve of «Заря» (Д-2001)."""
-    frozen_clock.now = NOW
-    with Session(engine) as db:
-        reset(db, TODAY)
-        db.commit()
-    gateway = DemoBilling(engine, supplier="ГП Демо-Энергосбыт", clock=lambda: frozen_clock.now)
-    assert (await sync.sync_all(engine, gateway)).ok
-    ann = _user(engine, "ann", "org-romashka", ("ctr-1001", "ctr-1002"))
-    eve = _user(engine, "eve", "org-zarya", ("ctr-2001",))
-    return gateway, ann, eve
+    ann = demo_world.user("ann", "org-romashka", ("ctr-1001", "ctr-1002"))
+    eve = demo_world.user("eve", "org-zarya", ("ctr-2001",))
+    return demo_world.gateway, ann, eve
 
 
 def _submit(engine, user: User, typed: dict, *, now: datetime = NOW, base_id: int | None = None) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from lkk_app.auth import audit
 from lkk_app.billing import binding, organisation
@@ -15,23 +15,14 @@ from lkk_app.billing.binding import BindingError
 from lkk_app.billing.binding_tables import MEMBER, Membership
 from lkk_app.billing.readings import receipts
 from lkk_app.core.errors import FieldErrors
-from lkk_app.models import AuditEvent, User
+from lkk_app.models import AuditEvent
+from tests.factories import make_member
 
 NOW = datetime(2026, 12, 7, 9, 0, 0)
 
 
-def _user(db: Session, login: str) -> int:
-    user = User(login=login, login_key=login, login_skeleton=login, email=f"{login}@example.org",
-                email_key=f"{login}@example.org", password_hash="x", created_at=NOW, updated_at=NOW,
-                email_confirmed_at=NOW)
-    db.add(user)
-    db.flush()
-    assert user.id is not None
-    return user.id
-
-
 def test_the_administrator_sets_and_clears_the_address(db):
-    ann = _user(db, "ann")
+    ann = make_member(db, "ann", now=NOW).id
     binding.bind(db, user_id=ann, organisation_key="org-a", contract_keys=["ctr-1"], now=NOW)
     organisation.set_notification_email(db, user_id=ann, organisation_key="org-a", email=" buh@firma.example ")
     assert receipts.notification_email(db, "org-a") == "buh@firma.example"
@@ -44,7 +35,7 @@ def test_the_administrator_sets_and_clears_the_address(db):
 
 
 def test_a_member_or_an_outsider_cannot_and_a_bad_address_is_refused(db):
-    ann, bob, eve = _user(db, "ann"), _user(db, "bob"), _user(db, "eve")
+    ann, bob, eve = (make_member(db, login, now=NOW).id for login in ("ann", "bob", "eve"))
     binding.bind(db, user_id=ann, organisation_key="org-a", contract_keys=["ctr-1"], now=NOW)
     db.add(Membership(user_id=bob, organisation_key="org-a", role=MEMBER, created_at=NOW))
     for user in (bob, eve):

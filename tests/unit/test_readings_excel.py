@@ -7,52 +7,28 @@ from __future__ import annotations
 
 import io
 import zipfile
-from datetime import date, datetime
+from datetime import date
 
 import pytest
-import pytest_asyncio
 from openpyxl import Workbook, load_workbook
 from sqlmodel import Session
 
-from lkk_app.billing import binding, sync
-from lkk_app.billing.adapters.demo import DemoBilling, reset, update_contract
+from lkk_app.billing import sync
+from lkk_app.billing.adapters.demo import update_contract
 from lkk_app.billing.readings import excel, service
 from lkk_app.billing.readings.excel import FileRefused, FileRow
 from lkk_app.core.errors import Code
 from lkk_app.models import User
+from tests.fixtures.billing_world import NORMAL, NOW, OFFICE_DAY, OFFICE_NIGHT, STORE_DAY, STORE_NIGHT, TODAY, DemoWorld
 
 pytestmark = pytest.mark.asyncio
-NOW = datetime(2026, 12, 7, 9, 0, 0)
-TODAY = NOW.date()
-
-OFFICE_DAY, OFFICE_NIGHT = "pu-1001-1b-day", "pu-1001-1b-night"
-STORE_DAY, STORE_NIGHT = "pu-1001-2-day", "pu-1001-2-night"
-NORMAL = {OFFICE_DAY: "1 500,12", OFFICE_NIGHT: "700,05", STORE_DAY: "999 990,00", STORE_NIGHT: "412 420"}
 WORKSHOP, BOILER = "pu-1002-1-total", "pu-1002-2-total"  # «Цех»; «Котельная», read remotely
 
 
-def _user(engine, login: str, organisation: str, contracts: tuple[str, ...]) -> User:
-    with Session(engine, expire_on_commit=False) as db:
-        user = User(login=login, login_key=login, login_skeleton=login, email=f"{login}@example.org",
-                    email_key=f"{login}@example.org", password_hash="x", created_at=NOW, updated_at=NOW,
-                    email_confirmed_at=NOW)
-        db.add(user)
-        db.flush()
-        binding.bind(db, user_id=user.id, organisation_key=organisation, contract_keys=list(contracts), now=NOW)
-        db.commit()
-        return user
-
-
-@pytest_asyncio.fixture
-async def world(engine, frozen_clock):
+@pytest.fixture
+def world(demo_world: DemoWorld):
     """The demo billing of 07.12.2026 copied, and ann bound to «Ромашка»'s Д-1001 and Д-1002."""
-    frozen_clock.now = NOW
-    with Session(engine) as db:
-        reset(db, TODAY)
-        db.commit()
-    gateway = DemoBilling(engine, supplier="ГП Демо-Энергосбыт", clock=lambda: frozen_clock.now)
-    assert (await sync.sync_all(engine, gateway)).ok
-    return gateway, _user(engine, "ann", "org-romashka", ("ctr-1001", "ctr-1002"))
+    return demo_world.gateway, demo_world.user("ann", "org-romashka", ("ctr-1001", "ctr-1002"))
 
 
 def _form(engine, user: User, contract: str = "ctr-1001") -> service.ReadingsForm:

@@ -7,62 +7,32 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 import pytest
-import pytest_asyncio
 from sqlmodel import Session, select
 
 from lkk_app.billing import binding, deliveries, sync
-from lkk_app.billing.adapters.demo import DemoBilling, reset, update_contract
+from lkk_app.billing.adapters.demo import DemoBilling, update_contract
 from lkk_app.billing.adapters.demo_readings import remove_meter
 from lkk_app.billing.binding import BindingError
-from lkk_app.billing.binding_tables import Membership
 from lkk_app.billing.readings import service, tables
 from lkk_app.billing.readings.service import ReadingsRefused
 from lkk_app.billing.types import ReadingSource
 from lkk_app.core.errors import Code
 from lkk_app.db import make_engine
 from lkk_app.models import OutboxMessage, User
+from tests.fixtures.billing_world import NORMAL, NOW, OFFICE_DAY, OFFICE_NIGHT, STORE_DAY, STORE_NIGHT, TODAY, DemoWorld
 
 pytestmark = pytest.mark.asyncio
-NOW = datetime(2026, 12, 7, 9, 0, 0)
-TODAY = NOW.date()
 D = Decimal
 
-# Д-1001 (window 1-31): «Офис» with a meter put in on 14.11 and «Склад» at 999 850,00.
-OFFICE_DAY, OFFICE_NIGHT = "pu-1001-1b-day", "pu-1001-1b-night"
-STORE_DAY, STORE_NIGHT = "pu-1001-2-day", "pu-1001-2-night"
-NORMAL = {OFFICE_DAY: "1 500,12", OFFICE_NIGHT: "700,05", STORE_DAY: "999 990,00", STORE_NIGHT: "412 420"}
 
-
-def _user(engine, login: str, organisation: str | None = None, contracts: tuple[str, ...] = (),
-          role: str | None = None) -> User:
-    with Session(engine, expire_on_commit=False) as db:
-        user = User(login=login, login_key=login, login_skeleton=login, email=f"{login}@example.org",
-                    email_key=f"{login}@example.org", password_hash="x", created_at=NOW, updated_at=NOW,
-                    email_confirmed_at=NOW)
-        db.add(user)
-        db.flush()
-        if contracts and organisation:
-            binding.bind(db, user_id=user.id, organisation_key=organisation, contract_keys=list(contracts), now=NOW)
-        elif organisation and role:
-            db.add(Membership(user_id=user.id, organisation_key=organisation, role=role, created_at=NOW))
-        db.commit()
-        return user
-
-
-@pytest_asyncio.fixture
-async def world(engine, frozen_clock):
-    frozen_clock.now = NOW
-    with Session(engine) as db:
-        reset(db, TODAY)
-        db.commit()
-    gateway = DemoBilling(engine, supplier="ГП Демо-Энергосбыт", clock=lambda: frozen_clock.now)
-    assert (await sync.sync_all(engine, gateway)).ok
-    ann = _user(engine, "ann", "org-romashka", ("ctr-1001", "ctr-1002"))
-    return gateway, ann
+@pytest.fixture
+def world(demo_world: DemoWorld):
+    """The demo billing of 07.12.2026 copied, and ann bound to «Ромашка»'s Д-1001 and Д-1002."""
+    return demo_world.gateway, demo_world.user("ann", "org-romashka", ("ctr-1001", "ctr-1002"))
 
 
 def _submit(engine, user: User, typed: dict, *, contract: str = "ctr-1001", key: str | None = None, **kw):
@@ -255,14 +225,14 @@ async def test_outside_the_window_the_form_says_when_it_opens(world, engine):
         "": Code("readings.closed", opens=date(2026, 12, 25))}
 
 
-async def test_only_the_right_holder_of_the_organisation_submits(world, engine):
+async def test_only_the_right_holder_of_the_organisation_submits(world, engine, demo_world):
     _, ann = world
-    bob = _user(engine, "bob", "org-romashka", role=binding.MEMBER)
+    bob = demo_world.user("bob", "org-romashka", role=binding.MEMBER)
     assert _form(engine, bob).may_submit is False
     with pytest.raises(BindingError) as caught:
         _submit(engine, bob, NORMAL)
     assert caught.value.code == "rights.readings"
-    eve = _user(engine, "eve", "org-zarya", ("ctr-2001",))
+    eve = demo_world.user("eve", "org-zarya", ("ctr-2001",))
     for call in (lambda: _submit(engine, eve, NORMAL), lambda: _form(engine, eve)):
         with pytest.raises(BindingError) as caught:
             call()

@@ -19,17 +19,7 @@ import httpx
 
 from lkk_app.billing import types, wire
 from lkk_app.billing.gateway import BillingRejected, BillingUnavailable
-from lkk_app.billing.types import (
-    Ack,
-    ChangeKind,
-    Changes,
-    Contract,
-    ContractMatch,
-    Health,
-    Organisation,
-    ReadingsAck,
-    ReadingsSubmission,
-)
+from lkk_app.billing.types import Ack, ChangeKind, Changes, Contract, ContractMatch, Health, Organisation
 
 T = TypeVar("T")
 RETRY_DELAYS = (0.2, 0.6)  # seconds before the 2nd and the 3rd attempt of a GET
@@ -134,13 +124,13 @@ class HttpBilling:
             raise BillingRejected("contract.not_found", {"contract": contract_key[:40]})
         return _decode(Ack, body)
 
-    async def submit_readings(self, submission: ReadingsSubmission, idempotency_key: str) -> ReadingsAck:
+    async def submit_readings(self, submission: types.ReadingsSubmission, idempotency_key: str) -> types.ReadingsAck:
         body = wire.encode(submission)
         contract_key = body.pop("contract_key")
         answer = await self._post(f"/contracts/{_segment(contract_key)}/readings", body, idempotency_key)
         if answer is _NOT_FOUND:
             raise BillingRejected("contract.not_found", {"contract": contract_key[:40]})
-        return _decode(ReadingsAck, answer)
+        return _decode(types.ReadingsAck, answer)
 
     async def health(self) -> Health:
         body = await self._get("/health")
