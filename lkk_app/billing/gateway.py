@@ -11,6 +11,7 @@ understood the request and said no, with a ``code`` and ``params``.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Protocol, runtime_checkable
 
 from lkk_app.billing.types import (
@@ -76,6 +77,12 @@ class BillingGateway(Protocol):
     async def submit_readings(self, submission: ReadingsSubmission, idempotency_key: str) -> ReadingsAck:
         """Readings given in the cabinet; billing accepts or rejects each entry (with a
         code) at once, and answers the same key with the same :class:`ReadingsAck`."""
+        ...
+
+    async def request_reconciliation(self, contract_key: str, period_from: date, period_to: date,
+                                     idempotency_key: str) -> Ack:
+        """Ask for an «Акт сверки взаиморасчётов» of the contract over the period; the act
+        comes with the documents, «готовится» first, then issued."""
         ...
 
     async def health(self) -> Health: ...

@@ -147,6 +147,19 @@ async def readings(request: Request, billing: DemoBilling) -> Any:
     return await billing.submit_readings(submission, key)
 
 
+async def reconciliation(request: Request, billing: DemoBilling) -> Any:
+    key = request.headers.get("idempotency-key", "")
+    if not key:
+        raise BillingRejected("request.idempotency_key_required")
+    body = await _json_body(request)
+    try:
+        period_from = wire.decode(date, body.get("period_from"))
+        period_to = wire.decode(date, body.get("period_to"))
+    except wire.WireError:
+        raise BillingRejected("request.invalid", {"field": "period"}) from None
+    return await billing.request_reconciliation(request.path_params["key"], period_from, period_to, key)
+
+
 # ---------------------------------------------------------------------- app
 
 ROUTES: tuple[tuple[str, str, Handler], ...] = (
@@ -158,6 +171,7 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/v1/changes/{kind}", changes),
     ("POST", "/v1/contracts/{key}/binding", binding),
     ("POST", "/v1/contracts/{key}/readings", readings),
+    ("POST", "/v1/contracts/{key}/reconciliation", reconciliation),
 )
 
 

@@ -26,12 +26,14 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from lkk_app.billing import wire
 from lkk_app.billing.types import (
     CHANGE_RECORDS,
+    Balance,
     ChangeKind,
     Contract,
     Installation,
     Meter,
     MeteringPoint,
     Organisation,
+    PlanItem,
     Reading,
     ReadingSource,
     ReadingStatus,
@@ -85,6 +87,42 @@ class BillingReadingCopy(SQLModel, table=True):
     synced_at: datetime = Field(sa_type=NaiveUTC)
 
 
+class BillingDocumentCopy(SQLModel, table=True):
+    """One of billing's documents as the cabinet last received it: the columns a
+    list filters, sorts and pages by, and the whole record (with its lines)."""
+
+    __tablename__ = "billing_document_copy"
+    __table_args__ = (sa.Index("ix_billing_document_copy_contract_issued", "contract_key", "issued_on"),
+                      sa.Index("ix_billing_document_copy_contract_kind", "contract_key", "kind"))
+
+    key: str = Field(primary_key=True, max_length=40)
+    contract_key: str = Field(max_length=40)
+    kind: str = Field(max_length=24)
+    number: str = Field(max_length=40)
+    issued_on: date
+    period_from: date
+    period_to: date
+    amount: Decimal = Field(sa_column=sa.Column(DecimalText(), nullable=False))
+    status: str = Field(max_length=16)
+    data: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    synced_at: datetime = Field(sa_type=NaiveUTC)
+
+
+class BillingPaymentCopy(SQLModel, table=True):
+    """One payment billing received, as the cabinet last received it."""
+
+    __tablename__ = "billing_payment_copy"
+    __table_args__ = (sa.Index("ix_billing_payment_copy_contract_paid", "contract_key", "paid_on"),
+                      sa.Index("ix_billing_payment_copy_organisation_paid", "organisation_key", "paid_on"))
+
+    key: str = Field(primary_key=True, max_length=40)
+    organisation_key: str = Field(max_length=40)
+    contract_key: str | None = Field(default=None, max_length=40)
+    paid_on: date
+    data: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    synced_at: datetime = Field(sa_type=NaiveUTC)
+
+
 class BillingSyncState(SQLModel, table=True):
     """Where the sync of one kind stands: its cursor and the last pass."""
 
@@ -100,6 +138,8 @@ class BillingSyncState(SQLModel, table=True):
 
 
 def _sort_key(record: Any) -> str:
+    if isinstance(record, PlanItem):
+        return record.key
     value = getattr(record, "number", None) or getattr(record, "name", None) or getattr(record, "serial", "")
     return str(value)[:200]
 
@@ -111,6 +151,8 @@ def _parent_key(record: Any) -> str | None:
         return record.contract_key
     if isinstance(record, Installation):
         return record.point_key
+    if isinstance(record, Balance | PlanItem):
+        return record.contract_key
     return None
 
 
@@ -141,10 +183,18 @@ def store_records(db: Session, kind: ChangeKind, records: Iterable[Any], now: da
     """Insert or replace ``records`` of ``kind``; the number stored."""
     if kind is ChangeKind.READINGS:
         return _store_readings(db, records, now)
+    if kind is ChangeKind.DOCUMENTS:
+        return _store_typed(db, BillingDocumentCopy, [
+            {"key": r.key, "contract_key": r.contract_key, "kind": r.kind.value, "number": r.number[:40],
+             "issued_on": r.issued_on, "period_from": r.period_from, "period_to": r.period_to, "amount": r.amount,
+             "status": r.status.value, "data": _json(r), "synced_at": now} for r in records])
+    if kind is ChangeKind.PAYMENTS:
+        return _store_typed(db, BillingPaymentCopy, [
+            {"key": r.key, "organisation_key": r.organisation_key, "contract_key": r.contract_key,
+             "paid_on": r.paid_on, "data": _json(r), "synced_at": now} for r in records])
     rows = [
         {"kind": kind.value, "key": str(r.key), "parent_key": _parent_key(r), "sort_key": _sort_key(r),
-         "ref_key": _ref_key(r), "search_text": _search_text(r),
-         "data": json.dumps(wire.encode(r), ensure_ascii=False, sort_keys=True), "synced_at": now}
+         "ref_key": _ref_key(r), "search_text": _search_text(r), "data": _json(r), "synced_at": now}
         for r in records
     ]
     if rows:
@@ -152,12 +202,20 @@ def store_records(db: Session, kind: ChangeKind, records: Iterable[Any], now: da
     return len(rows)
 
 
-def _store_readings(db: Session, records: Iterable[Reading], now: datetime) -> int:
-    rows = [{**{f.name: getattr(r, f.name) for f in dataclasses.fields(r)},
-             "confirmed_warnings": list(r.confirmed_warnings), "synced_at": now} for r in records]
+def _json(record: Any) -> str:
+    return json.dumps(wire.encode(record), ensure_ascii=False, sort_keys=True)
+
+
+def _store_typed(db: Session, model: Any, rows: list[dict[str, Any]]) -> int:
     if rows:
-        _upsert(db, table_of(BillingReadingCopy), rows, ("key",))
+        _upsert(db, table_of(model), rows, ("key",))
     return len(rows)
+
+
+def _store_readings(db: Session, records: Iterable[Reading], now: datetime) -> int:
+    return _store_typed(db, BillingReadingCopy, [
+        {**{f.name: getattr(r, f.name) for f in dataclasses.fields(r)},
+         "confirmed_warnings": list(r.confirmed_warnings), "synced_at": now} for r in records])
 
 
 def _reading(row: Any) -> Reading:
@@ -336,5 +394,9 @@ def data_as_of(db: Session, kinds: Iterable[ChangeKind] = tuple(ChangeKind)) -> 
 def copied_count(db: Session) -> dict[str, int]:
     rows = db.exec(select(BillingCopy.kind, sa.func.count()).group_by(col(BillingCopy.kind))).all()
     counted = {kind: int(n) for kind, n in rows}
-    readings = int(db.exec(select(sa.func.count()).select_from(BillingReadingCopy)).one())
-    return {**counted, ChangeKind.READINGS.value: readings} if readings else counted
+    for kind, model in ((ChangeKind.READINGS, BillingReadingCopy), (ChangeKind.DOCUMENTS, BillingDocumentCopy),
+                        (ChangeKind.PAYMENTS, BillingPaymentCopy)):
+        n = int(db.exec(select(sa.func.count()).select_from(model)).one())
+        if n:
+            counted[kind.value] = n
+    return counted

@@ -34,6 +34,10 @@ ORDER: tuple[ChangeKind, ...] = (
     ChangeKind.METERS,
     ChangeKind.INSTALLATIONS,
     ChangeKind.READINGS,
+    ChangeKind.DOCUMENTS,
+    ChangeKind.PAYMENTS,
+    ChangeKind.BALANCES,
+    ChangeKind.PLAN_ITEMS,
 )
 PAGE_SIZE = 500
 LEASE = timedelta(minutes=5)

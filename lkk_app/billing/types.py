@@ -98,6 +98,8 @@ class ChangeKind(Labelled):
     ORGANISATIONS, CONTRACTS = "organisations", "contracts"
     POINTS, METERS, INSTALLATIONS = "points", "meters", "installations"
     READINGS = "readings"
+    DOCUMENTS, PAYMENTS = "documents", "payments"
+    BALANCES, PLAN_ITEMS = "balances", "plan_items"
 
 
 # --------------------------------------------------------------------------- parties and contracts
@@ -360,6 +362,7 @@ class Document:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Balance:
+    key: str  # the contract's key: one balance per contract
     contract_key: str
     as_of: date
     debt: Decimal  # + debt, − overpayment
@@ -388,6 +391,7 @@ class Payment:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class PlanItem:
+    key: str
     contract_key: str
     period: date  # the first day of the month
     kind: PlanItemKind
@@ -436,4 +440,8 @@ CHANGE_RECORDS: dict[ChangeKind, type] = {
     ChangeKind.METERS: Meter,
     ChangeKind.INSTALLATIONS: Installation,
     ChangeKind.READINGS: Reading,
+    ChangeKind.DOCUMENTS: Document,
+    ChangeKind.PAYMENTS: Payment,
+    ChangeKind.BALANCES: Balance,
+    ChangeKind.PLAN_ITEMS: PlanItem,
 }

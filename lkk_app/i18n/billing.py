@@ -185,4 +185,8 @@ RU: dict[str, str] = {
     "change_kind.meters": "приборы учёта",
     "change_kind.installations": "установки приборов учёта",
     "change_kind.readings": "показания",
+    "change_kind.documents": "документы",
+    "change_kind.payments": "платежи",
+    "change_kind.balances": "состояние расчётов",
+    "change_kind.plan_items": "плановые платежи",
 }

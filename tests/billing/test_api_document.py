@@ -25,7 +25,8 @@ PREFIX = "/v1"
 # Records that travel over the wire, by their schema name.
 WIRE_RECORDS = ["Organisation", "Curator", "ReadingWindow", "Contract", "ContractMatch", "MeteringPoint",
                 "Register", "Transformer", "Meter", "RegisterValue", "Installation", "Ack", "Health",
-                "Reading", "ReadingEntry", "EntryResult", "ReadingsAck"]
+                "Reading", "ReadingEntry", "EntryResult", "ReadingsAck", "DocumentLine", "Document", "Allocation",
+                "Payment", "Balance", "PlanItem"]
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +138,11 @@ def test_answers_of_the_reference_server_match_the_schemas(doc, reference_server
                                    headers={"Idempotency-Key": secrets.token_urlsafe(12)}), 400)
         check("Error", client.post("/contracts/ctr-none/readings", json=readings,
                                    headers={"Idempotency-Key": secrets.token_urlsafe(12)}), 404)
+        check("Ack", client.post("/contracts/ctr-1001/reconciliation",
+                                 json={"period_from": "2026-01-01", "period_to": "2026-10-31"},
+                                 headers={"Idempotency-Key": secrets.token_urlsafe(12)}))
+        check("Error", client.post("/contracts/ctr-1001/reconciliation", json={"period_from": "x"},
+                                   headers={"Idempotency-Key": secrets.token_urlsafe(12)}), 400)
         check("Error", client.post("/contracts/ctr-1001/binding", json={"bound": True}), 400)
         check("Error", client.post("/contracts/ctr-1001/binding", content=b"[",
                                    headers={"Idempotency-Key": secrets.token_urlsafe(12)}), 400)

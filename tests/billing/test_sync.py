@@ -20,7 +20,8 @@ from tests.billing.conftest import Billing
 
 pytestmark = pytest.mark.asyncio
 
-TOTALS = {"organisations": 3, "contracts": 4, "points": 6, "meters": 7, "installations": 7, "readings": 192}
+TOTALS = {"organisations": 3, "contracts": 4, "points": 6, "meters": 7, "installations": 7, "readings": 192,
+          "documents": 416, "payments": 227, "balances": 4, "plan_items": 233}
 
 
 def counts(engine) -> dict[str, int]:

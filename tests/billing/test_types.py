@@ -66,10 +66,10 @@ def test_the_coefficient_is_ct_times_vt_once_not_per_phase():
 
 
 def test_plan_item_remaining_never_goes_below_zero():
-    item = PlanItem("c", date(2026, 11, 1), PlanItemKind.FIRST, date(2026, 11, 10),
+    item = PlanItem("p", "c", date(2026, 11, 1), PlanItemKind.FIRST, date(2026, 11, 10),
                     Decimal("3000.00"), Decimal("1000.50"))
     assert item.remaining == Decimal("1999.50")
-    assert PlanItem("c", date(2026, 11, 1), PlanItemKind.FINAL, date(2026, 12, 18),
+    assert PlanItem("p", "c", date(2026, 11, 1), PlanItemKind.FINAL, date(2026, 12, 18),
                     Decimal(10), Decimal(15)).remaining == 0
 
 

@@ -10,19 +10,21 @@ The data comes from :func:`seed` / :func:`reset` (relative to a given today).
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from lkk_app.billing.adapters import demo_readings
+from lkk_app.billing.adapters import demo_money, demo_readings
 from lkk_app.billing.adapters.demo_data import (
     contract_number_key,
     ensure_seeded,
+    log_change,
     reset,
     seed,
     update_contract,
@@ -30,10 +32,12 @@ from lkk_app.billing.adapters.demo_data import (
 from lkk_app.billing.adapters.demo_tables import (
     DemoChange,
     DemoContract,
+    DemoDocument,
     DemoInstallation,
     DemoMeter,
     DemoNotice,
     DemoOrganisation,
+    DemoPayment,
     DemoPoint,
     DemoReading,
     DemoRegister,
@@ -42,6 +46,7 @@ from lkk_app.billing.adapters.demo_tables import (
 from lkk_app.billing.gateway import MAX_CHANGES_LIMIT, BillingRejected, BillingUnavailable
 from lkk_app.billing.types import (
     Ack,
+    Allocation,
     ChangeKind,
     Changes,
     Contract,
@@ -50,13 +55,19 @@ from lkk_app.billing.types import (
     ContractStatus,
     Curator,
     Direction,
+    Document,
+    DocumentKind,
+    DocumentLine,
+    DocumentStatus,
     Health,
     Installation,
     Meter,
     MeterConnection,
     MeteringPoint,
     Organisation,
+    Payment,
     PaymentRegime,
+    PlanItem,
     PointKind,
     ReadingsAck,
     ReadingsSubmission,
@@ -137,6 +148,15 @@ class DemoBilling:
             raise BillingRejected("request.invalid", {"field": "entries"})
         return await self._call(demo_readings.take, submission, idempotency_key, self._clock())
 
+    async def request_reconciliation(self, contract_key: str, period_from: date, period_to: date,
+                                     idempotency_key: str) -> Ack:
+        if not _IDEMPOTENCY_KEY_RE.fullmatch(idempotency_key or ""):
+            raise BillingRejected("notice.bad_idempotency_key")
+        if not (isinstance(period_from, date) and isinstance(period_to, date) and period_from <= period_to):
+            raise BillingRejected("request.invalid", {"field": "period"})
+        return await self._call(_reconciliation, contract_key, period_from, period_to, idempotency_key,
+                                self._clock())
+
     async def health(self) -> Health:
         await self._call(lambda db: db.execute(sa.select(sa.literal(1))).scalar_one())
         return Health(supplier=self._supplier, api_version=API_VERSION,
@@ -206,6 +226,8 @@ def _get_contract(db: Session, key: str, now: datetime) -> Contract | None:
 
 
 def _changes(db: Session, kind: ChangeKind, after: int, limit: int, now: datetime) -> Changes:
+    if kind is ChangeKind.DOCUMENTS:
+        demo_money.mature_reconciliations(db, now, log=functools.partial(log_change, db))
     last = func.max(DemoChange.id).label("last")
     groups = db.exec(
         select(DemoChange.key, last)
@@ -237,6 +259,15 @@ def _load(db: Session, kind: ChangeKind, keys: list[str], now: datetime) -> Iter
     if kind is ChangeKind.READINGS:
         rows = db.exec(select(DemoReading).where(col(DemoReading.key).in_(keys))).all()
         return [demo_readings.reading_record(r) for r in rows]
+    if kind is ChangeKind.DOCUMENTS:
+        return [_document(r) for r in db.exec(select(DemoDocument).where(col(DemoDocument.key).in_(keys)))]
+    if kind is ChangeKind.PAYMENTS:
+        return [_payment(r) for r in db.exec(select(DemoPayment).where(col(DemoPayment.key).in_(keys)))]
+    if kind is ChangeKind.BALANCES:
+        return [demo_money.balance(demo_money.Ledger.load(db, c), now.date())
+                for c in db.exec(select(DemoContract).where(col(DemoContract.key).in_(keys)))]
+    if kind is ChangeKind.PLAN_ITEMS:
+        return _plan_items(db, keys, now.date())
     return [_installation(r) for r in db.exec(select(DemoInstallation).where(col(DemoInstallation.key).in_(keys)))]
 
 
@@ -262,6 +293,18 @@ def _notify_binding(db: Session, contract_key: str, bound: bool, idempotency_key
         raise BillingRejected("idempotency.conflict")
     return Ack(idempotency_key=existing.idempotency_key, reference=existing.reference,
                received_at=existing.received_at)
+
+
+def _reconciliation(db: Session, contract_key: str, period_from: date, period_to: date, idempotency_key: str,
+                    now: datetime) -> Ack:
+    contract = db.get(DemoContract, contract_key)
+    if contract is None:
+        raise BillingRejected("contract.not_found", {"contract": contract_key[:40]})
+    request = demo_money.request_reconciliation(db, contract, period_from, period_to, idempotency_key, now,
+                                                log=functools.partial(log_change, db))
+    if (request.contract_key, request.period_from, request.period_to) != (contract_key, period_from, period_to):
+        raise BillingRejected("idempotency.conflict")
+    return Ack(idempotency_key=idempotency_key, reference=request.document_key, received_at=request.received_at)
 
 
 def _notice(db: Session, idempotency_key: str) -> DemoNotice | None:
@@ -347,3 +390,38 @@ def _installation(r: DemoInstallation) -> Installation:
     return Installation(key=r.key, point_key=r.point_key, meter_key=r.meter_key,
                         installed_on=r.installed_on, removed_on=r.removed_on,
                         initial=_values(r.initial), final=_values(r.final))
+
+
+def _document(r: DemoDocument) -> Document:
+    return Document(
+        key=r.key, contract_key=r.contract_key, kind=DocumentKind(r.kind), number=r.number, issued_on=r.issued_on,
+        period_from=r.period_from, period_to=r.period_to, amount=r.amount, vat=r.vat, vat_rate=r.vat_rate,
+        energy_kwh=r.energy_kwh, due_on=r.due_on, status=DocumentStatus(r.status),
+        lines=tuple(DocumentLine(point_key=line["point_key"], zone=Zone(line["zone"]),
+                                 energy_kwh=Decimal(line["energy_kwh"]), price=Decimal(line["price"]),
+                                 amount=Decimal(line["amount"])) for line in r.lines),
+        related_keys=tuple(r.related), replaces_key=r.replaces_key)
+
+
+def _payment(r: DemoPayment) -> Payment:
+    return Payment(key=r.key, organisation_key=r.organisation_key, contract_key=r.contract_key, paid_on=r.paid_on,
+                   order_number=r.order_number, amount=r.amount, purpose=r.purpose,
+                   allocations=tuple(Allocation(date.fromisoformat(a["period"]), Decimal(a["amount"]))
+                                     for a in r.allocations))
+
+
+def _plan_items(db: Session, keys: list[str], today: date) -> list[PlanItem]:
+    """The items named ``plan-<contract>-<YYYYMM>-<n>``, as they stand today."""
+    months: dict[tuple[str, str], None] = {}
+    for key in keys:
+        contract_key, _, rest = key.removeprefix("plan-").rpartition("-")[0].rpartition("-")
+        months[(contract_key, rest)] = None
+    found = []
+    for contract_key, month in months:
+        contract = db.get(DemoContract, contract_key)
+        if contract is None or not (month.isdigit() and len(month) == 6):
+            continue
+        first = date(int(month[:4]), int(month[4:]), 1)
+        found += [item for item in demo_money.plan_items(demo_money.Ledger.load(db, contract), first)
+                  if item.key in keys]
+    return found

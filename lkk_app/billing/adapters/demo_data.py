@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from lkk_app.billing.adapters import demo_money
 from lkk_app.billing.adapters.demo_tables import (
     DEMO_TABLES,
     DemoChange,
@@ -359,6 +360,10 @@ def seed(db: Session, today: date) -> None:
     db.flush()
     _metering(db, today)
     db.flush()
+    changes: list[dict[str, str]] = []
+    demo_money.seed_history(db, today, log=lambda kind, key: changes.append({"kind": kind.value, "key": key}))
+    db.flush()
+    db.execute(sa.insert(DemoChange), changes)  # in one statement, in order
 
 
 def is_seeded(db: Session) -> bool:

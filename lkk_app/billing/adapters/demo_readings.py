@@ -11,6 +11,7 @@ Runs inside :class:`~lkk_app.billing.adapters.demo.DemoBilling`'s session (sync)
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections import defaultdict
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from lkk_app.billing import wire
+from lkk_app.billing.adapters import demo_money
 from lkk_app.billing.adapters.demo_data import log_change
 from lkk_app.billing.adapters.demo_tables import (
     DemoContract,
@@ -35,6 +37,7 @@ from lkk_app.billing.adapters.demo_tables import (
 )
 from lkk_app.billing.gateway import BillingRejected, BillingUnavailable
 from lkk_app.billing.readings import rules
+from lkk_app.billing.readings.rules import month_start
 from lkk_app.billing.types import (
     ChangeKind,
     EntryResult,
@@ -134,6 +137,14 @@ def take(db: Session, submission: ReadingsSubmission, idempotency_key: str, now:
             db.flush()
     except sa.exc.IntegrityError:  # the same key at the same moment: the other one answers
         raise BillingUnavailable("conflict") from None
+    if submission.as_of.day == 1 and any(r.status is ReadingStatus.ACCEPTED for r in results):
+        # The month's readings may all be in now: close it (its documents are issued).
+        contract = db.get(DemoContract, submission.contract_key)
+        if contract is not None:
+            period = month_start(submission.as_of, -1)
+            demo_money.close_period(db, demo_money.Ledger.load(db, contract), period,
+                                    log=functools.partial(log_change, db))
+            db.flush()
     return _ack(batch)
 
 

@@ -178,6 +178,62 @@ class DemoReadingBatch(SQLModel, table=True):
     results: list[dict[str, Any]] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
 
 
+class DemoDocument(SQLModel, table=True):
+    """A document billing issued (счёт, счёт-фактура, акт …); a reversal is a new row."""
+
+    __tablename__ = "demo_billing_document"
+    __table_args__ = (sa.Index("ix_demo_billing_document_contract_issued", "contract_key", "issued_on"),)
+
+    key: str = Field(primary_key=True, max_length=40)
+    contract_key: str = _fk("demo_billing_contract.key")
+    kind: str = Field(max_length=24)
+    number: str = Field(max_length=40)
+    issued_on: date
+    period_from: date
+    period_to: date
+    amount: Decimal = _dec()
+    vat: Decimal = _dec()
+    vat_rate: Decimal = _dec()
+    energy_kwh: Decimal | None = _dec(nullable=True)
+    due_on: date | None = None
+    status: str = Field(max_length=16)
+    # [{"point_key", "zone", "energy_kwh", "price", "amount"}, …] as exact texts
+    lines: list[dict[str, str]] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    related: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    replaces_key: str | None = Field(default=None, max_length=40)
+
+
+class DemoPayment(SQLModel, table=True):
+    """A payment received: to a contract, or unidentified (no contract)."""
+
+    __tablename__ = "demo_billing_payment"
+
+    key: str = Field(primary_key=True, max_length=40)
+    organisation_key: str = _fk("demo_billing_organisation.key")
+    contract_key: str | None = Field(default=None, max_length=40, index=True)
+    paid_on: date
+    order_number: str = Field(max_length=20)
+    amount: Decimal = _dec()
+    purpose: str = Field(max_length=210)
+    # [{"period": "2026-10-01", "amount": "123.45"}, …]
+    allocations: list[dict[str, str]] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+
+
+class DemoReconciliation(SQLModel, table=True):
+    """A request for an «Акт сверки взаиморасчётов», answered once per idempotency key."""
+
+    __tablename__ = "demo_billing_reconciliation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=100, unique=True)
+    contract_key: str = Field(max_length=40)
+    period_from: date
+    period_to: date
+    document_key: str = Field(max_length=40)
+    received_at: datetime = Field(sa_type=NaiveUTC)
+    ready_at: datetime = Field(sa_type=NaiveUTC)  # the act is issued then
+
+
 class DemoChange(SQLModel, table=True):
     """The change log behind incremental pulls: one row per write of a record."""
 
@@ -204,6 +260,6 @@ class DemoNotice(SQLModel, table=True):
 
 # Children first: the order to delete in.
 DEMO_TABLES = (
-    DemoReadingBatch, DemoReading, DemoNotice, DemoChange, DemoInstallation, DemoTransformer, DemoRegister, DemoMeter,
-    DemoPoint, DemoContract, DemoOrganisation,
+    DemoReconciliation, DemoPayment, DemoDocument, DemoReadingBatch, DemoReading, DemoNotice, DemoChange,
+    DemoInstallation, DemoTransformer, DemoRegister, DemoMeter, DemoPoint, DemoContract, DemoOrganisation,
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from datetime import date
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -131,6 +132,14 @@ class HttpBilling:
         if answer is _NOT_FOUND:
             raise BillingRejected("contract.not_found", {"contract": contract_key[:40]})
         return _decode(types.ReadingsAck, answer)
+
+    async def request_reconciliation(self, contract_key: str, period_from: date, period_to: date,
+                                     idempotency_key: str) -> Ack:
+        body = {"period_from": period_from.isoformat(), "period_to": period_to.isoformat()}
+        answer = await self._post(f"/contracts/{_segment(contract_key)}/reconciliation", body, idempotency_key)
+        if answer is _NOT_FOUND:
+            raise BillingRejected("contract.not_found", {"contract": contract_key[:40]})
+        return _decode(Ack, answer)
 
     async def health(self) -> Health:
         body = await self._get("/health")
