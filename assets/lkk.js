@@ -77,6 +77,32 @@
   new MutationObserver(enhance).observe(document.documentElement, { childList: true, subtree: true });
   document.addEventListener("DOMContentLoaded", enhance);
 
+  // «Копировать»: a button with data-copy="<id>" puts that element's text on the
+  // clipboard and says so in its data-done words (in the live region data-status).
+  document.addEventListener("click", function (ev) {
+    var button = ev.target && ev.target.closest ? ev.target.closest("button[data-copy]") : null;
+    if (!button) return;
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    var status = document.getElementById(button.getAttribute("data-status") || "");
+    if (!source) return;
+    var text = source.textContent.trim();
+    function done(ok) {
+      if (status) status.textContent = button.getAttribute(ok ? "data-done" : "data-failed") || "";
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { done(true); }, function () { done(false); });
+    } else {
+      var range = document.createRange();
+      range.selectNodeContents(source);
+      var selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      done(ok);
+    }
+  });
+
   window.addEventListener("pageshow", function () {
     document.querySelectorAll('form[data-native="1"]').forEach(function (form) {
       form.dataset.submitting = "";

@@ -133,5 +133,9 @@ PASSWORDS = BoundedPool("bcrypt", threads=2, waiting=16)
 # while 5 a second is far more than people opening the registration page need.
 CAPTCHA = BoundedPool("captcha", threads=1, waiting=8, per_second=5)
 
-for _pool in (PASSWORDS, CAPTCHA):
+# Documents' PDFs (60–200 ms each the first time, then read from the database)
+# and .zip files of up to 50: two threads, 16 waiting.
+PDF = BoundedPool("pdf", threads=2, waiting=16)
+
+for _pool in (PASSWORDS, CAPTCHA, PDF):
     os.register_at_fork(after_in_child=_pool._after_fork)

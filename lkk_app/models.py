@@ -231,6 +231,10 @@ from lkk_app.billing import binding_tables as _binding_tables  # noqa: E402,F401
 # Deliveries to billing through the job queue (lkk_app/billing/deliveries.py).
 from lkk_app.billing import deliveries as _billing_deliveries  # noqa: E402,F401
 
+# Documents' PDFs, requests for an акт сверки, letters about the contracts
+# (lkk_app/billing/documents_tables.py).
+from lkk_app.billing import documents_tables as _documents_tables  # noqa: E402, F401
+
 # The cabinet's read copy of billing data (lkk_app/billing/store.py).
 from lkk_app.billing import store as _billing_read_copy  # noqa: E402,F401
 from lkk_app.billing.adapters import demo_tables as _demo_billing_tables  # noqa: E402,F401

@@ -25,6 +25,8 @@ PROFILE = "/profile"
 CONTRACTS = "/contracts"
 POINTS = "/points"
 READINGS = "/readings"
+DOCUMENTS = "/documents"
+SETTLEMENTS = "/settlements"
 # Where a login lands unless it asked for another page.
 CABINET_HOME = PROFILE
 
@@ -37,6 +39,10 @@ AUTH_RESEND = AUTH_PREFIX + "resend"
 # The link of the confirmation letter: GET shows a page, POST confirms.
 CONFIRM_PREFIX = "/confirm/"
 CONFIRM_LINK = CONFIRM_PREFIX + "{token}"
+# A document's PDF, and several in one .zip (``?key=…&key=…``); session and ownership checked.
+FILES_PREFIX = "/files/"
+DOCUMENT_FILE = FILES_PREFIX + "document/{key}"
+DOCUMENTS_ZIP = FILES_PREFIX + "documents.zip"
 DEV_PREFIX = "/dev/"
 DEV_MAIL = DEV_PREFIX + "mail"
 # Addresses that carry a one-time secret, or list such addresses.
@@ -117,7 +123,17 @@ TABS: tuple[Tab, ...] = (
     Tab("contracts", "cabinet.tab.contracts", CONTRACTS),
     Tab("points", "cabinet.tab.points", POINTS),
     Tab("readings", "cabinet.tab.readings", READINGS),
+    Tab("documents", "cabinet.tab.documents", DOCUMENTS),
+    Tab("settlements", "cabinet.tab.settlements", SETTLEMENTS),
 )
+
+
+def document_file(key: str) -> str:
+    return DOCUMENT_FILE.format(key=quote(key, safe=""))
+
+
+def documents_zip(keys: list[str]) -> str:
+    return DOCUMENTS_ZIP + "?" + urlencode([("key", k) for k in keys])
 
 
 def with_contract(path: str, contract_key: str) -> str:
@@ -143,22 +159,26 @@ def pages() -> list[Page]:
     from lkk_app.pages.change_password import change_password_page
     from lkk_app.pages.confirm import confirm_failed_page
     from lkk_app.pages.contracts import contracts_page
+    from lkk_app.pages.documents import documents_page
     from lkk_app.pages.forgot import forgot_page
     from lkk_app.pages.login import login_page
     from lkk_app.pages.points import points_page
     from lkk_app.pages.profile import profile_page
     from lkk_app.pages.readings import readings_page
     from lkk_app.pages.register import register_page
+    from lkk_app.pages.settlements import settlements_page
     from lkk_app.pages.support import support_page
     from lkk_app.state.change_password import ChangePasswordState
     from lkk_app.state.confirm import ConfirmFailedState
     from lkk_app.state.contracts import ContractsState
+    from lkk_app.state.documents import DocumentsState
     from lkk_app.state.forgot import ForgotState
     from lkk_app.state.login import LoginState
     from lkk_app.state.points import PointsState
     from lkk_app.state.profile import ProfileState
     from lkk_app.state.readings import ReadingsState
     from lkk_app.state.register import RegisterState
+    from lkk_app.state.settlements import SettlementsState
     from lkk_app.state.support import SupportState
 
     return [
@@ -167,6 +187,8 @@ def pages() -> list[Page]:
         Page(CONTRACTS, "contracts.title", contracts_page, ContractsState.on_load),
         Page(POINTS, "points.title", points_page, PointsState.on_load),
         Page(READINGS, "readings.title", readings_page, ReadingsState.on_load),
+        Page(DOCUMENTS, "documents.title", documents_page, DocumentsState.on_load),
+        Page(SETTLEMENTS, "settlements.title", settlements_page, SettlementsState.on_load),
         Page(REGISTER, "register.title", register_page, RegisterState.on_load),
         Page(SUPPORT, "support.title", support_page, SupportState.on_load),
         Page(CONFIRM_FAILED, "confirm.bad_title", confirm_failed_page, ConfirmFailedState.on_load),

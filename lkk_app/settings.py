@@ -45,6 +45,21 @@ BILLING_ADAPTERS = (BILLING_DEMO, BILLING_HTTP)
 DEFAULT_TIME_ZONE = "Europe/Moscow"
 
 
+@dataclasses.dataclass(frozen=True)
+class Requisites:
+    """The supplier's requisites printed on its documents and shown for payment
+    (``LKK_SUPPLIER_*``; the defaults are demo values, valid in form)."""
+
+    full_name: str = "Акционерное общество «Демо-Энергосбыт» (демонстрационные данные)"
+    inn: str = "7700000016"
+    kpp: str = "770001001"
+    address: str = "123000, г. Москва, ул. Энергетиков, д. 1"
+    bank: str = "ПАО «Демобанк», г. Москва"
+    bik: str = "044525999"
+    account: str = "40702810600000012345"
+    corr_account: str = "30101810600000000999"
+
+
 class SettingsError(ValueError):
     """One or more settings are missing or invalid.  ``problems`` lists them,
     one sentence each, every one naming its variable; the message is those
@@ -96,6 +111,7 @@ class Settings:
     support_phones: tuple[str, ...] = ("8 800 000-00-00", "+7 495 000-00-00")
     support_hours: str = "Пн–Чт 8:30–17:30, Пт 8:30–16:15 (время московское)"
     support_email: str = "support@example.ru"
+    supplier: Requisites = Requisites()
     # LKK_TIME_ZONE: the IANA time zone every time is shown in (stored times are UTC).
     time_zone: str = DEFAULT_TIME_ZONE
     # Billing: adapter, the real system's address and token, sync interval, timeouts (seconds).
@@ -445,6 +461,38 @@ def _short_text(env: dict[str, str], variable: str, field: str, out: dict, probl
         out[field] = value
 
 
+_REQUISITES = {"full_name": "LKK_SUPPLIER_FULL_NAME", "inn": "LKK_SUPPLIER_INN", "kpp": "LKK_SUPPLIER_KPP",
+               "address": "LKK_SUPPLIER_ADDRESS", "bank": "LKK_SUPPLIER_BANK", "bik": "LKK_SUPPLIER_BIK",
+               "account": "LKK_SUPPLIER_ACCOUNT", "corr_account": "LKK_SUPPLIER_CORR_ACCOUNT"}
+
+
+def _requisites(env: dict[str, str], problems: _Problems) -> Requisites:
+    """LKK_SUPPLIER_FULL_NAME, _INN, _KPP, _ADDRESS, _BANK, _BIK, _ACCOUNT,
+    _CORR_ACCOUNT: each optional (demo values otherwise); the numbers are checked
+    (the ИНН's check digits, the accounts' control digit with the БИК)."""
+    from stdnum.ru import inn as stdnum_inn
+
+    from lkk_app.core import requisites
+
+    out: dict[str, str] = {}
+    for field, variable in _REQUISITES.items():
+        _short_text(env, variable, field, out, problems)
+    found = Requisites(**out)
+    if not (len(found.inn) == 10 and stdnum_inn.is_valid(found.inn)):
+        problems.add(f"LKK_SUPPLIER_INN must be a company's ИНН (10 digits), got {found.inn[:40]!r}")
+    if not re.fullmatch(r"\d{4}[\dA-Z]{2}\d{3}", found.kpp):
+        problems.add(f"LKK_SUPPLIER_KPP must be a КПП (9 characters), got {found.kpp[:40]!r}")
+    if not requisites.bik_valid(found.bik):
+        problems.add(f"LKK_SUPPLIER_BIK must be a БИК (9 digits starting with 04), got {found.bik[:40]!r}")
+    elif not requisites.account_valid(found.account, found.bik):
+        problems.add("LKK_SUPPLIER_ACCOUNT must be a settlement account (20 digits) of the bank of "
+                     f"LKK_SUPPLIER_BIK, its control digit right; got {found.account[:40]!r}")
+    elif not requisites.corr_account_valid(found.corr_account, found.bik):
+        problems.add("LKK_SUPPLIER_CORR_ACCOUNT must be the correspondent account (20 digits, 301…) of the "
+                     f"bank of LKK_SUPPLIER_BIK; got {found.corr_account[:40]!r}")
+    return found
+
+
 def _support_settings(env: dict[str, str], problems: _Problems) -> dict:
     """LKK_SUPPLIER_NAME, LKK_SUPPORT_PHONES (separated by ';'), LKK_SUPPORT_HOURS,
     LKK_SUPPORT_EMAIL — each optional; the defaults are demo values."""
@@ -459,6 +507,7 @@ def _support_settings(env: dict[str, str], problems: _Problems) -> dict:
         else:
             out["support_phones"] = items
     _short_text(env, "LKK_SUPPORT_HOURS", "support_hours", out, problems)
+    out["supplier"] = _requisites(env, problems)
     email = env.get("LKK_SUPPORT_EMAIL", "").strip()
     if email:
         from lkk_app.auth.validation import email_error

@@ -11,15 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from lkk_app.billing import get_gateway, sync
+from lkk_app.billing import get_gateway, notifications, sync
 from lkk_app.billing.deliveries import DeliveryWorker
 from lkk_app.billing.gateway import BillingGateway
 from lkk_app.core import clock
+from lkk_app.core.formatting import local_today
 from lkk_app.settings import BILLING_DEMO, Settings
 
 log = logging.getLogger("lkk.billing")
@@ -51,9 +52,17 @@ def seed_demo_if_empty(engine: sa.Engine, settings: Settings) -> bool:
     return seeded
 
 
+def notify(engine: sa.Engine, settings: Settings) -> int:
+    """The letters due after a sync pass (:mod:`lkk_app.billing.notifications`)."""
+    return notifications.run_pass(engine, today=local_today(settings), now=clock.utcnow(), settings=settings)
+
+
 async def run_sync_schedule(engine: sa.Engine, gateway: BillingGateway, minutes: int,
-                            stop: asyncio.Event, wake: asyncio.Event) -> None:
-    """A pass now, then every ``minutes`` or when woken; errors are logged, never raised."""
+                            stop: asyncio.Event, wake: asyncio.Event, settings: Settings | None = None,
+                            letters_queued: Callable[[], None] = lambda: None) -> None:
+    """A pass now, then every ``minutes`` or when woken, each followed by the
+    letters it makes due (``letters_queued`` is called when there are some);
+    errors are logged, never raised."""
     while not stop.is_set():
         try:
             result = await sync.sync_all(engine, gateway)
@@ -63,6 +72,12 @@ async def run_sync_schedule(engine: sa.Engine, gateway: BillingGateway, minutes:
                 log.info("billing sync received %d records", result.received)
         except Exception:
             log.exception("billing sync failed")
+        if settings is not None:
+            try:
+                if await asyncio.to_thread(notify, engine, settings):
+                    letters_queued()
+            except Exception:
+                log.exception("notifications failed")
         wake.clear()
         with contextlib.suppress(TimeoutError):
             stop_or_wake = asyncio.ensure_future(_first(stop, wake))
@@ -85,7 +100,8 @@ def request_sync() -> None:
 
 
 @contextlib.asynccontextmanager
-async def billing_background(engine: sa.Engine, settings: Settings) -> AsyncIterator[None]:
+async def billing_background(engine: sa.Engine, settings: Settings,
+                             letters_queued: Callable[[], None] = lambda: None) -> AsyncIterator[None]:
     global _wake
     await asyncio.to_thread(seed_demo_if_empty, engine, settings)
     if settings.demo:
@@ -96,8 +112,8 @@ async def billing_background(engine: sa.Engine, settings: Settings) -> AsyncIter
     stop, wake = asyncio.Event(), asyncio.Event()
     worker = DeliveryWorker(gateway, engine=engine)
     tasks = [asyncio.create_task(worker.run_forever(stop), name="lkk-billing-deliveries"),
-             asyncio.create_task(run_sync_schedule(engine, gateway, settings.billing_sync_minutes, stop, wake),
-                                 name="lkk-billing-sync")]
+             asyncio.create_task(run_sync_schedule(engine, gateway, settings.billing_sync_minutes, stop, wake,
+                                                   settings, letters_queued), name="lkk-billing-sync")]
     _wake = wake
     try:
         yield

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Field, Session, col, func, select
 
+from lkk_app.billing import reconciliation
 from lkk_app.billing.gateway import BillingGateway, BillingRejected, BillingUnavailable
 from lkk_app.billing.readings import answers
 from lkk_app.billing.types import ReadingsAck, ReadingsSubmission
@@ -28,6 +29,7 @@ log = logging.getLogger("lkk.billing")
 
 BINDING_NOTICE = "binding_notice"
 READINGS = "readings"
+RECONCILIATION = "reconciliation"
 # A notice billing has not taken for this long is given up (and logged).
 EXPIRES = timedelta(days=7)
 
@@ -80,6 +82,13 @@ def cancel_readings(session: Session, idempotency_key: str) -> bool:
     return row is not None and DELIVERIES.cancel(session, row.id or 0, "replaced by a newer submission")
 
 
+def queue_reconciliation(session: Session, *, request_id: int, idempotency_key: str) -> BillingDelivery:
+    """Ask billing for an акт сверки (``lkk_reconciliation_request``); its answer names the act's document."""
+    row: BillingDelivery = DELIVERIES.add(session, kind=RECONCILIATION, idempotency_key=idempotency_key[:100],
+                                          payload={"request_id": request_id})
+    return row
+
+
 def pending_count(session: Session) -> int:
     return int(session.exec(select(func.count()).select_from(BillingDelivery).where(
         col(BillingDelivery.status).in_([STATUSES.pending, STATUSES.running]))).one())
@@ -111,6 +120,8 @@ async def deliver_one(pk: int, gateway: BillingGateway, engine: sa.Engine) -> st
     kind, payload, key = job
     if kind == READINGS:
         return await _deliver_readings(pk, int(payload.get("submission_id", 0)), key, gateway, engine)
+    if kind == RECONCILIATION:
+        return await _deliver_reconciliation(pk, int(payload.get("request_id", 0)), key, gateway, engine)
     if kind != BINDING_NOTICE:
         return await asyncio.to_thread(_finish, engine, pk, STATUSES.failed, f"unknown kind {kind!r}")
     try:
@@ -176,3 +187,46 @@ async def _deliver_readings(pk: int, submission_id: int, key: str, gateway: Bill
         return await asyncio.to_thread(_ended, engine, pk, submission_id, STATUSES.failed,
                                        f"rejected: {exc.code}", exc.code)
     return await asyncio.to_thread(_answered, engine, pk, submission_id, ack)
+
+
+def _reconciliation(engine: sa.Engine, request_id: int) -> tuple[str, date, date] | None:
+    with Session(engine) as session:
+        row = reconciliation.outgoing_reconciliation(session, request_id)
+        return None if row is None else (row.contract_key, row.period_from, row.period_to)
+
+
+def _reconciliation_answered(engine: sa.Engine, pk: int, request_id: int, document_key: str) -> str:
+    with Session(engine, expire_on_commit=False) as session:
+        reconciliation.reconciliation_sent(session, request_id, document_key)
+        session.execute(sa.update(BillingDelivery).where(col(BillingDelivery.id) == pk)
+                        .values(reference=document_key[:100]))
+        outcome = DELIVERIES.finish(session, pk, STATUSES.done)
+        session.commit()
+        return outcome
+
+
+def _reconciliation_ended(engine: sa.Engine, pk: int, request_id: int, result: str, error: str) -> str:
+    with Session(engine, expire_on_commit=False) as session:
+        outcome = DELIVERIES.finish(session, pk, result, error)
+        if outcome == STATUSES.failed:
+            reconciliation.reconciliation_failed(session, request_id)
+        session.commit()
+        return outcome
+
+
+async def _deliver_reconciliation(pk: int, request_id: int, key: str, gateway: BillingGateway,
+                                  engine: sa.Engine) -> str:
+    request = await asyncio.to_thread(_reconciliation, engine, request_id)
+    if request is None:
+        return await asyncio.to_thread(_finish, engine, pk, STATUSES.failed, "nothing to send")
+    contract_key, period_from, period_to = request
+    try:
+        ack = await gateway.request_reconciliation(contract_key, period_from, period_to, key)
+    except BillingUnavailable as exc:
+        return await asyncio.to_thread(_reconciliation_ended, engine, pk, request_id, RETRY,
+                                       f"billing unavailable: {exc.reason}")
+    except BillingRejected as exc:
+        log.warning("billing #%d: reconciliation rejected (%s)", pk, exc.code)
+        return await asyncio.to_thread(_reconciliation_ended, engine, pk, request_id, STATUSES.failed,
+                                       f"rejected: {exc.code}")
+    return await asyncio.to_thread(_reconciliation_answered, engine, pk, request_id, ack.reference)

@@ -29,10 +29,12 @@ from lkk_app.billing.types import (
     Balance,
     ChangeKind,
     Contract,
+    Document,
     Installation,
     Meter,
     MeteringPoint,
     Organisation,
+    Payment,
     PlanItem,
     Reading,
     ReadingSource,
@@ -106,6 +108,8 @@ class BillingDocumentCopy(SQLModel, table=True):
     status: str = Field(max_length=16)
     data: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     synced_at: datetime = Field(sa_type=NaiveUTC)
+    # When the cabinet first received it (a new document's letter); kept on updates.
+    first_synced_at: datetime = Field(sa_type=NaiveUTC, index=True)
 
 
 class BillingPaymentCopy(SQLModel, table=True):
@@ -173,9 +177,11 @@ def _search_text(record: Any) -> str:
     return " ".join(w for w in words if w).lower()[:600]
 
 
-def _upsert(db: Session, table: sa.Table, rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
+def _upsert(db: Session, table: sa.Table, rows: list[dict[str, Any]], keys: Sequence[str],
+            kept: Sequence[str] = ()) -> None:
+    """Insert ``rows``, or update those whose ``keys`` are there (but for the ``kept`` columns)."""
     statement = dialect_insert(db, table).values(rows)
-    updated = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
+    updated = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in (*keys, *kept)}
     db.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updated))
 
 
@@ -187,7 +193,8 @@ def store_records(db: Session, kind: ChangeKind, records: Iterable[Any], now: da
         return _store_typed(db, BillingDocumentCopy, [
             {"key": r.key, "contract_key": r.contract_key, "kind": r.kind.value, "number": r.number[:40],
              "issued_on": r.issued_on, "period_from": r.period_from, "period_to": r.period_to, "amount": r.amount,
-             "status": r.status.value, "data": _json(r), "synced_at": now} for r in records])
+             "status": r.status.value, "data": _json(r), "synced_at": now, "first_synced_at": now}
+            for r in records], kept=("first_synced_at",))
     if kind is ChangeKind.PAYMENTS:
         return _store_typed(db, BillingPaymentCopy, [
             {"key": r.key, "organisation_key": r.organisation_key, "contract_key": r.contract_key,
@@ -206,9 +213,9 @@ def _json(record: Any) -> str:
     return json.dumps(wire.encode(record), ensure_ascii=False, sort_keys=True)
 
 
-def _store_typed(db: Session, model: Any, rows: list[dict[str, Any]]) -> int:
+def _store_typed(db: Session, model: Any, rows: list[dict[str, Any]], kept: Sequence[str] = ()) -> int:
     if rows:
-        _upsert(db, table_of(model), rows, ("key",))
+        _upsert(db, table_of(model), rows, ("key",), kept)
     return len(rows)
 
 
@@ -361,6 +368,94 @@ def last_error(db: Session) -> tuple[str, datetime | None] | None:
 
 def points_of(db: Session, contract_key: str) -> list[MeteringPoint]:
     return children(db, ChangeKind.POINTS, [contract_key])
+
+
+# --------------------------------------------------------------------------- documents and money
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DocumentQuery:
+    """Which of a contract's documents a list shows, in what order, which page."""
+
+    contract_key: str
+    kinds: tuple[str, ...] = ()  # DocumentKind values; empty: every kind
+    statuses: tuple[str, ...] = ()  # DocumentStatus values; empty: every status
+    period_from: date | None = None  # documents whose period ends on or after this day …
+    period_to: date | None = None  # … and starts on or before this one
+    newest_first: bool = True
+    offset: int = 0
+    limit: int = 20
+
+
+def _document_filter(query: DocumentQuery) -> list[Any]:
+    where: list[Any] = [BillingDocumentCopy.contract_key == query.contract_key]
+    if query.kinds:
+        where.append(col(BillingDocumentCopy.kind).in_(query.kinds))
+    if query.statuses:
+        where.append(col(BillingDocumentCopy.status).in_(query.statuses))
+    if query.period_from is not None:
+        where.append(col(BillingDocumentCopy.period_to) >= query.period_from)
+    if query.period_to is not None:
+        where.append(col(BillingDocumentCopy.period_from) <= query.period_to)
+    return where
+
+
+def documents_page(db: Session, query: DocumentQuery) -> tuple[list[Document], int]:
+    """One page of a contract's documents by date of issue, and how many match."""
+    where = _document_filter(query)
+    total = db.exec(select(sa.func.count()).select_from(BillingDocumentCopy).where(*where)).one()
+    issued = col(BillingDocumentCopy.issued_on)
+    order = (issued.desc(), col(BillingDocumentCopy.key).desc()) if query.newest_first else (
+        issued, col(BillingDocumentCopy.key))
+    rows = db.exec(select(BillingDocumentCopy.data).where(*where).order_by(*order)
+                   .offset(max(0, query.offset)).limit(max(1, query.limit))).all()
+    return [wire.decode(Document, json.loads(data)) for data in rows], int(total)
+
+
+def documents(db: Session, keys: Iterable[str]) -> dict[str, Document]:
+    """The documents with these keys (those the copy has), by key."""
+    wanted = sorted(set(keys))
+    found: dict[str, Document] = {}
+    for start in range(0, len(wanted), 900):
+        rows = db.exec(select(BillingDocumentCopy.key, BillingDocumentCopy.data).where(
+            col(BillingDocumentCopy.key).in_(wanted[start:start + 900]))).all()
+        found.update((key, wire.decode(Document, json.loads(data))) for key, data in rows)
+    return found
+
+
+def documents_of(db: Session, contract_key: str, kinds: Sequence[str] = (),
+                 since: date | None = None) -> list[Document]:
+    """A contract's documents (of ``kinds``; issued ``since`` or later), oldest first."""
+    query = select(BillingDocumentCopy.data).where(BillingDocumentCopy.contract_key == contract_key)
+    if kinds:
+        query = query.where(col(BillingDocumentCopy.kind).in_(list(kinds)))
+    if since is not None:
+        query = query.where(col(BillingDocumentCopy.issued_on) >= since)
+    rows = db.exec(query.order_by(col(BillingDocumentCopy.issued_on), col(BillingDocumentCopy.key))).all()
+    return [wire.decode(Document, json.loads(data)) for data in rows]
+
+
+def payments_of(db: Session, *, contract_key: str | None = None, organisation_key: str | None = None,
+                unidentified: bool = False, offset: int = 0, limit: int = 1000) -> tuple[list[Payment], int]:
+    """Payments to a contract (or an organisation's unidentified ones), newest first,
+    one page, and how many there are."""
+    where: list[Any] = ([BillingPaymentCopy.organisation_key == (organisation_key or ""),
+                         col(BillingPaymentCopy.contract_key).is_(None)] if unidentified
+                        else [BillingPaymentCopy.contract_key == (contract_key or "")])
+    total = db.exec(select(sa.func.count()).select_from(BillingPaymentCopy).where(*where)).one()
+    rows = db.exec(select(BillingPaymentCopy.data).where(*where)
+                   .order_by(col(BillingPaymentCopy.paid_on).desc(), col(BillingPaymentCopy.key).desc())
+                   .offset(max(0, offset)).limit(max(1, limit))).all()
+    return [wire.decode(Payment, json.loads(data)) for data in rows], int(total)
+
+
+def balance(db: Session, contract_key: str) -> Balance | None:
+    return get_record(db, ChangeKind.BALANCES, contract_key)
+
+
+def plan_items(db: Session, contract_key: str) -> list[PlanItem]:
+    """The contract's plan items, by month and kind."""
+    return children(db, ChangeKind.PLAN_ITEMS, [contract_key])
 
 
 # --------------------------------------------------------------------------- sync state

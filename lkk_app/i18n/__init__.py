@@ -23,6 +23,7 @@ from lkk_app.i18n import (
     billing,
     cli,
     common,
+    documents,
     errors,
     login,
     mail,
@@ -34,7 +35,7 @@ from lkk_app.i18n import (
 )
 
 AREAS: tuple[ModuleType, ...] = (common, login, register, recovery, profile, support, mail, errors, cli, billing,
-                                 readings)
+                                 readings, documents)
 
 
 def _merge(areas: Iterable[ModuleType]) -> dict[str, str]:

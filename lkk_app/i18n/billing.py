@@ -176,9 +176,12 @@ RU: dict[str, str] = {
     "document_status.preparing": "готовится",
     "document_status.issued": "выставлен",
     "document_status.reversed": "сторнирован",
-    "plan_item_kind.first": "30 % до 10-го числа",
-    "plan_item_kind.second": "40 % до 25-го числа",
-    "plan_item_kind.final": "окончательный расчёт до 18-го числа следующего месяца",
+    "plan_item_kind.first": "плановый платёж 30 %",
+    "plan_item_kind.second": "плановый платёж 40 %",
+    "plan_item_kind.final": "окончательный расчёт",
+    # The payment purpose line (lkk_app/billing/money.py)
+    "money.purpose": "Оплата за электроэнергию по договору {contract} за {month} ({what}), "
+                     "в т.ч. НДС {rate} % {vat} руб.",
     "change_kind.organisations": "организации",
     "change_kind.contracts": "договоры",
     "change_kind.points": "точки учёта",

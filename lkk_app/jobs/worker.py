@@ -128,7 +128,7 @@ async def background_lifespan():
     cleaner = asyncio.create_task(run_housekeeping(stop), name="lkk-housekeeping")
     _worker = worker
     try:
-        async with billing_background(db_module.get_engine(), worker.settings):
+        async with billing_background(db_module.get_engine(), worker.settings, wake_mail_sender):
             yield
     finally:
         _worker = None

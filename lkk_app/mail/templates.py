@@ -75,6 +75,21 @@ TEMPLATES: dict[str, TemplateSpec] = {
                                       "status"),
                                      columns=("mail.col_point", "mail.col_meter", "mail.col_zone",
                                               "mail.col_value", "mail.col_consumption"), optional=("more",)),
+    "new_documents": TemplateSpec("new_documents", None, ("login", "count", "address", "profile"),
+                                  columns=("mail.col_contract", "mail.col_document", "mail.col_number",
+                                           "mail.col_date", "mail.col_amount"), optional=("more",)),
+    "readings_window_open": TemplateSpec("readings_window_open", None, ("login", "count", "address", "profile"),
+                                         columns=("mail.col_contract", "mail.col_month", "mail.col_until"),
+                                         optional=("more",)),
+    "readings_window_closing": TemplateSpec("readings_window_closing", None,
+                                            ("login", "count", "address", "profile"),
+                                            columns=("mail.col_contract", "mail.col_month", "mail.col_until"),
+                                            optional=("more",)),
+    "debt_appeared": TemplateSpec("debt_appeared", None, ("login", "count", "address", "profile"),
+                                  columns=("mail.col_contract", "mail.col_overdue", "mail.col_due"),
+                                  optional=("more",)),
+    "reconciliation_ready": TemplateSpec("reconciliation_ready", None,
+                                         ("login", "contract", "number", "period", "address")),
 }
 MAX_ROWS = 200
 

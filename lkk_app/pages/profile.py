@@ -16,7 +16,15 @@ from lkk_app.components.layout import (
     submit_button,
 )
 from lkk_app.i18n import t
-from lkk_app.state.profile import JournalItem, PasswordPanel, PhonePanel, ProfileState, SessionItem, SessionsPanel
+from lkk_app.state.profile import (
+    JournalItem,
+    NotificationsPanel,
+    PasswordPanel,
+    PhonePanel,
+    ProfileState,
+    SessionItem,
+    SessionsPanel,
+)
 
 
 def _saved(message: rx.Var) -> rx.Component:
@@ -58,6 +66,45 @@ def _password_form() -> rx.Component:
         ),
     )
 
+
+
+# The letters a person may choose, with their labels and hints.
+NOTICE_CHOICES = (
+    ("new_document", "profile.notify_new_document", "profile.notify_new_document_hint"),
+    ("window_opens", "profile.notify_window_opens", "profile.notify_window_opens_hint"),
+    ("window_closing", "profile.notify_window_closing", "profile.notify_window_closing_hint"),
+    ("debt", "profile.notify_debt", "profile.notify_debt_hint"),
+)
+
+
+def _notifications_form() -> rx.Component:
+    p = NotificationsPanel
+    return panel(
+        t("profile.notify_section"), "notify-title",
+        rx.el.p(t("profile.notify_note"), class_name="panel-note"),
+        event_form(
+            rx.el.fieldset(
+                rx.el.legend(t("profile.notify_legend"), class_name="sr-only"),
+                *[rx.el.label(
+                    rx.el.input(type="checkbox", name=kind, id="notify-" + kind.replace("_", "-"),
+                                default_checked=p.notify.get(kind, True),
+                                key=kind + rx.cond(p.notify.get(kind, True), "1", "0"),
+                                aria_describedby="notify-" + kind.replace("_", "-") + "-hint"),
+                    rx.el.span(rx.el.span(t(title), class_name="check-title"),
+                               rx.el.span(t(hint), id="notify-" + kind.replace("_", "-") + "-hint",
+                                          class_name="cell-note")),
+                    class_name="check-row notify-row",
+                ) for kind, title, hint in NOTICE_CHOICES],
+                class_name="notify-set",
+            ),
+            submit_button(t("profile.notify_save"), t("profile.notify_saving"), icon="check",
+                          variant="blue", busy_flag=p.notify_busy),
+            _saved(p.notify_saved),
+            on_submit=NotificationsPanel.save_notifications,
+            narrow=True,
+        ),
+        id="notifications",
+    )
 
 
 def _session_row(item: SessionItem) -> rx.Component:
@@ -184,6 +231,7 @@ def profile_page() -> rx.Component:
             aria_labelledby="profile-title",
         ),
         rx.el.div(_phone_form(), _password_form(), class_name="panel-grid"),
+        _notifications_form(),
         _sessions_panel(),
         _journal_panel(),
     )

@@ -1,7 +1,8 @@
 """The cabinet's «Профиль» tab: the account (:class:`ProfileState`, which the
 page load fills in one go), and one substate per panel with a form: the phone
-(:class:`PhonePanel`), the password (:class:`PasswordPanel`) and the active
-sessions («Сеансы», :class:`SessionsPanel`).  «Журнал безопасности» only shows
+(:class:`PhonePanel`), the password (:class:`PasswordPanel`), the active
+sessions («Сеансы», :class:`SessionsPanel`) and the letters about the contracts
+(«Уведомления», :class:`NotificationsPanel`).  «Журнал безопасности» only shows
 what the page state holds."""
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from lkk_app.auth import account, security, useragent, users
 from lkk_app.auth import login as login_flow
 from lkk_app.auth import sessions as session_service
 from lkk_app.auth.sessions import CurrentUser
+from lkk_app.billing import notifications
+from lkk_app.core import clock
 from lkk_app.core.errors import FieldErrors
 from lkk_app.core.formatting import local_datetime
 from lkk_app.i18n import RU, messages, t
@@ -103,8 +106,13 @@ def _as_row_id(value: object) -> int | None:
 # Each runs in a worker thread, in one transaction with the resolution of the session.
 
 
-def _load(db: Session, me: CurrentUser, token: str) -> tuple[CurrentUser, security.SecuritySnapshot]:
-    return me, security.snapshot(db, me.id, token)
+def _load(db: Session, me: CurrentUser, token: str
+          ) -> tuple[CurrentUser, security.SecuritySnapshot, notifications.Preferences]:
+    return me, security.snapshot(db, me.id, token), notifications.preferences(db, me.id)
+
+
+def _save_notifications(db: Session, me: CurrentUser, wanted: notifications.Preferences) -> notifications.Preferences:
+    return notifications.save_preferences(db, me.id, wanted, clock.utcnow())
 
 
 def _snapshot(db: Session, me: CurrentUser, token: str) -> security.SecuritySnapshot:
@@ -189,14 +197,16 @@ class ProfileState(AuthState):
 
     @rx.event
     async def on_load(self):
-        for panel in (PhonePanel, PasswordPanel, SessionsPanel):
+        for panel in (PhonePanel, PasswordPanel, SessionsPanel, NotificationsPanel):
             (await self.get_state(panel)).reset()
         try:
-            me, snapshot = await self._run_as_user(_load, self._session_token())
+            me, snapshot, wanted = await self._run_as_user(_load, self._session_token())
         except SignedOut as gone:
             return self._signed_out(gone)
         self._set_security(snapshot)
+        (await self.get_state(NotificationsPanel))._show(wanted)
         self._fill(me)
+        return None
 
 
 class PhonePanel(ProfileState):
@@ -322,3 +332,28 @@ class SessionsPanel(ProfileState):
     def _clear(self) -> None:
         super()._clear()
         self.confirm_end_all = False
+
+
+class NotificationsPanel(ProfileState):
+    """«Уведомления»: which letters about the contracts this person gets."""
+
+    notify: dict[str, bool] = {}
+    notify_saved: str = ""
+    notify_busy: bool = False
+
+    def _show(self, wanted: notifications.Preferences) -> None:
+        self.notify = {kind: wanted.wants(kind) for kind in notifications.KINDS}
+
+    @rx.event
+    async def save_notifications(self, form_data: dict):
+        ticked = read_form(form_data, notifications.KINDS)
+        wanted = notifications.Preferences(**{kind: ticked[kind] in ("on", "true", "1")
+                                              for kind in notifications.KINDS})
+        self.notify_saved = ""
+        work = functools.partial(self._run_as_user, _save_notifications, wanted)
+        async for event in submit_form(self, "notify_busy", work, self._notifications_saved):
+            yield event
+
+    def _notifications_saved(self, wanted: notifications.Preferences) -> None:
+        self._show(wanted)
+        self.notify_saved = t("profile.notify_saved")

@@ -29,11 +29,12 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from lkk_app.billing import money
 from lkk_app.billing.adapters.demo_tables import (
     DemoContract,
     DemoDocument,
@@ -45,6 +46,7 @@ from lkk_app.billing.adapters.demo_tables import (
     DemoRegister,
     DemoTransformer,
 )
+from lkk_app.billing.money import cents
 from lkk_app.billing.readings.rules import month_start
 from lkk_app.billing.types import (
     Balance,
@@ -55,10 +57,8 @@ from lkk_app.billing.types import (
     PlanItem,
     PlanItemKind,
 )
-from lkk_app.core.formatting import month_text
-from lkk_app.core.formatting import number as money
+from lkk_app.i18n import label
 
-CENT = Decimal("0.01")
 KEY_RATE = Decimal("0.16")  # the key rate the demo's пени use
 PENALTY_DAYS = 300  # 1/300 of the key rate a day
 FIRST_SHARE, SECOND_SHARE = Decimal("0.30"), Decimal("0.40")
@@ -74,10 +74,6 @@ TARIFFS: dict[tuple[int, str], dict[str, Decimal]] = {
 # Prefixes of the documents' numbers.
 PREFIX = {DocumentKind.VAT_INVOICE: "СФ", DocumentKind.TRANSFER_ACT: "АП", DocumentKind.INVOICE: "СЧ",
           DocumentKind.PLAN_INVOICE: "ПЛ", DocumentKind.RECONCILIATION_ACT: "АС"}
-
-
-def cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def vat_rate(period: date) -> Decimal:
@@ -270,7 +266,7 @@ def _document(kind: DocumentKind, contract: DemoContract, period: date, *, issue
         vat = cents(net * rate / 100)
         amount = net + vat
     else:  # a plan invoice: a share of the month, VAT included
-        vat = cents(amount * rate / (100 + rate))
+        vat = money.vat_inside(amount, rate)
     energy = sum((line.energy for line in lines), Decimal(0)) if lines else None
     return DemoDocument(
         key=_key(kind, contract, period, suffix), contract_key=contract.key, kind=kind.value,
@@ -431,13 +427,6 @@ def balance(ledger: Ledger, today: date) -> Balance:
 # --------------------------------------------------------------------------- the demo's history
 
 
-def _purpose(contract: DemoContract, period: date, what: str, amount: Decimal) -> str:
-    rate = vat_rate(period)
-    vat = cents(amount * rate / (100 + rate))
-    return (f"Оплата за электроэнергию по договору {contract.number} за {month_text(period)} ({what}), "
-            f"в т.ч. НДС {rate.normalize()} % {money(vat, 2)} руб.")
-
-
 def seed_history(db: Session, today: date, *, log) -> None:
     """Documents and payments of the demo contracts, month by month, up to today:
     every month with all its readings closed; the plan paid on the 8th and the
@@ -485,13 +474,12 @@ def _pay_month(db: Session, ledger: Ledger, month: date, today: date, orders: di
     for item in plan_items(ledger, month):
         if item.kind is not PlanItemKind.FINAL:
             day = 8 if item.kind is PlanItemKind.FIRST else 23
-            what = "плановый платёж 30 %" if item.kind is PlanItemKind.FIRST else "плановый платёж 40 %"
-            due.append((month.replace(day=day), item.amount, what, month))
+            due.append((month.replace(day=day), item.amount, label(item.kind), month))
     for item in plan_items(ledger, previous):
         if item.kind is PlanItemKind.FINAL and item.amount > item.paid:
             paid_on = month.replace(day=28 if late else 12 if contract.payment_regime != "interim" else 16)
             amount = cents((item.amount - item.paid) / 2) if half else item.amount - item.paid
-            due.append((paid_on, amount, "окончательный расчёт", previous))
+            due.append((paid_on, amount, label(PlanItemKind.FINAL), previous))
     for paid_on, amount, what, period in due:
         if paid_on > today or amount <= 0 or (contract.key, month) in stories:
             continue
@@ -499,7 +487,7 @@ def _pay_month(db: Session, ledger: Ledger, month: date, today: date, orders: di
         pay(db, ledger, key=f"pay-{contract.key[4:]}-{period:%Y%m}-{paid_on:%d}",
             organisation_key=contract.organisation_key, paid_on=paid_on,
             order_number=str(orders[contract.organisation_key]), amount=amount,
-            purpose=_purpose(contract, period, what, amount), period=period, log=log)
+            purpose=money.purpose(contract.number, period, what, amount, vat_rate(period)), period=period, log=log)
 
 
 # --------------------------------------------------------------------------- «Акт сверки взаиморасчётов»
