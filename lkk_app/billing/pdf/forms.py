@@ -90,7 +90,7 @@ def _zone(line_zone: object) -> str:
 
 
 # Widths of the form's columns in mm (А, Б, 1, 1а, 2, 2а, 3 … 14): 277 mm, a landscape A4 page.
-_SF_WIDTHS = (6, 10, 50, 9, 8, 10, 16, 13, 19, 11, 10, 16, 19, 9, 10, 16, 8, 10, 13, 14)
+_SF_WIDTHS = (6, 10, 48, 9, 8, 10, 16, 13, 19, 11, 11, 17, 19, 9, 10, 16, 8, 10, 13, 14)
 # The form's headings: (text, colspan, rowspan) in the first row; the second row
 # holds the parts of the grouped columns (unit, country, unit of traceability).
 _SF_GROUPS = {"pdf.sf.col_unit", "pdf.sf.col_country", "pdf.sf.col_trace_unit"}
