@@ -185,9 +185,9 @@ def _act_form() -> rx.Component:
         rx.el.p(t("documents.act_note"), class_name="panel-note"),
         rx.el.form(
             rx.el.div(
-                month_field("act-from", "act_from", t("documents.month_from"), s.months, s.act_from,
+                month_field("act-from", "act_from", t("documents.act_from"), s.months, s.act_from,
                             s.act_errors.get("month_from", "")),
-                month_field("act-to", "act_to", t("documents.month_to"), s.months, s.act_to,
+                month_field("act-to", "act_to", t("documents.act_to"), s.months, s.act_to,
                             s.act_errors.get("month_to", "")),
                 class_name="filter-row",
             ),

@@ -87,8 +87,9 @@ def _notifications_form() -> rx.Component:
                 rx.el.legend(t("profile.notify_legend"), class_name="sr-only"),
                 *[rx.el.label(
                     rx.el.input(type="checkbox", name=kind, id="notify-" + kind.replace("_", "-"),
-                                default_checked=p.notify.get(kind, True),
-                                key=kind + rx.cond(p.notify.get(kind, True), "1", "0"),
+                                # not .get(kind, default): it would take a false for a missing one
+                                default_checked=p.notify[kind],
+                                key=kind + rx.cond(p.notify[kind], "1", "0"),
                                 aria_describedby="notify-" + kind.replace("_", "-") + "-hint"),
                     rx.el.span(rx.el.span(t(title), class_name="check-title"),
                                rx.el.span(t(hint), id="notify-" + kind.replace("_", "-") + "-hint",
