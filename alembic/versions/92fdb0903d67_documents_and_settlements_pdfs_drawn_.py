@@ -46,7 +46,6 @@ def upgrade() -> None:
     sa.Column('window_opens', sa.Boolean(), nullable=False),
     sa.Column('window_closing', sa.Boolean(), nullable=False),
     sa.Column('debt', sa.Boolean(), nullable=False),
-    sa.Column('documents_seen_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['lkk_user.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id')

@@ -67,9 +67,7 @@ class NotificationSettings(SQLModel, table=True):
     window_opens: bool = True
     window_closing: bool = True
     debt: bool = True
-    # Documents the cabinet received after this moment are new to the person.
-    documents_seen_at: datetime = Field(sa_type=NaiveUTC)
-    updated_at: datetime = Field(sa_type=NaiveUTC)
+    updated_at: datetime = Field(sa_type=NaiveUTC)  # what came before a choice is not told
 
 
 class NotificationSent(SQLModel, table=True):

@@ -9,21 +9,26 @@ once (a row per person, kind and subject), and each kind at most once a day
 per person: the first subject of the day inserts the day's marker row, and
 whoever fails to insert it sends nothing.  What was not told today waits for
 tomorrow's letter.  Letters go through the outbox (queued in the same
-transaction as their rows).
+transaction as their rows); the pass writes nothing else.
+
+A document is new to a person when the cabinet received it after they could
+see its contract (the binding, their membership), after their last choice of
+letters, and it was issued in the last :data:`NEW_DAYS` days — a contract
+bound today does not bring years of documents in a letter.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from lkk_app import routes
 from lkk_app.billing import binding, reconciliation, store
-from lkk_app.billing.binding_tables import Membership
+from lkk_app.billing.binding_tables import ContractBinding, Membership
 from lkk_app.billing.documents_tables import NotificationSent, NotificationSettings
 from lkk_app.billing.readings import tables as reading_tables
 from lkk_app.billing.readings.rules import open_window
@@ -41,6 +46,7 @@ from lkk_app.settings import Settings
 NEW_DOCUMENT, WINDOW_OPENS, WINDOW_CLOSING, DEBT = "new_document", "window_opens", "window_closing", "debt"
 KINDS = (NEW_DOCUMENT, WINDOW_OPENS, WINDOW_CLOSING, DEBT)
 CLOSING_DAYS = 2  # «за два дня до окончания приёма показаний»
+NEW_DAYS = 40  # a document issued earlier is history, not news
 ROWS_MAX = 50  # lines of one letter's table
 
 
@@ -65,23 +71,12 @@ def preferences(db: Session, user_id: int) -> Preferences:
     return Preferences(row.new_document, row.window_opens, row.window_closing, row.debt)
 
 
-def _settings_row(db: Session, user_id: int, now: datetime) -> NotificationSettings:
-    db.execute(dialect_insert(db, table_of(NotificationSettings)).values(
-        user_id=user_id, new_document=True, window_opens=True, window_closing=True, debt=True,
-        documents_seen_at=now, updated_at=now).on_conflict_do_nothing(index_elements=["user_id"]))
-    row = db.get(NotificationSettings, user_id)
-    if row is None:  # pragma: no cover - the row was just written
-        raise RuntimeError("no notification settings")
-    return row
-
-
 def save_preferences(db: Session, user_id: int, wanted: Preferences, now: datetime) -> Preferences:
     """Store the person's choice; flushes, does not commit."""
-    row = _settings_row(db, user_id, now)
-    row.new_document, row.window_opens = wanted.new_document, wanted.window_opens
-    row.window_closing, row.debt = wanted.window_closing, wanted.debt
-    row.updated_at = now
-    db.add(row)
+    values = {"new_document": wanted.new_document, "window_opens": wanted.window_opens,
+              "window_closing": wanted.window_closing, "debt": wanted.debt, "updated_at": now}
+    db.execute(dialect_insert(db, table_of(NotificationSettings)).values(user_id=user_id, **values)
+               .on_conflict_do_update(index_elements=["user_id"], set_=values))
     db.flush()
     return wanted
 
@@ -132,12 +127,27 @@ class Event:
     row: list[str]  # the letter's table row
 
 
-def _documents(db: Session, contracts: Sequence[Contract], since: datetime) -> list[Event]:
-    numbers = {c.key: c.number for c in contracts}
+def _visible_since(db: Session, user_id: int, chosen_at: datetime | None) -> dict[str, datetime]:
+    """Each contract the person sees, and since when (the later of its binding,
+    their membership and their last choice of letters)."""
+    rows = db.execute(sa.select(col(ContractBinding.contract_key), col(ContractBinding.bound_at),
+                                col(Membership.created_at))
+                      .join(Membership, col(Membership.organisation_key) == col(ContractBinding.organisation_key))
+                      .where(col(Membership.user_id) == user_id)).all()
+    return {key: max(bound, joined, chosen_at or bound) for key, bound, joined in rows}
+
+
+def _documents(db: Session, contracts: Sequence[Contract], since: dict[str, datetime], today: date) -> list[Event]:
+    numbers = {c.key: c.number for c in contracts if c.key in since}
+    if not numbers:
+        return []
     rows = db.exec(select(BillingDocumentCopy).where(
-        col(BillingDocumentCopy.contract_key).in_(list(numbers)), col(BillingDocumentCopy.first_synced_at) > since,
+        col(BillingDocumentCopy.contract_key).in_(list(numbers)),
+        col(BillingDocumentCopy.first_synced_at) > min(since.values()),
+        col(BillingDocumentCopy.issued_on) >= today - timedelta(days=NEW_DAYS),
         col(BillingDocumentCopy.status) != DocumentStatus.PREPARING.value)
         .order_by(col(BillingDocumentCopy.issued_on), col(BillingDocumentCopy.key)).limit(500)).all()
+    rows = [r for r in rows if r.first_synced_at > since[r.contract_key]]
     return [Event(f"doc:{r.key}", [numbers[r.contract_key], label(DocumentKind(r.kind)), r.number,
                                    date_text(r.issued_on), number(r.amount, 2)]) for r in rows]
 
@@ -210,18 +220,13 @@ def notify_user(db: Session, user: User, *, today: date, now: datetime, settings
     """The person's letters due now; how many were queued.  Flushes, does not commit."""
     if user.id is None:
         return 0
-    row = _settings_row(db, user.id, now)
-    wanted = Preferences(row.new_document, row.window_opens, row.window_closing, row.debt)
+    row = db.get(NotificationSettings, user.id)
+    wanted = Preferences(row.new_document, row.window_opens, row.window_closing, row.debt) if row else Preferences()
     contracts = [c for c in binding.bound_contracts(db, user.id, limit=500).contracts]
     sent = 0
     if wanted.new_document:
-        events = _documents(db, contracts, row.documents_seen_at)
-        sent += _send(db, user, NEW_DOCUMENT, events, today, now, settings)
-        if events and _told(db, user.id, NEW_DOCUMENT, [e.subject for e in events]) >= {e.subject for e in events}:
-            row.documents_seen_at = now  # all told: no need to look at them again
-    else:
-        row.documents_seen_at = now  # not wanted now: turning it on later does not bring the old ones
-    db.add(row)
+        since = _visible_since(db, user.id, row.updated_at if row else None)
+        sent += _send(db, user, NEW_DOCUMENT, _documents(db, contracts, since, today), today, now, settings)
     if wanted.window_opens or wanted.window_closing:
         opened, closing = _windows(db, contracts, today, settings)
         if wanted.window_opens:

@@ -124,8 +124,11 @@ VOLATILE_COLUMNS = {
 
 
 # The read copy of billing data and its sync state: the background sync writes
-# them whenever it runs (a page load may ask for a pass); no user's data.
-BACKGROUND_TABLES = {"billing_copy", "billing_sync_state"}
+# them whenever it runs (a page load may ask for a pass); no user's data.  So
+# does the pass of letters about the contracts after it (what it told whom, and
+# the letters themselves — only those kinds: any other letter is an attack's).
+BACKGROUND_TABLES = {"billing_copy", "billing_sync_state", "lkk_notification_sent"}
+BACKGROUND_LETTERS = {"new_documents", "readings_window_open", "readings_window_closing", "debt_appeared"}
 
 
 def is_log_table(name: str) -> bool:
@@ -150,7 +153,10 @@ def dump_tables(include_logs: bool = True) -> dict[str, list[dict]]:
                 continue
             volatile = VOLATILE_COLUMNS.get(name, set())
             cols = [c for c in table.columns if c.name not in volatile]
-            rows = conn.execute(sa.select(*cols).order_by(*table.primary_key.columns)).all()
+            query = sa.select(*cols).order_by(*table.primary_key.columns)
+            if name == "lkk_outbox" and not include_logs:
+                query = query.where(table.c.kind.not_in(BACKGROUND_LETTERS))
+            rows = conn.execute(query).all()
             out[name] = [dict(r._mapping) for r in rows]
     return out
 

@@ -163,3 +163,24 @@ async def test_two_processes_at_once_send_each_letter_once(world):
         thread.join(30)
     assert sorted(m.template for m in letters(w.engine, ann)) == ["debt_appeared", "readings_window_open"]
     assert sum(sent) == 2
+
+
+async def test_history_is_not_news(world):
+    """Documents received after the binding but issued long ago (a billing system
+    that sends a contract's past once it is bound) are not told."""
+    import sqlalchemy as sa
+
+    from lkk_app.billing.store import BillingDocumentCopy
+
+    w, ann, _ = world
+    later = NOW + timedelta(hours=1)
+    with Session(w.engine) as db:
+        db.execute(sa.update(BillingDocumentCopy).where(BillingDocumentCopy.contract_key == "ctr-1001")
+                   .values(first_synced_at=later))
+        db.commit()
+        recent = db.exec(select(BillingDocumentCopy).where(
+            BillingDocumentCopy.contract_key == "ctr-1001",
+            BillingDocumentCopy.issued_on >= NOW.date() - timedelta(days=notifications.NEW_DAYS))).all()
+    run(w.engine, later + timedelta(minutes=1))
+    [news] = [m for m in letters(w.engine, ann) if m.template == "new_documents"]
+    assert sorted(r[2] for r in rows_of(news)) == sorted(r.number for r in recent) and len(recent) < 10
