@@ -79,7 +79,7 @@ RU: dict[str, str] = {
     # «Уведомления» in «Профиль» (lkk_app/pages/profile.py)
     "profile.notify_section": "Уведомления",
     "profile.notify_note": "Письма о договорах Вашей организации приходят на адрес электронной почты из профиля, "
-                           "не чаще одного письма каждого вида в день.",
+                           "не чаще одного письма каждого вида в день. Выбор сохраняется сразу.",
     "profile.notify_legend": "О чём сообщать письмом",
     "profile.notify_new_document": "Выставлены новые документы",
     "profile.notify_new_document_hint": "Счета-фактуры, акты, счета и акты сверки по договорам",
@@ -89,8 +89,6 @@ RU: dict[str, str] = {
     "profile.notify_window_closing_hint": "За два дня до окончания, если показания ещё не переданы",
     "profile.notify_debt": "Появилась задолженность",
     "profile.notify_debt_hint": "Когда платёж не оплачен в срок",
-    "profile.notify_save": "Сохранить",
-    "profile.notify_saving": "Сохраняем…",
     "profile.notify_saved": "Настройки уведомлений сохранены.",
     # Letters about the contracts (lkk_app/billing/notifications.py)
     "mail.more_rows": "И ещё строк: {count} — все они видны в личном кабинете.",

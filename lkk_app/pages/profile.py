@@ -77,33 +77,34 @@ NOTICE_CHOICES = (
 )
 
 
+def _notice_box(kind: str, title: str, hint: str) -> rx.Component:
+    """One kind of letter: its tick (stored as soon as it changes), name and hint."""
+    p = NotificationsPanel
+    box_id = "notify-" + kind.replace("_", "-")
+    return rx.el.label(
+        # Ticked at once in the browser; drawn again from the stored choice.
+        rx.el.input(type="checkbox", id=box_id, default_checked=p.notify[kind],
+                    key=kind + rx.cond(p.notify[kind], "1", "0"),
+                    on_change=lambda ticked: NotificationsPanel.set_notification(kind, ticked),
+                    disabled=p.notify_busy, aria_describedby=box_id + "-hint"),
+        rx.el.span(rx.el.span(t(title), class_name="check-title"),
+                   rx.el.span(t(hint), id=box_id + "-hint", class_name="cell-note")),
+        class_name="check-row notify-row",
+    )
+
+
 def _notifications_form() -> rx.Component:
     p = NotificationsPanel
     return panel(
         t("profile.notify_section"), "notify-title",
         rx.el.p(t("profile.notify_note"), class_name="panel-note"),
-        event_form(
-            rx.el.fieldset(
-                rx.el.legend(t("profile.notify_legend"), class_name="sr-only"),
-                *[rx.el.label(
-                    rx.el.input(type="checkbox", name=kind, id="notify-" + kind.replace("_", "-"),
-                                # not .get(kind, default): it would take a false for a missing one
-                                default_checked=p.notify[kind],
-                                key=kind + rx.cond(p.notify[kind], "1", "0"),
-                                aria_describedby="notify-" + kind.replace("_", "-") + "-hint"),
-                    rx.el.span(rx.el.span(t(title), class_name="check-title"),
-                               rx.el.span(t(hint), id="notify-" + kind.replace("_", "-") + "-hint",
-                                          class_name="cell-note")),
-                    class_name="check-row notify-row",
-                ) for kind, title, hint in NOTICE_CHOICES],
-                class_name="notify-set",
-            ),
-            submit_button(t("profile.notify_save"), t("profile.notify_saving"), icon="check",
-                          variant="blue", busy_flag=p.notify_busy),
-            _saved(p.notify_saved),
-            on_submit=NotificationsPanel.save_notifications,
-            narrow=True,
+        rx.el.fieldset(
+            rx.el.legend(t("profile.notify_legend"), class_name="sr-only"),
+            *[_notice_box(kind, title, hint) for kind, title, hint in NOTICE_CHOICES],
+            class_name="notify-set",
+            aria_busy=rx.cond(p.notify_busy, "true", "false"),
         ),
+        _saved(p.notify_saved),
         id="notifications",
     )
 

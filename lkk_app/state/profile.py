@@ -345,12 +345,13 @@ class NotificationsPanel(ProfileState):
         self.notify = {kind: wanted.wants(kind) for kind in notifications.KINDS}
 
     @rx.event
-    async def save_notifications(self, form_data: dict):
-        ticked = read_form(form_data, notifications.KINDS)
-        wanted = notifications.Preferences(**{kind: ticked[kind] in ("on", "true", "1")
-                                              for kind in notifications.KINDS})
+    async def set_notification(self, kind: str, wanted: bool):
+        """A tick changed: the choice is stored at once (and said so)."""
+        if kind not in notifications.KINDS or not isinstance(wanted, bool):
+            return
+        choice = {**{k: self.notify.get(k, True) for k in notifications.KINDS}, kind: wanted}
         self.notify_saved = ""
-        work = functools.partial(self._run_as_user, _save_notifications, wanted)
+        work = functools.partial(self._run_as_user, _save_notifications, notifications.Preferences(**choice))
         async for event in submit_form(self, "notify_busy", work, self._notifications_saved):
             yield event
 

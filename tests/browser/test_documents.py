@@ -185,7 +185,6 @@ def test_the_letters_one_wants_are_chosen_in_the_profile(page, make_user):
     box = page.get_by_label("Появилась задолженность")
     expect(box).to_be_checked()
     box.uncheck()
-    page.locator("#notifications").get_by_role("button", name="Сохранить").click()
     expect(page.get_by_text("Настройки уведомлений сохранены.")).to_be_visible()
     page.reload()
     expect(page.get_by_label("Появилась задолженность")).not_to_be_checked()
