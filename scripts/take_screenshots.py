@@ -218,6 +218,26 @@ def main() -> None:
                     break
                 page.wait_for_timeout(1000)
             shot("readings-accepted", full=True)
+            # «Документы» of Д-1001 (November's came with the readings): an act of
+            # reconciliation asked for, «готовится» above the list; the request form.
+            page.set_viewport_size({"width": 1100, "height": 900})
+            page.get_by_role("link", name="Документы", exact=True).click()
+            expect(page.get_by_test_id("document-row").first).to_be_visible()
+            page.get_by_role("button", name="Запросить акт сверки").click()
+            expect(page.get_by_test_id("act-message")).to_contain_text("Запрос отправлен")
+            expect(page.get_by_test_id("act-request").first).to_be_visible()
+            page.evaluate("document.activeElement && document.activeElement.blur()")
+            shot_of("documents-act", "section[aria-labelledby=act-title]")
+            page.evaluate("window.scrollTo(0, 0)")
+            shot("documents-list")
+            # «Расчёты» of Д-1002, which is in debt: the balance, the plan; the chart.
+            page.get_by_role("link", name="Расчёты", exact=True).click()
+            page.get_by_label("Договор", exact=True).select_option(label="Д-1002")
+            expect(page.get_by_role("heading", name=re.compile("Состояние расчётов по договору Д-1002"))).to_be_visible()
+            expect(page.locator("tr.row-overdue").first).to_be_visible()
+            shot("settlements")
+            expect(page.locator(".recharts-bar-rectangle").first).to_be_visible()
+            shot_of("settlements-chart", "section[aria-labelledby=use-title]")
             page.set_viewport_size({"width": 900, "height": 700})
             page.get_by_role("button", name="Выйти", exact=True).click()
             expect(page.get_by_role("heading", name="Вход в личный кабинет")).to_be_visible()

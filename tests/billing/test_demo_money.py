@@ -54,6 +54,17 @@ def invoices(docs: list[Document], contract: str | None = None) -> list[Document
                    and contract in (None, d.contract_key)), key=lambda d: d.period_from)
 
 
+def charged_by(docs: list[Document], contract: str, today: date) -> Decimal:
+    """What a contract was charged by ``today``: each month's счёт-фактура, or its plan invoices before it."""
+    closed = {d.period_from: d.amount for d in invoices(docs, contract) if d.issued_on <= today}
+    planned: dict[date, Decimal] = defaultdict(Decimal)
+    for d in docs:
+        if (d.contract_key == contract and d.kind is DocumentKind.PLAN_INVOICE and d.issued_on <= today
+                and d.period_from not in closed):
+            planned[d.period_from] += d.amount
+    return sum(closed.values(), D(0)) + sum(planned.values(), D(0))
+
+
 def check_totals(doc: Document) -> None:
     """The lines give the document's energy, net amount, VAT and total."""
     for line in doc.lines:
@@ -89,9 +100,10 @@ async def test_readings_lines_totals_and_balance_agree(billing: Billing):
         [bill] = [d for d in docs if d.kind is DocumentKind.INVOICE and d.contract_key == sf.contract_key
                   and d.period_from == sf.period_from]
         assert bill.amount == sf.amount and bill.due_on is not None and bill.due_on > sf.period_to
-    # The balance: what was charged less what was paid, per contract.
+    # The balance: what was charged less what was paid, per contract — a month's
+    # счёт-фактура once issued, before it the month's plan invoices.
     for balance in w[ChangeKind.BALANCES]:
-        charged = sum((d.amount for d in invoices(docs, balance.contract_key) if d.issued_on <= TODAY), D(0))
+        charged = charged_by(docs, balance.contract_key, TODAY)
         paid = sum((p.amount for p in w[ChangeKind.PAYMENTS]
                     if p.contract_key == balance.contract_key and p.paid_on <= TODAY), D(0))
         assert balance.debt == charged - paid, balance.contract_key
@@ -129,10 +141,11 @@ async def test_the_stories_of_the_demo(billing: Billing):
     docs = w[ChangeKind.DOCUMENTS]
     # Д-1002: the last two months unpaid — a debt and its пени.
     assert balances["ctr-1002"].debt > 0 and balances["ctr-1002"].penalty > 0
-    # Д-1001: a final payment 10 days late six months ago — пени, but no debt.
-    assert balances["ctr-1001"].debt <= 0 < balances["ctr-1001"].penalty
-    # Д-2001: half of June's final payment paid in July; its advance for November
-    # is paid already, so the balance shows an overpayment, but June stays owed.
+    # Д-1001: a final payment 10 days late six months ago — пени, but nothing overdue now.
+    overdue = [i for i in w[ChangeKind.PLAN_ITEMS]
+               if i.contract_key == "ctr-1001" and i.due_on < TODAY and i.remaining > 0]
+    assert overdue == [] and balances["ctr-1001"].penalty > 0
+    # Д-2001: half of June's final payment paid in July: June stays owed, with пени.
     [june] = [i for i in w[ChangeKind.PLAN_ITEMS] if i.contract_key == "ctr-2001"
               and i.period == date(2026, 6, 1) and i.kind is PlanItemKind.FINAL]
     assert june.paid > 0 and june.remaining == june.amount - june.paid > 0
@@ -174,8 +187,11 @@ async def test_readings_given_as_of_the_1st_close_the_month_with_the_removed_met
         new_part = given[f"pu-1001-1b-{zone}"].consumption_kwh
         assert lines[("tu-1001-1", zone)] == new_part + tail
         assert lines[("tu-1001-2", zone)] == given[f"pu-1001-2-{zone}"].consumption_kwh
-    # The balance grew by the new счёт-фактура only once it is issued (the 31st).
+    # The счёт-фактура (issued the 31st) now charges the month instead of its plan invoices.
     assert sf.issued_on == date(2026, 10, 31)
+    planned = sum((d.amount for d in after[ChangeKind.DOCUMENTS] if d.contract_key == "ctr-1001"
+                   and d.kind is DocumentKind.PLAN_INVOICE and d.period_from == october), D(0))
+    assert planned > 0
     old_balance = {b.contract_key: b.debt for b in before[ChangeKind.BALANCES]}["ctr-1001"]
     new_balance = {b.contract_key: b.debt for b in after[ChangeKind.BALANCES]}["ctr-1001"]
-    assert new_balance == old_balance + sf.amount
+    assert new_balance == old_balance + sf.amount - planned

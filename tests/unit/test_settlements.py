@@ -48,11 +48,13 @@ async def test_a_contract_in_debt_shows_what_is_overdue_and_what_to_pay_next(wor
     assert s.supplier.bik == get_settings().supplier.bik
 
 
-async def test_a_contract_paid_ahead_has_nothing_overdue(world):
+async def test_a_contract_paid_on_time_owes_only_what_is_not_due(world):
     w, ann, _ = world
     s = _of(w.engine, ann, "ctr-1001")
-    assert s.balance is not None and s.balance.debt < 0 and s.overdue == 0
-    assert not any(r.overdue for r in s.plan)
+    # Owed: December's plan invoices, issued on the 1st and not due yet; nothing overdue.
+    december = [r.item for r in s.plan if r.item.period == date(2026, 12, 1)]
+    assert s.balance is not None and s.balance.debt == sum((i.amount for i in december), Decimal(0)) > 0
+    assert s.overdue == 0 and not any(r.overdue for r in s.plan)
     # December's plan invoices are open: 30 % by the 10th first.
     assert s.next_due is not None and s.next_due.item.kind is PlanItemKind.FIRST
     assert s.next_due.item.due_on == date(2026, 12, 10)

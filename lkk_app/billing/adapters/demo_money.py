@@ -399,25 +399,66 @@ def plan_items(ledger: Ledger, month: date) -> list[PlanItem]:
     return found
 
 
-def balance(ledger: Ledger, today: date) -> Balance:
-    """What the contract owes (+) or has paid ahead (−) today, and its пени."""
+def _charged(ledger: Ledger, month: date, today: date) -> tuple[Decimal, list[PlanItem]]:
+    """What a month charges as of ``today`` and the items it is paid by: its
+    счёт-фактура once issued (all its items), else its plan invoices issued so far."""
     contract = ledger.contract
-    charges = [d for d in ledger.charges() if d.issued_on <= today]
-    payments = sorted((p for p in ledger.payments if p.paid_on <= today), key=lambda p: (p.paid_on, p.key))
-    owed = sum((d.amount for d in charges), Decimal(0))
-    paid = sum((p.amount for p in payments), Decimal(0))
-    by_period = ledger.paid_by_period(today)
+    invoice = ledger.documents.get(_key(DocumentKind.VAT_INVOICE, contract, month))
+    items = plan_items(ledger, month)
+    if invoice is not None and invoice.status == DocumentStatus.ISSUED.value and invoice.issued_on <= today:
+        return invoice.amount, items
+    issued = [ledger.documents.get(_key(DocumentKind.PLAN_INVOICE, contract, month, str(n))) for n in (1, 2)]
+    plans = {d.due_on for d in issued if d is not None and d.issued_on <= today}
+    items = [i for i in items if i.kind is not PlanItemKind.FINAL and i.due_on in plans]
+    return sum((i.amount for i in items), Decimal(0)), items
+
+
+def _late(items: list[PlanItem], payments: list[tuple[date, Decimal]], today: date) -> Decimal:
+    """Пени of a month's items: each paid in due order by the month's payments as
+    they came; a part paid (or still unpaid today) after its due date costs 1/300
+    of the key rate a day."""
     penalty = Decimal(0)
-    for doc in charges:
-        due = final_due(contract, doc.period_from)
-        left = doc.amount
-        for paid_on, amount in sorted(by_period.get(doc.period_from, ())):
-            covered = min(left, amount)
-            if paid_on > due:
-                penalty += covered * KEY_RATE / PENALTY_DAYS * (paid_on - due).days
+    dates = [paid_on for paid_on, _ in sorted(payments)]
+    amounts = [amount for _, amount in sorted(payments)]
+    for item in sorted(items, key=lambda i: i.due_on):
+        left = item.amount
+        while left > 0 and amounts:
+            covered = min(left, amounts[0])
+            if dates[0] > item.due_on:
+                penalty += covered * KEY_RATE / PENALTY_DAYS * (dates[0] - item.due_on).days
             left -= covered
-        if left > 0 and today > due:
-            penalty += left * KEY_RATE / PENALTY_DAYS * (today - due).days
+            amounts[0] -= covered
+            if amounts[0] <= 0:
+                dates.pop(0)
+                amounts.pop(0)
+        if left > 0 and today > item.due_on:
+            penalty += left * KEY_RATE / PENALTY_DAYS * (today - item.due_on).days
+    return penalty
+
+
+def sales_less_payments(ledger: Ledger, on: date) -> Decimal:
+    """The accounts' balance an акт сверки closes with: the счета-фактуры issued by
+    ``on`` less the payments received by then (plan invoices are bills for
+    advances, not sales: an unpaid one is owed, see :func:`balance`, but not in
+    the accounts)."""
+    sold = sum((d.amount for d in ledger.charges() if d.issued_on <= on), Decimal(0))
+    return sold - sum((p.amount for p in ledger.payments if p.paid_on <= on), Decimal(0))
+
+
+def balance(ledger: Ledger, today: date) -> Balance:
+    """What the contract owes (+) or has paid ahead (−) today — each month's
+    счёт-фактура, or before it the month's plan invoices — and its пени."""
+    contract = ledger.contract
+    months = sorted({d.period_from for d in ledger.documents.values()
+                     if d.kind in (DocumentKind.VAT_INVOICE.value, DocumentKind.PLAN_INVOICE.value)})
+    payments = sorted((p for p in ledger.payments if p.paid_on <= today), key=lambda p: (p.paid_on, p.key))
+    by_period = ledger.paid_by_period(today)
+    owed, penalty = Decimal(0), Decimal(0)
+    for month in months:
+        charged, items = _charged(ledger, month, today)
+        owed += charged
+        penalty += _late(items, by_period.get(month, []), today)
+    paid = sum((p.amount for p in payments), Decimal(0))
     last = payments[-1] if payments else None
     return Balance(key=contract.key, contract_key=contract.key, as_of=today, debt=owed - paid,
                    penalty=cents(penalty), last_payment_on=last.paid_on if last else None,
@@ -506,11 +547,11 @@ def request_reconciliation(db: Session, contract: DemoContract, period_from: dat
         return found
     n = int(db.exec(select(sa.func.count()).select_from(DemoReconciliation)).one()) + 1
     key = f"doc-reco-{_digits(contract)}-{n:05d}"
-    closing = balance(Ledger.load(db, contract), period_to)
+    closing = sales_less_payments(Ledger.load(db, contract), period_to)
     doc = DemoDocument(
         key=key, contract_key=contract.key, kind=DocumentKind.RECONCILIATION_ACT.value,
         number=f"{PREFIX[DocumentKind.RECONCILIATION_ACT]} {n:05d}-{_digits(contract)}", issued_on=now.date(),
-        period_from=period_from, period_to=period_to, amount=closing.debt, vat=Decimal(0), vat_rate=Decimal(0),
+        period_from=period_from, period_to=period_to, amount=closing, vat=Decimal(0), vat_rate=Decimal(0),
         energy_kwh=None, due_on=None, status=DocumentStatus.PREPARING.value)
     request = DemoReconciliation(idempotency_key=idempotency_key, contract_key=contract.key,
                                  period_from=period_from, period_to=period_to, document_key=key,
