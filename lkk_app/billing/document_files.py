@@ -15,6 +15,7 @@ import io
 import json
 import zipfile
 from collections.abc import Sequence
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlmodel import Session
@@ -22,7 +23,7 @@ from sqlmodel import Session
 from lkk_app.billing import money, store, wire
 from lkk_app.billing.documents_tables import DocumentFile
 from lkk_app.billing.pdf import PrintContext, render
-from lkk_app.billing.types import Document, DocumentKind, DocumentStatus, PlanItemKind
+from lkk_app.billing.types import Document, DocumentKind, DocumentStatus, Payment, PlanItemKind
 from lkk_app.core import clock
 from lkk_app.core.formatting import date_text
 from lkk_app.db import dialect_insert, table_of
@@ -55,33 +56,38 @@ def _plan_share(db: Session, doc: Document) -> PlanItemKind | None:
 
 
 def print_context(db: Session, doc: Document, settings: Settings) -> PrintContext:
-    """What the document names, from the copy."""
+    """What the document names, from the copy — only what its kind prints."""
     contract = store.contract(db, doc.contract_key)
     organisation = store.organisation(db, contract.organisation_key) if contract else None
     if contract is None or organisation is None:
         raise DocumentMissing(doc.key)
     points = {p.key: p.name for p in store.points_of(db, contract.key)}
     named = [*doc.related_keys, *([doc.replaces_key] if doc.replaces_key else [])]
-    related = store.documents(db, named)
-    same_kind = store.documents_of(db, contract.key, kinds=[doc.kind.value])
-    replaced_by = next((d for d in same_kind if d.replaces_key == doc.key), None)
-    invoices = [d for d in store.documents_of(db, contract.key, kinds=[DocumentKind.VAT_INVOICE.value])
-                if d.status is DocumentStatus.ISSUED]
-    payments, _ = store.payments_of(db, contract_key=contract.key)
-    share = _plan_share(db, doc) if doc.kind is DocumentKind.PLAN_INVOICE else None
-    basis = max((d.period_from for d in invoices if d.period_from < doc.period_from), default=None)
-    planned = Decimal(0)
-    if doc.kind is DocumentKind.INVOICE:
-        planned = sum((d.amount for d in store.documents_of(db, contract.key, kinds=[DocumentKind.PLAN_INVOICE.value])
-                       if d.period_from == doc.period_from and d.status is DocumentStatus.ISSUED), Decimal(0))
-    purpose = ""
+    invoices: list[Document] = []
+    payments: list[Payment] = []
+    planned, purpose, share, basis = Decimal(0), "", None, None
+    if doc.kind is DocumentKind.RECONCILIATION_ACT:  # the contract's sales and payments up to its end
+        invoices = [d for d in store.documents_of(db, contract.key, kinds=[DocumentKind.VAT_INVOICE.value],
+                                                  until=doc.period_to) if d.status is DocumentStatus.ISSUED]
+        payments, _ = store.payments_of(db, contract_key=contract.key, paid_to=doc.period_to, limit=100_000)
+    elif doc.kind is DocumentKind.VAT_INVOICE:  # the month's payments («К платёжно-расчётному документу»)
+        payments, _ = store.payments_of(db, contract_key=contract.key, paid_from=doc.period_from - timedelta(days=31),
+                                        paid_to=doc.period_to + timedelta(days=120))
+    elif doc.kind is DocumentKind.INVOICE:  # what the month's plan invoices asked for already
+        planned = sum((d.amount for d in store.documents_of(db, contract.key, kinds=[DocumentKind.PLAN_INVOICE.value],
+                                                            period=doc.period_from)
+                       if d.status is DocumentStatus.ISSUED), Decimal(0))
+    elif doc.kind is DocumentKind.PLAN_INVOICE:
+        share = _plan_share(db, doc)
+        last = store.last_document(db, contract.key, DocumentKind.VAT_INVOICE.value, doc.period_from)
+        basis = last.period_from if last else None
     if doc.kind in (DocumentKind.INVOICE, DocumentKind.PLAN_INVOICE):
         what = label(share or PlanItemKind.FINAL)
         purpose = money.purpose(contract.number, doc.period_from, what, doc.amount - planned, doc.vat_rate)
     return PrintContext(supplier=settings.supplier, organisation=organisation, contract=contract, points=points,
-                        related=related, replaced_by=replaced_by, invoices=invoices, payments=payments,
-                        purpose=purpose, planned=planned, plan_share=share, basis_period=basis,
-                        demo=settings.billing_adapter == BILLING_DEMO)
+                        related=store.documents(db, named), replaced_by=store.replacement_of(db, doc.key),
+                        invoices=invoices, payments=payments, purpose=purpose, planned=planned, plan_share=share,
+                        basis_period=basis, demo=settings.billing_adapter == BILLING_DEMO)
 
 
 def pdf_bytes(db: Session, doc: Document, settings: Settings) -> bytes:

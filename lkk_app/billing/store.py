@@ -110,6 +110,7 @@ class BillingDocumentCopy(SQLModel, table=True):
     synced_at: datetime = Field(sa_type=NaiveUTC)
     # When the cabinet first received it (a new document's letter); kept on updates.
     first_synced_at: datetime = Field(sa_type=NaiveUTC, index=True)
+    replaces_key: str | None = Field(default=None, max_length=40, index=True)  # a new version's old one
 
 
 class BillingPaymentCopy(SQLModel, table=True):
@@ -193,7 +194,8 @@ def store_records(db: Session, kind: ChangeKind, records: Iterable[Any], now: da
         return _store_typed(db, BillingDocumentCopy, [
             {"key": r.key, "contract_key": r.contract_key, "kind": r.kind.value, "number": r.number[:40],
              "issued_on": r.issued_on, "period_from": r.period_from, "period_to": r.period_to, "amount": r.amount,
-             "status": r.status.value, "data": _json(r), "synced_at": now, "first_synced_at": now}
+             "status": r.status.value, "data": _json(r), "synced_at": now, "first_synced_at": now,
+             "replaces_key": r.replaces_key}
             for r in records], kept=("first_synced_at",))
     if kind is ChangeKind.PAYMENTS:
         return _store_typed(db, BillingPaymentCopy, [
@@ -423,25 +425,51 @@ def documents(db: Session, keys: Iterable[str]) -> dict[str, Document]:
     return found
 
 
-def documents_of(db: Session, contract_key: str, kinds: Sequence[str] = (),
-                 since: date | None = None) -> list[Document]:
-    """A contract's documents (of ``kinds``; issued ``since`` or later), oldest first."""
+def documents_of(db: Session, contract_key: str, kinds: Sequence[str] = (), since: date | None = None,
+                 until: date | None = None, period: date | None = None) -> list[Document]:
+    """A contract's documents (of ``kinds``; issued ``since``…``until``; of the
+    month ``period``), oldest first."""
     query = select(BillingDocumentCopy.data).where(BillingDocumentCopy.contract_key == contract_key)
     if kinds:
         query = query.where(col(BillingDocumentCopy.kind).in_(list(kinds)))
     if since is not None:
         query = query.where(col(BillingDocumentCopy.issued_on) >= since)
+    if until is not None:
+        query = query.where(col(BillingDocumentCopy.issued_on) <= until)
+    if period is not None:
+        query = query.where(BillingDocumentCopy.period_from == period)
     rows = db.exec(query.order_by(col(BillingDocumentCopy.issued_on), col(BillingDocumentCopy.key))).all()
     return [wire.decode(Document, json.loads(data)) for data in rows]
 
 
+def replacement_of(db: Session, key: str) -> Document | None:
+    """The new version of a reversed document, if the copy has it."""
+    data = db.exec(select(BillingDocumentCopy.data).where(BillingDocumentCopy.replaces_key == key)
+                   .order_by(col(BillingDocumentCopy.issued_on).desc())).first()
+    return wire.decode(Document, json.loads(data)) if data else None
+
+
+def last_document(db: Session, contract_key: str, kind: str, before: date) -> Document | None:
+    """The contract's latest document of ``kind`` for a month before ``before``."""
+    data = db.exec(select(BillingDocumentCopy.data).where(
+        BillingDocumentCopy.contract_key == contract_key, BillingDocumentCopy.kind == kind,
+        col(BillingDocumentCopy.period_from) < before)
+        .order_by(col(BillingDocumentCopy.period_from).desc(), col(BillingDocumentCopy.issued_on).desc())).first()
+    return wire.decode(Document, json.loads(data)) if data else None
+
+
 def payments_of(db: Session, *, contract_key: str | None = None, organisation_key: str | None = None,
-                unidentified: bool = False, offset: int = 0, limit: int = 1000) -> tuple[list[Payment], int]:
-    """Payments to a contract (or an organisation's unidentified ones), newest first,
-    one page, and how many there are."""
+                unidentified: bool = False, offset: int = 0, limit: int = 1000, paid_from: date | None = None,
+                paid_to: date | None = None) -> tuple[list[Payment], int]:
+    """Payments to a contract (or an organisation's unidentified ones; paid
+    ``paid_from``…``paid_to``), newest first, one page, and how many there are."""
     where: list[Any] = ([BillingPaymentCopy.organisation_key == (organisation_key or ""),
                          col(BillingPaymentCopy.contract_key).is_(None)] if unidentified
                         else [BillingPaymentCopy.contract_key == (contract_key or "")])
+    if paid_from is not None:
+        where.append(col(BillingPaymentCopy.paid_on) >= paid_from)
+    if paid_to is not None:
+        where.append(col(BillingPaymentCopy.paid_on) <= paid_to)
     total = db.exec(select(sa.func.count()).select_from(BillingPaymentCopy).where(*where)).one()
     rows = db.exec(select(BillingPaymentCopy.data).where(*where)
                    .order_by(col(BillingPaymentCopy.paid_on).desc(), col(BillingPaymentCopy.key).desc())

@@ -98,6 +98,7 @@ def money_text(value) -> str:
 
 
 def _row(doc: Document, replaced: dict[str, Document]) -> DocumentRow:
+    """A row of the list; ``replaced``: the new version of each reversed document."""
     note = ""
     if doc.replaces_key:
         note = t("documents.replaces_note")
@@ -130,9 +131,9 @@ def _load(db: Session, me: CurrentUser, requested: str, current: str, shown: doc
     if not key:
         return choices, None, {}, False
     page = documents.documents_page(db, me.id, key, shown, offset=offset, limit=PAGE_SIZE)
-    # Reversed documents and their new versions (for the note).
-    replaced = {d.replaces_key: d for d in store.documents_of(db, key, kinds=[DocumentKind.VAT_INVOICE.value])
-                if d.replaces_key}
+    # The new versions of the reversed documents on the page (for the note).
+    replaced = {d.key: new for d in page.documents if d.status is DocumentStatus.REVERSED
+                and (new := store.replacement_of(db, d.key)) is not None}
     return choices, page, replaced, sync.copy_is_stale(db, get_settings().billing_sync_minutes)
 
 
