@@ -17,7 +17,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlmodel import Session, SQLModel  # noqa: E402
 
-from lkk_app import models  # noqa: E402
+from bench.readings import new_user  # noqa: E402
 from lkk_app.billing import binding, sync  # noqa: E402
 from lkk_app.billing.adapters import demo_data  # noqa: E402
 from lkk_app.billing.adapters.demo import DemoBilling  # noqa: E402
@@ -50,13 +50,7 @@ async def main() -> None:
         with Session(engine) as db:
             demo_data.seed(db, today)
             demo_data.seed_large_customer(db, today, contracts=args.contracts, points=args.points)
-            now = datetime.now()
-            user = models.User(login="bench", login_key="bench", login_skeleton="bench",
-                               email="bench@example.org", email_key="bench@example.org", password_hash="x",
-                               created_at=now, updated_at=now)
-            db.add(user)
-            db.commit()
-            user_id = user.id
+            user_id = new_user(db)
         gateway = DemoBilling(engine, supplier="ГП Демо-Энергосбыт")
         start = time.perf_counter()
         result = await sync.sync_all(engine, gateway)

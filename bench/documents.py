@@ -41,8 +41,7 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from bench.readings import database, pct  # noqa: E402
-from lkk_app import models  # noqa: E402
+from bench.readings import database, new_user, pct  # noqa: E402
 from lkk_app.billing import binding, document_files, documents, settlements, store, sync, wire  # noqa: E402
 from lkk_app.billing.adapters import demo_data  # noqa: E402
 from lkk_app.billing.adapters.demo import DemoBilling  # noqa: E402
@@ -58,13 +57,7 @@ def prepare(engine: sa.Engine, count: int, today: date) -> int:
     """The demo billing, the copy, ``count`` more documents of Д-1001, the user's id."""
     with Session(engine) as db:
         demo_data.seed(db, today)
-        now = datetime.now()
-        user = models.User(login="bench", login_key="bench", login_skeleton="bench",
-                           email="bench@example.org", email_key="bench@example.org", password_hash="x",
-                           created_at=now, updated_at=now)
-        db.add(user)
-        db.commit()
-        user_id = user.id or 0
+        user_id = new_user(db)
 
     async def pull() -> sync.SyncResult:
         gateway = DemoBilling(engine, supplier="ГП Демо-Энергосбыт")

@@ -94,18 +94,22 @@ def database(postgres: str | None) -> Iterator[sa.Engine]:
         admin.dispose()
 
 
+def new_user(db: Session) -> int:
+    """The user the benchmarks work as (a row: never logs in), committed; its id."""
+    now = datetime.now()
+    user = models.User(login="bench", login_key="bench", login_skeleton="bench", email="bench@example.org",
+                       email_key="bench@example.org", password_hash="x", created_at=now, updated_at=now)
+    db.add(user)
+    db.commit()
+    return user.id or 0
+
+
 def prepare(engine: sa.Engine, points: int, today: date) -> int:
     """The customer in the demo billing and the read copy, bound to a new user; the user's id."""
     start = time.perf_counter()
     with Session(engine) as db:
         demo_data.seed_metered_customer(db, today, points=points)
-        now = datetime.now()
-        user = models.User(login="bench", login_key="bench", login_skeleton="bench",
-                           email="bench@example.org", email_key="bench@example.org", password_hash="x",
-                           created_at=now, updated_at=now)
-        db.add(user)
-        db.commit()
-        user_id = user.id or 0
+        user_id = new_user(db)
     print(f"seed: {time.perf_counter() - start:.1f} s")
 
     async def pull() -> sync.SyncResult:

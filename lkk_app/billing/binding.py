@@ -91,6 +91,16 @@ def require_contract(db: Session, user_id: int, contract_key: object) -> Contrac
     return row
 
 
+def require_bound_contract(db: Session, user_id: int, contract_key: object) -> tuple[ContractBinding, Contract]:
+    """:func:`require_contract`, with the contract's record from the read copy
+    (``contract.not_found`` when the copy does not have it yet)."""
+    bound = require_contract(db, user_id, contract_key)
+    contract = store.contract(db, bound.contract_key)
+    if contract is None:
+        raise BindingError("contract.not_found")
+    return bound, contract
+
+
 def require_administrator(db: Session, user_id: int, contract_key: object) -> ContractBinding:
     """:func:`require_contract`, and the user administers its organisation
     (``binding.not_administrator`` otherwise)."""

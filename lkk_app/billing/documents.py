@@ -127,14 +127,6 @@ def parse_filter(kind: object, status: object, month_from: object, month_to: obj
 # --------------------------------------------------------------------------- ownership and the list
 
 
-def _contract(db: Session, user_id: int, contract_key: object) -> Contract:
-    bound = binding.require_contract(db, user_id, contract_key)
-    contract = store.contract(db, bound.contract_key)
-    if contract is None:
-        raise BindingError("contract.not_found")
-    return contract
-
-
 def require_document(db: Session, user_id: int, document_key: object) -> Document:
     """The document when its contract is bound to one of the user's organisations;
     otherwise :class:`BindingError` ``document.not_found``."""
@@ -169,7 +161,7 @@ def documents_page(db: Session, user_id: int, contract_key: object, shown: Filte
                    limit: int = 20) -> DocumentsPage:
     """One page of the contract's documents under ``shown``, and the user's
     organisation's acts of reconciliation asked for and not in the copy yet."""
-    contract = _contract(db, user_id, contract_key)
+    _, contract = binding.require_bound_contract(db, user_id, contract_key)
     offset, limit = max(0, int(offset)), max(1, min(int(limit), PAGE_MAX))
     query = store.DocumentQuery(
         contract.key, kinds=tuple(k.value for k in shown.kinds), statuses=tuple(s.value for s in shown.statuses),
@@ -199,8 +191,7 @@ def request_reconciliation(db: Session, user_id: int, user_login: str, contract_
     """Ask billing for an акт сверки over whole months ``month_from``…``month_to``
     (up to today): queued in this transaction, sent by the delivery worker.  The
     same request twice on one day is one request.  Flushes, does not commit."""
-    contract = _contract(db, user_id, contract_key)
-    bound = binding.require_contract(db, user_id, contract.key)
+    bound, contract = binding.require_bound_contract(db, user_id, contract_key)
     start, end = _months(month_from, month_to)
     errors: dict[str, Code] = {}
     if start is None:

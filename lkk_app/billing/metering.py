@@ -176,11 +176,7 @@ def views(db: Session, points: Sequence[MeteringPoint], day: date) -> list[Point
 
 
 def _contract(db: Session, user_id: int, contract_key: object) -> Contract:
-    bound = binding.require_contract(db, user_id, contract_key)
-    contract = store.contract(db, bound.contract_key)
-    if contract is None:
-        raise BindingError("contract.not_found")
-    return contract
+    return binding.require_bound_contract(db, user_id, contract_key)[1]
 
 
 def points_page(db: Session, user_id: int, contract_key: object, *, query: str = "", offset: int = 0,

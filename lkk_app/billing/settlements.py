@@ -20,7 +20,6 @@ from decimal import Decimal
 from sqlmodel import Session
 
 from lkk_app.billing import binding, money, store
-from lkk_app.billing.binding import BindingError
 from lkk_app.billing.readings.rules import month_start
 from lkk_app.billing.types import (
     Balance,
@@ -90,14 +89,6 @@ class Settlements:
     billing_down: bool
 
 
-def _contract(db: Session, user_id: int, contract_key: object) -> tuple[Contract, str]:
-    bound = binding.require_contract(db, user_id, contract_key)
-    contract = store.contract(db, bound.contract_key)
-    if contract is None:
-        raise BindingError("contract.not_found")
-    return contract, bound.organisation_key
-
-
 def plan_rows(items: Sequence[PlanItem], today: date) -> list[PlanRow]:
     """This month's items, last month's final payment, and any earlier item still
     owed — by due date."""
@@ -153,7 +144,8 @@ def consumption(documents: Sequence[Document], today: date) -> tuple[tuple[Month
 def settlements(db: Session, user_id: int, contract_key: object, *, today: date, supplier: Requisites,
                 offset: int = 0, limit: int = 20) -> Settlements:
     """The «Расчёты» of a contract as of ``today`` (from the copy)."""
-    contract, organisation_key = _contract(db, user_id, contract_key)
+    bound, contract = binding.require_bound_contract(db, user_id, contract_key)
+    organisation_key = bound.organisation_key
     items = store.plan_items(db, contract.key)
     rows = plan_rows(items, today)
     documents = store.documents_of(db, contract.key, since=month_start(today, -MONTHS_SHOWN - 1))

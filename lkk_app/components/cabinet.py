@@ -7,7 +7,7 @@ from typing import Any
 import reflex as rx
 
 from lkk_app import routes
-from lkk_app.components.layout import help_link, logout_form
+from lkk_app.components.layout import as_of_line, help_link, logout_form
 from lkk_app.i18n import t
 from lkk_app.state.errors import error_banner
 
@@ -99,4 +99,20 @@ def contract_tab(active: str, state: Any, title: str, *content: rx.Component,
             rx.fragment(*content),
         ),
         switcher=contract_switcher(state.choices, state.contract_key, state.choose_contract),
+    )
+
+
+def contract_panel_head(title: str, state: Any, title_id: str) -> rx.Component:
+    """The head of a tab's panel about the chosen contract: «<title> Д-1001»,
+    «Данные на …», and the notice that billing is unreachable (``state``: a
+    ``CabinetState`` with ``contract_number``)."""
+    return rx.fragment(
+        rx.el.div(
+            rx.el.h2(title, " ", state.contract_number, class_name="panel-title", id=title_id),
+            as_of_line(state.as_of),
+            class_name="panel-head",
+        ),
+        rx.cond(state.billing_down,
+                rx.el.p(t("contracts.billing_down"), class_name="notice notice-warn", role="status"),
+                rx.fragment()),
     )

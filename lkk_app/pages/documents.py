@@ -4,9 +4,9 @@
 import reflex as rx
 
 from lkk_app import routes
-from lkk_app.components.cabinet import contract_tab
+from lkk_app.components.cabinet import contract_panel_head, contract_tab
 from lkk_app.components.fields import field_error
-from lkk_app.components.layout import as_of_line, cell, pager, plain_button, status_line, submit_button
+from lkk_app.components.layout import cell, pager, plain_button, status_line, submit_button
 from lkk_app.i18n import t
 from lkk_app.state.documents import PAGE_SIZE, DocumentRow, DocumentsState, RequestRow
 
@@ -150,15 +150,7 @@ def _selection() -> rx.Component:
 def _list() -> rx.Component:
     s = DocumentsState
     return rx.el.section(
-        rx.el.div(
-            rx.el.h2(t("documents.list_title"), " ", s.contract_number, class_name="panel-title",
-                     id="documents-title"),
-            as_of_line(s.as_of),
-            class_name="panel-head",
-        ),
-        rx.cond(s.billing_down,
-                rx.el.p(t("contracts.billing_down"), class_name="notice notice-warn", role="status"),
-                rx.fragment()),
+        contract_panel_head(t("documents.list_title"), s, "documents-title"),
         _filters(),
         rx.cond(s.requests.length() > 0,
                 rx.el.ul(rx.foreach(s.requests, _request), class_name="request-list", aria_live="polite"),
@@ -207,6 +199,5 @@ def documents_page() -> rx.Component:
     return contract_tab(
         routes.DOCUMENTS, DocumentsState, t("documents.title"),
         _list(), _act_form(),
-        notice=rx.cond(DocumentsState.notice != "",
-                       rx.el.p(DocumentsState.notice, class_name="form-error", role="alert"), rx.fragment()),
+        notice=status_line(DocumentsState.notice, "documents-notice", "field-error"),
     )

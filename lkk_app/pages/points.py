@@ -3,9 +3,8 @@
 import reflex as rx
 
 from lkk_app import routes
-from lkk_app.components.cabinet import contract_tab
+from lkk_app.components.cabinet import contract_panel_head, contract_tab
 from lkk_app.components.layout import (
-    as_of_line,
     card_panel,
     cell,
     data_table,
@@ -73,15 +72,7 @@ def _search() -> rx.Component:
 
 def _list() -> rx.Component:
     return rx.el.section(
-        rx.el.div(
-            rx.el.h2(t("points.list_title"), " ", PointsState.contract_number, class_name="panel-title",
-                     id="points-title"),
-            as_of_line(PointsState.as_of),
-            class_name="panel-head",
-        ),
-        rx.cond(PointsState.billing_down,
-                rx.el.p(t("contracts.billing_down"), class_name="notice notice-warn", role="status"),
-                rx.fragment()),
+        contract_panel_head(t("points.list_title"), PointsState, "points-title"),
         _search(),
         rx.cond(
             PointsState.total > 0,

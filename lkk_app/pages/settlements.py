@@ -5,8 +5,8 @@ consumption chart with its table."""
 import reflex as rx
 
 from lkk_app import routes
-from lkk_app.components.cabinet import contract_tab
-from lkk_app.components.layout import as_of_line, cell, data_table, pager, plain_button
+from lkk_app.components.cabinet import contract_panel_head, contract_tab
+from lkk_app.components.layout import cell, data_table, pager, plain_button, status_line
 from lkk_app.i18n import t
 from lkk_app.state.settlements import (
     PAGE_SIZE,
@@ -33,14 +33,7 @@ def copy_button(target: str, what: str) -> rx.Component:
 
 def _balance() -> rx.Component:
     return rx.el.section(
-        rx.el.div(
-            rx.el.h2(t("settlements.balance_title"), " ", S.contract_number, class_name="panel-title",
-                     id="balance-title"),
-            as_of_line(S.as_of),
-            class_name="panel-head",
-        ),
-        rx.cond(S.billing_down, rx.el.p(t("contracts.billing_down"), class_name="notice notice-warn", role="status"),
-                rx.fragment()),
+        contract_panel_head(t("settlements.balance_title"), S, "balance-title"),
         rx.el.div(
             rx.el.div(
                 rx.match(
@@ -279,6 +272,6 @@ def settlements_page() -> rx.Component:
     return contract_tab(
         routes.SETTLEMENTS, SettlementsState, t("settlements.title"),
         _balance(), _plan(), _pay(), _consumption(), _payments(),
-        notice=rx.cond(S.notice != "", rx.el.p(S.notice, class_name="form-error", role="alert"), rx.fragment()),
+        notice=status_line(S.notice, "settlements-notice", "field-error"),
     )
 

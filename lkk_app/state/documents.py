@@ -157,9 +157,6 @@ class DocumentsState(CabinetState):
     months: list[Option] = []
     errors: dict[str, str] = {}
     selected: list[str] = []
-    as_of: str = ""
-    billing_down: bool = False
-    notice: str = ""
     # «Запросить акт сверки»
     act_from: str = ""
     act_to: str = ""
@@ -220,19 +217,7 @@ class DocumentsState(CabinetState):
         self.rows = [_row(d, replaced) for d in page.documents]
         self.requests = [_request_row(r) for r in page.requests]
         self.total = page.total
-        self.as_of = local_datetime(page.as_of) if page.as_of else ""
-        self.billing_down = page.billing_down
-        if stale:
-            background.request_sync()
-
-    async def _run(self, requested: str = ""):
-        try:
-            await self._reload(requested)
-        except SignedOut as gone:
-            return self._signed_out(gone)
-        except BindingError as refused:
-            self.notice = message(refused.reason)
-        return None
+        self._fresh(page.as_of, page.billing_down, stale)
 
     def _default_act_period(self) -> None:
         today = local_today()

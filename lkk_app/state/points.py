@@ -14,12 +14,12 @@ import reflex as rx
 from sqlmodel import Session
 
 from lkk_app.auth.sessions import CurrentUser
-from lkk_app.billing import background, metering, sync
+from lkk_app.billing import metering, sync
 from lkk_app.billing.binding import BindingError
 from lkk_app.billing.readings.rules import capacity_max
 from lkk_app.billing.types import Meter, MeteringPoint, Transformer
 from lkk_app.core.errors import Code
-from lkk_app.core.formatting import date_text, local_datetime, local_today, number
+from lkk_app.core.formatting import date_text, local_today, number
 from lkk_app.i18n import label, message, t
 from lkk_app.settings import get_settings
 from lkk_app.state.base import SignedOut, read_form
@@ -230,8 +230,6 @@ class PointsState(CabinetState):
     total: int = 0
     offset: int = 0
     query: str = ""
-    as_of: str = ""
-    billing_down: bool = False
     card: PointCardView = PointCardView()
     card_open: bool = False
     history_all: bool = False
@@ -266,19 +264,7 @@ class PointsState(CabinetState):
         self.contract_number = page.contract.number
         self.rows = [_row(v, today) for v in page.points]
         self.total = page.total
-        self.as_of = local_datetime(page.as_of) if page.as_of else ""
-        self.billing_down = page.billing_down
-        if stale:
-            background.request_sync()
-
-    async def _run(self, requested: str = ""):
-        try:
-            await self._reload(requested)
-        except SignedOut as gone:
-            return self._signed_out(gone)
-        except BindingError as refused:
-            self.notice = message(refused.reason)
-        return None
+        self._fresh(page.as_of, page.billing_down, stale)
 
     @rx.event
     async def on_load(self):

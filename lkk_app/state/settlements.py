@@ -15,14 +15,12 @@ import reflex as rx
 from sqlmodel import Session
 
 from lkk_app.auth.sessions import CurrentUser
-from lkk_app.billing import background, settlements, sync
-from lkk_app.billing.binding import BindingError
+from lkk_app.billing import settlements, sync
 from lkk_app.billing.settlements import MonthUse, Settlements
 from lkk_app.billing.types import Payment, Zone
-from lkk_app.core.formatting import date_text, local_datetime, local_today, month_text, number
-from lkk_app.i18n import label, message, t
+from lkk_app.core.formatting import date_text, local_today, month_text, number
+from lkk_app.i18n import label, t
 from lkk_app.settings import get_settings
-from lkk_app.state.base import SignedOut
 from lkk_app.state.cabinet import CabinetState, chosen, contract_choices
 
 PAGE_SIZE = 20
@@ -142,9 +140,6 @@ def _load(db: Session, me: CurrentUser, requested: str, current: str, offset: in
 class SettlementsState(CabinetState):
     loaded: bool = False
     contract_number: str = ""
-    as_of: str = ""
-    billing_down: bool = False
-    notice: str = ""
     # Balance
     balance_kind: str = ""  # debt | overpaid | even | none
     balance_amount: str = ""
@@ -182,8 +177,6 @@ class SettlementsState(CabinetState):
     def _show(self, s: Settlements) -> None:
         self._found = s
         self.contract_number = s.contract.number
-        self.as_of = local_datetime(s.as_of) if s.as_of else ""
-        self.billing_down = s.billing_down
         b = s.balance
         if b is None:
             self.balance_kind, self.balance_amount, self.penalty, self.last_payment = "none", "", "", ""
@@ -226,24 +219,15 @@ class SettlementsState(CabinetState):
         self.chart = chart_rows(s.consumption, point, zones)
         self.use_rows = table_rows(s.consumption, point, zones)
 
-    async def _run(self, requested: str = ""):
-        try:
-            choices, found, stale = await self._run_as_user(_load, requested, self.contract_key, self.offset)
-        except SignedOut as gone:
-            return self._signed_out(gone)
-        except BindingError as refused:
-            self.notice = message(refused.reason)
-            return None
+    async def _reload(self, requested: str = "") -> None:
+        choices, found, stale = await self._run_as_user(_load, requested, self.contract_key, self.offset)
         self._choose(choices, found.contract.key if found else "")
-        self.loaded = True
         if found is None:
             self._clear()
-            self.loaded = True
-            return None
-        self._show(found)
-        if stale:
-            background.request_sync()
-        return None
+        else:
+            self._show(found)
+            self._fresh(found.as_of, found.billing_down, stale)
+        self.loaded = True
 
     @rx.event
     async def on_load(self):

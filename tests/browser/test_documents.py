@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import shot, text_of
 from tests.browser.test_login import login_as
-from tests.browser.test_readings import _administrator, _no_errors, fresh_billing  # noqa: F401
+from tests.browser.test_readings import _no_errors, fresh_billing, open_tab  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fresh_billing")
 
@@ -30,25 +30,11 @@ def _closed_month():
     return month_start(local_today(), -2)
 
 
-def _open(page, make_user, organisation: str, contracts: tuple[str, ...], tab: str) -> str:
-    login, password, email = make_user()
-    _administrator(login, organisation, contracts)
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto("/")
-    login_as(page, login, password)
-    expect(page.get_by_test_id("profile-login")).to_have_text(login)
-    page.get_by_role("link", name=tab, exact=True).click()
-    expect(page.get_by_role("heading", name=tab, exact=True)).to_be_visible()
-    page.errors = errors
-    return email
-
-
 def test_a_vat_invoice_filtered_by_its_month_downloads_as_a_pdf(page, make_user):
     from lkk_app.core.formatting import month_text
 
     month = _closed_month()
-    _open(page, make_user, "org-romashka", ("ctr-1001", "ctr-1002"), "Документы")
+    open_tab(page, make_user, "org-romashka", ("ctr-1001", "ctr-1002"), "Документы")
     page.get_by_label("Договор", exact=True).select_option(label="Д-1001")
     expect(page.get_by_role("heading", name=re.compile("Документы по договору Д-1001"))).to_be_visible()
     page.get_by_label("Вид документа").select_option(label="Счёт-фактура")
@@ -79,7 +65,7 @@ def test_several_documents_download_as_one_zip(page, make_user):
     from lkk_app.core.formatting import month_text
 
     month = _closed_month()
-    _open(page, make_user, "org-zarya", ("ctr-2001",), "Документы")
+    open_tab(page, make_user, "org-zarya", ("ctr-2001",), "Документы")
     page.get_by_label("Начало периода", exact=True).select_option(label=month_text(month))
     page.get_by_label("Конец периода", exact=True).select_option(label=month_text(month))
     page.get_by_role("button", name="Показать").click()
@@ -100,7 +86,7 @@ def test_several_documents_download_as_one_zip(page, make_user):
 
 
 def test_an_act_of_reconciliation_is_asked_for_and_arrives(page, make_user, mailbox):
-    email = _open(page, make_user, "org-petrov", ("ctr-3001",), "Документы")
+    email = open_tab(page, make_user, "org-petrov", ("ctr-3001",), "Документы")
     page.get_by_role("button", name="Запросить акт сверки").click()
     expect(page.get_by_test_id("act-message")).to_contain_text("Запрос отправлен")
     # «готовится» first (the request, then billing's document) …
@@ -131,7 +117,7 @@ def _letter(mailbox, email: str, subject: str):
 
 def test_the_payment_plan_shows_the_overdue_payment_on_a_phone(page, make_user, context):
     context.grant_permissions(["clipboard-read", "clipboard-write"])
-    _open(page, make_user, "org-romashka", ("ctr-1001", "ctr-1002"), "Расчёты")
+    open_tab(page, make_user, "org-romashka", ("ctr-1001", "ctr-1002"), "Расчёты")
     page.get_by_label("Договор", exact=True).select_option(label="Д-1002")
     expect(page.get_by_role("heading", name=re.compile("Состояние расчётов по договору Д-1002"))).to_be_visible()
     expect(page.get_by_text("Задолженность", exact=True)).to_be_visible()
@@ -156,7 +142,7 @@ def test_the_payment_plan_shows_the_overdue_payment_on_a_phone(page, make_user, 
 
 
 def test_the_consumption_chart_and_its_table(page, make_user):
-    _open(page, make_user, "org-romashka", ("ctr-1001", "ctr-1002"), "Расчёты")
+    open_tab(page, make_user, "org-romashka", ("ctr-1001", "ctr-1002"), "Расчёты")
     page.get_by_label("Договор", exact=True).select_option(label="Д-1001")
     chart = page.get_by_test_id("consumption-chart")
     expect(chart).to_have_attribute("role", "img")

@@ -83,7 +83,10 @@ def _administrator(login: str, organisation: str, contracts: tuple[str, ...]) ->
                 .on_conflict_do_nothing())
 
 
-def _open_readings(page, make_user, organisation: str, contracts: tuple[str, ...]) -> str:
+def open_tab(page, make_user, organisation: str, contracts: tuple[str, ...], tab: str) -> str:
+    """A new user administering ``organisation`` with ``contracts`` bound, logged
+    in, on the cabinet's ``tab``; their e-mail.  The page's console errors are
+    kept for :func:`_no_errors`."""
     login, password, email = make_user()
     _administrator(login, organisation, contracts)
     errors: list[str] = []
@@ -91,10 +94,15 @@ def _open_readings(page, make_user, organisation: str, contracts: tuple[str, ...
     page.goto("/")
     login_as(page, login, password)
     expect(page.get_by_test_id("profile-login")).to_have_text(login)
-    page.get_by_role("link", name="Показания").click()
-    expect(page.get_by_role("heading", name="Показания", exact=True)).to_be_visible()
-    expect(page.get_by_test_id("window-line")).to_be_visible()
+    page.get_by_role("link", name=tab, exact=True).click()
+    expect(page.get_by_role("heading", name=tab, exact=True)).to_be_visible()
     page.errors = errors  # checked at the end of each test: no script refused, no failure
+    return email
+
+
+def _open_readings(page, make_user, organisation: str, contracts: tuple[str, ...]) -> str:
+    email = open_tab(page, make_user, organisation, contracts, "Показания")
+    expect(page.get_by_test_id("window-line")).to_be_visible()
     return email
 
 

@@ -19,7 +19,6 @@ from lkk_app.billing.types import DocumentKind
 from lkk_app.settings import get_settings
 from lkk_app.web.http.documents import content_disposition
 from tests.factories import make_session
-from tests.fixtures.billing_world import DemoWorld
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -29,9 +28,8 @@ pytestmark = pytest.mark.asyncio
 
 
 @pytest.fixture
-def world(app_db, demo_world: DemoWorld):
-    ann = demo_world.user("ann", "org-romashka", ("ctr-1001", "ctr-1002"))
-    eve = demo_world.user("eve", "org-zarya", ("ctr-2001",))
+def world(app_db, two_organisations):
+    demo_world, ann, eve = two_organisations
     with Session(demo_world.engine) as db:
         tokens = {"ann": make_session(db, ann), "eve": make_session(db, eve)}
         invoice = next(d for d in store.documents_of(db, "ctr-1001", kinds=[DocumentKind.VAT_INVOICE.value])

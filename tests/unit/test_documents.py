@@ -20,17 +20,14 @@ from lkk_app.billing.types import DocumentKind, DocumentStatus
 from lkk_app.core.errors import FieldErrors
 from lkk_app.models import OutboxMessage
 from lkk_app.settings import get_settings
-from tests.fixtures.billing_world import TODAY, DemoWorld
+from tests.fixtures.billing_world import TODAY
 
 pytestmark = pytest.mark.asyncio
 
 
 @pytest.fixture
-def world(demo_world: DemoWorld):
-    """ann of «Ромашка» (Д-1001, Д-1002), eve of «Заря» (Д-2001)."""
-    ann = demo_world.user("ann", "org-romashka", ("ctr-1001", "ctr-1002"))
-    eve = demo_world.user("eve", "org-zarya", ("ctr-2001",))
-    return demo_world, ann, eve
+def world(two_organisations):
+    return two_organisations
 
 
 def _page(engine, user, shown: documents.Filter = documents.Filter(), contract: object = "ctr-1001", **kw):

@@ -27,10 +27,8 @@ D = Decimal
 
 
 @pytest.fixture
-def world(demo_world: DemoWorld):
-    ann = demo_world.user("ann", "org-romashka", ("ctr-1001", "ctr-1002"))
-    eve = demo_world.user("eve", "org-zarya", ("ctr-2001",))
-    return demo_world, ann, eve
+def world(two_organisations):
+    return two_organisations
 
 
 def run(engine, now: datetime) -> int:

@@ -15,16 +15,14 @@ from lkk_app.billing import settlements, store
 from lkk_app.billing.binding import BindingError
 from lkk_app.billing.types import DocumentStatus, PlanItemKind, Zone
 from lkk_app.settings import get_settings
-from tests.fixtures.billing_world import TODAY, DemoWorld
+from tests.fixtures.billing_world import TODAY
 
 pytestmark = pytest.mark.asyncio
 
 
 @pytest.fixture
-def world(demo_world: DemoWorld):
-    ann = demo_world.user("ann", "org-romashka", ("ctr-1001", "ctr-1002"))
-    eve = demo_world.user("eve", "org-zarya", ("ctr-2001",))
-    return demo_world, ann, eve
+def world(two_organisations):
+    return two_organisations
 
 
 def _of(engine, user, contract: str, **kw) -> settlements.Settlements:

@@ -26,7 +26,6 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from lkk_app.billing import binding, deliveries, metering, store
-from lkk_app.billing.binding import BindingError
 from lkk_app.billing.readings import receipts, rules, tables
 from lkk_app.billing.readings.excel import FileRow
 from lkk_app.billing.readings.rules import MeterCheck, PeriodWindow
@@ -144,10 +143,7 @@ def load_form(db: Session, user_id: int, contract_key: object, *, today: date,
               settings: Settings | None = None) -> ReadingsForm:
     """The readings form of a contract of the user's organisation."""
     settings = settings or get_settings()
-    bound = binding.require_contract(db, user_id, contract_key)
-    contract = store.contract(db, bound.contract_key)
-    if contract is None:
-        raise BindingError("contract.not_found")
+    bound, contract = binding.require_bound_contract(db, user_id, contract_key)
     window_days = window_setting(contract, settings)
     window = rules.open_window(today, window_days)
     as_of = rules.reading_date(window.period, today) if window else None
