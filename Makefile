@@ -61,14 +61,15 @@ lint: $(DEV_STAMP)
 	$(VENV_BIN)/ruff check lkk_app
 	$(VENV_BIN)/mypy
 
-## test: set up, find or install Chromium, lint, run unit, integration, billing, browser and attack tests
+## test: set up, find or install Chromium, lint, run unit, integration, billing, browser, attack and cluster tests
 test: $(DEV_STAMP) lint
 	$(PY) scripts/build_guides.py --check
 	@chromium="$$($(PY) scripts/ensure_test_tools.py)" && export LKK_CHROMIUM="$$chromium" && \
 	  $(PYTEST) $(IN_PROCESS_TESTS) $(PARALLEL) -m "not timing" && \
 	  $(PYTEST) $(IN_PROCESS_TESTS) -m timing && \
 	  $(PYTEST) tests/browser && \
-	  $(PYTEST) tests/attack
+	  $(PYTEST) tests/attack && \
+	  $(PYTEST) tests/cluster
 
 ## test-quick: lint, unit, integration and billing tests without the slow samples (no browser)
 test-quick: $(DEV_STAMP) lint

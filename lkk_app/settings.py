@@ -121,6 +121,10 @@ class Settings:
     billing_sync_minutes: int = 15
     billing_connect_timeout: int = 3
     billing_read_timeout: int = 10
+    # LKK_JOB_LEASE_SECONDS: how long a claimed job (a letter, a delivery to billing)
+    # stays its worker's without a heartbeat (renewed every third of it while the
+    # job runs); a worker that died leaves its jobs to the others after this.
+    job_lease_seconds: int = 60
     # LKK_READINGS_WINDOW: days of month when readings are taken (``23-3`` wraps into
     # the next month; ``1-31``: always); a contract's own window from billing wins.
     readings_window: tuple[int, int] = (23, 3)
@@ -562,6 +566,7 @@ def _billing_settings(env: dict[str, str], *, production: bool, problems: _Probl
         "billing_sync_minutes": _int(env, "LKK_BILLING_SYNC_MINUTES", 15, 1, 24 * 60, problems),
         "billing_connect_timeout": _int(env, "LKK_BILLING_CONNECT_TIMEOUT", 3, 1, 60, problems),
         "billing_read_timeout": _int(env, "LKK_BILLING_READ_TIMEOUT", 10, 1, 300, problems),
+        "job_lease_seconds": _int(env, "LKK_JOB_LEASE_SECONDS", 60, 6, 3600, problems),
         "readings_window": _readings_window(env, problems),
     }
 

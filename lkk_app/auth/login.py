@@ -10,7 +10,7 @@ limit — so nobody can keep the owner out.
 
 Every limit is reserved before bcrypt runs, in a short transaction committed
 first (``throttle.reserve``, ``ratelimit.reserve``); a success takes the
-reservation back.  Every refusal costs the same two bcrypt checks as a wrong
+reservation back.  Every refusal costs the same one bcrypt check as a wrong
 password and gives the same answer for known, unknown, unconfirmed and
 throttled logins; only the IP limit, which says nothing about the login, skips
 them.  Only a correct password learns that the e-mail is not confirmed yet.
@@ -241,7 +241,8 @@ def _refused(db: Session, plan: _Plan, refusal: str, *, login: str, password: st
              user_agent: str, ip_event: int | None, device_token: str, previous_session: str,
              settings: Settings) -> LoginOutcome:
     """A refusal: the password is not checked, but the time spent is that of a
-    wrong one (two bcrypt checks) — and one of them is the temporary password's."""
+    wrong one (one bcrypt check, against the dummy hash); a temporary password
+    (a keyed hash, cheap) still opens its restricted session."""
     temp_user = recovery.authenticate_temp(db, login=login, password=password, settings=settings)
     passwords.dummy_verify(password, secret_key=settings.secret_key, cost=settings.bcrypt_cost)
     if temp_user is not None:

@@ -67,6 +67,31 @@ def verify_password(password: str, stored_hash: str, *, secret_key: bytes | str)
         return False
 
 
+# Temporary passwords (16 random characters, ≈ 93 bits, valid 24 hours) need no
+# slow hash: nobody can try 2^93 guesses, so a keyed HMAC is enough and a login
+# that checks one costs microseconds.  A failed login then costs one bcrypt
+# check on every path (the password's or the dummy's), not two.
+TEMP_HASH_PREFIX = "k1$"
+
+
+def hash_temp_password(password: str, *, secret_key: bytes | str) -> str:
+    """``k1$`` + hex HMAC-SHA-256(secret_key, label + NFKC(password)) — what is stored."""
+    data = unicodedata.normalize("NFKC", password).encode("utf-8", "surrogatepass")
+    digest = hmac.new(_key_bytes(secret_key), b"lkk-temp-password\x00" + data, hashlib.sha256)
+    return TEMP_HASH_PREFIX + digest.hexdigest()
+
+
+def verify_temp_password(password: object, stored_hash: str, *, secret_key: bytes | str) -> bool:
+    """True when ``password`` is the temporary password of ``stored_hash``.
+    Never raises.  A hash made by bcrypt (issued before temporary passwords got
+    a keyed hash; they live 24 hours) is checked with bcrypt."""
+    if not isinstance(password, str) or not 0 < len(password) <= MAX_VERIFY_CHARS:
+        return False
+    if not stored_hash.startswith(TEMP_HASH_PREFIX):
+        return verify_password(password, stored_hash, secret_key=secret_key)
+    return hmac.compare_digest(hash_temp_password(password, secret_key=secret_key), stored_hash)
+
+
 def hash_cost(stored_hash: str) -> int | None:
     """The cost factor of a bcrypt hash, ``None`` when it is not one."""
     match = _BCRYPT_HASH_RE.fullmatch(stored_hash or "") if isinstance(stored_hash, str) else None

@@ -154,12 +154,11 @@ def mint_temp_password(
             .order_by(col(OneTimeToken.id).desc())
             .limit(1)
         ).first()
-        if newest is not None and passwords.verify_password(
+        if newest is not None and passwords.verify_temp_password(
                 password, newest.token_hash, secret_key=settings.secret_key):
             live = newest.used_at is None and newest.expires_at > clock.utcnow()
             return password if live else None
-    digest = passwords.hash_password(password, secret_key=settings.secret_key,
-                                     cost=settings.bcrypt_cost)
+    digest = passwords.hash_temp_password(password, secret_key=settings.secret_key)
     tokens.invalidate_tokens(session, user_id=user_id, purpose=tokens.TEMP_PASSWORD)
     now = clock.utcnow()
     session.add(OneTimeToken(
@@ -175,7 +174,7 @@ def mint_temp_password(
 
 
 def _live_temp_hashes(session: Session, user_id: int) -> list[str]:
-    """bcrypt hashes of the user's unused, unexpired temporary passwords (newest first)."""
+    """Keyed hashes of the user's unused, unexpired temporary passwords (newest first)."""
     now = clock.utcnow()
     return list(session.exec(
         select(OneTimeToken.token_hash)
@@ -209,22 +208,22 @@ def authenticate_temp(
     """The user whose valid (unused, unexpired) temporary password ``password``
     is, else ``None``.
 
-    Costs one bcrypt check in every case (a dummy one when there is no
-    temporary password), so the answer time does not reveal whether the login
-    exists or has a pending recovery.  Does not spend the password: that
-    happens when the new password is set (:func:`complete_reset`).
+    Temporary passwords have a keyed hash (:func:`passwords.hash_temp_password`):
+    the check costs microseconds whether or not the login exists or has a
+    pending recovery — the login's one bcrypt check sets the answer time.
+    Does not spend the password: that happens when the new password is set
+    (:func:`complete_reset`).
     """
     settings = settings or get_settings()
     usable = isinstance(password, str) and 0 < len(password) <= passwords.MAX_VERIFY_CHARS
     user = users.get_user_by_login(session, login) if usable else None
     hashes = _live_temp_hashes(session, saved_id(user)) if user is not None else []
     if user is None or not hashes:
-        passwords.dummy_verify(password, secret_key=settings.secret_key, cost=settings.bcrypt_cost)
         return None
     # invalidate_tokens leaves one live temporary password; a race between two
     # minters could leave two for a moment.
     for digest in hashes:
-        if passwords.verify_password(password, digest, secret_key=settings.secret_key):
+        if passwords.verify_temp_password(password, digest, secret_key=settings.secret_key):
             now = clock.utcnow()
             user.last_login_at = now
             user.updated_at = now
@@ -269,8 +268,8 @@ def complete_reset(
         errors["password"] = problem
     else:
         latest = _latest_unused_hash(session, saved_id(user))
-        if latest and passwords.verify_password(new_password, latest,
-                                                secret_key=settings.secret_key):
+        if latest and passwords.verify_temp_password(new_password, latest,
+                                                     secret_key=settings.secret_key):
             errors["password"] = Code("recovery.same_as_temp")
     account.set_checked_password(session, user, new_password, password_confirm, errors, settings=settings)
     now = clock.utcnow()

@@ -110,7 +110,7 @@ async def billing_background(engine: sa.Engine, settings: Settings,
         await asyncio.to_thread(ensure_demo_account, engine, settings)
     gateway = get_gateway(settings, engine=engine)
     stop, wake = asyncio.Event(), asyncio.Event()
-    worker = DeliveryWorker(gateway, engine=engine)
+    worker = DeliveryWorker(gateway, engine=engine, settings=settings)
     tasks = [asyncio.create_task(worker.run_forever(stop), name="lkk-billing-deliveries"),
              asyncio.create_task(run_sync_schedule(engine, gateway, settings.billing_sync_minutes, stop, wake,
                                                    settings, letters_queued), name="lkk-billing-sync")]

@@ -24,6 +24,7 @@ from lkk_app.billing.readings import answers
 from lkk_app.billing.types import ReadingsAck, ReadingsSubmission
 from lkk_app.jobs.queue import RETRY, Queue, Statuses, Worker
 from lkk_app.models import NaiveUTC, QueueColumns
+from lkk_app.settings import Settings, get_settings
 
 log = logging.getLogger("lkk.billing")
 
@@ -137,10 +138,12 @@ async def deliver_one(pk: int, gateway: BillingGateway, engine: sa.Engine) -> st
 class DeliveryWorker(Worker):
     """Claims and sends the deliveries to billing."""
 
-    def __init__(self, gateway: BillingGateway, *, engine: sa.Engine, poll_interval: float = 5.0):
+    def __init__(self, gateway: BillingGateway, *, engine: sa.Engine, poll_interval: float = 5.0,
+                 settings: Settings | None = None):
         self.gateway = gateway
+        settings = settings or get_settings()
         super().__init__(DELIVERIES, self._deliver, engine=engine, poll_interval=poll_interval,
-                         label="billing deliveries")
+                         lease=timedelta(seconds=settings.job_lease_seconds), label="billing deliveries")
 
     async def _deliver(self, pk: int) -> str:
         return await deliver_one(pk, self.gateway, self.engine)

@@ -12,8 +12,8 @@ and the making, checking and hashing of every random token.
   unknown) without consuming it.
 * :func:`generate_temp_password` makes a temporary password (16 characters
   from an alphabet without look-alikes).  Temporary passwords are **not**
-  stored here: they are checked with bcrypt like passwords, so whoever mints
-  one stores its bcrypt hash.
+  stored here: whoever mints one stores its keyed hash
+  (``auth/passwords.hash_temp_password``).
 
 Nothing here commits: the caller owns the transaction.  Remember that a
 consumed token is only spent once the caller commits.

@@ -37,8 +37,10 @@ changes a row that is still in the state it expects.
 **Worker** (:class:`Worker`): ``await worker.run_forever(stop_event)`` in a
 background task claims up to ``batch_size`` jobs and runs the handler of each
 in a task of its own; database work runs in threads, never on the event loop.
-Delivery is at least once: a crash between the work and the mark runs the job
-again after its lease.
+While a job runs, the worker renews its lease every third of it
+(:meth:`Queue.renew`, a heartbeat), so a slow delivery stays its worker's and
+a dead worker's jobs come back one lease after it stopped.  Delivery is at
+least once: a crash between the work and the mark runs the job again.
 """
 
 from __future__ import annotations
@@ -296,6 +298,19 @@ class Queue:
         session.flush()
         return claimed
 
+    def renew(self, session: Session, ids: list[int], lease: timedelta = DEFAULT_LEASE) -> int:
+        """Extend the lease of running jobs whose worker is still at work on them
+        (the worker's heartbeat); return how many it kept.  A job taken over by
+        another worker meanwhile is still ``running``, so this only ever
+        lengthens a lease — it never takes a job away."""
+        if not ids:
+            return 0
+        m = self.model
+        result = session.execute(
+            update(m).where(m.id.in_(ids), m.status == self.statuses.running)
+            .values(locked_until=clock.utcnow() + lease).execution_options(synchronize_session=False))
+        return int(getattr(result, "rowcount", 0) or 0)
+
     # ------------------------------------------------------------------ results
 
     def _finished(self, status: str, **values: object) -> dict[str, object]:
@@ -433,11 +448,40 @@ class Worker:
                                      self.queue.name, pk)
             return RETRY
 
+    def _renew(self, ids: list[int]) -> None:
+        with Session(self.engine) as session:
+            self.queue.renew(session, ids, self.lease)
+            session.commit()
+
+    async def _heartbeat(self, running: Callable[[], list[int]]) -> None:
+        """Every third of the lease, extend the lease of the jobs still running
+        here: a job is someone else's only when this process stopped beating
+        (it died or hangs), not because a delivery is slow."""
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            ids = running()
+            if ids:
+                try:
+                    await asyncio.to_thread(self._renew, ids)
+                except Exception:
+                    self.queue.log.exception("%s worker: renewing the lease of %d job(s) failed",
+                                             self.label, len(ids))
+
     async def run_once(self) -> int:
         """Claim one batch and run it (concurrently); return how many jobs were run."""
         ids = await asyncio.to_thread(self._claim)
         if ids:
-            await asyncio.gather(*(self._run(pk) for pk in ids))
+            left = set(ids)
+
+            async def run(pk: int) -> None:
+                await self._run(pk)
+                left.discard(pk)
+
+            beat = asyncio.create_task(self._heartbeat(lambda: sorted(left)))
+            try:
+                await asyncio.gather(*(run(pk) for pk in ids))
+            finally:
+                beat.cancel()
         return len(ids)
 
     async def run_forever(self, stop_event: asyncio.Event) -> None:
@@ -452,11 +496,14 @@ class Worker:
         _workers.setdefault(self.queue.name, weakref.WeakSet()).add(self)
         log = self.queue.log
         log.info("%s worker started (%s)", self.label, self.describe())
-        in_flight: set[asyncio.Task] = set()
+        in_flight: dict[asyncio.Task, int] = {}
 
         def _ended(task: asyncio.Task) -> None:
-            in_flight.discard(task)
+            in_flight.pop(task, None)
             self.wake()
+
+        beat = asyncio.create_task(self._heartbeat(lambda: sorted(in_flight.values())),
+                                   name=f"lkk-{self.queue.name}-heartbeat")
 
         try:
             while not stop_event.is_set():
@@ -471,7 +518,7 @@ class Worker:
                         ids = []
                     for pk in ids:
                         task = asyncio.create_task(self._run(pk), name=f"lkk-{self.queue.name}-{pk}")
-                        in_flight.add(task)
+                        in_flight[task] = pk
                         task.add_done_callback(_ended)
                     claimed = len(ids)
                 if free > 0 and claimed >= free:
@@ -479,6 +526,7 @@ class Worker:
                     continue
                 await self._wait(stop_event)
         finally:
+            beat.cancel()
             for task in list(in_flight):
                 task.cancel()
             if in_flight:

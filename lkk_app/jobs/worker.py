@@ -1,11 +1,13 @@
-"""The background work of a server process: the outbox sender and housekeeping.
+"""The background work of a server process: the outbox sender, the billing
+connection (deliveries, sync) and housekeeping.
 
 The app runs it for as long as it runs (:func:`background_lifespan`, a
 lifespan task); ``python -m lkk_app.jobs.worker`` runs the same in a process
 of its own (``--once``: one batch of letters, then exit).  Several processes
-(workers, hosts) may each run one: letters are claimed with a lease, so a
-letter is handed to SMTP by one sender at a time, and a sender that dies
-leaves its letters to be picked up when the lease runs out.
+(workers, hosts) may each run one: letters and deliveries are claimed with a
+lease (``LKK_JOB_LEASE_SECONDS``), so each is handed on by one worker at a
+time, and a worker that dies leaves its jobs to the others when the lease
+runs out.
 
 The minters of letter secrets are registered here, when a sender is made
 (:func:`letter_secrets`), so a sender works in any process — it does not
@@ -29,11 +31,10 @@ from lkk_app.billing import binding_flow
 from lkk_app.billing.background import billing_background
 from lkk_app.core import tokens
 from lkk_app.jobs import housekeeping
-from lkk_app.jobs.queue import DEFAULT_BATCH, DEFAULT_LEASE, Worker
+from lkk_app.jobs.queue import DEFAULT_BATCH, Worker
 from lkk_app.mail import delivery
 from lkk_app.mail.delivery import SecretMinters
 from lkk_app.mail.outbox import OUTBOX
-from lkk_app.mail.transport import conversation_bound
 from lkk_app.settings import Settings, get_settings
 
 log = logging.getLogger("lkk.mail")
@@ -62,14 +63,12 @@ class OutboxWorker(Worker):
         minters: SecretMinters | None = None,
         poll_interval: float = 1.0,
         batch_size: int = DEFAULT_BATCH,
-        lease: timedelta = DEFAULT_LEASE,
+        lease: timedelta | None = None,
     ):
         self.settings = settings or get_settings()
+        # A slow SMTP conversation keeps its claim by the worker's heartbeat.
+        lease = timedelta(seconds=self.settings.job_lease_seconds) if lease is None else lease
         self.minters = letter_secrets() if minters is None else minters
-        # A claim must outlive the slowest delivery (the whole SMTP conversation
-        # is bounded by conversation_bound), or another sender could take it over.
-        if self.settings.mail_enabled_smtp:
-            lease = max(lease, timedelta(seconds=conversation_bound(self.settings) + 30))
         super().__init__(OUTBOX, self._deliver, engine=engine or db_module.get_engine,
                          poll_interval=poll_interval, batch_size=batch_size, lease=lease,
                          label="outbox")
@@ -160,7 +159,8 @@ async def _serve(once: bool) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await asyncio.gather(worker.run_forever(stop), run_housekeeping(stop))
+    async with billing_background(db_module.get_engine(), worker.settings, worker.wake):
+        await asyncio.gather(worker.run_forever(stop), run_housekeeping(stop))
     return 0
 
 

@@ -21,6 +21,12 @@ REQUIRED_CSP = {
     "img-src": {"'self'", "data:"},
 }
 STATIC_SUFFIXES = (".css", ".js", ".ico", ".pdf", ".png", ".svg", ".woff2")
+# Responses never shown as a page of their own, and the headers only pages need.
+SUBRESOURCE_TYPES = ("text/css", "text/javascript", "application/javascript", "font/",
+                     "image/png", "image/x-icon", "image/vnd.microsoft.icon")
+PAGE_ONLY_HEADERS = {"content-security-policy", "x-frame-options", "referrer-policy",
+                     "permissions-policy", "cross-origin-opener-policy",
+                     "strict-transport-security"}
 
 
 def parse_csp(value: str) -> dict[str, list[str]]:
@@ -106,8 +112,25 @@ def test_every_response_carries_the_security_headers(http, app_server, page_rout
     responses = every_response(http, app_server, page_routes, http_routes)
     assert len(responses) > 30
     problems = []
+    subresources = 0
     for label, r in responses:
         h = r.headers
+        if h.get("x-content-type-options") != "nosniff":
+            problems.append(f"{label}: X-Content-Type-Options {h.get('x-content-type-options')}")
+        if h.get("cross-origin-resource-policy") != "same-origin":
+            problems.append(f"{label}: CORP {h.get('cross-origin-resource-policy')}")
+        content_type = h.get("content-type", "")
+        if r.status_code == 200 and content_type.startswith(SUBRESOURCE_TYPES):
+            # Never shown as a page: no page-only headers (bytes on every asset).
+            subresources += 1
+            extra = PAGE_ONLY_HEADERS & set(h.keys())
+            if extra:
+                problems.append(f"{label} ({content_type}): page-only headers {sorted(extra)}")
+            wanted_cache = ("public, max-age=31536000, immutable"
+                            if label.split()[1].startswith("/assets/") else "no-cache")
+            if h.get("cache-control") != wanted_cache:
+                problems.append(f"{label}: Cache-Control {h.get('cache-control')}")
+            continue
         csp = parse_csp(h.get("content-security-policy", ""))
         for directive, needed in REQUIRED_CSP.items():
             if not needed <= set(csp.get(directive, [])):
@@ -122,8 +145,6 @@ def test_every_response_carries_the_security_headers(http, app_server, page_rout
         ws = app_server.url.replace("http://", "ws://")
         if ws not in csp.get("connect-src", []):
             problems.append(f"{label}: connect-src {csp.get('connect-src')} lacks {ws}")
-        if h.get("x-content-type-options") != "nosniff":
-            problems.append(f"{label}: X-Content-Type-Options {h.get('x-content-type-options')}")
         if h.get("x-frame-options") != "DENY":
             problems.append(f"{label}: X-Frame-Options {h.get('x-frame-options')}")
         if h.get("referrer-policy") not in ("no-referrer", "same-origin", "strict-origin"):
@@ -141,6 +162,7 @@ def test_every_response_carries_the_security_headers(http, app_server, page_rout
         for prefix, policy in wanted.items():
             if path.startswith(prefix) and h.get("referrer-policy") != policy:
                 problems.append(f"{label}: one-time link page with Referrer-Policy {h.get('referrer-policy')}")
+    assert subresources >= 4, subresources
     assert not problems, "\n".join(problems)
 
 
@@ -183,6 +205,18 @@ def test_hashed_assets_are_cached_for_a_year_and_pages_never(http, page_routes):
     assert http.get("/lkk.js").headers["cache-control"] == "no-cache"
     missing = http.get("/assets/no-such-file-ABCD1234.js")
     assert missing.status_code == 404 and missing.headers["cache-control"] == "no-store"
+
+
+def test_a_page_address_without_its_slash_is_served_without_a_redirect(http, page_routes):
+    """``/profile`` is the page itself, not a 307 to ``/profile/`` (one round
+    trip less after every login)."""
+    for path in page_routes:
+        bare = path.rstrip("/") or "/"
+        r = http.get(bare)
+        assert r.status_code == 200, (bare, r.status_code, r.headers.get("location"))
+        assert r.text == http.get(bare.rstrip("/") + "/").text, bare
+    # Other addresses are left to the static server (its own answers).
+    assert http.get("/no/such/page").status_code == 404
 
 
 def test_every_inline_script_of_every_page_is_allowed_by_hash(http, page_routes):

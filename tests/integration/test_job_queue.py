@@ -267,6 +267,58 @@ async def test_a_worker_runs_each_job_and_a_crash_waits_for_the_lease(db, engine
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("mode", ["run_once", "run_forever"])
+async def test_a_slow_job_keeps_its_claim_by_the_workers_heartbeat(engine, tables, db, mode):
+    """The lease is short (0.6 s here); the job takes 2 s.  While it runs, its
+    worker renews the lease, so another worker claiming meanwhile gets nothing
+    and the job runs once."""
+    (pk,) = add(db)
+    runs: list[int] = []
+    finished = asyncio.Event()
+
+    async def handler(job: int) -> str:
+        runs.append(job)
+        await asyncio.sleep(2.0)
+
+        def finish() -> str:
+            with Session(engine) as session:
+                result = QUEUE.finish(session, job, "done")
+                session.commit()
+                return result
+
+        result = await asyncio.to_thread(finish)
+        finished.set()
+        return result
+
+    worker = jobs.Worker(QUEUE, handler, engine=engine, lease=timedelta(seconds=0.6),
+                         poll_interval=0.05)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run_once() if mode == "run_once" else worker.run_forever(stop))
+    try:
+        for _ in range(6):  # 1.5 s: the first lease ran out twice over
+            await asyncio.sleep(0.25)
+            assert await asyncio.to_thread(claim, engine, lease=timedelta(seconds=5)) == []
+        await asyncio.wait_for(finished.wait(), timeout=5)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=5)
+    assert runs == [pk]
+    job = load(engine, pk)
+    assert job.status == "done" and job.attempts == 1
+
+
+def test_renewing_never_takes_back_a_finished_job(db, engine, tables):
+    running, done = add(db, 2)
+    assert sorted(claim(engine, lease=timedelta(seconds=30))) == [running, done]
+    with Session(engine) as session:
+        QUEUE.finish(session, done, "done")
+        assert QUEUE.renew(session, [running, done], timedelta(minutes=5)) == 1
+        session.commit()
+    assert load(engine, done).status == "done" and load(engine, done).locked_until is None
+    assert load(engine, running).locked_until > load(engine, running).created_at + timedelta(minutes=4)
+
+
+@pytest.mark.asyncio
 async def test_a_commit_wakes_the_running_worker(engine, tables):
     done = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -58,18 +58,18 @@ def production(settings):
 
 @pytest.mark.parametrize("host", ["lkk.example.ru", "LKK.Example.RU", "lkk.example.ru:443", "lkk.example.ru."])
 def test_production_answers_the_public_host(production, host):
-    status, headers, called = call(production, "/register", host)
+    status, headers, called = call(production, "/guides", host)
     assert called and status == 307
-    # Starlette built "http://<Host>/register/": sent as a path, neither host nor
+    # Starlette built "http://<Host>/guides/": sent as a path, neither host nor
     # the plain-http scheme seen behind the TLS proxy leaks into the redirect.
-    assert headers["location"] == "/register/"
+    assert headers["location"] == "/guides/"
 
 
 @pytest.mark.parametrize("host", ["evil.example", "lkk.example.ru:80", "lkk.example.ru:3000",
                                   "localhost:3000", "127.0.0.1", "lkk.example.ru.evil.example",
                                   "lkk.example.ru@evil.example", "", " ", "lkk.example.ru:99999"])
 def test_production_refuses_any_other_host(production, host):
-    status, headers, called = call(production, "/register", host)
+    status, headers, called = call(production, "/guides", host)
     assert (status, called) == (400, False)
     assert "location" not in headers
     assert headers["cache-control"] == "no-store" and "content-security-policy" in headers
@@ -84,17 +84,17 @@ def test_health_checks_and_requests_without_host_pass(production):
     for path in ("/ping", "/_health"):
         assert call(production, path, "10.1.2.3:3000")[::2] == (200, True)
     # HTTP/1.0 without Host: Starlette falls back to the server's own address.
-    status, headers, called = call(production, "/register", None)
-    assert called and headers["location"] == "/register/"
+    status, headers, called = call(production, "/guides", None)
+    assert called and headers["location"] == "/guides/"
 
 
 def test_development_also_answers_loopback_on_the_same_port(settings):
     dev = dataclasses.replace(settings, public_url="http://localhost:3000")
     for host in ("localhost:3000", "127.0.0.1:3000", "[::1]:3000"):
-        status, headers, called = call(dev, "/register", host)
-        assert called and headers["location"] == "/register/", host
+        status, headers, called = call(dev, "/guides", host)
+        assert called and headers["location"] == "/guides/", host
     for host in ("localhost:3001", "localhost", "evil.example:3000", "192.168.1.5:3000"):
-        assert call(dev, "/register", host)[0] == 400, host
+        assert call(dev, "/guides", host)[0] == 400, host
 
 
 def test_allowed_hosts_table(settings):

@@ -370,11 +370,26 @@ def is_seeded(db: Session) -> bool:
     return db.exec(select(DemoOrganisation.key).limit(1)).first() is not None
 
 
+# PostgreSQL advisory lock of the first seeding (any number: this one is ours).
+_SEED_LOCK = 0x6C6B6B5F73656564  # "lkk_seed"
+
+
 def ensure_seeded(db: Session, today: date) -> bool:
-    """Seed an empty demo billing; True when it did."""
+    """Seed an empty demo billing; True when it did.  Several server processes
+    start at once: on PostgreSQL they take turns on an advisory lock (held
+    until the caller's commit), so one seeds and the others find it seeded; on
+    SQLite the second writer waits for the first and its rows then collide —
+    it rolls back and leaves the seeding to the first."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SEED_LOCK})
     if is_seeded(db):
         return False
-    seed(db, today)
+    try:
+        seed(db, today)
+        db.flush()
+    except sa.exc.IntegrityError:
+        db.rollback()
+        return False
     return True
 
 

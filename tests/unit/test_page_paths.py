@@ -1,0 +1,40 @@
+"""A page's address without the trailing slash reaches the page's folder."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from lkk_app import routes
+from lkk_app.web.asgi.page_paths import PagePaths, folder_of
+
+
+def test_every_cabinet_page_but_the_login_has_its_folder():
+    paths = {page.path for page in routes.pages()}
+    assert routes.PROFILE in paths and routes.LOGIN in paths
+    for path in paths - {routes.LOGIN}:
+        assert folder_of(path) == path + "/"
+    assert folder_of(routes.LOGIN) is None
+    assert folder_of(routes.PROFILE + "/") is None
+    assert folder_of("/profile/x") is None
+    assert folder_of(routes.AUTH_LOGIN) is None
+
+
+@pytest.mark.parametrize(("method", "path", "seen"), [
+    ("GET", "/profile", "/profile/"),
+    ("HEAD", "/documents", "/documents/"),
+    ("POST", "/profile", "/profile"),
+    ("GET", "/profile/", "/profile/"),
+    ("GET", "/assets/x-ABCDEFGH.js", "/assets/x-ABCDEFGH.js"),
+])
+def test_the_app_sees_the_folder(method, path, seen):
+    got = {}
+
+    async def app(scope, receive, send):
+        got["path"], got["raw"], got["qs"] = scope["path"], scope["raw_path"], scope["query_string"]
+
+    scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(),
+             "query_string": b"contract=K"}
+    asyncio.run(PagePaths(app)(scope, None, None))
+    assert got == {"path": seen, "raw": seen.encode(), "qs": b"contract=K"}
