@@ -16,7 +16,7 @@ export REFLEX_USE_NPM := 1
 export REFLEX_TELEMETRY_ENABLED := false
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run setup migrate lint test test-quick test-unit test-browser guides guides-check bench clean
+.PHONY: run setup migrate lint test test-quick test-unit test-browser guides guides-check bench bench-load clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -92,6 +92,10 @@ guides-check: $(DEV_STAMP)
 
 bench: $(DEV_STAMP)
 	$(PY) bench/run.py
+
+## bench-load: the websocket under load in memory, on Redis and on two workers (bench/README.md)
+bench-load: $(DEV_STAMP)
+	$(PY) bench/load.py
 
 clean:
 	rm -rf .web var/test-* .pytest_cache

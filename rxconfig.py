@@ -16,6 +16,15 @@ _settings = settings_or_exit()
 # Reflex's default is 1 MB.  A bigger message closes that connection (SECURITY.md).
 os.environ.setdefault("REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE", str(64 * 1024))
 
+# With the Redis state manager, a worker keeps the state of a tab it serves in
+# memory between that tab's events (Reflex's opportunistic lock, held 5 s after
+# the last event) instead of a Redis round trip, lock and pickle per event; a
+# worker that gets an event of the tab meanwhile asks for the state and the
+# holder hands it over through Redis.  One worker: 4.5× less CPU per event
+# (bench/load.py, bench/README.md); tests/cluster runs with it.
+if _settings.redis_url:
+    os.environ.setdefault("REFLEX_OPLOCK_ENABLED", "true")
+
 config = rx.Config(
     app_name="lkk_app",
     db_url=_settings.db_url,

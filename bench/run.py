@@ -30,14 +30,33 @@ def ms(values: list[float]) -> str:
     return f"median {statistics.median(values) * 1000:.0f} ms, p90 {p90 * 1000:.0f} ms (n={len(values)})"
 
 
-def page_weight(url: str) -> tuple[int, int, int]:
+def page_weight(url: str) -> tuple[int, int, int, int, int, int]:
+    """The login page in Chromium, a first visit and a repeat one in the same
+    browser: (requests, bytes over the network incl. headers, bytes decoded) of
+    the first; (requests that went to the server, of them revalidations (304),
+    bytes over the network) of the repeat (DevTools' Network events)."""
     from playwright.sync_api import sync_playwright
 
     chromium = os.environ.get("LKK_CHROMIUM") or "/usr/bin/chromium"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic"])
-        page = browser.new_page()
+        context = browser.new_context()
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        seen: dict[str, dict] = {}
+        def received(e: dict) -> None:
+            entry = seen.setdefault(e["requestId"], {})
+            entry["status"] = e["response"]["status"]
+            if e["response"].get("fromDiskCache") or e["response"].get("fromPrefetchCache"):
+                entry["cached"] = True
+
+        cdp.on("Network.responseReceived", received)
+        cdp.on("Network.requestServedFromCache", lambda e: seen.setdefault(e["requestId"], {}).update(
+            cached=True))
+        cdp.on("Network.loadingFinished", lambda e: seen.setdefault(e["requestId"], {}).update(
+            wire=e["encodedDataLength"]))
         responses = []
         page.on("requestfinished", lambda req: responses.append(req))
         page.goto(url + "/", wait_until="networkidle")
@@ -49,8 +68,29 @@ def page_weight(url: str) -> tuple[int, int, int]:
                 decoded += len(resp.body()) if resp else 0
             except Exception:
                 pass
+        first = len(responses)
+        seen.clear()
+        page.goto(url + "/", wait_until="networkidle")  # the next visit: a link followed, not a reload
+        network = [e for e in seen.values() if not e.get("cached") and "status" in e]
+        revalidated = sum(1 for e in network if e["status"] == 304)
+        warm_bytes = sum(e.get("wire", 0) for e in network)
         browser.close()
-    return len(responses), encoded, decoded
+    return first, encoded, decoded, len(network), revalidated, warm_bytes
+
+
+def redirects_after_login(url: str, login: str, password: str) -> int:
+    """Redirects between the login form's POST and a page that answers 200."""
+    with httpx.Client(base_url=url, follow_redirects=False, timeout=30) as client:
+        r = client.post("/auth/login", data={"login": login, "password": password},
+                        headers={"Origin": url, "X-Forwarded-For": fresh_ip()})
+        assert r.status_code == 303 and "e=" not in r.headers["location"], r.headers.get("location")
+        hops = 0
+        r = client.get(r.headers["location"])
+        while 300 <= r.status_code < 400:
+            hops += 1
+            r = client.get(r.headers["location"])
+        assert r.status_code == 200, r.status_code
+        return hops
 
 
 _next_ip = iter(range(1, 1 << 24))
@@ -105,9 +145,13 @@ def main() -> None:
                                   password=password, confirmed=True)
         settings = get_settings()
         rows = [("server start incl. build (s)", f"{startup:.1f}")]
-        n, encoded, decoded = page_weight(url)
+        n, encoded, decoded, warm, revalidated, warm_bytes = page_weight(url)
         rows.append(("login page: requests / transferred / decoded",
                      f"{n} / {encoded / 1024:.0f} KiB / {decoded / 1024:.0f} KiB"))
+        rows.append(("login page again: to the server / revalidated / transferred",
+                     f"{warm} / {revalidated} / {warm_bytes / 1024:.1f} KiB"))
+        rows.append(("redirects from the login POST to the profile page",
+                     str(redirects_after_login(url, "bench", password))))
         stored = passwords.hash_password(password, secret_key=settings.secret_key, cost=12)
         t, cpu = [], []
         for _ in range(args.samples):

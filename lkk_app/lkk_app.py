@@ -19,7 +19,7 @@ setup_logging()
 app = rx.App(
     stylesheets=[routes.STYLESHEET],
     head_components=[
-        rx.el.script(src=routes.SCRIPT, defer=True),
+        rx.el.script(src=routes.versioned(routes.SCRIPT), defer=True),
         rx.el.meta(name="viewport", content="width=device-width, initial-scale=1"),
     ],
     html_lang="ru",

@@ -68,6 +68,21 @@ REGISTRATION_GUIDE = GUIDES_PREFIX + "registration-guide.pdf"
 USER_GUIDE = GUIDES_PREFIX + "user-guide.pdf"
 
 
+# A file of assets/ asked for as ``<path>?v=<version>`` is cached for a year
+# (web/asgi/headers.py): the version is the start of the file's SHA-256, so
+# any change gives the pages a new address.
+VERSION_PARAM = "v"
+
+
+def versioned(path: str) -> str:
+    """``path`` (a file of ``assets/``) with ``?v=`` and 12 hex digits of its SHA-256."""
+    import hashlib
+    from pathlib import Path
+
+    data = (Path(__file__).resolve().parents[1] / "assets" / path.lstrip("/")).read_bytes()
+    return f"{path}?{VERSION_PARAM}={hashlib.sha256(data).hexdigest()[:12]}"
+
+
 # --------------------------------------------------------------------------- addresses with parameters
 
 

@@ -200,6 +200,10 @@ def test_hashed_assets_are_cached_for_a_year_and_pages_never(http, page_routes):
             r = http.get(variant, follow_redirects=True)
             assert r.headers["cache-control"] == "no-store", variant
             assert "immutable" not in r.headers["cache-control"]
+    # The page's own script is asked for with its version: kept a year too.
+    (script,) = re.findall(r'src="(/lkk\.js\?v=[0-9a-f]{12})"', home.text)
+    r = http.get(script)
+    assert r.status_code == 200 and r.headers["cache-control"] == IMMUTABLE, script
     # Not content-hashed: revalidated, or not stored at all when missing.
     assert http.get("/lkk.css").headers["cache-control"] == "no-cache"
     assert http.get("/lkk.js").headers["cache-control"] == "no-cache"

@@ -57,3 +57,18 @@ def test_plain_reflex_run_follows_the_environment(tmp_path, env, expected):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=full, capture_output=True,
                          text=True, check=True, timeout=60).stdout
     assert out.strip().splitlines()[-1] == expected
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({}, "None"),
+    ({"REFLEX_REDIS_URL": "redis://127.0.0.1:6379/0"}, "true"),
+    ({"REFLEX_REDIS_URL": "redis://127.0.0.1:6379/0", "REFLEX_OPLOCK_ENABLED": "false"}, "false"),
+])
+def test_with_redis_a_worker_keeps_its_tabs_state_between_events(tmp_path, env, expected):
+    """Reflex's opportunistic lock is on with the Redis state manager (bench/README.md:
+    a Redis round trip per event cost 4.5× the CPU); a setting of its own wins."""
+    code = "import os, rxconfig; print(os.environ.get('REFLEX_OPLOCK_ENABLED'))"
+    full = {"PATH": "/usr/bin:/bin", "LKK_DATA_DIR": str(tmp_path), **env}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=full, capture_output=True,
+                         text=True, check=True, timeout=60).stdout
+    assert out.strip().splitlines()[-1] == expected

@@ -38,3 +38,18 @@ def test_the_app_sees_the_folder(method, path, seen):
              "query_string": b"contract=K"}
     asyncio.run(PagePaths(app)(scope, None, None))
     assert got == {"path": seen, "raw": seen.encode(), "qs": b"contract=K"}
+
+
+def test_a_versioned_file_names_its_content():
+    import hashlib
+    from pathlib import Path
+
+    from lkk_app.web.asgi.headers import IMMUTABLE_CACHE, cache_control
+
+    url = routes.versioned(routes.SCRIPT)
+    data = (Path(__file__).resolve().parents[2] / "assets" / "lkk.js").read_bytes()
+    assert url == "/lkk.js?v=" + hashlib.sha256(data).hexdigest()[:12]
+    query = url.split("?", 1)[1].encode()
+    assert cache_control(routes.SCRIPT, 200, "text/javascript", query) == IMMUTABLE_CACHE
+    assert cache_control(routes.SCRIPT, 200, "text/javascript") == b"no-cache"
+    assert cache_control(routes.SCRIPT, 404, "text/plain", query) == b"no-store"

@@ -8,8 +8,9 @@ raster images (never shown as a page of their own).
 The CSP allows inline scripts only by SHA-256 hash — the bootstrap scripts
 React Router writes into every prerendered page, read from the built pages at
 the first request — and no ``'unsafe-eval'``.  Content-hashed build files under
-``/assets/`` are cached for a year, other static files revalidated, everything
-else ``no-store``.
+``/assets/`` and ``/lkk.js``, ``/lkk.css`` asked for with their version
+(``routes.versioned``) are cached for a year, other static files revalidated,
+everything else ``no-store``.
 """
 
 from __future__ import annotations
@@ -147,9 +148,15 @@ def is_hashed_asset(path: str) -> bool:
     return path.startswith(routes.HASHED_ASSETS_PREFIX) and bool(_HASHED_ASSET_RE.fullmatch(path))
 
 
-def cache_control(path: str, status: int, content_type: str) -> bytes:
+def is_versioned_file(path: str, query: bytes) -> bool:
+    """A file of ``assets/`` asked for with its version (``routes.versioned``)."""
+    return path in (routes.SCRIPT, routes.STYLESHEET) \
+        and query.startswith(routes.VERSION_PARAM.encode() + b"=")
+
+
+def cache_control(path: str, status: int, content_type: str, query: bytes = b"") -> bytes:
     """The Cache-Control to send (it replaces the response's own)."""
-    if status in (200, 304) and is_hashed_asset(path):
+    if status in (200, 304) and (is_hashed_asset(path) or is_versioned_file(path, query)):
         return IMMUTABLE_CACHE
     if status in (200, 206, 304) and content_type.startswith(STATIC_TYPES) \
             and not path.startswith(_PRIVATE_PREFIXES) and path != routes.PING:
@@ -182,6 +189,7 @@ class SecurityHeaders(Middleware):
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
+        query: bytes = scope.get("query_string", b"")
         csp = self.csp()
         fixed = self._fixed
 
@@ -193,7 +201,7 @@ class SecurityHeaders(Middleware):
                 headers = [(k, v) for k, v in headers
                            if k.lower() not in (b"cache-control", b"pragma", b"expires")]
                 status = message["status"]
-                headers.append((b"cache-control", cache_control(path, status, content_type)))
+                headers.append((b"cache-control", cache_control(path, status, content_type, query)))
                 headers.extend(SUBRESOURCE_HEADERS)
                 if not is_subresource(status, content_type):
                     headers.append((b"content-security-policy", csp))

@@ -77,6 +77,6 @@ def html_page(title: str, main: str) -> str:
     return (
         "<!doctype html><html lang=ru><head><meta charset=utf-8>"
         "<meta name=viewport content='width=device-width, initial-scale=1'>"
-        f"<title>{html.escape(title)}</title><link rel=stylesheet href='{routes.STYLESHEET}'></head>"
+        f"<title>{html.escape(title)}</title><link rel=stylesheet href='{routes.versioned(routes.STYLESHEET)}'></head>"
         f"<body>{main}</body></html>"
     )
