@@ -59,6 +59,8 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=128)
     email_confirmed_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
     last_login_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
+    # The login before the last one: «Последний вход» in «Профиль» (the last one is now).
+    previous_login_at: datetime | None = Field(default=None, sa_type=NaiveUTC)
     created_at: datetime = Field(sa_type=NaiveUTC)
     updated_at: datetime = Field(sa_type=NaiveUTC)
 

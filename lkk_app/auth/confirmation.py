@@ -76,7 +76,7 @@ def confirm(db: Session, token: str, *, ip: str = "", user_agent: str = "",
         return Confirmation(failure=tokens.UNKNOWN)
     if user.email_confirmed_at is None:
         user.email_confirmed_at = clock.utcnow()
-        user.last_login_at = user.email_confirmed_at
+        user_service.record_login(user, user.email_confirmed_at)
         db.add(user)
         audit.record(db, event=audit.EMAIL_CONFIRMED, user_id=user.id, login=user.login,
                      ip=ip, user_agent=user_agent)

@@ -224,9 +224,7 @@ def authenticate_temp(
     # minters could leave two for a moment.
     for digest in hashes:
         if passwords.verify_temp_password(password, digest, secret_key=settings.secret_key):
-            now = clock.utcnow()
-            user.last_login_at = now
-            user.updated_at = now
+            users.record_login(user, clock.utcnow())
             session.add(user)
             session.flush()
             return user

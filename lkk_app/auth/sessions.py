@@ -123,6 +123,7 @@ class CurrentUser:
     email_confirmed_at: datetime | None
     created_at: datetime
     last_login_at: datetime | None
+    previous_login_at: datetime | None
     must_change_password: bool
     session_id: int
 
@@ -151,6 +152,7 @@ def current_user(
         email_confirmed_at=user.email_confirmed_at,
         created_at=user.created_at,
         last_login_at=user.last_login_at,
+        previous_login_at=user.previous_login_at,
         must_change_password=bool(row.must_change_password),
         session_id=row.id,
     )

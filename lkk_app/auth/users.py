@@ -9,6 +9,8 @@ available at once.  bcrypt makes ``create_user``, ``authenticate`` and
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, or_, select
 
@@ -211,11 +213,17 @@ def authenticate(
         user.password_hash = passwords.hash_password(
             password, secret_key=settings.secret_key, cost=settings.bcrypt_cost
         )
-    user.last_login_at = now
-    user.updated_at = now
+    record_login(user, now)
     session.add(user)
     session.flush()
     return user
+
+
+def record_login(user: User, now: datetime) -> None:
+    """A login now: the last one becomes the previous one (shown in «Профиль»)."""
+    user.previous_login_at = user.last_login_at
+    user.last_login_at = now
+    user.updated_at = now
 
 
 def set_password(

@@ -174,7 +174,8 @@ class ProfileState(AuthState):
         self.email_confirmed = me.email_confirmed_at is not None
         self._set_phone(me.phone)
         self.created = format_dt(me.created_at)
-        self.last_login = format_dt(me.last_login_at)
+        # «Последний вход»: the one before this session's (this one is now).
+        self.last_login = format_dt(me.previous_login_at)
         self.loaded = True
 
     def _set_phone(self, phone: str) -> None:

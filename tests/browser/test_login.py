@@ -64,6 +64,13 @@ def test_good_login_opens_profile_and_reload_keeps_it(page, make_user):
     cookies = {c["name"]: c for c in page.context.cookies()}
     assert cookies["lkk_session"]["httpOnly"] is True
     assert cookies["lkk_session"]["sameSite"] == "Strict"
+    # «Последний вход» is the login before this one: none yet, then the first.
+    expect(page.get_by_test_id("profile-last-login")).to_have_text("—")
+    page.get_by_role("button", name="Выйти").click()
+    expect(page.get_by_label("Имя пользователя")).to_be_visible()
+    login_as(page, login, password)
+    expect(page.get_by_test_id("profile-last-login")).to_have_text(
+        re.compile(r"^\d\d\.\d\d\.\d{4} \d\d:\d\d"))
 
 
 def test_login_is_case_insensitive(page, make_user):

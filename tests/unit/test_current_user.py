@@ -42,6 +42,7 @@ def test_current_user_is_a_frozen_picture_of_the_session_and_its_user(db, settin
     assert me == CurrentUser(id=ivan.id, login="ivan", email="ivan@example.com",
                              phone="+79161234567", email_confirmed_at=ivan.email_confirmed_at,
                              created_at=ivan.created_at, last_login_at=ivan.last_login_at,
+                             previous_login_at=ivan.previous_login_at,
                              must_change_password=False, session_id=row.id)
     with pytest.raises(dataclasses.FrozenInstanceError):
         me.id = 0  # type: ignore[misc]

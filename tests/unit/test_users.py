@@ -221,8 +221,13 @@ def test_authenticate_success_updates_last_login(db, settings, frozen_clock):
     db.commit()
     assert user.login == "Ivan.Petrov"
     assert user.last_login_at == frozen_clock.now
+    assert user.previous_login_at is None  # the first login
     assert user.updated_at == frozen_clock.now
     assert user.created_at == registered_at
+    first = frozen_clock.now
+    frozen_clock.advance(days=3)
+    user = users.authenticate(db, login="ivan.petrov", password=GOOD_PASSWORD, settings=settings)
+    assert (user.previous_login_at, user.last_login_at) == (first, frozen_clock.now)
 
 
 def test_authenticate_accepts_nfkc_equivalent_password(db, settings):
