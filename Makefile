@@ -45,8 +45,12 @@ migrate: $(RUN_STAMP)
 	$(VENV_BIN)/reflex db migrate
 
 ## run: set up on first use, then serve http://localhost:$(PORT) in production mode (on $(HOST))
+# The public address follows the port unless LKK_PUBLIC_URL names one (cookies, the
+# websocket and links in letters use it; other loopback names are sent to it).
 run: setup
-	$(VENV_BIN)/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT) --backend-host $(HOST)
+	@echo "The cabinet: $${LKK_PUBLIC_URL:-http://localhost:$(PORT)}"
+	LKK_PUBLIC_URL="$${LKK_PUBLIC_URL:-http://localhost:$(PORT)}" \
+	  $(VENV_BIN)/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT) --backend-host $(HOST)
 
 # The in-process tiers run on $(TEST_WORKERS) parallel workers (pytest-xdist; each
 # worker has its own databases), then the tests marked `timing` run on their own.

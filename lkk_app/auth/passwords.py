@@ -70,15 +70,16 @@ def verify_password(password: str, stored_hash: str, *, secret_key: bytes | str)
 # Temporary passwords (16 random characters, ≈ 93 bits, valid 24 hours) need no
 # slow hash: nobody can try 2^93 guesses, so a keyed HMAC is enough and a login
 # that checks one costs microseconds.  A failed login then costs one bcrypt
-# check on every path (the password's or the dummy's), not two.
-TEMP_HASH_PREFIX = "k1$"
+# check on every path (the password's or the dummy's), not two.  The stored
+# value is 64 hex digits (``lkk_token.token_hash``); a bcrypt hash starts with ``$2``.
+BCRYPT_PREFIX = "$2"
 
 
 def hash_temp_password(password: str, *, secret_key: bytes | str) -> str:
-    """``k1$`` + hex HMAC-SHA-256(secret_key, label + NFKC(password)) — what is stored."""
+    """Hex HMAC-SHA-256(secret_key, label + NFKC(password)) — what is stored."""
     data = unicodedata.normalize("NFKC", password).encode("utf-8", "surrogatepass")
     digest = hmac.new(_key_bytes(secret_key), b"lkk-temp-password\x00" + data, hashlib.sha256)
-    return TEMP_HASH_PREFIX + digest.hexdigest()
+    return digest.hexdigest()
 
 
 def verify_temp_password(password: object, stored_hash: str, *, secret_key: bytes | str) -> bool:
@@ -87,7 +88,7 @@ def verify_temp_password(password: object, stored_hash: str, *, secret_key: byte
     a keyed hash; they live 24 hours) is checked with bcrypt."""
     if not isinstance(password, str) or not 0 < len(password) <= MAX_VERIFY_CHARS:
         return False
-    if not stored_hash.startswith(TEMP_HASH_PREFIX):
+    if stored_hash.startswith(BCRYPT_PREFIX):
         return verify_password(password, stored_hash, secret_key=secret_key)
     return hmac.compare_digest(hash_temp_password(password, secret_key=secret_key), stored_hash)
 

@@ -90,16 +90,31 @@ def test_health_checks_and_requests_without_host_pass(production):
 
 def test_development_also_answers_loopback_on_the_same_port(settings):
     dev = dataclasses.replace(settings, public_url="http://localhost:3000")
-    for host in ("localhost:3000", "127.0.0.1:3000", "[::1]:3000"):
-        status, headers, called = call(dev, "/guides", host)
-        assert called and headers["location"] == "/guides/", host
+    status, headers, called = call(dev, "/guides", "localhost:3000")
+    assert called and headers["location"] == "/guides/"
     for host in ("localhost:3001", "localhost", "evil.example:3000", "192.168.1.5:3000"):
         assert call(dev, "/guides", host)[0] == 400, host
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1:3000", "[::1]:3000", "0.0.0.0:3000"])
+def test_development_sends_the_printed_loopback_addresses_to_the_public_one(settings, host):
+    """The console prints http://127.0.0.1:3000 or http://0.0.0.0:3000; the session
+    cookie and the websocket belong to LKK_PUBLIC_URL: a page asked for there is
+    redirected (an absolute address this time), other requests are answered."""
+    dev = dataclasses.replace(settings, public_url="http://localhost:3000")
+    scope_query = "/profile"
+    status, headers, called = call(dev, scope_query, host)
+    assert (status, called) == (307, False)
+    assert headers["location"] == "http://localhost:3000/profile"
+    assert call(dev, "/ping", host)[0] == 200
+    assert call(dev, "/_event/", host, kind="websocket")[2] is True
+    prod = dataclasses.replace(settings, env="production", public_url="https://lkk.example.ru")
+    assert call(prod, "/profile", host)[0] == 400
+
+
 def test_allowed_hosts_table(settings):
     dev = dataclasses.replace(settings, public_url="http://localhost:3000")
-    assert allowed_hosts(dev, [8000]) == {(n, p) for n in ("localhost", "127.0.0.1", "::1")
+    assert allowed_hosts(dev, [8000]) == {(n, p) for n in ("localhost", "127.0.0.1", "::1", "0.0.0.0")
                                           for p in (3000, 8000)}
     prod = dataclasses.replace(settings, env="production", public_url="https://lkk.example.ru:8443")
     assert allowed_hosts(prod, [8000]) == {("lkk.example.ru", 8443)}

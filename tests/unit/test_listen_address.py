@@ -72,3 +72,13 @@ def test_with_redis_a_worker_keeps_its_tabs_state_between_events(tmp_path, env, 
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=full, capture_output=True,
                          text=True, check=True, timeout=60).stdout
     assert out.strip().splitlines()[-1] == expected
+
+
+def test_make_run_serves_the_public_address_of_its_port():
+    """`PORT=3100 make run`: the public address follows the port (a fixed :3000 left the
+    websocket refused), unless LKK_PUBLIC_URL names one."""
+    out = subprocess.run(["make", "-n", "run", "PORT=3100"], cwd=ROOT, capture_output=True, text=True,
+                         check=True, timeout=60, env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"}).stdout
+    line = next(x for x in out.splitlines() if "reflex run" in x or "LKK_PUBLIC_URL=" in x)
+    assert 'LKK_PUBLIC_URL="${LKK_PUBLIC_URL:-http://localhost:3100}"' in out, line
+    assert "--frontend-port 3100 --backend-port 3100" in out

@@ -1,8 +1,11 @@
 """The Host check: a request whose ``Host`` is not the host of
-``LKK_PUBLIC_URL`` (in development also ``localhost``, ``127.0.0.1`` or
-``[::1]`` on the same port, or on Reflex's backend port) is refused with 400 —
-a websocket handshake with a close before the accept (403) — except the
-health checks, which load balancers make by address.
+``LKK_PUBLIC_URL`` (in development also ``localhost``, ``127.0.0.1``,
+``[::1]`` or ``0.0.0.0`` on the same port, or on Reflex's backend port) is
+refused with 400 — a websocket handshake with a close before the accept (403) —
+except the health checks, which load balancers make by address.  In
+development a page asked for under another loopback name of the public port
+is redirected to the public address (the console prints ``127.0.0.1`` or
+``0.0.0.0``; the session cookie and the websocket live on the public one).
 
 And no redirect names a host taken from the request: an absolute ``Location``
 pointing at the request's own host (Starlette builds them from ``Host`` for
@@ -27,7 +30,7 @@ log = logging.getLogger("lkk.security")
 
 # Answered whatever the Host header says (health checks of load balancers).
 HOST_EXEMPT_PATHS = frozenset({routes.PING, routes.HEALTH})
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "0.0.0.0")  # noqa: S104 - names in a Host header, not an address to bind
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _HOST_HEADER_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::([0-9]{1,5}))?")
 
@@ -117,10 +120,33 @@ class HostCheck(Middleware):
             own.update({name.lower(), f"{name}:{server[1]}".lower()})
         return own
 
+    def public_alias(self, scope: Scope) -> bool:
+        """Development: a page asked for under another loopback name of the public
+        port (``127.0.0.1:3000``, ``0.0.0.0:3000`` — the addresses the server's
+        console prints) — the session cookie and the websocket belong to the
+        public address, so the browser is sent there."""
+        if self.settings.is_production or scope.get("method") not in ("GET", "HEAD") \
+                or scope.get("path", "") in HOST_EXEMPT_PATHS:
+            return False
+        parts = urlsplit(self.settings.public_origin)
+        default_port = DEFAULT_PORTS.get(parts.scheme, 80)
+        parsed = parse_host(header(scope, b"host") or "", default_port)
+        public = ((parts.hostname or "").lower(), parts.port or default_port)
+        return parsed is not None and parsed != public and parsed[1] == public[1] \
+            and parsed[0] in LOOPBACK_NAMES
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind not in ("http", "websocket"):
             await self.app(scope, receive, send)
+            return
+        if kind == "http" and self.public_alias(scope):
+            query = scope.get("query_string", b"").decode("latin-1")
+            location = self.settings.public_origin + scope.get("path", "/") + (f"?{query}" if query else "")
+            await send({"type": "http.response.start", "status": 307,
+                        "headers": [(b"location", location.encode("latin-1")),
+                                    (b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b""})
             return
         foreign_host = self.foreign_host(scope)
         if foreign_host is not None:
