@@ -6,6 +6,7 @@ from lkk_app import (
     models,  # noqa: F401  (tables must be imported for migrations)
     routes,
 )
+from lkk_app.components.connection import connection_notice
 from lkk_app.i18n import t
 from lkk_app.jobs.worker import background_lifespan
 from lkk_app.logs import setup_logging
@@ -26,9 +27,13 @@ app = rx.App(
     # Failed handlers: one log line and a Russian message in the page, no eval
     # (Reflex's default toast is run through eval, which the CSP forbids).
     backend_exception_handler=handle_backend_error,
+    # No toasts: Reflex's toast region is named in English («Notifications alt+T»)
+    # and its lost-connection toast is English; components/connection.py says it in Russian.
+    toaster=None,
     # The security middleware goes last so that it wraps everything (lkk_app/web/asgi).
     api_transformer=[build_http_app(), security_middleware],
 )
+app.app_wraps[(5, "Overlay")] = lambda stateful: connection_notice() if stateful else None
 # Rates, a cap and a nesting limit in front of Reflex's event queue (SECURITY.md).
 event_limits.install(app)
 

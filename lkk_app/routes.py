@@ -29,6 +29,10 @@ DOCUMENTS = "/documents"
 SETTLEMENTS = "/settlements"
 # Where a login lands unless it asked for another page.
 CABINET_HOME = PROFILE
+# The page of an address the cabinet does not have (Reflex's name for it).
+NOT_FOUND = "404"
+# Another name of the login window, sent to LOGIN (web/asgi/page_paths.py).
+LOGIN_ALIAS = "/login"
 
 # --------------------------------------------------------------------------- HTTP routes (lkk_app/web/http)
 
@@ -177,6 +181,7 @@ def pages() -> list[Page]:
     from lkk_app.pages.documents import documents_page
     from lkk_app.pages.forgot import forgot_page
     from lkk_app.pages.login import login_page
+    from lkk_app.pages.not_found import not_found_page
     from lkk_app.pages.points import points_page
     from lkk_app.pages.profile import profile_page
     from lkk_app.pages.readings import readings_page
@@ -209,4 +214,5 @@ def pages() -> list[Page]:
         Page(CONFIRM_FAILED, "confirm.bad_title", confirm_failed_page, ConfirmFailedState.on_load),
         Page(FORGOT, "login.forgot", forgot_page, ForgotState.on_load),
         Page(CHANGE_PASSWORD, "change.title", change_password_page, ChangePasswordState.on_load),
+        Page(NOT_FOUND, "notfound.title", not_found_page, None),
     ]

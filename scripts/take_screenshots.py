@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.appserver import running_app  # noqa: E402
+from tests.browser.conftest import lose_connection, watch_event_sockets  # noqa: E402
 
 OUT = ROOT / "docs" / "guides" / "img"
 CODE = "4815162"
@@ -267,6 +268,20 @@ def main() -> None:
             expect(page.locator("#captcha-img")).to_be_visible()
             page.evaluate("document.activeElement && document.activeElement.blur()")
             shot("login-code", full=True)
+            # An address the cabinet does not have, and the lost connection.
+            page.context.close()
+            page = new_page(DESKTOP)
+            page.goto("/no/such/page")
+            expect(page.get_by_role("heading", name="Страница не найдена")).to_be_visible()
+            shot("not-found")
+            sockets = watch_event_sockets(page)
+            page.goto("/")
+            expect(page.get_by_label("Имя пользователя")).to_be_visible()
+            lose_connection(page, sockets)
+            expect(page.get_by_test_id("connection-lost")).to_be_visible(timeout=60_000)
+            page.evaluate("document.activeElement && document.activeElement.blur()")
+            shot("connection-lost")
+            page.context.set_offline(False)
             browser.close()
     print(f"screenshots written to {OUT}")
 

@@ -1,6 +1,12 @@
 """Messages of the domain's error codes: field validation, the authorization code, busy pools, failed handlers."""
 
 RU: dict[str, str] = {
+    # A page that does not exist, and the lost connection to the server
+    "notfound.title": "Страница не найдена",
+    "notfound.text": "Такой страницы в личном кабинете нет: возможно, в адресе опечатка или ссылка устарела.",
+    "notfound.to_login": "Перейти к окну входа",
+    "connection.lost": "Нет связи с сервером. Проверьте подключение к интернету: связь восстановится сама, "
+                       "введённые данные на странице сохранятся.",
     # Validation
     "login_field.empty": "Введите логин",
     "login_field.length": "Логин должен содержать от 3 до 32 символов",

@@ -116,8 +116,12 @@ def mint(db_env):
 
 
 VOLATILE_COLUMNS = {
-    # The mail sender works in the background; only which letters exist matters.
-    "lkk_outbox": {"status", "attempts", "next_attempt_at", "locked_until", "last_error", "sent_at"},
+    # The mail sender works in the background; only which letters exist matters
+    # (a sent letter's secret seed is cleared).
+    "lkk_outbox": {"status", "attempts", "next_attempt_at", "locked_until", "last_error", "sent_at",
+                   "secret_seed"},
+    # An earlier test's «акт сверки» gets billing's answer and its letter whenever they come.
+    "lkk_reconciliation_request": {"status", "document_key", "notified_at"},
     # A valid session's sliding window moves with every use.
     "lkk_session": {"last_seen_at", "expires_at"},
 }
@@ -129,7 +133,8 @@ VOLATILE_COLUMNS = {
 # the letters themselves — only those kinds: any other letter is an attack's).
 BACKGROUND_TABLES = {"billing_copy", "billing_reading_copy", "billing_document_copy",
                      "billing_payment_copy", "billing_sync_state", "lkk_notification_sent"}
-BACKGROUND_LETTERS = {"new_documents", "readings_window_open", "readings_window_closing", "debt_appeared"}
+BACKGROUND_LETTERS = {"new_documents", "readings_window_open", "readings_window_closing", "debt_appeared",
+                      "reconciliation_ready"}
 
 
 def is_log_table(name: str) -> bool:
@@ -164,9 +169,43 @@ def dump_tables(include_logs: bool = True) -> dict[str, list[dict]]:
     return out
 
 
+def wait_for_quiet_queues(timeout: float = 30.0) -> None:
+    """Let the server finish what earlier tests left in its job queues (letters
+    on their way, deliveries to billing and billing's answers), so that a
+    snapshot changes only by what the test itself does."""
+    import time
+    from datetime import datetime, timedelta, timezone
+
+    import sqlalchemy as sa
+
+    from lkk_app.billing import deliveries
+    from lkk_app.db import get_engine
+    from lkk_app.mail import outbox
+
+    queues = [(outbox.OUTBOX.model, (outbox.STATUSES.pending, outbox.STATUSES.running)),
+              (deliveries.BillingDelivery, (deliveries.STATUSES.pending, deliveries.STATUSES.running))]
+    deadline = time.monotonic() + timeout
+    with get_engine().connect() as conn:
+        while True:
+            # Due within a few seconds (a letter waiting for its retry in minutes is left alone).
+            soon = datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(seconds=5)
+            busy = 0
+            for model, statuses in queues:
+                busy += conn.execute(sa.select(sa.func.count()).select_from(model).where(
+                    model.status.in_(statuses), model.next_attempt_at <= soon)).scalar_one()
+            if busy == 0 or time.monotonic() > deadline:
+                return
+            conn.rollback()
+            time.sleep(0.2)
+
+
 @pytest.fixture
 def snapshot(db_env):
-    return lambda: dump_tables(include_logs=False)
+    def take() -> dict[str, list[dict]]:
+        wait_for_quiet_queues()
+        return dump_tables(include_logs=False)
+
+    return take
 
 
 # ---------------------------------------------------------------------------- server log

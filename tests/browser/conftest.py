@@ -117,3 +117,26 @@ def shot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def watch_event_sockets(page) -> list:
+    """Route the page's websockets to ``/_event`` through Playwright (passed on to
+    the server), so that a test can drop them: the list fills as they open."""
+    import re
+
+    sockets: list = []
+
+    def keep(ws) -> None:
+        ws.connect_to_server()
+        sockets.append(ws)
+
+    page.route_web_socket(re.compile(r"/_event"), keep)
+    return sockets
+
+
+def lose_connection(page, sockets: list) -> None:
+    """The network goes away: the open websockets drop and reconnects fail
+    until ``page.context.set_offline(False)``."""
+    page.context.set_offline(True)
+    for ws in sockets:
+        ws.close()

@@ -12,7 +12,7 @@ import time
 from playwright.sync_api import expect
 
 from lkk_app.db import SQLITE_BUSY_TIMEOUT_SECONDS
-from tests.browser.conftest import shot
+from tests.browser.conftest import lose_connection, shot, watch_event_sockets
 from tests.browser.test_register import fill_registration, open_registration
 
 # The message of lkk_app/i18n/ "error.handler_failed".
@@ -75,3 +75,40 @@ def test_a_locked_database_shows_the_message_and_the_form_comes_back(page, app_s
     expect(page.get_by_role("alert").filter(has_text=MESSAGE)).to_have_count(0)
     button.click()
     expect(page.get_by_text(f"{login}@example.com")).to_be_visible()
+
+
+def test_an_unknown_address_has_a_russian_page_with_the_way_back(page, app_server):
+    response = page.goto("/no/such/page")
+    assert response is not None and response.status == 404
+    expect(page.get_by_role("heading", name="Страница не найдена")).to_be_visible()
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+    assert page.title() == "Страница не найдена"
+    shot(page, "not-found")
+    page.set_viewport_size({"width": 375, "height": 740})
+    shot(page, "not-found-375")
+    page.get_by_role("link", name="Перейти к окну входа").click()
+    expect(page.get_by_label("Имя пользователя")).to_be_visible()
+    # «/login» is the login window too.
+    page.goto("/login?next=%2Fcontracts")
+    expect(page).to_have_url(re.compile(r"/\?next=%2Fcontracts$"))
+    expect(page.get_by_label("Имя пользователя")).to_be_visible()
+
+
+def test_a_lost_connection_is_told_in_russian_and_goes_away(page, context, app_server):
+    sockets = watch_event_sockets(page)
+    page.goto("/")
+    expect(page.get_by_label("Имя пользователя")).to_be_visible()
+    expect(page.get_by_test_id("connection-lost")).to_have_count(0)
+    lose_connection(page, sockets)
+    notice = page.get_by_test_id("connection-lost")
+    expect(notice).to_be_visible(timeout=30_000)
+    expect(notice).to_have_text(re.compile(r"^Нет связи с сервером\. Проверьте подключение к интернету"))
+    expect(notice).to_have_attribute("role", "alert")
+    # No toast region named in English (Reflex's «Notifications alt+T»).
+    expect(page.locator("[aria-label*='Notifications']")).to_have_count(0)
+    shot(page, "connection-lost")
+    page.set_viewport_size({"width": 375, "height": 740})
+    shot(page, "connection-lost-375")
+    context.set_offline(False)
+    expect(notice).to_have_count(0, timeout=30_000)
+    expect(page.get_by_label("Имя пользователя")).to_be_visible()

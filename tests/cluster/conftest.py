@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.appserver import AppServer, running_app
-from tests.browser.conftest import CAPTCHA_CODE, Mailbox
+from tests.browser.conftest import CAPTCHA_CODE
 
 POSTGRES_URL = os.environ.get("LKK_TEST_POSTGRES_URL", "").strip() \
     or "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
@@ -69,14 +69,6 @@ def cluster_redis() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox()
-    box.controller.start()
-    yield box
-    box.controller.stop()
-
-
-@pytest.fixture(scope="session")
 def app_server(tmp_path_factory, mailbox, cluster_db, cluster_redis) -> Iterator[AppServer]:
     data_dir = tmp_path_factory.mktemp("lkk-cluster")
     with running_app(data_dir, REFLEX_DB_URL=cluster_db, REFLEX_REDIS_URL=cluster_redis,
@@ -87,4 +79,4 @@ def app_server(tmp_path_factory, mailbox, cluster_db, cluster_redis) -> Iterator
 
 
 # The browser tier's user maker and pages, on this tier's server.
-from tests.browser.conftest import context, make_user, page  # noqa: E402,F401
+from tests.browser.conftest import context, mailbox, make_user, page  # noqa: E402,F401

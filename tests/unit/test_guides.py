@@ -82,7 +82,7 @@ FULL_GUIDE_TERMS = SHORT_GUIDE_TERMS + (
     "Появилась задолженность",
 )
 # Screenshots (docs/guides/img/*.png) each guide shows, at least.
-MIN_IMAGES = {"registration-guide.pdf": 2, "user-guide.pdf": 24}
+MIN_IMAGES = {"registration-guide.pdf": 2, "user-guide.pdf": 26}
 
 
 def run_script(*args: str, root: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -301,3 +301,22 @@ def test_missing_image_fails_loudly(tmp_path: Path, guide_font) -> None:
         result = run_script(*args, root=root)
         assert result.returncode == 1
         assert "img/absent.png not found" in result.stderr
+
+
+def test_every_figure_the_text_names_is_in_its_section():
+    """«рисунок N» in the text is the N-th screenshot, shown in the same numbered
+    section (a screenshot added or taken away renumbers the ones after it)."""
+    text = (ROOT / "docs" / "guides" / "user-guide.md").read_text(encoding="utf-8")
+    section, figure = "", 0
+    figures: dict[int, str] = {}
+    references: list[tuple[int, str]] = []
+    for line in text.splitlines():
+        if line.startswith("## "):
+            section = line.split()[1]
+        if line.startswith("!["):
+            figure += 1
+            figures[figure] = section
+        references += [(int(n), section) for n in re.findall(r"рисун(?:ок|ке|ка) (\d+)", line)]
+    assert len(references) >= 20
+    wrong = [(n, where, figures.get(n)) for n, where in references if figures.get(n) != where]
+    assert not wrong, wrong

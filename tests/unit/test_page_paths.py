@@ -12,8 +12,9 @@ from lkk_app.web.asgi.page_paths import PagePaths, folder_of
 
 def test_every_cabinet_page_but_the_login_has_its_folder():
     paths = {page.path for page in routes.pages()}
-    assert routes.PROFILE in paths and routes.LOGIN in paths
-    for path in paths - {routes.LOGIN}:
+    assert routes.PROFILE in paths and routes.LOGIN in paths and routes.NOT_FOUND in paths
+    assert folder_of("/" + routes.NOT_FOUND) is None
+    for path in paths - {routes.LOGIN, routes.NOT_FOUND}:
         assert folder_of(path) == path + "/"
     assert folder_of(routes.LOGIN) is None
     assert folder_of(routes.PROFILE + "/") is None
@@ -53,3 +54,42 @@ def test_a_versioned_file_names_its_content():
     assert cache_control(routes.SCRIPT, 200, "text/javascript", query) == IMMUTABLE_CACHE
     assert cache_control(routes.SCRIPT, 200, "text/javascript") == b"no-cache"
     assert cache_control(routes.SCRIPT, 404, "text/plain", query) == b"no-store"
+
+
+@pytest.mark.parametrize(("path", "query", "location"), [
+    ("/login", b"", b"/"),
+    ("/login/", b"next=%2Fprofile", b"/?next=%2Fprofile"),
+])
+def test_login_is_another_name_of_the_login_window(path, query, location):
+    sent = []
+
+    async def app(scope, receive, send):
+        raise AssertionError("answered by the alias")
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(),
+             "query_string": query}
+    asyncio.run(PagePaths(app)(scope, None, send))
+    assert sent[0]["status"] == 307 and dict(sent[0]["headers"])[b"location"] == location
+
+
+@pytest.mark.parametrize(("redis_url", "lines"), [("", 0), ("redis://127.0.0.1:6379/0", 1)])
+def test_a_websocket_is_logged_with_its_worker_only_with_several_possible(settings, caplog, redis_url, lines):
+    import dataclasses
+    import logging
+
+    from lkk_app.web.asgi.worker_label import WorkerLabel, worker_label
+
+    async def app(scope, receive, send):
+        await send({"type": "websocket.accept"})
+
+    async def send(message):
+        pass
+
+    mw = WorkerLabel(app, dataclasses.replace(settings, redis_url=redis_url))
+    with caplog.at_level(logging.INFO, logger="lkk.web"):
+        asyncio.run(mw({"type": "websocket", "path": "/_event/"}, None, send))
+    found = [r.getMessage() for r in caplog.records if "websocket opened" in r.getMessage()]
+    assert found == [f"websocket opened on worker {worker_label()}"] * lines

@@ -63,7 +63,8 @@ def test_every_page_is_registered_from_the_registry():
     from lkk_app.lkk_app import app
 
     registered = {"/" if route == "index" else "/" + route for route in app._unevaluated_pages}
-    assert registered == {page.path for page in routes.pages()}
+    assert registered == {"/" + page.path.lstrip("/") for page in routes.pages()}
+    assert "/" + routes.NOT_FOUND in registered  # the Russian «Страница не найдена»
     assert {tab.path for tab in routes.TABS} <= registered
     assert routes.CABINET_HOME in registered
 

@@ -1,8 +1,10 @@
-"""Which server process holds a websocket: each one accepted is logged with
-the worker's label (8 random hex digits made when the process starts serving —
-not its pid or host name).  A tab talks to one process for as long as its
-websocket lives; with several workers (``GRANIAN_WORKERS``) the log shows how
-tabs spread over them, and the tests of that shape check both take part.
+"""Which server process holds a websocket: with the Redis state manager (the
+shape with several workers, ``GRANIAN_WORKERS``) each one accepted is logged
+with the worker's label (8 random hex digits made when the process starts
+serving — not its pid or host name).  A tab talks to one process for as long
+as its websocket lives; the log shows how tabs spread over the workers, and the
+tests of that shape check both take part.  One worker has nothing to tell: no
+line (nor one more line per connection for a flood to cause).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def worker_label() -> str:
 
 class WorkerLabel(Middleware):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "websocket":
+        if scope["type"] != "websocket" or not self.settings.redis_url:
             await self.app(scope, receive, send)
             return
 
