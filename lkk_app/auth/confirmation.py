@@ -41,7 +41,7 @@ TICKET_COOKIE = "lkk_pending"
 @dataclasses.dataclass(frozen=True)
 class LinkCheck:
     """A valid link names its account's ``login``; otherwise ``failure`` says
-    why it does not work (``tokens.USED``, ``EXPIRED`` or ``UNKNOWN``)."""
+    why it does not work (``tokens.USED``, ``REPLACED``, ``EXPIRED`` or ``UNKNOWN``)."""
 
     login: str = ""
     failure: str = ""

@@ -55,6 +55,7 @@ PURPOSE_MAX = 32
 VALID = "valid"
 USED = "used"
 EXPIRED = "expired"
+REPLACED = "replaced"  # ended early by a newer one of the same user and purpose
 UNKNOWN = "unknown"
 
 # The alphabet of ``secrets.token_urlsafe``; anything else is not one of our tokens.
@@ -175,24 +176,29 @@ def consume_token(session: Session, token: str | None, purpose: str) -> int | No
 
 
 def peek_token(session: Session, token: str | None, purpose: str) -> str:
-    """``'valid'``, ``'used'``, ``'expired'`` (also: replaced by a newer one) or
-    ``'unknown'`` — for a page that explains why a link does not work.
-    Does not consume the token."""
+    """``'valid'``, ``'used'``, ``'replaced'`` (ended before its time by a newer
+    one, :func:`issue_token`), ``'expired'`` or ``'unknown'`` — for a page that
+    explains why a link does not work.  Does not consume the token."""
     if not well_formed(token) or not _purpose_ok(purpose):
         return UNKNOWN
     row = session.exec(
-        select(OneTimeToken.used_at, OneTimeToken.expires_at)
+        select(OneTimeToken)
         .where(OneTimeToken.token_hash == hash_token(token))
         .where(OneTimeToken.purpose == purpose)
     ).first()
     if row is None:
         return UNKNOWN
-    used_at, expires_at = row
-    if used_at is not None:
+    if row.used_at is not None:
         return USED
-    if expires_at <= clock.utcnow():
-        return EXPIRED
-    return VALID
+    if row.expires_at > clock.utcnow():
+        return VALID
+    ttl = TTL.get(purpose)
+    ended_early = ttl is not None and row.expires_at < row.created_at + ttl
+    newer = session.exec(
+        select(OneTimeToken.id).where(OneTimeToken.user_id == row.user_id, OneTimeToken.purpose == purpose,
+                                      col(OneTimeToken.id) > row.id).limit(1)
+    ).first()
+    return REPLACED if ended_early and newer is not None else EXPIRED
 
 
 def token_user(session: Session, token: str | None, purpose: str) -> int | None:

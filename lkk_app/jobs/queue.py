@@ -482,6 +482,8 @@ class Worker:
                 await asyncio.gather(*(run(pk) for pk in ids))
             finally:
                 beat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await beat
         return len(ids)
 
     async def run_forever(self, stop_event: asyncio.Event) -> None:
@@ -527,6 +529,8 @@ class Worker:
                 await self._wait(stop_event)
         finally:
             beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
             for task in list(in_flight):
                 task.cancel()
             if in_flight:

@@ -4,7 +4,7 @@ import reflex as rx
 
 from lkk_app.i18n import t
 
-REASONS = {"used": "confirm.used", "expired": "confirm.expired"}
+REASONS = {"used": "confirm.used", "expired": "confirm.expired", "replaced": "confirm.replaced"}
 
 
 class ConfirmFailedState(rx.State):

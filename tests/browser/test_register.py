@@ -163,7 +163,9 @@ def test_login_before_confirmation_offers_resend(page, mailbox, app_server):
     second = mailbox.wait_for("zaitseva@example.com", count=2)[1]
     old_link, new_link = confirmation_link(first), confirmation_link(second)
     assert old_link != new_link
-    page.goto(old_link)  # the new letter invalidated the old link
+    page.goto(old_link)  # the new letter invalidated the old link — and the page says so
     expect(page.get_by_role("heading", name="Ссылка не действует")).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_text(re.compile(r"^Эта ссылка заменена более новой"))
+    expect(page.get_by_text("Срок действия ссылки истёк")).to_have_count(0)
     open_confirmation(page, new_link)
     expect(page.get_by_test_id("profile-login")).to_have_text("Zaitseva")

@@ -104,6 +104,6 @@ def test_a_bad_link_goes_to_the_explaining_page(app_db):
     user_id, old = _unconfirmed("sidorov")
     with db_module.session_scope() as s:
         tokens.issue_token(s, user_id=user_id, purpose=tokens.CONFIRM_EMAIL, ttl=timedelta(hours=24))
-    assert c.get(f"/confirm/{old}").headers["location"] == "/confirm-failed?reason=expired"
-    assert _press(c, old).headers["location"] == "/confirm-failed?reason=expired"
+    assert c.get(f"/confirm/{old}").headers["location"] == "/confirm-failed?reason=replaced"
+    assert _press(c, old).headers["location"] == "/confirm-failed?reason=replaced"
     assert _state(user_id) == (False, 0, 0)

@@ -133,3 +133,23 @@ def test_allowed_hosts_table(settings):
 ])
 def test_relative_location(location, expected):
     assert relative_location(location, {"lkk.example.ru"}) == expected
+
+
+def test_the_redirect_to_the_public_address_keeps_an_odd_path_as_sent(settings):
+    dev = dataclasses.replace(settings, public_url="http://localhost:3000")
+    sent: list[dict] = []
+
+    async def app(scope, receive, send):
+        raise AssertionError("redirected before the app")
+
+    async def send(message):
+        sent.append(message)
+
+    mw = security_middleware(app, settings=dev, static_dir=None)
+    scope = {"type": "http", "method": "GET", "path": "/профиль", "raw_path": b"/%D0%BF%D1%80",
+             "query_string": b"a=%D0%B1", "headers": [(b"host", b"127.0.0.1:3000")],
+             "scheme": "http", "server": ("127.0.0.1", 3000)}
+    asyncio.run(mw(scope, None, send))
+    headers = dict(sent[0]["headers"])
+    assert sent[0]["status"] == 307
+    assert headers[b"location"] == b"http://localhost:3000/%D0%BF%D1%80?a=%D0%B1"

@@ -78,6 +78,13 @@ def test_token_expires_after_its_ttl(db, user, frozen_clock):
     assert tokens.consume_token(db, token, tokens.CONFIRM_EMAIL) is None
 
 
+def test_a_token_that_ran_out_before_a_newer_one_came_expired(db, user, frozen_clock):
+    first = issue(db, user)
+    frozen_clock.advance(hours=30)
+    issue(db, user)
+    assert tokens.peek_token(db, first, tokens.CONFIRM_EMAIL) == "expired"
+
+
 def test_token_valid_just_before_expiry(db, user, frozen_clock):
     token = issue(db, user)
     frozen_clock.advance(hours=24, seconds=-1)
@@ -88,7 +95,8 @@ def test_a_new_token_invalidates_the_old_one(db, user, other_user):
     first = issue(db, user)
     others = issue(db, other_user)
     second = issue(db, user)
-    assert tokens.peek_token(db, first, tokens.CONFIRM_EMAIL) == "expired"
+    # Said as it is: replaced by a newer letter, not "expired".
+    assert tokens.peek_token(db, first, tokens.CONFIRM_EMAIL) == "replaced"
     assert tokens.consume_token(db, first, tokens.CONFIRM_EMAIL) is None
     assert tokens.consume_token(db, second, tokens.CONFIRM_EMAIL) == user.id
     # Another user's and another purpose's tokens are untouched.

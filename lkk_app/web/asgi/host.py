@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from urllib.parse import urlsplit
+from urllib.parse import quote_from_bytes, urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,6 +32,12 @@ log = logging.getLogger("lkk.security")
 HOST_EXEMPT_PATHS = frozenset({routes.PING, routes.HEALTH})
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "0.0.0.0")  # noqa: S104 - names in a Host header, not an address to bind
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# Characters a path keeps as they are in a Location header (the rest is percent-encoded).
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+
+
+def quote(raw: bytes, safe: str) -> bytes:
+    return quote_from_bytes(raw, safe=safe).encode("ascii")
 _HOST_HEADER_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::([0-9]{1,5}))?")
 
 
@@ -141,11 +147,13 @@ class HostCheck(Middleware):
             await self.app(scope, receive, send)
             return
         if kind == "http" and self.public_alias(scope):
-            query = scope.get("query_string", b"").decode("latin-1")
-            location = self.settings.public_origin + scope.get("path", "/") + (f"?{query}" if query else "")
+            # The path as the browser sent it (percent-encoded), never re-encoded.
+            query = scope.get("query_string", b"")
+            raw_path = scope.get("raw_path") or scope.get("path", "/").encode("utf-8")
+            location = self.settings.public_origin.encode("ascii") + quote(raw_path, safe=_PATH_SAFE) \
+                + (b"?" + query if query else b"")
             await send({"type": "http.response.start", "status": 307,
-                        "headers": [(b"location", location.encode("latin-1")),
-                                    (b"content-length", b"0")]})
+                        "headers": [(b"location", location), (b"content-length", b"0")]})
             await send({"type": "http.response.body", "body": b""})
             return
         foreign_host = self.foreign_host(scope)
