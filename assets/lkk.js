@@ -64,17 +64,19 @@
       el.setAttribute("data-filled", String(until));
     });
   }
-  // A field named in data-url-prefill gets that query parameter once, if empty
-  // (the login handed back after a failed attempt).
-  function prefillFromUrl() {
-    document.querySelectorAll("input[data-url-prefill]:not([data-prefilled])").forEach(function (input) {
+  // A field with data-prefill gets that value once, if it is still empty (the
+  // login handed back after a failed attempt: the server says it, never the address).
+  function prefill() {
+    document.querySelectorAll("input[data-prefill]:not([data-prefilled])").forEach(function (input) {
+      var value = input.getAttribute("data-prefill");
+      if (!value) return;
       input.setAttribute("data-prefilled", "1");
-      var value = new URLSearchParams(window.location.search).get(input.getAttribute("data-url-prefill"));
-      if (value && input.value === "") input.value = value.slice(0, 64);
+      if (input.value === "") input.value = value.slice(0, 64);
     });
   }
-  function enhance() { fillClocks(); prefillFromUrl(); }
-  new MutationObserver(enhance).observe(document.documentElement, { childList: true, subtree: true });
+  function enhance() { fillClocks(); prefill(); }
+  new MutationObserver(enhance).observe(document.documentElement,
+    { childList: true, subtree: true, attributes: true, attributeFilter: ["data-prefill", "data-lkk-until"] });
   document.addEventListener("DOMContentLoaded", enhance);
 
   // «Копировать»: a button with data-copy="<id>" puts that element's text on the

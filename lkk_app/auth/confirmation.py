@@ -96,19 +96,26 @@ def ticket_user(ticket: str | None, settings: Settings | None = None) -> int | N
     return int(value) if value is not None and value.isdigit() else None
 
 
-def resend(db: Session, user_id: int, *, ip: str = "", user_agent: str = "") -> None:
+# What :func:`resend` did (the ticket holder gave the right password: they may know).
+RESENT, RESEND_LIMITED, ALREADY_CONFIRMED = "sent", "limited", "confirmed"
+
+
+def resend(db: Session, user_id: int, *, ip: str = "", user_agent: str = "") -> str:
     """Queue a new confirmation letter unless a limit is reached or the address
-    is confirmed already; the caller answers the same either way."""
+    is confirmed already; say which (:data:`RESENT`, :data:`RESEND_LIMITED`,
+    :data:`ALREADY_CONFIRMED`).  Only the holder of the signed ticket — who gave
+    the account's right password — asks, so the answer may tell."""
     user = user_service.get_user(db, user_id)
     if user is None or user.id is None or user.email_confirmed_at is not None:
-        return
+        return ALREADY_CONFIRMED
     # Per account, and per address (3 letters a day with the registrations').
     rules = ratelimit.resend_confirmation_rules(user.id) + registration.letter_rules(user.email)
     if not ratelimit.allow_all(db, rules):
         log.info("confirmation resend over the limit for user %s", user.id)
         audit.record(db, event=audit.CONFIRMATION_RESENT, result=audit.REFUSED, user_id=user.id,
                      login=user.login, ip=ip, user_agent=user_agent)
-        return
+        return RESEND_LIMITED
     outbox.queue_confirmation(db, user)
     audit.record(db, event=audit.CONFIRMATION_RESENT, user_id=user.id, login=user.login,
                  ip=ip, user_agent=user_agent)
+    return RESENT

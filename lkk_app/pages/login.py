@@ -83,9 +83,10 @@ def login_page() -> rx.Component:
                 "login", t("login.username"), "user",
                 autocomplete="username", empty_message=t("login.empty_username"),
                 error=LoginState.errors.get("login", ""), max_length=64, auto_focus=True,
-                # After a failed attempt /lkk.js puts the login from the address
-                # back into the field (never remounting what the user types).
-                data_url_prefill="login",
+                # After a failed attempt /lkk.js puts the login typed (from its
+                # cookie, via the state) back into the field, never remounting
+                # what the user types.
+                data_prefill=LoginState.login_prefill,
             ),
             text_field(
                 "password", t("login.password"), "lock", input_type="password",

@@ -16,7 +16,7 @@ from lkk_app.db import session_scope
 from lkk_app.i18n import t
 from lkk_app.settings import get_settings
 from lkk_app.state.base import AuthState, draw_challenge
-from lkk_app.web.cookies import cookie_value
+from lkk_app.web.cookies import cookie_value, login_hint
 
 
 def _wait_text(seconds: int) -> str:
@@ -78,7 +78,8 @@ class LoginState(AuthState):
         if await self._current_user() is not None:
             return rx.redirect(self.next_path or routes.CABINET_HOME)
         code = params.get("e", "")
-        self.login_prefill = params.get("login", "")[:64] if code else ""
+        # The login typed in the refused attempt: from its cookie, not the address.
+        self.login_prefill = login_hint(self.router.headers.cookie) if code or params.get("resent") else ""
         self.error = {"invalid": t("login.failed"), "ip": t("login.ip_limited"),
                       "busy": t("busy.retry")}.get(code, "")
         empty = code == "empty"
@@ -91,7 +92,8 @@ class LoginState(AuthState):
         if params.get("out"):
             self.notice = t("login.logged_out")
         elif params.get("resent"):
-            self.notice = t("login.resent")
+            self.notice = t({"limited": "login.resend_limited", "confirmed": "login.resend_confirmed"}.get(
+                params.get("resent", ""), "login.resent"))
         elif params.get("expired"):
             self.notice = t("login.session_ended")
         elif params.get("ended") == "guesses":

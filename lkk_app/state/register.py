@@ -74,8 +74,12 @@ class RegisterState(rx.State):
         self._set_errors(messages(outcome.errors))
         if outcome.refusal:
             self.form_error = message(outcome.refusal)
-        self.attempt += 1  # remounts the strength line, empty again
         await self._refresh()
-        first = next((name for name in FIELDS if name in outcome.errors), "login")
-        return [rx.set_value("password", ""), rx.set_value("password_confirm", ""),
-                rx.set_value("code", ""), rx.set_focus(first)]
+        first = next((name for name in FIELDS if name in outcome.errors), "code")
+        # The code is spent (a new image is drawn); typed passwords stay unless
+        # they were the problem — a wrong phone costs no retyping.
+        events = [rx.set_value("code", "")]
+        if {"password", "password_confirm"} & set(outcome.errors):
+            self.attempt += 1  # remounts the strength line, empty again
+            events += [rx.set_value("password", ""), rx.set_value("password_confirm", "")]
+        return [*events, rx.set_focus(first)]

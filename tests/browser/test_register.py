@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from playwright.sync_api import expect
 
@@ -159,7 +160,11 @@ def test_login_before_confirmation_offers_resend(page, mailbox, app_server):
     expect(page.get_by_text(re.compile("ещё не подтверждён"))).to_be_visible()
     shot(page, "login-unconfirmed")
     page.get_by_role("button", name="Отправить письмо повторно").click()
-    expect(page.get_by_text(re.compile("новое письмо"))).to_be_visible()
+    expect(page.get_by_text(re.compile("^Мы отправили новое письмо со ссылкой"))).to_be_visible()
+    expect(page.get_by_text(re.compile("Если отправка писем не ограничена"))).to_have_count(0)
+    # The login stays in its field (and out of the address).
+    expect(page.get_by_label("Имя пользователя")).to_have_value("zaitseva")
+    assert "zaitseva" not in page.url
     second = mailbox.wait_for("zaitseva@example.com", count=2)[1]
     old_link, new_link = confirmation_link(first), confirmation_link(second)
     assert old_link != new_link
@@ -169,3 +174,33 @@ def test_login_before_confirmation_offers_resend(page, mailbox, app_server):
     expect(page.get_by_text("Срок действия ссылки истёк")).to_have_count(0)
     open_confirmation(page, new_link)
     expect(page.get_by_test_id("profile-login")).to_have_text("Zaitseva")
+
+
+def test_a_wrong_phone_keeps_the_passwords_and_asks_only_for_a_new_code(page, mailbox):
+    open_registration(page)
+    login = f"keep{time.monotonic_ns() % 10**8}"
+    fill_registration(page, login, f"{login}@example.com", phone="12")
+    page.get_by_role("button", name="Зарегистрироваться").click()
+    expect(page.locator("#phone-error")).not_to_be_empty()
+    # What was right stays: the passwords too; the code is spent (a new image).
+    expect(page.get_by_label("Пароль", exact=True)).to_have_value(PASSWORD)
+    expect(page.get_by_label("Подтверждение пароля")).to_have_value(PASSWORD)
+    expect(page.get_by_label("Логин")).to_have_value(login)
+    expect(page.get_by_label("Код авторизации")).to_have_value("")
+    expect(page.get_by_label("Номер телефона")).to_be_focused()
+    shot(page, "register-phone-error")
+    page.get_by_label("Номер телефона").fill("+7 916 123-45-67")
+    page.get_by_label("Код авторизации").fill(CAPTCHA_CODE)
+    page.get_by_role("button", name="Зарегистрироваться").click()
+    expect(page.get_by_text(f"{login}@example.com")).to_be_visible()
+    mailbox.wait_for(f"{login}@example.com")
+
+
+def test_a_bad_password_confirmation_clears_the_passwords(page):
+    open_registration(page)
+    login = f"redo{time.monotonic_ns() % 10**8}"
+    fill_registration(page, login, f"{login}@example.com", confirm=PASSWORD + "x")
+    page.get_by_role("button", name="Зарегистрироваться").click()
+    expect(page.locator("#password_confirm-error")).not_to_be_empty()
+    expect(page.get_by_label("Пароль", exact=True)).to_have_value("")
+    expect(page.get_by_label("Подтверждение пароля")).to_have_value("")

@@ -294,11 +294,12 @@ def test_resends_count_with_registrations(scope, cfg, db_url, monkeypatch, froze
     with scope() as s:
         user_id = users.get_user_by_login(s, "tt1").id
     with db_module.session_scope() as s:
-        confirmation.resend(s, user_id)  # the third letter of the day
+        assert confirmation.resend(s, user_id) == confirmation.RESENT  # the third letter of the day
     assert letters_to(scope, address) == 3
     frozen_clock.advance(minutes=3)  # past the per-account 2 minutes
     with db_module.session_scope() as s:
-        confirmation.resend(s, user_id)  # a fourth: refused, the same answer
+        # A fourth: refused, and the ticket holder (right password) is told so.
+        assert confirmation.resend(s, user_id) == confirmation.RESEND_LIMITED
     assert letters_to(scope, address) == 3
     db_module.reset_engine()
 

@@ -105,7 +105,7 @@ def test_the_owner_from_another_address_gets_in_during_the_attack(app_db, frozen
     assert state.failures == 12 and state.waiting() and state.needs_captcha
     assert strict_state("petrov", OWNER) == throttle.ThrottleState()
     # And the owner's login window shows neither a code nor a wait.
-    window = make_state(LoginState, "/", query="login=petrov", ip=OWNER)
+    window = make_state(LoginState, "/", query="e=invalid", ip=OWNER, cookie="lkk_login_hint=petrov")
     import asyncio
     asyncio.run(LoginState.on_load.fn(window))
     assert (window.needs_code, window.wait_message) == (False, "")

@@ -65,7 +65,13 @@ async def test_login_page_messages(app_db):
     state = _state(LoginState, "/", "e=invalid&login=ivan")
     await LoginState.on_load.fn(state)
     assert state.error == "Неверное имя пользователя или пароль"
-    assert state.login_prefill == "ivan"
+    assert state.login_prefill == ""  # the address does not name the login
+    state = _state(LoginState, "/", "e=invalid", cookie="lkk_login_hint=%D0%B8%D0%B2%D0%B0%D0%BD")
+    await LoginState.on_load.fn(state)
+    assert state.login_prefill == "иван"  # the cookie of the refused attempt does
+    state = _state(LoginState, "/", "", cookie="lkk_login_hint=ivan")
+    await LoginState.on_load.fn(state)
+    assert state.login_prefill == ""  # a fresh visit starts empty
     state = _state(LoginState, "/", "e=empty")
     await LoginState.on_load.fn(state)
     assert state.errors.get("login", "") == "Введите имя пользователя" and state.error == ""

@@ -19,6 +19,7 @@ from lkk_app.auth.login import LoginResult
 from lkk_app.db import in_transaction
 from lkk_app.jobs.worker import wake_mail_sender
 from lkk_app.settings import get_settings
+from lkk_app.web.cookies import LOGIN_HINT, LOGIN_HINT_SECONDS, encode_login_hint
 from lkk_app.web.http.base import (
     clear_session_cookie,
     client_ip,
@@ -38,6 +39,13 @@ MAX_PASSWORD = 10 * 1024
 _REFUSALS = {LoginResult.INVALID: "invalid", LoginResult.WAIT: "wait", LoginResult.IP_LIMIT: "ip"}
 
 
+def with_login_hint(response: Response, login: str) -> Response:
+    """The login window again, showing the login just typed (a cookie, not the address)."""
+    if login:
+        set_private_cookie(response, LOGIN_HINT, encode_login_hint(login), LOGIN_HINT_SECONDS)
+    return response
+
+
 def set_device_cookie(response: Response, token: str) -> None:
     """The long-lived device cookie (``auth/devices.py``)."""
     set_private_cookie(response, devices.COOKIE_NAME, token, int(devices.LIFETIME.total_seconds()))
@@ -51,7 +59,7 @@ async def login(request: Request) -> Response:
     password = str(form.get("password", ""))[:MAX_PASSWORD]
     next_path = routes.safe_next(str(form.get("next", "")), default="")
     if not login_value or not password:
-        return to_login_window(e="empty", login=login_value, next=next_path)
+        return with_login_hint(to_login_window(e="empty", next=next_path), login_value)
     previous = request.cookies.get(get_settings().session_cookie_name, "")[:256]
     attempt = functools.partial(
         login_flow.log_in, login=login_value, password=password, ip=client_ip(request),
@@ -63,15 +71,15 @@ async def login(request: Request) -> Response:
         # bcrypt on its own bounded pool (lkk_app/cpu_pools.py); full: «повторите попытку».
         outcome = await cpu_pools.PASSWORDS.run(attempt)
     except cpu_pools.PoolBusy:
-        return to_login_window(e="busy", login=login_value, next=next_path)
+        return with_login_hint(to_login_window(e="busy", next=next_path), login_value)
     if outcome.result in _REFUSALS:
         # One answer for known, unknown, unconfirmed and throttled logins.
         until = str(throttle.unix_seconds(outcome.retry_at)) if outcome.retry_at else ""
-        return to_login_window(e=_REFUSALS[outcome.result], until=until,
-                               cap="1" if outcome.needs_captcha else "", login=login_value,
-                               next=next_path)
+        return with_login_hint(to_login_window(e=_REFUSALS[outcome.result], until=until,
+                                               cap="1" if outcome.needs_captcha else "",
+                                               next=next_path), login_value)
     if outcome.result is LoginResult.UNCONFIRMED:
-        response = to_login_window(e="unconfirmed", login=login_value)
+        response = with_login_hint(to_login_window(e="unconfirmed"), login_value)
         set_private_cookie(response, confirmation.TICKET_COOKIE, outcome.resend_ticket,
                            int(confirmation.TICKET_TTL.total_seconds()))
         if previous:
@@ -83,6 +91,7 @@ async def login(request: Request) -> Response:
     set_session_cookie(response, outcome.session_token)
     set_device_cookie(response, outcome.device_token)
     response.delete_cookie(confirmation.TICKET_COOKIE, path="/")
+    response.delete_cookie(LOGIN_HINT, path="/")
     return response
 
 
@@ -93,9 +102,9 @@ async def resend_confirmation(request: Request) -> Response:
     if user_id is None:
         return to_login_window(expired="1")
     ip, agent = client_ip(request), user_agent(request)
-    await in_transaction(lambda db: confirmation.resend(db, user_id, ip=ip, user_agent=agent))
+    result = await in_transaction(lambda db: confirmation.resend(db, user_id, ip=ip, user_agent=agent))
     wake_mail_sender()
-    return to_login_window(resent="1")
+    return to_login_window(resent=result)
 
 
 async def logout(request: Request) -> Response:
