@@ -1,6 +1,7 @@
 """The security audit trail (table ``lkk_audit``).
 
-Events: login_success, login_failure, login_throttled, password_changed,
+Events: login_success, login_failure, login_throttled, login_unconfirmed,
+password_changed,
 password_change_failed, recovery_requested, recovery_used, email_confirmed,
 confirmation_resent, session_ended, binding_requested, binding_confirmed,
 binding_failed, binding_access_asked, contract_unbound, organisation_email.
@@ -19,6 +20,8 @@ from lkk_app.models import AuditEvent
 LOGIN_SUCCESS = "login_success"
 LOGIN_FAILURE = "login_failure"
 LOGIN_THROTTLED = "login_throttled"
+# The right password of an account whose e-mail is not confirmed yet (no session).
+LOGIN_UNCONFIRMED = "login_unconfirmed"
 PASSWORD_CHANGED = "password_changed"  # noqa: S105 - an event name
 PASSWORD_CHANGE_FAILED = "password_change_failed"  # noqa: S105 - a wrong current password in «Смена пароля»
 RECOVERY_REQUESTED = "recovery_requested"

@@ -11,15 +11,20 @@ limit — so nobody can keep the owner out.
 Every limit is reserved before bcrypt runs, in a short transaction committed
 first (``throttle.reserve``, ``ratelimit.reserve``); a success takes the
 reservation back.  Every refusal costs the same one bcrypt check as a wrong
-password and gives the same answer for known, unknown, unconfirmed and
-throttled logins; only the IP limit, which says nothing about the login, skips
-them.  Only a correct password learns that the e-mail is not confirmed yet.
+password, is padded to the time a checked wrong password takes end to end (it
+writes no reservation: :data:`CHECKED_FAILURE_TIME`) and gives the same answer
+for known, unknown, unconfirmed and throttled logins; only the IP limit, which
+says nothing about the login, skips them.  Only a correct password learns that the e-mail is not confirmed yet.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import enum
+import statistics
+import threading
+import time
 from datetime import datetime
 
 from sqlmodel import Session
@@ -31,6 +36,34 @@ from lkk_app.auth import users as user_service
 from lkk_app.core.errors import AuthenticationFailed
 from lkk_app.models import User, saved_id
 from lkk_app.settings import Settings, get_settings
+
+
+class _CheckedFailureTime:
+    """How long a login whose wrong password was checked takes, end to end (the
+    median of the last 32 in this process).  A refusal — no password compared,
+    no reservation written — is padded to it, so its answer comes as late as a
+    wrong password's: the time does not tell a throttled login."""
+
+    def __init__(self) -> None:
+        self._samples: collections.deque[float] = collections.deque(maxlen=32)
+        self._lock = threading.Lock()
+
+    def add(self, seconds: float) -> None:
+        with self._lock:
+            self._samples.append(seconds)
+
+    def typical(self) -> float:
+        with self._lock:
+            return statistics.median(self._samples) if self._samples else 0.0
+
+    def pad(self, started: float, at_most: float = 2.0) -> None:
+        """Sleep (in the caller's worker thread) until ``started`` + the typical time."""
+        remaining = self.typical() - (time.perf_counter() - started)
+        if remaining > 0:
+            time.sleep(min(remaining, at_most))
+
+
+CHECKED_FAILURE_TIME = _CheckedFailureTime()
 
 
 class LoginResult(enum.Enum):
@@ -170,6 +203,7 @@ def log_in(
     password learns that the e-mail is not confirmed yet."""
     settings = settings or get_settings()
     ip = ip or ""
+    started = time.perf_counter()
     # 1. Reserve, in one short transaction committed before bcrypt.
     with db_module.session_scope() as db:
         plan = _plan(db, login, ip, device_token, settings)
@@ -207,34 +241,38 @@ def log_in(
             # password (and anyone could otherwise prolong a victim's wait).
             refusal, login_event = _reserve(db, plan, code_ok)
     # 2. Check, outside any lock; 3. settle in a second transaction.
+    if refusal:
+        with db_module.session_scope() as db:
+            outcome = _refused(db, plan, refusal, login=login, password=password, ip=ip,
+                               user_agent=user_agent, ip_event=ip_event,
+                               device_token=device_token, previous_session=previous_session,
+                               settings=settings)
+        if outcome.result in (LoginResult.WAIT, LoginResult.INVALID):
+            CHECKED_FAILURE_TIME.pad(started)  # committed first: nothing is held while waiting
+        return outcome
     with db_module.session_scope() as db:
-        if refusal:
-            return _refused(db, plan, refusal, login=login, password=password, ip=ip,
-                            user_agent=user_agent, ip_event=ip_event,
-                            device_token=device_token, previous_session=previous_session,
-                            settings=settings)
         try:
-            user = user_service.authenticate(db, login=login, password=password, settings=settings)
+            user: User | None = user_service.authenticate(db, login=login, password=password,
+                                                          settings=settings)
+            restricted = False
         except AuthenticationFailed:
             # The old password keeps working; a temporary one opens a session
             # that allows only «Смена пароля».
-            temp_user = recovery.authenticate_temp(db, login=login, password=password,
-                                                   settings=settings)
-            if temp_user is None:
-                # The reservation stays: it is the failure.
-                audit.record(db, event=audit.LOGIN_FAILURE, result=audit.FAIL,
-                             user_id=plan.user_id, login=login, ip=ip, user_agent=user_agent,
-                             detail="password")
-                state = _state(db, plan)
-                return LoginOutcome(LoginResult.INVALID, needs_captcha=state.needs_captcha,
-                                    retry_at=state.retry_at)
-            user, restricted = temp_user, True
-        else:
-            restricted = False
-        return _succeeded(db, plan, user, restricted=restricted, login=login, ip=ip,
-                          user_agent=user_agent, events=(ip_event, login_event),
-                          device_token=device_token, previous_session=previous_session,
-                          settings=settings)
+            user = recovery.authenticate_temp(db, login=login, password=password, settings=settings)
+            restricted = True
+        if user is not None:
+            return _succeeded(db, plan, user, restricted=restricted, login=login, ip=ip,
+                              user_agent=user_agent, events=(ip_event, login_event),
+                              device_token=device_token, previous_session=previous_session,
+                              settings=settings)
+        # The reservation stays: it is the failure.
+        audit.record(db, event=audit.LOGIN_FAILURE, result=audit.FAIL, user_id=plan.user_id,
+                     login=login, ip=ip, user_agent=user_agent, detail="password")
+        state = _state(db, plan)
+        failed = LoginOutcome(LoginResult.INVALID, needs_captcha=state.needs_captcha,
+                              retry_at=state.retry_at)
+    CHECKED_FAILURE_TIME.add(time.perf_counter() - started)  # committed: the whole path
+    return failed
 
 
 def _refused(db: Session, plan: _Plan, refusal: str, *, login: str, password: str, ip: str,
@@ -280,17 +318,17 @@ def _succeeded(db: Session, plan: _Plan, user: User, *, restricted: bool, login:
             audit.record(db, event=audit.SESSION_ENDED, user_id=ended_user, ip=ip,
                          user_agent=user_agent, detail=ENDED_BY_NEW_LOGIN)
     if restricted:
+        # One entry: «Вход по временному паролю» (not also «Вход в личный кабинет»).
         audit.record(db, event=audit.RECOVERY_USED, user_id=user_id, login=user.login,
-                     ip=ip, user_agent=user_agent)
-        audit.record(db, event=audit.LOGIN_SUCCESS, user_id=user_id, login=login, ip=ip,
-                     user_agent=user_agent, detail=detail or "temporary password")
+                     ip=ip, user_agent=user_agent, detail=detail or "temporary password")
         token = session_service.mint_session(db, user_id=user_id, ip=ip, user_agent=user_agent,
                                              must_change_password=True, settings=settings)
         return LoginOutcome(LoginResult.RESTRICTED, session_token=token,
                             device_token=devices.remember(db, device_token, user_id))
     if user.email_confirmed_at is None:
-        audit.record(db, event=audit.LOGIN_FAILURE, result=audit.FAIL, user_id=user_id,
-                     login=login, ip=ip, user_agent=user_agent, detail="e-mail not confirmed")
+        # The owner's own right password: not «Неудачная попытка входа».
+        audit.record(db, event=audit.LOGIN_UNCONFIRMED, result=audit.REFUSED, user_id=user_id,
+                     login=login, ip=ip, user_agent=user_agent)
         return LoginOutcome(LoginResult.UNCONFIRMED,
                             resend_ticket=confirmation.resend_ticket(user_id, settings))
     audit.record(db, event=audit.LOGIN_SUCCESS, user_id=user_id, login=login, ip=ip,

@@ -64,6 +64,7 @@ RU: dict[str, str] = {
     "audit.login_success": "Вход в личный кабинет",
     "audit.login_failure": "Неудачная попытка входа",
     "audit.login_throttled": "Вход временно ограничен",
+    "audit.login_unconfirmed": "Вход до подтверждения адреса электронной почты",
     "audit.password_changed": "Пароль изменён",
     "audit.recovery_requested": "Запрошено восстановление пароля",
     "audit.recovery_used": "Вход по временному паролю",

@@ -443,3 +443,23 @@ async def test_no_secret_reaches_the_audit_trail(app_db):
             assert secret, "empty secret in the list"
             assert secret not in text, (row.event, secret[:4] + "…")
             assert secret.casefold() not in text.casefold(), (row.event, secret[:4] + "…")
+
+
+def test_the_owners_right_password_before_confirmation_is_not_a_failure(app_db):
+    user = _app_user("nadia", confirmed=False)
+    assert _log_in("nadia", PASSWORD).result is LoginResult.UNCONFIRMED
+    [row] = _all_events(user_id=user.id)
+    assert (row.event, row.result) == ("login_unconfirmed", "refused")
+    assert _all_events(event="login_failure") == []
+    from lkk_app.i18n import t
+    assert t("audit.login_unconfirmed") == "Вход до подтверждения адреса электронной почты"
+
+
+def test_a_login_with_a_temporary_password_is_one_entry(app_db):
+    user = _app_user()
+    with db_module.session_scope() as s:
+        temp = recovery.mint_temp_password(s, user.id)
+    before = {e.id for e in _all_events(user_id=user.id)}
+    assert _log_in("petrov", temp).result is LoginResult.RESTRICTED
+    new = [e for e in _all_events(user_id=user.id) if e.id not in before]
+    assert [(e.event, e.detail) for e in new] == [("recovery_used", "temporary password")]

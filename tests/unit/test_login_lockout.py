@@ -169,7 +169,7 @@ def test_a_temporary_password_works_while_the_login_is_throttled(app_db, frozen_
     assert logged_in(post("petrov", temp, ip=ATTACKER))
     with db_module.session_scope() as s:
         details = [r.detail for r in s.exec(select(AuditEvent)
-                                            .where(AuditEvent.event == "login_success")).all()]
+                                            .where(AuditEvent.event == "recovery_used")).all()]
     assert details == ["temporary password while throttled (wait)",
                        "temporary password while throttled (captcha)"]
 
