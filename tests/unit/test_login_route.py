@@ -450,6 +450,9 @@ def test_the_login_typed_comes_back_in_a_cookie_never_in_the_address(app_db, fro
                       if k == "set-cookie" and v.startswith(LOGIN_HINT + "="))
         assert unquote(cookie.split(";")[0].split("=", 1)[1]) == login
         assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Max-Age=600" in cookie
+    # An empty login field takes the older hint away (no stale login comes back).
+    r = c.post("/auth/login", data={"login": "", "password": "x"}, headers={"Origin": ORIGIN})
+    assert any(k == "set-cookie" and v.startswith(LOGIN_HINT + '=""') for k, v in r.headers.multi_items())
     r = c.post("/auth/login", data={"login": "petrov", "password": PASSWORD}, headers={"Origin": ORIGIN})
     assert logged_in(r)
     assert any(k == "set-cookie" and v.startswith(LOGIN_HINT + '=""') for k, v in r.headers.multi_items())

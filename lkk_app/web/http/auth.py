@@ -40,9 +40,12 @@ _REFUSALS = {LoginResult.INVALID: "invalid", LoginResult.WAIT: "wait", LoginResu
 
 
 def with_login_hint(response: Response, login: str) -> Response:
-    """The login window again, showing the login just typed (a cookie, not the address)."""
+    """The login window again, showing the login just typed (a cookie, not the
+    address); none typed: an older hint must not come back."""
     if login:
         set_private_cookie(response, LOGIN_HINT, encode_login_hint(login), LOGIN_HINT_SECONDS)
+    else:
+        response.delete_cookie(LOGIN_HINT, path="/")
     return response
 
 
