@@ -22,7 +22,6 @@ contract to a user.  Then it measures, each call in a session of its own:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import json
 import random
@@ -41,10 +40,9 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from bench.readings import database, new_user, pct  # noqa: E402
-from lkk_app.billing import binding, document_files, documents, settlements, store, sync, wire  # noqa: E402
+from bench.readings import database, new_user, pct, sync_demo  # noqa: E402
+from lkk_app.billing import binding, document_files, documents, settlements, store, wire  # noqa: E402
 from lkk_app.billing.adapters import demo_data  # noqa: E402
-from lkk_app.billing.adapters.demo import DemoBilling  # noqa: E402
 from lkk_app.billing.pdf import render  # noqa: E402
 from lkk_app.billing.types import Document, DocumentKind, DocumentLine, DocumentStatus  # noqa: E402
 from lkk_app.db import table_of  # noqa: E402
@@ -59,14 +57,7 @@ def prepare(engine: sa.Engine, count: int, today: date) -> int:
         demo_data.seed(db, today)
         user_id = new_user(db)
 
-    async def pull() -> sync.SyncResult:
-        gateway = DemoBilling(engine, supplier="ГП Демо-Энергосбыт")
-        try:
-            return await sync.sync_all(engine, gateway)
-        finally:
-            await gateway.aclose()
-
-    assert asyncio.run(pull()).ok
+    assert sync_demo(engine).ok
     add_documents(engine, count)
     with Session(engine) as db:
         binding.bind(db, user_id=user_id, organisation_key="org-romashka", contract_keys=[CONTRACT, "ctr-1002"])

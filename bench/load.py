@@ -35,7 +35,6 @@ import concurrent.futures
 import itertools
 import json
 import os
-import statistics
 import sys
 import tempfile
 import threading

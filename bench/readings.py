@@ -94,6 +94,18 @@ def database(postgres: str | None) -> Iterator[sa.Engine]:
         admin.dispose()
 
 
+def sync_demo(engine) -> sync.SyncResult:
+    """One full pass of the sync from the demo billing into the read copy."""
+    async def pull() -> sync.SyncResult:
+        gateway = DemoBilling(engine, supplier="ГП Демо-Энергосбыт")
+        try:
+            return await sync.sync_all(engine, gateway)
+        finally:
+            await gateway.aclose()
+
+    return asyncio.run(pull())
+
+
 def new_user(db: Session) -> int:
     """The user the benchmarks work as (a row: never logs in), committed; its id."""
     now = datetime.now()
@@ -112,15 +124,8 @@ def prepare(engine: sa.Engine, points: int, today: date) -> int:
         user_id = new_user(db)
     print(f"seed: {time.perf_counter() - start:.1f} s")
 
-    async def pull() -> sync.SyncResult:
-        gateway = DemoBilling(engine, supplier="ГП Демо-Энергосбыт")
-        try:
-            return await sync.sync_all(engine, gateway)
-        finally:
-            await gateway.aclose()
-
     start = time.perf_counter()
-    result = asyncio.run(pull())
+    result = sync_demo(engine)
     assert result.ok, result
     print(f"sync: {result.received} records in {time.perf_counter() - start:.1f} s")
     with Session(engine) as db:
