@@ -21,8 +21,13 @@ def submit(page, login: str, password: str, code: str | None = None) -> None:
     page.get_by_label("Пароль").fill(password)
     if code is not None:
         page.get_by_label("Код авторизации").fill(code)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Войти").click()
+    # Wait for the document that answers the post.  (``expect_navigation`` can
+    # be satisfied by the router's own history update on the old page, and the
+    # next attempt then cancels this one in flight.)
+    page.evaluate("document.documentElement.dataset.answered = 'no'")
+    page.get_by_role("button", name="Войти").click()
+    page.wait_for_selector("html:not([data-answered])", state="attached")
+    page.wait_for_load_state()
 
 
 def _keys(login: str) -> list[str]:
