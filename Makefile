@@ -65,7 +65,7 @@ lint: $(DEV_STAMP)
 	$(VENV_BIN)/ruff check lkk_app
 	$(VENV_BIN)/mypy
 
-## test: set up, find or install Chromium, lint, run unit, integration, billing, browser, attack and cluster tests
+## test: set up, find or install Chromium, lint, run unit, integration, billing, browser, attack, split-site and cluster tests
 test: $(DEV_STAMP) lint
 	$(PY) scripts/build_guides.py --check
 	@chromium="$$($(PY) scripts/ensure_test_tools.py)" && export LKK_CHROMIUM="$$chromium" && \
@@ -73,6 +73,7 @@ test: $(DEV_STAMP) lint
 	  $(PYTEST) $(IN_PROCESS_TESTS) -m timing && \
 	  $(PYTEST) tests/browser && \
 	  $(PYTEST) tests/attack && \
+	  $(PYTEST) tests/split && \
 	  $(PYTEST) tests/cluster
 
 ## test-quick: lint, unit, integration and billing tests without the slow samples (no browser)

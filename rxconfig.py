@@ -25,13 +25,18 @@ os.environ.setdefault("REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE", str(64 * 1024))
 if _settings.redis_url:
     os.environ.setdefault("REFLEX_OPLOCK_ENABLED", "true")
 
+# The split shape (LKK_FRONTEND_URL, README «Demo deployment»): the pages, built
+# by `reflex export`, talk to the server at LKK_PUBLIC_URL.
+_sites = ({"api_url": _settings.public_url, "deploy_url": _settings.frontend_url}
+          if _settings.split_site else {})
+
 config = rx.Config(
     app_name="lkk_app",
     db_url=_settings.db_url,
     redis_url=_settings.redis_url or None,
     telemetry_enabled=False,
     show_built_with_reflex=False,
-    cors_allowed_origins=[_settings.public_origin],
+    cors_allowed_origins=list(_settings.page_origins),
     trusted_proxy_hops=_settings.trusted_proxy_hops,
     # The development server (its /dev/mail shows letters with temporary passwords)
     # listens on loopback only; `HOST=0.0.0.0 make run` or REFLEX_BACKEND_HOST opens it.
@@ -39,4 +44,5 @@ config = rx.Config(
     # Plain HTML elements and one stylesheet (assets/lkk.css): no component theme.
     plugins=[],
     disable_plugins=[rx.plugins.SitemapPlugin],
+    **_sites,
 )

@@ -25,7 +25,58 @@
     if (firstEmpty) { ev.preventDefault(); firstEmpty.focus(); return; }
     form.dataset.submitting = "1";
     setBusy(form, true);
+    if (otherSite(form.action)) { ev.preventDefault(); postAcross(form); }
   }, true);
+
+  // The split shape (README «Demo deployment»): the pages on one site, the server
+  // on another.  Its cookies are kept per site of the pages (Partitioned), which a
+  // browser does only for requests made by the pages, not for a navigation to
+  // the server: so forms are posted, files fetched and uploads sent from here.
+  function otherSite(address) {
+    try { return new URL(address, location.href).origin !== location.origin; } catch (e) { return false; }
+  }
+  function postAcross(form) {
+    var url = new URL(form.action, location.href);
+    url.searchParams.set("via", "fetch");
+    fetch(url.href, { method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "include" })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (data) { location.assign(data.location); })
+      .catch(function () { form.dataset.submitting = ""; setBusy(form, false); });
+  }
+  function fileName(disposition) {
+    var m = /filename\*=UTF-8''([^;]+)/i.exec(disposition || "");
+    if (m) { try { return decodeURIComponent(m[1]); } catch (e) { /* the plain name below */ } }
+    m = /filename="?([^";]+)"?/i.exec(disposition || "");
+    return m ? m[1] : "";
+  }
+  document.addEventListener("click", function (ev) {
+    var link = ev.target && ev.target.closest ? ev.target.closest("a[download][href]") : null;
+    if (!link || !otherSite(link.href) || ev.defaultPrevented) return;
+    ev.preventDefault();
+    var href = link.href;
+    link.setAttribute("aria-busy", "true");
+    fetch(href, { credentials: "include" })
+      .then(function (r) {
+        if (!r.ok || r.redirected) return Promise.reject(r.status);
+        var name = fileName(r.headers.get("Content-Disposition"));
+        return r.blob().then(function (blob) {
+          var a = document.createElement("a");
+          a.href = URL.createObjectURL(blob);
+          a.download = name || "";
+          document.body.appendChild(a);
+          a.click();
+          a.remove();
+          setTimeout(function () { URL.revokeObjectURL(a.href); }, 60000);
+        });
+      })
+      .catch(function () { location.assign(href); })
+      .then(function () { link.removeAttribute("aria-busy"); });
+  });
+  var xhrOpen = XMLHttpRequest.prototype.open;
+  XMLHttpRequest.prototype.open = function (method, address) {
+    xhrOpen.apply(this, arguments);
+    if (otherSite(String(address))) this.withCredentials = true;  // a file for «Показания»
+  };
   // Live password-strength hint (registration, password change): computed in
   // the browser so no keystroke leaves it; the server checks the password again.
   function strength(pw) {

@@ -100,6 +100,22 @@ def create_user_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def static_headers_command(args: argparse.Namespace) -> int:
+    """The headers for the static host of ``reflex export``'s pages (README «Demo deployment»)."""
+    from pathlib import Path
+
+    from lkk_app.settings import get_settings
+    from lkk_app.web.asgi.headers import static_site_headers
+
+    pages = Path(args.dir)
+    if not (pages / "index.html").is_file():
+        print(t("cli.static_headers.no_pages", dir=str(pages)), file=sys.stderr)
+        return 2
+    for name, value in static_site_headers(get_settings(), pages):
+        print(f"{name}: {value}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lkk_app.cli", description=t("cli.description"))
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -110,6 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--email", required=True, help=t("cli.field.email"))
     create.add_argument("--phone", default=None, help=t("cli.field.phone"))
     create.set_defaults(handler=create_user_command)
+    headers = commands.add_parser(
+        "static-headers", help=t("cli.static_headers.help"), description=t("cli.static_headers.help"))
+    headers.add_argument("--dir", default=".web/build/client", help=t("cli.field.pages_dir"))
+    headers.set_defaults(handler=static_headers_command)
     from lkk_app.billing import commands as billing_commands
 
     billing_commands.add_commands(commands)

@@ -87,6 +87,29 @@ def versioned(path: str) -> str:
     return f"{path}?{VERSION_PARAM}={hashlib.sha256(data).hexdigest()[:12]}"
 
 
+# --------------------------------------------------------------------------- the two sites
+# One site (the default): every address is a path.  The split shape
+# (LKK_FRONTEND_URL, SECURITY.md): the pages on one site, the server on another —
+# a page links to the server's routes by their full address, and the server
+# sends people back to the pages' site.
+
+
+def server_address(path: str) -> str:
+    """A route of the server (a form's action, a file) as a page must name it."""
+    from lkk_app.settings import get_settings
+
+    settings = get_settings()
+    return settings.public_url + path if settings.split_site else path
+
+
+def page_address(path: str) -> str:
+    """A page as the server must send people to it."""
+    from lkk_app.settings import get_settings
+
+    settings = get_settings()
+    return settings.pages_url + path if settings.split_site else path
+
+
 # --------------------------------------------------------------------------- addresses with parameters
 
 

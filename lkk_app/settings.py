@@ -134,15 +134,37 @@ class Settings:
     # per-connection limits of registration and the authorization code do not
     # count — test servers on loopback.  Never set in production.
     rate_exempt_ips: tuple[str, ...] = ()
+    # LKK_FRONTEND_URL: where the pages are served when that is another site than
+    # the server (``reflex export`` on a static host, ``reflex deploy``); "" = the
+    # pages come from LKK_PUBLIC_URL (one site, the default).
+    frontend_url: str = ""
 
     @property
     def is_production(self) -> bool:
         return self.env == ENV_PRODUCTION
 
     @property
+    def split_site(self) -> bool:
+        """The pages come from another origin than the server (SECURITY.md, "The split shape")."""
+        return bool(self.frontend_url) and _origin(self.frontend_url) != self.public_origin
+
+    @property
+    def pages_url(self) -> str:
+        """The address people open: the pages' origin (and path prefix, if any)."""
+        return self.frontend_url if self.split_site else self.public_url
+
+    @property
+    def frontend_origin(self) -> str:
+        return _origin(self.pages_url)
+
+    @property
+    def page_origins(self) -> tuple[str, ...]:
+        """The origins whose pages may talk to this server."""
+        return (self.public_origin, self.frontend_origin) if self.split_site else (self.public_origin,)
+
+    @property
     def public_origin(self) -> str:
-        parts = urlsplit(self.public_url)
-        return f"{parts.scheme}://{parts.netloc}"
+        return _origin(self.public_url)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -152,6 +174,17 @@ class Settings:
     @property
     def cookie_secure(self) -> bool:
         return self.public_url.startswith("https://")
+
+    @property
+    def cookie_options(self) -> dict[str, Any]:
+        """The attributes of every cookie the server sets: ``HttpOnly`` and
+        ``SameSite=Strict`` on one site; in the split shape ``SameSite=None;
+        Secure`` and ``Partitioned`` (added by ``web/http/base.py``) — kept
+        apart per site of the pages (CHIPS), so only requests made by the
+        pages' own site carry them."""
+        if self.split_site:
+            return {"path": "/", "httponly": True, "secure": True, "samesite": "none"}
+        return {"path": "/", "httponly": True, "secure": self.cookie_secure, "samesite": "strict"}
 
     @property
     def mail_enabled_smtp(self) -> bool:
@@ -363,6 +396,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     elif parts.query or parts.fragment:
         problems.add("LKK_PUBLIC_URL must not have a query or fragment")
 
+    frontend_url = _frontend_url(env, public_url, problems)
+
     raw_key = env.get("LKK_SECRET_KEY", "").strip()
     secret_key = b""
     if raw_key:
@@ -409,6 +444,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         env=mode,
         secret_key=secret_key,
         public_url=public_url,
+        frontend_url=frontend_url,
         data_dir=data_dir,
         db_url=db_url,
         redis_url=env.get("REFLEX_REDIS_URL", "").strip(),
@@ -421,6 +457,35 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         rate_exempt_ips=exempt_ips,
         time_zone=time_zone,
     )
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _frontend_url(env: dict[str, str], public_url: str, problems: _Problems) -> str:
+    """LKK_FRONTEND_URL: "" (the pages come from LKK_PUBLIC_URL) or an https
+    origin of its own; the server's cookies then need https on both sides."""
+    raw = env.get("LKK_FRONTEND_URL", "").strip().rstrip("/")
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        parts = parts._replace(scheme="")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        problems.add(f"LKK_FRONTEND_URL must be an http(s) URL, got {raw[:200]!r}")
+        return ""
+    if parts.path or parts.query or parts.fragment:
+        problems.add("LKK_FRONTEND_URL must be an origin only (no path, query or fragment)")
+        return ""
+    if _origin(raw) != _origin(public_url) and not (
+            raw.startswith("https://") and public_url.startswith("https://")):
+        problems.add("LKK_FRONTEND_URL on another site than LKK_PUBLIC_URL needs https on both "
+                     "(the session cookie is then Secure and Partitioned)")
+    return raw
 
 
 def _time_zone(env: dict[str, str], problems: _Problems) -> str:

@@ -65,8 +65,9 @@ def check_link(db: Session, token: str) -> LinkCheck:
 
 
 def confirm(db: Session, token: str, *, ip: str = "", user_agent: str = "",
-            settings: Settings | None = None) -> Confirmation:
-    """Spend the link, confirm the address if it is not yet, open a session.
+            open_session: bool = True, settings: Settings | None = None) -> Confirmation:
+    """Spend the link, confirm the address if it is not yet, open a session
+    (unless ``open_session`` is false: the person then logs in as usual).
     Commit at once: the link is spent."""
     user_id = tokens.consume_token(db, token, tokens.CONFIRM_EMAIL)
     if user_id is None:
@@ -76,10 +77,13 @@ def confirm(db: Session, token: str, *, ip: str = "", user_agent: str = "",
         return Confirmation(failure=tokens.UNKNOWN)
     if user.email_confirmed_at is None:
         user.email_confirmed_at = clock.utcnow()
-        user_service.record_login(user, user.email_confirmed_at)
+        if open_session:
+            user_service.record_login(user, user.email_confirmed_at)
         db.add(user)
         audit.record(db, event=audit.EMAIL_CONFIRMED, user_id=user.id, login=user.login,
                      ip=ip, user_agent=user_agent)
+    if not open_session:
+        return Confirmation()
     return Confirmation(session_token=session_service.mint_session(
         db, user_id=user.id, ip=ip, user_agent=user_agent, settings=settings))
 

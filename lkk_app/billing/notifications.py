@@ -205,7 +205,7 @@ def _send(db: Session, user: User, kind: str, events: Sequence[Event], today: da
     if not told:
         return 0
     template, page = LETTERS[kind]
-    origin = settings.public_url.rstrip("/")
+    origin = settings.pages_url.rstrip("/")
     params: dict[str, object] = {"login": user.login, "count": str(len(told)),
                                  "rows": [e.row for e in told[:ROWS_MAX]], "address": origin + page,
                                  "profile": origin + routes.PROFILE}
@@ -251,7 +251,7 @@ def acts_ready(db: Session, *, settings: Settings) -> int:
                                    "number": doc.number,
                                    "period": t("documents.period_range", start=date_text(doc.period_from),
                                                end=date_text(doc.period_to)),
-                                   "address": settings.public_url.rstrip("/") + routes.DOCUMENTS},
+                                   "address": settings.pages_url.rstrip("/") + routes.DOCUMENTS},
                            user_id=user.id, settings=settings)
     reconciliation.mark_ready(db, [r.id for r, _ in ready if r.id is not None])
     db.flush()

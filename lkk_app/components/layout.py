@@ -173,7 +173,7 @@ def logout_form(label: str) -> rx.Component:
             type="submit",
             class_name="btn-link",
         ),
-        action=routes.AUTH_LOGOUT,
+        action=routes.server_address(routes.AUTH_LOGOUT),
         method="post",
         data_native="1",
     )

@@ -12,6 +12,9 @@ RU: dict[str, str] = {
     "cli.password_prompt": "Пароль: ",
     "cli.password_repeat": "Повторите пароль: ",
     "cli.user_created": "Пользователь «{login}» создан (id {id}), адрес электронной почты подтверждён.",
+    "cli.static_headers.help": "Заголовки, которые статический хостинг должен отдавать со страницами из «reflex export» (LKK_FRONTEND_URL)",
+    "cli.field.pages_dir": "Каталог выгруженных страниц",
+    "cli.static_headers.no_pages": "В каталоге {dir} нет index.html: сначала выполните «reflex export --frontend-only --no-zip».",
     "cli.settings_error": "Ошибка настроек: {message}",
     # The server refuses to start (lkk_app/settings.py: refusal_text)
     "settings.refused": "ЛКК не запущен: неверных настроек — {count}. Исправьте переменные окружения (README.md, раздел «Settings»):",

@@ -174,7 +174,9 @@ def _prepare(engine: sa.Engine, pk: int, settings: Settings,
                                              "(used, replaced by a newer letter, or the user is gone)")
 
         try:
-            values = {**params, "public_url": settings.public_url, "email": row.recipient}
+            # ``public_url``: the cabinet people open; ``server_url``: the link routes' host.
+            values = {**params, "public_url": settings.pages_url, "server_url": settings.public_url,
+                      "email": row.recipient}
             subject, text, html = mail_templates.render(row.template, values, secret)
             message = build_message(row, subject, text, html, settings)
         except Exception as exc:  # noqa: BLE001 - a broken template or address is permanent

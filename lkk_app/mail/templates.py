@@ -167,8 +167,9 @@ def render(
 ) -> tuple[str, str, str]:
     """``(subject, text, html)`` of a letter.
 
-    ``params`` are the stored parameters plus ``public_url`` and ``email``
-    (the sender adds both); ``supplier_name`` signs the letter when given,
+    ``params`` are the stored parameters plus ``public_url`` (the cabinet's
+    pages), ``server_url`` (the server's routes, when on another site) and
+    ``email`` (the sender adds them); ``supplier_name`` signs the letter when given,
     else «Личный кабинет клиента».  ``secret`` is required exactly for the
     templates that carry one.
     """
@@ -184,7 +185,7 @@ def render(
         values.setdefault(name, "")
     values["signature"] = values.get("supplier_name") or t("app.title")
     if spec.secret == SECRET_LINK:
-        values["link"] = confirm_link(values["public_url"], _clean(secret))
+        values["link"] = confirm_link(values.get("server_url") or values["public_url"], _clean(secret))
     elif spec.secret == SECRET_PASSWORD:
         values["password"] = _clean(secret)
     elif spec.secret == SECRET_CODE:

@@ -111,7 +111,7 @@ def _row(doc: Document, replaced: dict[str, Document]) -> DocumentRow:
         vat=t("documents.vat_value", rate=number(doc.vat_rate.normalize()), value=number(doc.vat, 2))
         if doc.vat_rate else "",
         status=label(doc.status), status_kind=STATUS_KIND.get(doc.status, "ok"),
-        href=routes.document_file(doc.key) if printable(doc) else "", note=note)
+        href=routes.server_address(routes.document_file(doc.key)) if printable(doc) else "", note=note)
 
 
 def _request_row(r: ReconciliationRequest) -> RequestRow:
@@ -179,7 +179,7 @@ class DocumentsState(CabinetState):
 
     @rx.var
     def zip_href(self) -> str:
-        return routes.documents_zip(self.selected) if self.selected else ""
+        return routes.server_address(routes.documents_zip(self.selected)) if self.selected else ""
 
     @rx.var
     def page_keys(self) -> list[str]:

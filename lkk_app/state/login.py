@@ -94,6 +94,8 @@ class LoginState(AuthState):
         elif params.get("resent"):
             self.notice = t({"limited": "login.resend_limited", "confirmed": "login.resend_confirmed"}.get(
                 params.get("resent", ""), "login.resent"))
+        elif params.get("confirmed"):
+            self.notice = t("login.email_confirmed")
         elif params.get("expired"):
             self.notice = t("login.session_ended")
         elif params.get("ended") == "guesses":

@@ -89,14 +89,18 @@ def content_security_policy(settings: Settings, script_hashes: Iterable[str] = (
         "style-src 'self' 'unsafe-inline'",
         "img-src 'self' data:",
         "font-src 'self' data:",
-        "connect-src 'self' " + websocket_origin(settings.public_origin),
+        # The split shape: the pages (on their own site) also fetch from the server.
+        "connect-src 'self' " + (settings.public_origin + " " if settings.split_site else "")
+        + websocket_origin(settings.public_origin),
         "media-src 'none'",
         "object-src 'none'",
         "frame-src 'none'",
         "worker-src 'self'",
         "manifest-src 'self'",
         "base-uri 'none'",
-        "form-action 'self'",
+        # The split shape: the pages post to the server, whose confirmation page
+        # goes on to the pages' site.
+        "form-action 'self'" + (" " + " ".join(settings.page_origins) if settings.split_site else ""),
         "frame-ancestors 'none'",
     ]
     if settings.public_url.startswith("https://"):
@@ -126,6 +130,16 @@ def fixed_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
     if settings.public_url.startswith("https://"):
         headers.append((b"strict-transport-security", f"max-age={HSTS_MAX_AGE}".encode()))
     return headers
+
+
+def static_site_headers(settings: Settings, pages_dir: Path) -> list[tuple[str, str]]:
+    """The headers a static host must send with the exported pages of the split
+    shape (``python -m lkk_app.cli static-headers``): the same policy as the
+    server's, with the hashes of the pages' inline scripts."""
+    policy = content_security_policy(settings, inline_script_hashes(sorted(pages_dir.rglob("*.html"))))
+    return [("Content-Security-Policy", policy), ("Referrer-Policy", "same-origin"),
+            ("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-store"),
+            *((name.decode().title(), value.decode()) for name, value in fixed_headers(settings))]
 
 
 def is_subresource(status: int, content_type: str) -> bool:

@@ -1,6 +1,6 @@
 """The Origin check: a websocket handshake or HTTP request to Reflex's event
 endpoint, and any state-changing request (POST, PUT, PATCH, DELETE), whose
-``Origin`` is present and not the configured public origin is refused with
+``Origin`` is present and not that of the cabinet's pages is refused with
 403 — whatever Reflex's ``cors_allowed_origins`` says (a ``REFLEX_*``
 variable could widen it).  The form posts check their origin once more
 themselves (``web/http/base.py``: ``same_origin``)."""
@@ -20,9 +20,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 class OriginCheck(Middleware):
     def foreign_origin(self, scope: Scope) -> str | None:
-        """The request's Origin when it is present and not the public origin."""
+        """The request's Origin when it is present and not the origin of the
+        cabinet's pages (``Settings.page_origins``)."""
         origin = header(scope, b"origin")
-        if origin is None or origin == self.settings.public_origin:
+        if origin is None or origin in self.settings.page_origins:
             return None
         return origin
 

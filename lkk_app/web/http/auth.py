@@ -23,7 +23,9 @@ from lkk_app.web.cookies import LOGIN_HINT, LOGIN_HINT_SECONDS, encode_login_hin
 from lkk_app.web.http.base import (
     clear_session_cookie,
     client_ip,
+    delete_private_cookie,
     forbidden,
+    posted_by_pages,
     redirect,
     same_origin,
     set_private_cookie,
@@ -45,7 +47,7 @@ def with_login_hint(response: Response, login: str) -> Response:
     if login:
         set_private_cookie(response, LOGIN_HINT, encode_login_hint(login), LOGIN_HINT_SECONDS)
     else:
-        response.delete_cookie(LOGIN_HINT, path="/")
+        delete_private_cookie(response, LOGIN_HINT)
     return response
 
 
@@ -54,6 +56,7 @@ def set_device_cookie(response: Response, token: str) -> None:
     set_private_cookie(response, devices.COOKIE_NAME, token, int(devices.LIFETIME.total_seconds()))
 
 
+@posted_by_pages
 async def login(request: Request) -> Response:
     if not same_origin(request):
         return forbidden()
@@ -93,11 +96,12 @@ async def login(request: Request) -> Response:
     response = redirect(routes.CHANGE_PASSWORD if restricted else (next_path or routes.CABINET_HOME))
     set_session_cookie(response, outcome.session_token)
     set_device_cookie(response, outcome.device_token)
-    response.delete_cookie(confirmation.TICKET_COOKIE, path="/")
-    response.delete_cookie(LOGIN_HINT, path="/")
+    delete_private_cookie(response, confirmation.TICKET_COOKIE)
+    delete_private_cookie(response, LOGIN_HINT)
     return response
 
 
+@posted_by_pages
 async def resend_confirmation(request: Request) -> Response:
     if not same_origin(request):
         return forbidden()
@@ -110,6 +114,7 @@ async def resend_confirmation(request: Request) -> Response:
     return to_login_window(resent=result)
 
 
+@posted_by_pages
 async def logout(request: Request) -> Response:
     if not same_origin(request):
         return forbidden()

@@ -3,10 +3,12 @@ cookies, the redirect to the login window."""
 
 from __future__ import annotations
 
+import functools
 import html
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from lkk_app import routes
 from lkk_app.settings import get_settings
@@ -29,12 +31,14 @@ def user_agent(request: Request) -> str:
 
 
 def same_origin(request: Request) -> bool:
-    """Refuse cross-site form posts (login CSRF, forced logout)."""
+    """Refuse cross-site form posts (login CSRF, forced logout): only the
+    cabinet's own pages may post (``Settings.page_origins``)."""
+    origins = get_settings().page_origins
     origin = request.headers.get("origin")
     if origin is None:
         referer = request.headers.get("referer", "")
-        return referer.startswith(get_settings().public_origin + "/")
-    return origin == get_settings().public_origin
+        return any(referer.startswith(o + "/") for o in origins)
+    return origin in origins
 
 
 def forbidden() -> Response:
@@ -42,7 +46,37 @@ def forbidden() -> Response:
 
 
 def redirect(path: str) -> RedirectResponse:
-    return RedirectResponse(path, status_code=303)
+    """To a page of the cabinet (on the pages' own site in the split shape)."""
+    return RedirectResponse(routes.page_address(path), status_code=303)
+
+
+# The split shape: the pages' script posts the forms with ``fetch`` (so that the
+# cookies set in the answer are kept for the pages' site) and adds this to the
+# address; the answer then names the next page instead of redirecting to it.
+FETCH_PARAM = "via"
+FETCH_VALUE = "fetch"
+
+
+def posted_by_pages(route: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """A form route whose answer goes through :func:`answer`."""
+    @functools.wraps(route)
+    async def wrapped(request: Request) -> Response:
+        return answer(request, await route(request))
+    return wrapped
+
+
+def answer(request: Request, response: Response) -> Response:
+    """``response`` as it is, or — for a post made by the pages' script —
+    ``{"location": …}`` with the same cookies (a redirect across sites
+    cannot be followed and read by a script)."""
+    if request.query_params.get(FETCH_PARAM) != FETCH_VALUE or "location" not in response.headers:
+        return response
+    converted = JSONResponse({"location": response.headers["location"]},
+                             headers={"Cache-Control": "no-store"})
+    for name, value in response.raw_headers:
+        if name == b"set-cookie":
+            converted.raw_headers.append((name, value))
+    return converted
 
 
 def to_login_window(**params: str) -> RedirectResponse:
@@ -55,9 +89,24 @@ def no_store(response: Response) -> Response:
 
 
 def set_private_cookie(response: Response, name: str, value: str, max_age: int) -> None:
-    """An ``HttpOnly; SameSite=Strict`` cookie for the whole site."""
-    response.set_cookie(name, value, max_age=max_age, path="/", httponly=True,
-                        secure=get_settings().cookie_secure, samesite="strict")
+    """An ``HttpOnly`` cookie for the whole site (``Settings.cookie_options``)."""
+    _set_cookie(response, name, value, max_age)
+
+
+def delete_private_cookie(response: Response, name: str) -> None:
+    """Take a cookie of :func:`set_private_cookie` away (the same attributes:
+    a partitioned cookie is only replaced by a partitioned one)."""
+    _set_cookie(response, name, "", 0)
+
+
+def _set_cookie(response: Response, name: str, value: str, max_age: int) -> None:
+    settings = get_settings()
+    response.set_cookie(name, value, max_age=max_age, expires=None if max_age else 0,
+                        **settings.cookie_options)
+    if settings.split_site:
+        # Python's cookie module knows the attribute only from 3.14 on.
+        key, header = response.raw_headers[-1]  # the one set_cookie just added
+        response.raw_headers[-1] = (key, header + b"; Partitioned")
 
 
 def set_session_cookie(response: Response, token: str) -> None:
@@ -67,9 +116,7 @@ def set_session_cookie(response: Response, token: str) -> None:
 
 
 def clear_session_cookie(response: Response) -> None:
-    settings = get_settings()
-    response.delete_cookie(settings.session_cookie_name, path="/", httponly=True,
-                           secure=settings.cookie_secure, samesite="strict")
+    delete_private_cookie(response, get_settings().session_cookie_name)
 
 
 def html_page(title: str, main: str) -> str:

@@ -18,8 +18,10 @@ from lkk_app import routes
 from lkk_app.auth import confirmation
 from lkk_app.db import session_scope
 from lkk_app.i18n import t
+from lkk_app.settings import get_settings
 from lkk_app.web.http.base import (
     client_ip,
+    delete_private_cookie,
     forbidden,
     html_page,
     no_store,
@@ -34,13 +36,16 @@ MAX_TOKEN = 128
 
 def _page(token: str, login: str) -> str:
     title = html.escape(t("confirm.page_title"))
+    split = get_settings().split_site
+    text = t("confirm.page_text_split" if split else "confirm.page_text", login=login)
+    button = t("confirm.page_button_split" if split else "confirm.page_button")
     action = html.escape(routes.confirm_link(token), quote=True)
     return html_page(t("confirm.page_title"), (
         "<main class=auth-page><section class=card aria-labelledby=card-title>"
         f"<div class=card-head><h1 class=card-title id=card-title>{title}</h1></div>"
-        f"<p>{html.escape(t('confirm.page_text', login=login))}</p>"
+        f"<p>{html.escape(text)}</p>"
         f"<form method=post action='{action}' class=form>"
-        f"<button type=submit class='btn btn-green'>{html.escape(t('confirm.page_button'))}</button>"
+        f"<button type=submit class='btn btn-green'>{html.escape(button)}</button>"
         "</form>"
         f"<p class=field-hint>{html.escape(t('confirm.page_note'))}</p>"
         f"</section><p class=page-foot>{html.escape(t('app.full_title'))}</p></main>"
@@ -52,9 +57,9 @@ def _check(token: str) -> confirmation.LinkCheck:
         return confirmation.check_link(db, token)
 
 
-def _confirm(token: str, ip: str, agent: str) -> confirmation.Confirmation:
+def _confirm(token: str, ip: str, agent: str, open_session: bool) -> confirmation.Confirmation:
     with session_scope() as db:
-        return confirmation.confirm(db, token, ip=ip, user_agent=agent)
+        return confirmation.confirm(db, token, ip=ip, user_agent=agent, open_session=open_session)
 
 
 async def link_page(request: Request) -> Response:
@@ -70,10 +75,16 @@ async def confirm_email(request: Request) -> Response:
     if not same_origin(request):
         return forbidden()
     token = request.path_params.get("token", "")[:MAX_TOKEN]
-    outcome = await asyncio.to_thread(_confirm, token, client_ip(request), user_agent(request))
+    split = get_settings().split_site
+    outcome = await asyncio.to_thread(_confirm, token, client_ip(request), user_agent(request), not split)
     if outcome.failure:
         return no_store(redirect(routes.confirm_failed(outcome.failure)))
-    response = redirect(routes.CABINET_HOME)
-    set_session_cookie(response, outcome.session_token)
-    response.delete_cookie(confirmation.TICKET_COOKIE, path="/")
+    if split:
+        # A cookie set on this page would belong to the server's own site, not
+        # to the pages' one: the person logs in on the pages instead.
+        response = redirect(routes.login_url(confirmed="1"))
+    else:
+        response = redirect(routes.CABINET_HOME)
+        set_session_cookie(response, outcome.session_token)
+    delete_private_cookie(response, confirmation.TICKET_COOKIE)
     return no_store(response)
