@@ -29,9 +29,9 @@ def test_change_phone(page, make_user):
     field.fill("8 912 345 67 89")
     page.get_by_role("button", name="Сохранить").click()
     expect(page.get_by_text("Номер телефона сохранён.")).to_be_visible()
-    expect(page.get_by_test_id("profile-phone")).to_have_text("+79123456789")
+    expect(page.get_by_test_id("profile-phone")).to_have_text("+7 912 345-67-89")
     page.reload()
-    expect(page.get_by_test_id("profile-phone")).to_have_text("+79123456789")
+    expect(page.get_by_test_id("profile-phone")).to_have_text("+7 912 345-67-89")
 
 
 def test_change_password_ends_other_sessions(browser, app_server, page, make_user, mailbox):
