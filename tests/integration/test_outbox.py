@@ -18,6 +18,8 @@ from datetime import timedelta
 from email.parser import BytesParser
 
 import aiosmtplib
+import hypothesis
+from hypothesis import strategies as st
 import pytest
 from sqlmodel import Session, select
 
@@ -1032,3 +1034,77 @@ def test_smtp_user_and_password_go_together(tmp_path):
         load_settings(_env(tmp_path, LKK_SMTP_HOST="smtp.example.ru", LKK_SMTP_USER="lkk"))
     with pytest.raises(SettingsError, match="LKK_SMTP_USER"):
         load_settings(_env(tmp_path, LKK_SMTP_HOST="smtp.example.ru", LKK_SMTP_PASSWORD="pw"))
+
+
+# --------------------------------------------------------------------------- long Russian subjects
+
+# Folded by the standard policy as «…показаний?= =?…приборов…»: the space stood
+# between two encoded words, where every reader drops it («показанийприборов»).
+LONG_SUBJECT = ("Открыт приём показаний приборов учёта за ноябрь 2026 года по договорам "
+                "организации ООО «Ромашка-Демо»")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("recipient", ["buh@example.ru", "бухгалтерия@пример.рф"])
+async def test_a_long_russian_subject_arrives_word_for_word(mail_settings, recipient):
+    """The letter as the SMTP server took it, parsed as a mail reader does:
+    the subject is exactly the one written — without SMTPUTF8 (encoded words)
+    and with it (UTF-8 headers, for a Cyrillic local part)."""
+    from tests.fixtures.mail import SmtpServer
+
+    server = SmtpServer(smtputf8=True)
+    server.start()
+    try:
+        settings = dataclasses.replace(mail_settings, smtp_port=server.port)
+        row = OutboxMessage(message_id="<subject-test@lkk.test>", kind="notice", recipient=recipient,
+                            template="password_changed")
+        message = delivery.build_message(row, LONG_SUBJECT, "Текст письма.", "<p>Текст письма.</p>", settings)
+        await transport.send_smtp(message, recipient, settings)
+        (received,) = server.messages
+        parsed = email.message_from_bytes(received.raw, policy=email.policy.default)
+        assert parsed["Subject"] == LONG_SUBJECT
+        assert all(len(line) <= 998 for line in received.raw.split(b"\r\n"))
+    finally:
+        server.stop()
+
+
+def test_the_standard_folding_loses_the_space_and_ours_does_not():
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["Subject"] = LONG_SUBJECT
+    message.set_content("x")
+    standard = email.message_from_bytes(message.as_bytes(policy=email.policy.SMTP), policy=email.policy.default)
+    assert "показанийприборов" in standard["Subject"]  # the flaw worked around (CPython 3.11–3.13)
+    for utf8, cte in ((False, "7bit"), (False, "8bit"), (True, "8bit")):
+        data = transport.letter_bytes(message, utf8=utf8, cte_type=cte)
+        assert email.message_from_bytes(data, policy=email.policy.default)["Subject"] == LONG_SUBJECT
+        if not utf8:
+            assert all(len(line) <= 78 for line in data.split(b"\r\n")), data
+
+
+_WORDS = ["показаний", "приборов", "учёта", "за", "ноябрь", "2026", "года", "по", "договору", "Д-1001",
+          "ООО", "«Ромашка-Демо»", "—", "a", "Счёт-фактура", "№", "12/34"]
+
+
+@hypothesis.settings(max_examples=200, deadline=None)
+@hypothesis.given(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=40), st.sampled_from(["7bit", "8bit"]))
+def test_any_russian_subject_is_read_back_exactly(words, cte):
+    from email.message import EmailMessage
+
+    subject = " ".join(words)
+    message = EmailMessage()
+    message["Subject"] = subject
+    message.set_content("x")
+    data = transport.letter_bytes(message, cte_type=cte)
+    assert email.message_from_bytes(data, policy=email.policy.default)["Subject"] == subject
+
+
+@pytest.mark.asyncio
+async def test_the_dev_mailbox_keeps_a_long_subject_whole(dev_settings):
+    row = OutboxMessage(id=7, message_id="<dev-subject@lkk.test>", kind="notice", recipient="a@example.ru",
+                        template="password_changed")
+    message = delivery.build_message(row, LONG_SUBJECT, "Текст.", "<p>Текст.</p>", dev_settings)
+    path = devmail.write_letter(7, "a@example.ru", message, dev_settings)
+    assert BytesParser(policy=email.policy.default).parsebytes(path.read_bytes())["Subject"] == LONG_SUBJECT
+    assert devmail.list_dev_mail(dev_settings.mail_dir)[0]["subject"] == LONG_SUBJECT
