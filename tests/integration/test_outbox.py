@@ -209,7 +209,7 @@ async def test_confirmation_letter_has_a_working_single_use_link(
     # The subject is encoded for transport, not raw UTF-8.
     assert b"Subject: =?utf-8?" in received.raw
     text, html = received.text, received.html
-    assert "24 часа" in text and "Если вы не регистрировались" in text
+    assert "24 часа" in text and "Если Вы не регистрировались" in text
     (token,) = set(LINK_RE.findall(text))
     assert f'href="http://lkk.test/confirm/{token}"' in html
 
@@ -929,13 +929,62 @@ def test_temp_password_letter_has_the_exact_line():
     assert "24 часа" in text
     assert "прежний пароль продолжает действовать" in text.lower()
     assert "не запрашивали" in text
-    assert "С уважением,\nЛичный кабинет клиента" in text
+    assert "С уважением,\nГарантирующий поставщик (демонстрационная версия)\n" in text
 
 
 def test_password_changed_letter_has_no_password():
     subject, text, html = mail_templates.render("password_changed", {"login": "ivan", "public_url": "http://lkk.test"})
     assert "изменён" in subject
     assert "Новый пароль" not in text and "Забыли пароль?" in text
+    # A letter queued before it said when and from where: «—» in their place.
+    assert "Когда: —." in text and "Откуда: IP-адрес —; —." in text
+
+
+def test_password_changed_letter_says_when_and_from_where():
+    params = {"login": "ivan", "public_url": "http://lkk.test", "time": "07.12.2026 15:45 (UTC+3)",
+              "ip": "203.0.113.7", "device": "Chrome 120, Windows"}
+    _, text, html = mail_templates.render("password_changed", params)
+    assert "Когда: 07.12.2026 15:45 (UTC+3)." in text.splitlines()
+    assert "Откуда: IP-адрес 203.0.113.7; Chrome 120, Windows." in text.splitlines()
+    assert "07.12.2026 15:45 (UTC+3)" in html and "203.0.113.7" in html
+
+
+def test_every_letter_is_signed_by_the_supplier(make_settings, monkeypatch):
+    """Name, support phones (formatted), e-mail and hours from the settings, in
+    the text and the HTML of every letter."""
+    from lkk_app import settings as settings_module
+
+    supplier = make_settings(supplier_name="АО «Северный Энергосбыт»", support_phones=("88001234567", "+78142000000"),
+                             support_email="help@sever-energo.example", support_hours="Пн–Пт 9:00–18:00")
+    monkeypatch.setattr(settings_module, "get_settings", lambda: supplier)
+    monkeypatch.setattr(mail_templates, "get_settings", lambda: supplier)
+    for name, spec in mail_templates.TEMPLATES.items():
+        params = {key: "1" for key in (*spec.required, *spec.optional)}
+        if spec.columns:
+            params["rows"] = [["x"] * len(spec.columns)]
+        _, text, html = mail_templates.render(name, params, "S" * 20 if spec.secret else None)
+        signature = text.split("С уважением,\n", 1)[1]
+        assert signature.startswith("АО «Северный Энергосбыт»\n"
+                                    "Служба поддержки: +7 800 123-45-67, +7 814 200-00-00, help@sever-energo.example\n"
+                                    "Часы работы: Пн–Пт 9:00–18:00\n"), name
+        assert "АО «Северный Энергосбыт»" in html and 'href="tel:+7-800-123-45-67"' in html, name
+        assert 'href="mailto:help@sever-energo.example"' in html and "Пн–Пт 9:00–18:00" in html, name
+
+
+_POLITE = re.compile(r"(?<![А-Яа-яЁё])(вы|вас|вам|вами|ваш[а-яё]*)(?![А-Яа-яЁё])")
+
+
+@pytest.mark.parametrize("name", sorted(mail_templates.TEMPLATES))
+def test_letters_address_the_reader_with_a_capital_letter(name):
+    """«Вы», «Вас», «Ваш…» — polite address to one person — is written with a
+    capital letter in every letter (subject, text and HTML)."""
+    spec = mail_templates.TEMPLATES[name]
+    params = {key: "1" for key in (*spec.required, *spec.optional, *spec.later)}
+    if spec.columns:
+        params["rows"] = [["x"] * len(spec.columns)]
+    subject, text, html = mail_templates.render(name, params, "S" * 20 if spec.secret else None)
+    for part in (subject, text, html):
+        assert not _POLITE.findall(part), (name, _POLITE.findall(part))
     with pytest.raises(mail_templates.MailTemplateError):
         mail_templates.render("temp_password", {"login": "ivan"}, None)
 
