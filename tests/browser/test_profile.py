@@ -100,7 +100,7 @@ def test_support_reachable_from_login_and_cabinet(page, make_user):
     page.goto("/")
     page.get_by_role("link", name="Служба поддержки").click()
     expect(page.get_by_role("heading", name="Служба поддержки")).to_be_visible()
-    expect(page.get_by_role("link", name="8 800 000-00-00")).to_have_attribute("href", "tel:88000000000")
+    expect(page.get_by_role("link", name="+7 800 100-20-30")).to_have_attribute("href", "tel:+7-800-100-20-30")
     expect(page.get_by_test_id("support-hours")).to_contain_text("8:30")
     shot(page, "support")
     _login(page, make_user)
