@@ -7,6 +7,7 @@ from lkk_app import (
     routes,
 )
 from lkk_app.components.connection import connection_notice
+from lkk_app.components.layout import supplier_colors
 from lkk_app.i18n import t
 from lkk_app.jobs.worker import background_lifespan
 from lkk_app.logs import setup_logging
@@ -22,6 +23,7 @@ app = rx.App(
     head_components=[
         rx.el.script(src=routes.versioned(routes.SCRIPT), defer=True),
         rx.el.meta(name="viewport", content="width=device-width, initial-scale=1"),
+        rx.el.style(supplier_colors()),
     ],
     html_lang="ru",
     # Failed handlers: one log line and a Russian message in the page, no eval

@@ -66,6 +66,8 @@ HASHED_ASSETS_PREFIX = "/assets/"
 # --------------------------------------------------------------------------- static files (assets/)
 
 STYLESHEET = "/lkk.css"
+# The supplier's logo (LKK_SUPPLIER_LOGO), served by web/http/supplier.py.
+SUPPLIER_LOGO = "/supplier-logo"
 SCRIPT = "/lkk.js"
 GUIDES_PREFIX = "/guides/"
 REGISTRATION_GUIDE = GUIDES_PREFIX + "registration-guide.pdf"

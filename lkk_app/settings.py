@@ -44,6 +44,16 @@ BILLING_ADAPTERS = (BILLING_DEMO, BILLING_HTTP)
 # Times are shown in the supplier's time zone (an IANA name).
 DEFAULT_TIME_ZONE = "Europe/Moscow"
 
+# The supplier's look (LKK_SUPPLIER_LOGO, LKK_SUPPLIER_COLOR_*): the demo defaults.
+ASSETS_DIR = PROJECT_ROOT / "assets"
+DEFAULT_SUPPLIER_LOGO = ASSETS_DIR / "supplier-logo.svg"
+DEFAULT_COLOR_PRIMARY = "#1e6fd9"
+DEFAULT_COLOR_ACCENT = "#f2a900"
+# The logo's formats, by the first bytes of the file (SVG: its text), and size.
+LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+              ".webp": "image/webp", ".svg": "image/svg+xml"}
+LOGO_MAX_BYTES = 512 * 1024
+
 
 @dataclasses.dataclass(frozen=True)
 class Requisites:
@@ -112,6 +122,11 @@ class Settings:
     support_hours: str = "Пн–Чт 8:30–17:30, Пт 8:30–16:15 (время московское)"
     support_email: str = "support@example.ru"
     supplier: Requisites = Requisites()
+    # LKK_SUPPLIER_LOGO: the image beside the supplier's name (login window, header).
+    supplier_logo: Path = DEFAULT_SUPPLIER_LOGO
+    # LKK_SUPPLIER_COLOR_PRIMARY / _ACCENT: CSS colours (--supplier-primary, --supplier-accent).
+    supplier_color_primary: str = DEFAULT_COLOR_PRIMARY
+    supplier_color_accent: str = DEFAULT_COLOR_ACCENT
     # LKK_TIME_ZONE: the IANA time zone every time is shown in (stored times are UTC).
     time_zone: str = DEFAULT_TIME_ZONE
     # Billing: adapter, the real system's address and token, sync interval, timeouts (seconds).
@@ -562,17 +577,119 @@ def _requisites(env: dict[str, str], problems: _Problems) -> Requisites:
     return found
 
 
+_HEX_COLOR_RE = re.compile(r"#(?:[0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})")
+_NUMBER = r"[+-]?(?:\d+(?:\.\d+)?|\.\d+)"
+_FUNCTION_COLOR_RE = re.compile(
+    rf"(rgba?|hsla?)\(\s*({_NUMBER}(?:deg|%)?)(?:\s*,\s*|\s+)({_NUMBER}%?)(?:\s*,\s*|\s+)({_NUMBER}%?)"
+    rf"(?:\s*[,/]\s*({_NUMBER}%?))?\s*\)")
+
+
+def css_color(raw: str) -> str | None:
+    """A CSS colour as it goes into the stylesheet (lower-case), or ``None`` when
+    ``raw`` is not one: ``#rgb``, ``#rgba``, ``#rrggbb``, ``#rrggbbaa``,
+    ``rgb()``/``rgba()``/``hsl()``/``hsla()`` with numbers, or a named colour
+    (``navy``; not ``transparent`` or ``currentcolor``, which are no brand)."""
+    from PIL import ImageColor
+
+    value = raw.strip().lower()
+    if len(value) > 64:
+        return None
+    if _HEX_COLOR_RE.fullmatch(value) or (value.isalpha() and value in ImageColor.colormap):
+        return value
+    found = _FUNCTION_COLOR_RE.fullmatch(value)
+    if found is None:
+        return None
+    name, first, second, third, _alpha = found.groups()
+    if name.startswith("hsl"):  # a hue (a number or degrees), then two percentages
+        ok = not first.endswith("%") and second.endswith("%") and third.endswith("%")
+    else:  # three numbers or three percentages
+        ok = len({part.endswith("%") for part in (first, second, third)}) == 1 and not first.endswith("deg")
+    return value if ok else None
+
+
+def _logo_kind(data: bytes, suffix: str) -> bool:
+    """Whether the file's first bytes are what its suffix says."""
+    if suffix == ".png":
+        return data.startswith(b"\x89PNG\r\n\x1a\n")
+    if suffix in (".jpg", ".jpeg"):
+        return data.startswith(b"\xff\xd8\xff")
+    if suffix == ".webp":
+        return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+    return b"<svg" in data[:4096].lower()
+
+
+def _logo_problem(raw: str) -> Path | str:
+    """LKK_SUPPLIER_LOGO's file, or why it cannot be the logo."""
+    path = Path(raw)
+    if not path.is_absolute():
+        path = (ASSETS_DIR / path).resolve()
+        if not path.is_relative_to(ASSETS_DIR.resolve()):
+            return f"LKK_SUPPLIER_LOGO must name a file of assets/ or an absolute path, got {raw[:200]!r}"
+    suffix = path.suffix.lower()
+    if suffix not in LOGO_TYPES:
+        return f"LKK_SUPPLIER_LOGO must be a .png, .jpg, .webp or .svg image, got {raw[:200]!r}"
+    if not path.is_file():
+        return f"LKK_SUPPLIER_LOGO: no such file {str(path)[:200]!r}"
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError as exc:
+        return f"LKK_SUPPLIER_LOGO cannot be read: {exc.strerror or exc}"
+    if size > LOGO_MAX_BYTES:
+        return f"LKK_SUPPLIER_LOGO must be at most {LOGO_MAX_BYTES // 1024} KB, got {size // 1024} KB"
+    if not _logo_kind(head, suffix):
+        return f"LKK_SUPPLIER_LOGO is not a {suffix[1:].upper()} image: {str(path)[:200]!r}"
+    return path
+
+
+def _supplier_look(env: dict[str, str], problems: _Problems) -> dict:
+    """LKK_SUPPLIER_LOGO (a file of ``assets/`` or an absolute path: PNG, JPEG,
+    WebP or SVG up to 512 KB, read to check it) and LKK_SUPPLIER_COLOR_PRIMARY /
+    _ACCENT (CSS colours)."""
+    out: dict = {}
+    raw_logo = env.get("LKK_SUPPLIER_LOGO", "").strip()
+    if raw_logo:
+        logo = _logo_problem(raw_logo)
+        if isinstance(logo, str):
+            problems.add(logo)
+        else:
+            out["supplier_logo"] = logo
+    for variable, field in (("LKK_SUPPLIER_COLOR_PRIMARY", "supplier_color_primary"),
+                            ("LKK_SUPPLIER_COLOR_ACCENT", "supplier_color_accent")):
+        raw = env.get(variable, "").strip()
+        if not raw:
+            continue
+        color = css_color(raw)
+        if color is None:
+            problems.add(f"{variable} must be a CSS colour such as '#1e6fd9', 'rgb(30 111 217)' or 'navy', "
+                         f"got {raw[:64]!r}")
+        else:
+            out[field] = color
+    return out
+
+
 def _support_settings(env: dict[str, str], problems: _Problems) -> dict:
     """LKK_SUPPLIER_NAME, LKK_SUPPORT_PHONES (separated by ';'), LKK_SUPPORT_HOURS,
-    LKK_SUPPORT_EMAIL — each optional; the defaults are demo values."""
-    out: dict = {}
+    LKK_SUPPORT_EMAIL — each optional; the defaults are demo values.  The phones
+    are checked like a user's (``phonenumbers``; a number without «+» is Russian)."""
+    from lkk_app.auth.validation import normalize_phone
+    from lkk_app.core.errors import FieldErrors
+
+    out: dict = _supplier_look(env, problems)
     _short_text(env, "LKK_SUPPLIER_NAME", "supplier_name", out, problems)
     phones = env.get("LKK_SUPPORT_PHONES", "").strip()
     if phones:
         items = tuple(p.strip() for p in phones.split(";") if p.strip())
-        bad = [p for p in items if len(p) > 40 or not all(c.isdigit() or c in " +-()" for c in p)]
-        if bad or not items:
-            problems.add(f"LKK_SUPPORT_PHONES must be phone numbers separated by ';', got {phones[:200]!r}")
+        bad = []
+        for item in items:
+            try:
+                normalize_phone(item)
+            except FieldErrors:
+                bad.append(item)
+        if bad or not items or len(items) > 10:
+            problems.add(f"LKK_SUPPORT_PHONES must be phone numbers separated by ';' (such as "
+                         f"'8 800 000-00-00; +7 495 000-00-00'), got {phones[:200]!r}")
         else:
             out["support_phones"] = items
     _short_text(env, "LKK_SUPPORT_HOURS", "support_hours", out, problems)

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from lkk_app.auth import audit, passwords, sessions, throttle, useragent, users, validation
 from lkk_app.core import clock, tokens
 from lkk_app.core.errors import Code, FieldErrors
-from lkk_app.core.formatting import local_datetime
+from lkk_app.core.formatting import local_datetime, local_datetime_zoned
 from lkk_app.mail import outbox
 from lkk_app.models import User, saved_id
 from lkk_app.settings import Settings, get_settings
@@ -156,5 +156,6 @@ def password_was_set(session: Session, user: User, *, keep_session_token: str, i
     if ended:
         audit.record(session, event=audit.SESSION_ENDED, user_id=user.id, login=user.login,
                      ip=ip, user_agent=user_agent, detail=sessions.ENDED_BY_PASSWORD_CHANGE)
-    outbox.queue_password_changed(session, user, settings=settings)
+    outbox.queue_password_changed(session, user, time=local_datetime_zoned(clock.utcnow(), settings=settings),
+                                  ip=ip, device=useragent.describe(user_agent), settings=settings)
     return ended

@@ -115,34 +115,18 @@ def login_skeleton(raw: str | None) -> str:
 
 EMAIL_MAX = 254
 EMAIL_LOCAL_MAX = 64
-# RFC 5322 dot-atom ("atext" characters); quoted local parts are not accepted.
-_ATEXT_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")
-# One DNS label in its ASCII (IDNA) form, already lower-cased.
-_LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
-
-
-def _ascii_domain(domain: str) -> str | None:
-    """The domain in ASCII (IDNA for ``пример.рф``), lower-case; ``None`` if it is not sane."""
-    if domain.isascii():
-        ascii_domain = domain.lower()
-    else:
-        try:
-            ascii_domain = domain.encode("idna").decode("ascii").lower()
-        except UnicodeError:
-            return None
-    if len(ascii_domain) > 253:
-        return None
-    labels = ascii_domain.split(".")
-    if len(labels) < 2:
-        return None
-    if not all(_LABEL_RE.fullmatch(label) for label in labels):
-        return None
-    if labels[-1].isdigit():  # "1.2.3.4" is not a mail domain
-        return None
-    return ascii_domain
 
 
 def email_error(raw: str | None) -> Code | None:
+    """The syntax of an address by ``email-validator`` (RFC 5321/5322, IDNA 2008
+    for the domain; no DNS look-up): a dot-atom ASCII local part (a Cyrillic one
+    needs SMTPUTF8 from every server on the way, so it is refused), no quoted
+    local part or address literal, a domain with a dot that is not a
+    special-use name (``localhost``, ``*.local``, ``*.test``…).  At most 64
+    characters before the ``@`` and 254 in all, the domain counted in its
+    ASCII (IDNA) form."""
+    from email_validator import EmailNotValidError, validate_email
+
     if not isinstance(raw, str) or not raw.strip():
         return Code("email.empty")
     if "\r" in raw or "\n" in raw:
@@ -152,19 +136,19 @@ def email_error(raw: str | None) -> Code | None:
         return Code("email.too_long")
     if any(ch.isspace() or unicodedata.category(ch).startswith("C") for ch in value):
         return Code("email.invalid")
-    if value.count("@") != 1:
-        return Code("email.invalid")
-    local, domain = value.split("@")
-    if not local or not domain:
-        return Code("email.invalid")
-    if len(local) > EMAIL_LOCAL_MAX:
+    local, at, _domain = value.rpartition("@")
+    if at and len(local) > EMAIL_LOCAL_MAX and "@" not in local:
         return Code("email.too_long")
-    if not all(_ATEXT_RE.fullmatch(part) for part in local.split(".")):
+    try:
+        found = validate_email(value, check_deliverability=False, allow_smtputf8=False,
+                               allow_quoted_local=False, allow_domain_literal=False,
+                               allow_display_name=False, allow_empty_local=False)
+    except EmailNotValidError as exc:
+        # Only the whole address may be "too long"; a long label is a bad domain.
+        if "email address is too long" in str(exc).lower() and at:
+            return Code("email.too_long")
         return Code("email.invalid")
-    ascii_domain = _ascii_domain(domain)
-    if ascii_domain is None:
-        return Code("email.invalid")
-    if len(local) + 1 + len(ascii_domain) > EMAIL_MAX:
+    if len(found.local_part) + 1 + len(found.ascii_domain or "") > EMAIL_MAX:
         return Code("email.too_long")
     return None
 
@@ -178,18 +162,42 @@ def email_key(raw: str | None) -> str:
 
 # --------------------------------------------------------------------------- phone
 
-# Spaces, brackets, dots and the dashes people paste between digit groups.
-_PHONE_SEPARATORS_RE = re.compile(r"[\s().\-\u2010\u2011\u2012\u2013\u2014\u2212]")
+PHONE_REGION = "RU"  # a number without «+» is read as a Russian one
+PHONE_INPUT_MAX = 64
+# Digits, one leading «+», and the separators people type or paste between digit
+# groups (spaces, brackets, dots, dashes); checked after NFKC, so full-width
+# digits count as digits and other scripts' digits do not.
+_PHONE_INPUT_RE = re.compile(r"\+?[0-9\s().\-\u2010\u2011\u2012\u2013\u2014\u2212]+")
+
+
+def _parse_phone(raw: str):  # -> phonenumbers.PhoneNumber | None
+    import phonenumbers
+
+    text = _nfkc(raw).strip()
+    if len(raw) > PHONE_INPUT_MAX or not _PHONE_INPUT_RE.fullmatch(text):
+        return None
+    try:
+        number = phonenumbers.parse(text, PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    if number.extension or not phonenumbers.is_valid_number(number):
+        return None
+    return number
 
 
 def normalize_phone(raw: str | None) -> str | None:
     """E.164 form of a phone number, ``None`` for an empty value.
 
-    Russian forms (``+7 (912) 345-67-89``, ``8 912 345 67 89``, ``9123456789``…)
-    become ``+79123456789``; another country's number is accepted in ``+``
-    form with 8–15 digits.  Anything else raises :class:`FieldErrors` for
-    ``phone``.
+    ``phonenumbers`` (Google's libphonenumber data) reads and checks it: a
+    number without ``+`` is a Russian one (``+7 (912) 345-67-89``,
+    ``8 912 345 67 89``, ``9123456789`` all become ``+79123456789``), another
+    country's number is written with ``+`` (or 8-10); it must be a number
+    that exists in its country's numbering plan (``+7 000 000-00-00`` does
+    not).  Anything else — letters, an extension, a second ``+`` — raises
+    :class:`FieldErrors` for ``phone``.
     """
+    import phonenumbers
+
     if raw is None:
         return None
     invalid = FieldErrors({"phone": Code("phone.invalid")})
@@ -197,27 +205,35 @@ def normalize_phone(raw: str | None) -> str | None:
         raise invalid
     if not raw.strip():
         return None
-    if len(raw) > 64:
+    number = _parse_phone(raw)
+    if number is None:
         raise invalid
-    compact = _PHONE_SEPARATORS_RE.sub("", _nfkc(raw))
-    if compact.startswith("+"):
-        digits = compact[1:]
-        if not digits.isascii() or not digits.isdigit():
-            raise invalid
-        if digits.startswith("7"):
-            if len(digits) == 11:
-                return "+" + digits
-            raise invalid
-        if digits.startswith("0") or not 8 <= len(digits) <= 15:
-            raise invalid
-        return "+" + digits
-    if not compact.isascii() or not compact.isdigit():
-        raise invalid
-    if len(compact) == 11 and compact[0] in "78":
-        return "+7" + compact[1:]
-    if len(compact) == 10 and compact[0] != "0":
-        return "+7" + compact
-    raise invalid
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def format_phone(phone: str | None) -> str:
+    """A phone number as people read it: ``+74951234567`` → ``+7 495 123-45-67``
+    (the international format of ``phonenumbers``); a value that is not a
+    valid number is shown as it is, an empty one as ``""``."""
+    import phonenumbers
+
+    if not phone or not phone.strip():
+        return ""
+    number = _parse_phone(phone)
+    if number is None:
+        return phone.strip()
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def phone_link(phone: str) -> str:
+    """The ``tel:`` link of a number (RFC 3966: ``tel:+7-495-123-45-67``); for a
+    value that is not a valid number, its digits and ``+``."""
+    import phonenumbers
+
+    number = _parse_phone(phone)
+    if number is None:
+        return "tel:" + "".join(c for c in phone if c.isascii() and (c.isdigit() or c == "+"))
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.RFC3966)
 
 
 # --------------------------------------------------------------------------- password

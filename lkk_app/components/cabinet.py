@@ -7,7 +7,7 @@ from typing import Any
 import reflex as rx
 
 from lkk_app import routes
-from lkk_app.components.layout import as_of_line, help_link, logout_form
+from lkk_app.components.layout import as_of_line, help_link, logout_form, supplier_brand
 from lkk_app.i18n import t
 from lkk_app.state.errors import error_banner
 
@@ -36,7 +36,7 @@ def cabinet_frame(active: str, loaded: rx.Var, *content: rx.Component,
     return rx.el.div(
         rx.el.header(
             rx.el.div(
-                rx.el.span(t("app.title"), class_name="brand"),
+                supplier_brand(compact=True),
                 rx.el.div(
                     rx.el.a(
                         rx.icon("headset", size=16, aria_hidden="true"),

@@ -9,6 +9,7 @@ import reflex as rx
 from lkk_app import routes
 from lkk_app.components.native_form import native_form
 from lkk_app.i18n import t
+from lkk_app.settings import get_settings
 from lkk_app.state.errors import error_banner
 
 
@@ -26,10 +27,34 @@ def help_link(href: str, label: str, filename: str) -> rx.Component:
     )
 
 
+def supplier_colors() -> str:
+    """The supplier's two colours as CSS variables (``LKK_SUPPLIER_COLOR_*``,
+    checked at start as CSS colours), for a ``<style>`` in every page's head;
+    ``html:root`` outweighs ``:root`` of the stylesheet, which holds the defaults."""
+    s = get_settings()
+    return (f"html:root{{--supplier-primary:{s.supplier_color_primary};"
+            f"--supplier-accent:{s.supplier_color_accent}}}")
+
+
+def supplier_brand(*, compact: bool = False) -> rx.Component:
+    """The supplier's logo and name (``LKK_SUPPLIER_LOGO``, ``LKK_SUPPLIER_NAME``);
+    ``compact``: the cabinet header's size."""
+    return rx.el.div(
+        rx.el.img(src=routes.SUPPLIER_LOGO, alt="", class_name="supplier-logo", width=40, height=40),
+        rx.el.div(
+            rx.el.span(get_settings().supplier_name, class_name="supplier-name", data_testid="supplier-name"),
+            rx.el.span(t("app.title") if compact else t("app.full_title"), class_name="supplier-app"),
+            class_name="supplier-text",
+        ),
+        class_name="supplier-brand supplier-brand-compact" if compact else "supplier-brand",
+    )
+
+
 def auth_card(title: str, *children: rx.Component, help_href: str = routes.REGISTRATION_GUIDE,
               help_label: str | None = None) -> rx.Component:
     return rx.el.main(
         error_banner(),
+        supplier_brand(),
         rx.el.section(
             rx.el.div(
                 rx.el.h1(title, class_name="card-title", id="card-title"),
@@ -40,7 +65,6 @@ def auth_card(title: str, *children: rx.Component, help_href: str = routes.REGIS
             class_name="card",
             aria_labelledby="card-title",
         ),
-        rx.el.p(t("app.full_title"), class_name="page-foot"),
         class_name="auth-page",
     )
 

@@ -26,6 +26,19 @@ def local_datetime(dt_utc: datetime, *, settings: Settings | None = None) -> str
     return aware.astimezone(zone).strftime(DATETIME_FORMAT)
 
 
+def local_datetime_zoned(dt_utc: datetime, *, settings: Settings | None = None) -> str:
+    """:func:`local_datetime` with the zone's offset from UTC then, for a reader
+    elsewhere: ``03.12.2026 14:05 (UTC+3)``, ``… (UTC+5:30)``."""
+    zone = (settings or get_settings()).zone
+    aware = dt_utc.replace(tzinfo=UTC) if dt_utc.tzinfo is None else dt_utc
+    offset = aware.astimezone(zone).utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    sign = "+" if minutes >= 0 else "−"
+    hours, rest = divmod(abs(minutes), 60)
+    zone_text = f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "") if minutes else "UTC"
+    return f"{local_datetime(aware, settings=settings)} ({zone_text})"
+
+
 def local_today(settings: Settings | None = None) -> date:
     """Today's date in the supplier's time zone (reading windows, periods)."""
     zone = (settings or get_settings()).zone

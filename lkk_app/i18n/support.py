@@ -8,6 +8,7 @@ RU: dict[str, str] = {
     "support.supplier": "Гарантирующий поставщик",
     "support.phones": "Телефоны",
     "support.hours": "Часы работы",
+    "support.address": "Адрес",
     "support.email": "Электронная почта",
     "support.back_login": "Вернуться ко входу",
 }

@@ -17,6 +17,7 @@ from email.parser import BytesParser
 from pathlib import Path
 
 from lkk_app.core import clock
+from lkk_app.mail import transport
 from lkk_app.settings import ENV_PRODUCTION, Settings
 
 log = logging.getLogger("lkk.mail")
@@ -33,7 +34,7 @@ def write_letter(pk: int, recipient: str, message: EmailMessage, settings: Setti
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = directory / _file_name(pk)
     tmp = directory / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
-    data = message.as_bytes(policy=email.policy.default)
+    data = transport.letter_bytes(message, linesep="\n")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -181,10 +181,12 @@ def queue_recovery(session: Session, user: User, *,
     return _queue_letter(session, "temp_password", user, settings)
 
 
-def queue_password_changed(session: Session, user: User, *,
+def queue_password_changed(session: Session, user: User, *, time: str, ip: str, device: str,
                            settings: Settings | None = None) -> OutboxMessage:
-    """The notice that the account's password was changed (no password in it)."""
-    return _queue_letter(session, "password_changed", user, settings)
+    """The notice that the account's password was changed (no password in it):
+    when (``time``, in ``LKK_TIME_ZONE``) and from where (IP address, browser and
+    system)."""
+    return _queue_letter(session, "password_changed", user, settings, time=time, ip=ip or "—", device=device)
 
 
 def queue_password_guesses(session: Session, user: User, *, attempts: int, ip: str, device: str,

@@ -26,8 +26,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from lkk_app import routes
+from lkk_app.auth.validation import format_phone, phone_link
 from lkk_app.core.text import clean
 from lkk_app.i18n import t
+from lkk_app.settings import get_settings
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "mail"
 
@@ -59,12 +61,14 @@ class TemplateSpec:
     columns: tuple[str, ...] = ()
     # Parameters the template shows when given (empty when not).
     optional: tuple[str, ...] = ()
+    # Parameters added later: a letter queued before them shows «—» in their place.
+    later: tuple[str, ...] = ()
 
 
 TEMPLATES: dict[str, TemplateSpec] = {
     "confirm_email": TemplateSpec("confirm_email", SECRET_LINK, ("login",)),
     "temp_password": TemplateSpec("temp_password", SECRET_PASSWORD, ("login",)),
-    "password_changed": TemplateSpec("password_changed", None, ("login",)),
+    "password_changed": TemplateSpec("password_changed", None, ("login",), later=("time", "ip", "device")),
     "binding_code": TemplateSpec("binding_code", SECRET_CODE, ("login", "contract", "organisation")),
     "binding_access_request": TemplateSpec("binding_access_request", None,
                                            ("login", "requester", "requester_email", "contract", "organisation")),
@@ -169,9 +173,11 @@ def render(
 
     ``params`` are the stored parameters plus ``public_url`` (the cabinet's
     pages), ``server_url`` (the server's routes, when on another site) and
-    ``email`` (the sender adds them); ``supplier_name`` signs the letter when given,
-    else «Личный кабинет клиента».  ``secret`` is required exactly for the
-    templates that carry one.
+    ``email`` (the sender adds them).  Every letter is signed by the supplier:
+    its name (``supplier_name`` when given, else ``LKK_SUPPLIER_NAME``), the
+    support phones (shown as ``+7 800 000-00-00``), e-mail and hours
+    (``LKK_SUPPORT_*``).  ``secret`` is required exactly for the templates
+    that carry one.
     """
     spec = check_params(template, params)
     if spec.secret and not secret:
@@ -183,7 +189,13 @@ def render(
     values.setdefault("email", "")
     for name in spec.optional:
         values.setdefault(name, "")
-    values["signature"] = values.get("supplier_name") or t("app.title")
+    for name in spec.later:
+        values[name] = values.get(name) or "—"
+    supplier = get_settings()
+    values["signature"] = values.get("supplier_name") or supplier.supplier_name
+    values.setdefault("support_phones", _clean(", ".join(format_phone(p) for p in supplier.support_phones)))
+    values.setdefault("support_email", _clean(supplier.support_email))
+    values.setdefault("support_hours", _clean(supplier.support_hours))
     if spec.secret == SECRET_LINK:
         values["link"] = confirm_link(values.get("server_url") or values["public_url"], _clean(secret))
     elif spec.secret == SECRET_PASSWORD:
@@ -194,6 +206,9 @@ def render(
     subject_t, text_t, html_t = _load(template)
     escaped = {key: html.escape(value, quote=True) for key, value in values.items()}
     values["table"], escaped["table"] = table_text, table_html
+    escaped["support_phones_html"] = ", ".join(
+        f'<a href="{html.escape(phone_link(p), quote=True)}">{html.escape(format_phone(p))}</a>'
+        for p in supplier.support_phones)
     try:
         subject = subject_t.substitute(values)
         text_body = text_t.substitute(values)
@@ -201,10 +216,7 @@ def render(
     except (KeyError, ValueError) as exc:
         raise MailTemplateError(f"template {template!r}: bad placeholder {exc}") from exc
 
-    text = string.Template(_read("_layout.txt")).substitute(
-        body=text_body, signature=values["signature"]
-    )
+    text = string.Template(_read("_layout.txt")).substitute(values, body=text_body)
     html_text = string.Template(_read("_layout.html")).substitute(
-        body=html_body, subject=html.escape(subject), signature=escaped["signature"]
-    )
+        escaped, body=html_body, subject=html.escape(subject))
     return subject, text, html_text

@@ -7,21 +7,75 @@ IDNA (``пример.рф`` → ``xn--e1afmkfd.xn--p1ai``); a non-ASCII local pa
 the server's SMTPUTF8, and without it the letter is failed at once (retrying
 cannot help).  Network errors, time-outs and 4xx replies are for retrying,
 5xx replies fail the letter (:func:`classify_error`).
+
+The letter's bytes come from :func:`letter_bytes` with :data:`LETTER_POLICY`:
+``email.policy.SMTP`` except for the folding of a non-ASCII ``Subject``
+(see :class:`LetterPolicy`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
+import email.generator
+import email.policy
+import io
+from email.header import Header
 from email.message import EmailMessage
+from typing import Any
 
 import aiosmtplib
 import idna
-from aiosmtplib.email import flatten_message
 
 from lkk_app.jobs.queue import FAILED as RESULT_FAILED
 from lkk_app.jobs.queue import RETRY as RESULT_RETRY
 from lkk_app.settings import SMTP_TLS_STARTTLS, SMTP_TLS_TLS, Settings
+
+# Unstructured headers whose text may be Russian (the others are ASCII or addresses).
+_TEXT_HEADERS = frozenset({"subject"})
+
+
+class LetterPolicy(email.policy.EmailPolicy):
+    """``email.policy.SMTP`` (``SMTPUTF8`` with ``utf8=True``), except that a
+    non-ASCII ``Subject`` without SMTPUTF8 is written as RFC 2047 encoded words
+    by :class:`email.header.Header`, which keeps the spaces *inside* the
+    encoded words.  The standard folder can close one encoded word after a
+    word and open the next with the following word, leaving the space between
+    two encoded words, where RFC 2047 (6.2) tells every reader to drop it: the
+    subject «…приём показаний приборов учёта…» arrived as «…показанийприборов…»."""
+
+    def _encoded(self, name: str, value: Any) -> str | None:
+        """The header as encoded words, or ``None`` when the standard folding is right."""
+        text = str(value)
+        if self.utf8 or text.isascii() or name.lower() not in _TEXT_HEADERS:
+            return None
+        encoded = Header(text, "utf-8", maxlinelen=self.max_line_length, header_name=name)
+        return f"{name}: {encoded.encode(linesep=self.linesep)}{self.linesep}"
+
+    def fold(self, name: str, value: Any) -> str:
+        encoded = self._encoded(name, value)
+        return super().fold(name, value) if encoded is None else encoded
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        encoded = self._encoded(name, value)
+        return super().fold_binary(name, value) if encoded is None else encoded.encode("ascii")
+
+
+LETTER_POLICY = LetterPolicy(linesep="\r\n")
+
+
+def letter_bytes(message: EmailMessage, *, utf8: bool = False, cte_type: str = "8bit",
+                 linesep: str = "\r\n") -> bytes:
+    """The letter as it goes over SMTP (``Bcc`` left out): with ``utf8`` the
+    headers stay UTF-8 (the server offered SMTPUTF8), ``cte_type='7bit'`` when
+    it did not offer 8BITMIME."""
+    policy = LETTER_POLICY.clone(utf8=utf8, cte_type=cte_type, linesep=linesep)
+    letter = copy.copy(message)
+    del letter["Bcc"]
+    with io.BytesIO() as out:
+        email.generator.BytesGenerator(out, policy=policy).flatten(letter)
+        return out.getvalue()
 
 
 class PermanentMailError(Exception):
@@ -111,7 +165,7 @@ async def send_smtp(message: EmailMessage, recipient: str, settings: Settings) -
         eight_bit = smtp.supports_extension("8bitmime")
         if eight_bit:
             options.append("BODY=8BITMIME")
-        data = flatten_message(message, utf8=utf8, cte_type="8bit" if eight_bit else "7bit")
+        data = letter_bytes(message, utf8=utf8, cte_type="8bit" if eight_bit else "7bit")
         encoding = "utf-8" if utf8 else "ascii"
         await smtp.mail(sender, options=options, encoding=encoding)
         await smtp.rcpt(rcpt, encoding=encoding)

@@ -4,7 +4,7 @@ import reflex as rx
 
 from lkk_app import routes
 from lkk_app.components.fields import text_field
-from lkk_app.components.layout import event_form, icon_link, submit_button
+from lkk_app.components.layout import event_form, icon_link, submit_button, supplier_brand
 from lkk_app.i18n import t
 from lkk_app.state.forgot import ForgotState
 
@@ -30,6 +30,7 @@ def _card(*children: rx.Component) -> rx.Component:
     # The frame of layout.auth_card, with the explaining «?» in place of the
     # guide download: figure 4 has one «?», and here it answers "what to enter".
     return rx.el.main(
+        supplier_brand(),
         rx.el.section(
             rx.el.div(
                 rx.el.h1(t("forgot.title"), class_name="card-title", id="card-title"),
@@ -40,7 +41,6 @@ def _card(*children: rx.Component) -> rx.Component:
             class_name="card",
             aria_labelledby="card-title",
         ),
-        rx.el.p(t("app.full_title"), class_name="page-foot"),
         class_name="auth-page",
     )
 

@@ -9,7 +9,8 @@ from lkk_app.state.support import SupportState
 
 
 def _phone(index: rx.Var) -> rx.Component:
-    return rx.el.dd(rx.el.a(SupportState.phones[index], href=SupportState.phone_links[index]))
+    return rx.el.dd(rx.el.a(SupportState.phones[index], href=SupportState.phone_links[index]),
+                    data_testid="support-phone")
 
 
 def support_page() -> rx.Component:
@@ -23,6 +24,8 @@ def support_page() -> rx.Component:
             rx.foreach(rx.Var.range(SupportState.phones.length()), _phone),
             rx.el.dt(t("support.hours")),
             rx.el.dd(SupportState.hours, data_testid="support-hours"),
+            rx.el.dt(t("support.address")),
+            rx.el.dd(SupportState.address, data_testid="support-address"),
             rx.el.dt(t("support.email")),
             rx.el.dd(rx.el.a(SupportState.email, href="mailto:" + SupportState.email)),
             class_name="support-list",

@@ -16,6 +16,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from lkk_app.auth.sessions import CurrentUser
+from lkk_app.auth.validation import format_phone
 from lkk_app.billing import background, binding, binding_flow, binding_rules, organisation, sync
 from lkk_app.billing.binding import BindingError
 from lkk_app.billing.types import Contract
@@ -101,7 +102,7 @@ def _card(c: Contract) -> ContractCard:
               if c.reading_window else t("contracts.window_default"))
     return ContractCard(
         **dataclasses.asdict(_row(c)), valid=valid, payment=label(c.payment_regime), department=c.department,
-        curator_name=c.curator.name, curator_phone=c.curator.phone, curator_email=c.curator.email,
+        curator_name=c.curator.name, curator_phone=format_phone(c.curator.phone), curator_email=c.curator.email,
         window=window)
 
 

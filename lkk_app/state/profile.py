@@ -20,6 +20,7 @@ from lkk_app.auth import account, security, useragent, users
 from lkk_app.auth import login as login_flow
 from lkk_app.auth import sessions as session_service
 from lkk_app.auth.sessions import CurrentUser
+from lkk_app.auth.validation import format_phone
 from lkk_app.billing import notifications
 from lkk_app.core import clock
 from lkk_app.core.errors import FieldErrors
@@ -179,8 +180,9 @@ class ProfileState(AuthState):
         self.loaded = True
 
     def _set_phone(self, phone: str) -> None:
-        self.phone_value = phone
-        self.phone = phone or t("profile.phone_none")
+        # Stored as E.164 (+74951234567), shown as people write it (+7 495 123-45-67).
+        self.phone_value = format_phone(phone)
+        self.phone = self.phone_value or t("profile.phone_none")
 
     def _set_security(self, snapshot: security.SecuritySnapshot) -> None:
         self.sessions = [_session_item(row) for row in snapshot.sessions]

@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from lkk_app.auth.validation import format_phone, phone_link
 from lkk_app.settings import get_settings
 
 
@@ -10,14 +11,15 @@ class SupportState(rx.State):
     phones: list[str] = []
     phone_links: list[str] = []
     hours: str = ""
+    address: str = ""
     email: str = ""
 
     @rx.event
     def on_load(self):
         s = get_settings()
         self.supplier_name = s.supplier_name
-        self.phones = list(s.support_phones)
-        self.phone_links = ["tel:" + "".join(c for c in p if c.isdigit() or c == "+")
-                            for p in s.support_phones]
+        self.phones = [format_phone(p) for p in s.support_phones]
+        self.phone_links = [phone_link(p) for p in s.support_phones]
         self.hours = s.support_hours
+        self.address = s.supplier.address
         self.email = s.support_email

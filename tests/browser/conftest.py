@@ -21,6 +21,13 @@ SCREENSHOTS = ROOT / "var" / "screenshots"
 
 
 CAPTCHA_CODE = "4815162"
+# The test server runs as another supplier than the demo defaults, so every
+# page and letter shows that the deployment's own name, colours and phones win.
+SUPPLIER_NAME = "АО «Северный Энергосбыт»"
+SUPPLIER_PRIMARY = "#0a7b3c"
+SUPPLIER_ACCENT = "#d9480f"
+SUPPORT_PHONES = "88001002030; +7 (812) 000-11-22"
+SUPPORT_EMAIL = "help@sever-energo.example"
 
 
 class Mailbox:
@@ -79,7 +86,10 @@ def app_server(tmp_path_factory, mailbox) -> Iterator[AppServer]:
     data_dir = tmp_path_factory.mktemp("lkk-browser")
     with running_app(data_dir, LKK_SMTP_HOST="127.0.0.1", LKK_SMTP_PORT=str(mailbox.port),
                      LKK_SMTP_TLS="none", LKK_CAPTCHA_FIXED_CODE=CAPTCHA_CODE,
-                     LKK_RATE_EXEMPT_IPS="127.0.0.1", LKK_READINGS_WINDOW="1-31") as server:
+                     LKK_RATE_EXEMPT_IPS="127.0.0.1", LKK_READINGS_WINDOW="1-31",
+                     LKK_SUPPLIER_NAME=SUPPLIER_NAME, LKK_SUPPLIER_COLOR_PRIMARY=SUPPLIER_PRIMARY,
+                     LKK_SUPPLIER_COLOR_ACCENT=SUPPLIER_ACCENT, LKK_SUPPORT_PHONES=SUPPORT_PHONES,
+                     LKK_SUPPORT_EMAIL=SUPPORT_EMAIL) as server:
         yield server
 
 

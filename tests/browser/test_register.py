@@ -67,7 +67,7 @@ def test_register_confirm_and_land_in_profile(page, mailbox, app_server):
     expect(page).to_have_url(re.compile(r"/profile/?$"))
     expect(page.get_by_test_id("profile-login")).to_have_text("Novikov")
     expect(page.get_by_test_id("profile-email")).to_contain_text("подтверждён")
-    expect(page.get_by_test_id("profile-phone")).to_have_text("+79123456789")
+    expect(page.get_by_test_id("profile-phone")).to_have_text("+7 912 345-67-89")
     # The link works once.
     page.goto(link)
     expect(page.get_by_role("heading", name="Ссылка не действует")).to_be_visible()

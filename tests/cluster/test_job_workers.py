@@ -115,7 +115,8 @@ def arrange(today) -> tuple[set[str], set[str]]:
             db.commit()
         for n in range(LETTERS):
             user = make_member(db, f"reader{n}", now=now)
-            outbox.queue_password_changed(db, user)
+            outbox.queue_password_changed(db, user, time="01.12.2026 10:00 (UTC+3)", ip="127.0.0.1",
+                                          device="Chrome, Linux")
         db.commit()
         ids = set(db.exec(select(OutboxMessage.message_id)).all())
     assert len(ids) >= LETTERS + 2

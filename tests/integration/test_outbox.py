@@ -18,6 +18,8 @@ from datetime import timedelta
 from email.parser import BytesParser
 
 import aiosmtplib
+import hypothesis
+from hypothesis import strategies as st
 import pytest
 from sqlmodel import Session, select
 
@@ -207,7 +209,7 @@ async def test_confirmation_letter_has_a_working_single_use_link(
     # The subject is encoded for transport, not raw UTF-8.
     assert b"Subject: =?utf-8?" in received.raw
     text, html = received.text, received.html
-    assert "24 часа" in text and "Если вы не регистрировались" in text
+    assert "24 часа" in text and "Если Вы не регистрировались" in text
     (token,) = set(LINK_RE.findall(text))
     assert f'href="http://lkk.test/confirm/{token}"' in html
 
@@ -927,13 +929,62 @@ def test_temp_password_letter_has_the_exact_line():
     assert "24 часа" in text
     assert "прежний пароль продолжает действовать" in text.lower()
     assert "не запрашивали" in text
-    assert "С уважением,\nЛичный кабинет клиента" in text
+    assert "С уважением,\nГарантирующий поставщик (демонстрационная версия)\n" in text
 
 
 def test_password_changed_letter_has_no_password():
     subject, text, html = mail_templates.render("password_changed", {"login": "ivan", "public_url": "http://lkk.test"})
     assert "изменён" in subject
     assert "Новый пароль" not in text and "Забыли пароль?" in text
+    # A letter queued before it said when and from where: «—» in their place.
+    assert "Когда: —." in text and "Откуда: IP-адрес —; —." in text
+
+
+def test_password_changed_letter_says_when_and_from_where():
+    params = {"login": "ivan", "public_url": "http://lkk.test", "time": "07.12.2026 15:45 (UTC+3)",
+              "ip": "203.0.113.7", "device": "Chrome 120, Windows"}
+    _, text, html = mail_templates.render("password_changed", params)
+    assert "Когда: 07.12.2026 15:45 (UTC+3)." in text.splitlines()
+    assert "Откуда: IP-адрес 203.0.113.7; Chrome 120, Windows." in text.splitlines()
+    assert "07.12.2026 15:45 (UTC+3)" in html and "203.0.113.7" in html
+
+
+def test_every_letter_is_signed_by_the_supplier(make_settings, monkeypatch):
+    """Name, support phones (formatted), e-mail and hours from the settings, in
+    the text and the HTML of every letter."""
+    from lkk_app import settings as settings_module
+
+    supplier = make_settings(supplier_name="АО «Северный Энергосбыт»", support_phones=("88001234567", "+78142000000"),
+                             support_email="help@sever-energo.example", support_hours="Пн–Пт 9:00–18:00")
+    monkeypatch.setattr(settings_module, "get_settings", lambda: supplier)
+    monkeypatch.setattr(mail_templates, "get_settings", lambda: supplier)
+    for name, spec in mail_templates.TEMPLATES.items():
+        params = {key: "1" for key in (*spec.required, *spec.optional)}
+        if spec.columns:
+            params["rows"] = [["x"] * len(spec.columns)]
+        _, text, html = mail_templates.render(name, params, "S" * 20 if spec.secret else None)
+        signature = text.split("С уважением,\n", 1)[1]
+        assert signature.startswith("АО «Северный Энергосбыт»\n"
+                                    "Служба поддержки: +7 800 123-45-67, +7 814 200-00-00, help@sever-energo.example\n"
+                                    "Часы работы: Пн–Пт 9:00–18:00\n"), name
+        assert "АО «Северный Энергосбыт»" in html and 'href="tel:+7-800-123-45-67"' in html, name
+        assert 'href="mailto:help@sever-energo.example"' in html and "Пн–Пт 9:00–18:00" in html, name
+
+
+_POLITE = re.compile(r"(?<![А-Яа-яЁё])(вы|вас|вам|вами|ваш[а-яё]*)(?![А-Яа-яЁё])")
+
+
+@pytest.mark.parametrize("name", sorted(mail_templates.TEMPLATES))
+def test_letters_address_the_reader_with_a_capital_letter(name):
+    """«Вы», «Вас», «Ваш…» — polite address to one person — is written with a
+    capital letter in every letter (subject, text and HTML)."""
+    spec = mail_templates.TEMPLATES[name]
+    params = {key: "1" for key in (*spec.required, *spec.optional, *spec.later)}
+    if spec.columns:
+        params["rows"] = [["x"] * len(spec.columns)]
+    subject, text, html = mail_templates.render(name, params, "S" * 20 if spec.secret else None)
+    for part in (subject, text, html):
+        assert not _POLITE.findall(part), (name, _POLITE.findall(part))
     with pytest.raises(mail_templates.MailTemplateError):
         mail_templates.render("temp_password", {"login": "ivan"}, None)
 
@@ -1032,3 +1083,77 @@ def test_smtp_user_and_password_go_together(tmp_path):
         load_settings(_env(tmp_path, LKK_SMTP_HOST="smtp.example.ru", LKK_SMTP_USER="lkk"))
     with pytest.raises(SettingsError, match="LKK_SMTP_USER"):
         load_settings(_env(tmp_path, LKK_SMTP_HOST="smtp.example.ru", LKK_SMTP_PASSWORD="pw"))
+
+
+# --------------------------------------------------------------------------- long Russian subjects
+
+# Folded by the standard policy as «…показаний?= =?…приборов…»: the space stood
+# between two encoded words, where every reader drops it («показанийприборов»).
+LONG_SUBJECT = ("Открыт приём показаний приборов учёта за ноябрь 2026 года по договорам "
+                "организации ООО «Ромашка-Демо»")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("recipient", ["buh@example.ru", "бухгалтерия@пример.рф"])
+async def test_a_long_russian_subject_arrives_word_for_word(mail_settings, recipient):
+    """The letter as the SMTP server took it, parsed as a mail reader does:
+    the subject is exactly the one written — without SMTPUTF8 (encoded words)
+    and with it (UTF-8 headers, for a Cyrillic local part)."""
+    from tests.fixtures.mail import SmtpServer
+
+    server = SmtpServer(smtputf8=True)
+    server.start()
+    try:
+        settings = dataclasses.replace(mail_settings, smtp_port=server.port)
+        row = OutboxMessage(message_id="<subject-test@lkk.test>", kind="notice", recipient=recipient,
+                            template="password_changed")
+        message = delivery.build_message(row, LONG_SUBJECT, "Текст письма.", "<p>Текст письма.</p>", settings)
+        await transport.send_smtp(message, recipient, settings)
+        (received,) = server.messages
+        parsed = email.message_from_bytes(received.raw, policy=email.policy.default)
+        assert parsed["Subject"] == LONG_SUBJECT
+        assert all(len(line) <= 998 for line in received.raw.split(b"\r\n"))
+    finally:
+        server.stop()
+
+
+def test_the_standard_folding_loses_the_space_and_ours_does_not():
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["Subject"] = LONG_SUBJECT
+    message.set_content("x")
+    standard = email.message_from_bytes(message.as_bytes(policy=email.policy.SMTP), policy=email.policy.default)
+    assert "показанийприборов" in standard["Subject"]  # the flaw worked around (CPython 3.11–3.13)
+    for utf8, cte in ((False, "7bit"), (False, "8bit"), (True, "8bit")):
+        data = transport.letter_bytes(message, utf8=utf8, cte_type=cte)
+        assert email.message_from_bytes(data, policy=email.policy.default)["Subject"] == LONG_SUBJECT
+        if not utf8:
+            assert all(len(line) <= 78 for line in data.split(b"\r\n")), data
+
+
+_WORDS = ["показаний", "приборов", "учёта", "за", "ноябрь", "2026", "года", "по", "договору", "Д-1001",
+          "ООО", "«Ромашка-Демо»", "—", "a", "Счёт-фактура", "№", "12/34"]
+
+
+@hypothesis.settings(max_examples=200, deadline=None)
+@hypothesis.given(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=40), st.sampled_from(["7bit", "8bit"]))
+def test_any_russian_subject_is_read_back_exactly(words, cte):
+    from email.message import EmailMessage
+
+    subject = " ".join(words)
+    message = EmailMessage()
+    message["Subject"] = subject
+    message.set_content("x")
+    data = transport.letter_bytes(message, cte_type=cte)
+    assert email.message_from_bytes(data, policy=email.policy.default)["Subject"] == subject
+
+
+@pytest.mark.asyncio
+async def test_the_dev_mailbox_keeps_a_long_subject_whole(dev_settings):
+    row = OutboxMessage(id=7, message_id="<dev-subject@lkk.test>", kind="notice", recipient="a@example.ru",
+                        template="password_changed")
+    message = delivery.build_message(row, LONG_SUBJECT, "Текст.", "<p>Текст.</p>", dev_settings)
+    path = devmail.write_letter(7, "a@example.ru", message, dev_settings)
+    assert BytesParser(policy=email.policy.default).parsebytes(path.read_bytes())["Subject"] == LONG_SUBJECT
+    assert devmail.list_dev_mail(dev_settings.mail_dir)[0]["subject"] == LONG_SUBJECT

@@ -80,3 +80,27 @@ def test_change_password_cancels_a_pending_temporary_password(db, user, settings
                             keep_session_token="", settings=settings)
     db.commit()
     assert recovery.authenticate_temp(db, login="volkov", password=temp, settings=settings) is None
+
+
+def test_the_password_changed_letter_says_when_in_the_suppliers_zone_and_from_where(db, user, make_settings,
+                                                                                      monkeypatch):
+    import dataclasses
+    import json
+    from datetime import datetime
+
+    from lkk_app.core import clock
+
+    settings = dataclasses.replace(make_settings(bcrypt_cost=4), time_zone="Asia/Yekaterinburg")
+    monkeypatch.setattr(clock, "utcnow", lambda: datetime(2026, 12, 7, 9, 30))
+    mine = sessions.mint_session(db, user_id=user.id, settings=settings)
+    db.commit()
+    chrome = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+              "Chrome/120.0.0.0 Safari/537.36")
+    account.change_password(db, user, current_password=OLD, new_password=NEW, password_confirm=NEW,
+                            keep_session_token=mine, ip="203.0.113.7", user_agent=chrome, settings=settings)
+    db.commit()
+    (letter,) = db.exec(select(OutboxMessage)).all()
+    params = json.loads(letter.params_json)
+    assert params["time"] == "07.12.2026 14:30 (UTC+5)"  # 09:30 UTC in Yekaterinburg
+    assert params["ip"] == "203.0.113.7"
+    assert "Chrome" in params["device"] and "Windows" in params["device"]

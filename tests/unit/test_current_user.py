@@ -185,7 +185,7 @@ async def test_a_form_submit_shows_the_busy_flag_while_it_works(app_db):
     assert state.phone_busy is True
     rest = [event async for event in handler]
     assert rest == [] and state.phone_busy is False
-    assert (state.phone, state.phone_saved) == ("+79127654321", t("profile.phone_saved"))
+    assert (state.phone, state.phone_saved) == ("+7 912 765-43-21", t("profile.phone_saved"))
 
 
 @pytest.mark.asyncio

@@ -74,7 +74,7 @@ def test_http_routes_come_from_the_routes_module(db, settings):
 
     paths = {route.path for route in build_http_app().routes}
     assert paths == {routes.DEV_MAIL, routes.AUTH_LOGIN, routes.AUTH_LOGOUT, routes.AUTH_RESEND,
-                     routes.CONFIRM_LINK, routes.DOCUMENT_FILE, routes.DOCUMENTS_ZIP}
+                     routes.CONFIRM_LINK, routes.DOCUMENT_FILE, routes.DOCUMENTS_ZIP, routes.SUPPLIER_LOGO}
 
 
 def test_addresses_with_parameters():

@@ -92,11 +92,87 @@ def test_support_settings(tmp_path):
 
 
 @pytest.mark.parametrize("name,value", [("LKK_SUPPORT_PHONES", "call us"),
+                                        ("LKK_SUPPORT_PHONES", "8 800 100-00-00; +7 000 000-00-00"),
+                                        ("LKK_SUPPORT_PHONES", "+12345678"),  # 8 digits, in no numbering plan
                                         ("LKK_SUPPORT_EMAIL", "nope"),
+                                        ("LKK_SUPPORT_EMAIL", "help@support.local"),
                                         ("LKK_SUPPLIER_NAME", "x" * 201)])
 def test_bad_support_settings(tmp_path, name, value):
     with pytest.raises(SettingsError, match=name):
         load_settings({"LKK_DATA_DIR": str(tmp_path), name: value})
+
+
+# --------------------------------------------------------------------------- the supplier's look
+
+
+def test_supplier_look_defaults(tmp_path):
+    s = load_settings({"LKK_DATA_DIR": str(tmp_path)})
+    assert s.supplier_logo == ROOT / "assets" / "supplier-logo.svg" and s.supplier_logo.is_file()
+    assert (s.supplier_color_primary, s.supplier_color_accent) == ("#1e6fd9", "#f2a900")
+
+
+@pytest.mark.parametrize("value,stored", [
+    ("#0A7", "#0a7"), ("#0a7b3c", "#0a7b3c"), ("#0a7b3c80", "#0a7b3c80"), ("  Navy ", "navy"),
+    ("rgb(10 123 60)", "rgb(10 123 60)"), ("rgba(10, 123, 60, 0.8)", "rgba(10, 123, 60, 0.8)"),
+    ("hsl(150 85% 26%)", "hsl(150 85% 26%)"), ("rgb(4% 48% 23% / 90%)", "rgb(4% 48% 23% / 90%)"),
+])
+def test_supplier_colours_are_css_colours(tmp_path, value, stored):
+    s = load_settings({"LKK_DATA_DIR": str(tmp_path), "LKK_SUPPLIER_COLOR_PRIMARY": value,
+                       "LKK_SUPPLIER_COLOR_ACCENT": value})
+    assert s.supplier_color_primary == s.supplier_color_accent == stored
+
+
+@pytest.mark.parametrize("value", [
+    "#12345", "#ggg", "blue;}body{display:none", "red; --x: 1", "url(https://evil.example/x)",
+    "expression(alert(1))", "rgb(1, 2)", "rgb(1% 2 3)", "hsl(10% 20% 30%)", "transparent", "currentColor",
+    "var(--blue)", "синий", "#fff</style><script>", "x" * 80,
+])
+def test_bad_supplier_colours_refuse_to_start(tmp_path, value):
+    with pytest.raises(SettingsError) as info:
+        load_settings({"LKK_DATA_DIR": str(tmp_path), "LKK_SUPPLIER_COLOR_PRIMARY": value,
+                       "LKK_SUPPLIER_COLOR_ACCENT": value})
+    assert [p.split(" must ")[0] for p in info.value.problems] == ["LKK_SUPPLIER_COLOR_PRIMARY",
+                                                                   "LKK_SUPPLIER_COLOR_ACCENT"]
+    assert "CSS colour" in info.value.problems[0]
+
+
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
+
+
+def test_supplier_logo_an_absolute_file_or_one_of_assets(tmp_path):
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(PNG)
+    assert load_settings({"LKK_DATA_DIR": str(tmp_path), "LKK_SUPPLIER_LOGO": str(logo)}).supplier_logo == logo
+    assert load_settings({"LKK_DATA_DIR": str(tmp_path), "LKK_SUPPLIER_LOGO": "supplier-logo.svg"}).supplier_logo \
+        == (ROOT / "assets" / "supplier-logo.svg").resolve()
+
+
+@pytest.mark.parametrize("name,content,why", [
+    ("missing.png", None, "no such file"),
+    ("logo.gif", b"GIF89a", ".png, .jpg, .webp or .svg"),
+    ("fake.png", b"<html>not a picture</html>", "not a PNG"),
+    ("big.png", PNG + b"\0" * (600 * 1024), "at most 512 KB"),
+    ("fake.svg", b"plain text", "not a SVG"),
+])
+def test_bad_supplier_logo_refuses_to_start(tmp_path, name, content, why):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(SettingsError, match="LKK_SUPPLIER_LOGO") as info:
+        load_settings({"LKK_DATA_DIR": str(tmp_path), "LKK_SUPPLIER_LOGO": str(path)})
+    assert why in str(info.value)
+
+
+def test_a_relative_logo_stays_inside_assets(tmp_path):
+    with pytest.raises(SettingsError, match="file of assets/"):
+        load_settings({"LKK_DATA_DIR": str(tmp_path), "LKK_SUPPLIER_LOGO": "../lkk_app/fonts/x.png"})
+
+
+def test_bad_supplier_look_is_refused_at_start_without_a_traceback(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "LKK_DATA_DIR": str(tmp_path), "LKK_SUPPLIER_COLOR_ACCENT": "yellowish"}
+    r = subprocess.run([sys.executable, "-c", "import rxconfig"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert r.returncode == 2
+    assert "LKK_SUPPLIER_COLOR_ACCENT must be a CSS colour" in r.stderr and "Traceback" not in r.stderr
 
 
 def _production(tmp_path, **kw) -> dict[str, str]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import phonenumbers
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from lkk_app.i18n import t
 from lkk_app.auth import validation as v
@@ -178,6 +181,12 @@ def test_email_accepted(raw):
         ("user\x00@example.com", "email.invalid"),
         ("user\t@example.com", "email.invalid"),
         ("юзер@example.com", "email.invalid"),  # non-ASCII local part (needs SMTPUTF8)
+        # Caught by email-validator, passed by the former hand-written rules:
+        ("user@example.invalid", "email.invalid"),  # special-use names (RFC 6761)
+        ("user@server.local", "email.invalid"),
+        ("user@example.test", "email.invalid"),
+        ("user@xn--abc.com", "email.invalid"),  # not valid Punycode
+        ("user@ab--cd.com", "email.invalid"),  # «--» in 3rd–4th place is reserved for «xn--»
         ("a" * 65 + "@example.com", "email.too_long"),
         ("a" * 300 + "@example.com", "email.too_long"),
     ],
@@ -221,8 +230,8 @@ def test_email_idn_domain_and_key():
         ("+49 30 1234567", "+49301234567"),
         ("+375 29 123-45-67", "+375291234567"),
         ("+1 (202) 555-0100", "+12025550100"),
-        ("+123456789012345", "+123456789012345"),  # 15 digits
-        ("+12345678", "+12345678"),  # 8 digits
+        ("810 49 30 1234567", "+49301234567"),  # the Russian way to dial abroad
+        ("8 (3412) 12-34-56", "+73412123456"),  # a five-digit area code
         ("", None),
         ("   ", None),
         (None, None),
@@ -252,12 +261,81 @@ def test_phone_normalised(raw, expected):
         "+7\x009123456789",
         "8912345678٩",  # Arabic-Indic digit
         "1" * 100,
+        # Not numbers of any numbering plan (the former rules took any 8–15 digits after «+»):
+        "+123456789012345",
+        "+12345678",
+        "+7 000 000-00-00",
+        "8 (100) 123-45-67",
+        "+44 20 1234",
     ],
 )
 def test_phone_rejected(raw):
     with pytest.raises(FieldErrors) as info:
         v.normalize_phone(raw)
     assert info.value.codes() == {"phone": "phone.invalid"}
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("+74951234567", "+7 495 123-45-67"),
+        ("+79123456789", "+7 912 345-67-89"),
+        ("+78005553535", "+7 800 555-35-35"),
+        ("8 (495) 123 45 67", "+7 495 123-45-67"),
+        ("+49301234567", "+49 30 1234567"),
+        ("+375291234567", "+375 29 123-45-67"),
+        ("", ""),
+        (None, ""),
+        ("не номер", "не номер"),  # shown as it is
+    ],
+)
+def test_phone_formatted(stored, shown):
+    assert v.format_phone(stored) == shown
+
+
+def test_phone_link():
+    assert v.phone_link("8 800 000-00-00") == "tel:+7-800-000-00-00"
+    assert v.phone_link("+7 (495) 123-45-67") == "tel:+7-495-123-45-67"
+
+
+_MOBILE = st.integers(min_value=900_000_00_00, max_value=999_999_99_99).map(str)
+_WRITTEN = st.sampled_from([
+    "+7{a}{b}{c}{d}", "8{a}{b}{c}{d}", "7{a}{b}{c}{d}", "{a}{b}{c}{d}",
+    "+7 ({a}) {b}-{c}-{d}", "8 {a} {b} {c} {d}", "8-{a}-{b}-{c}-{d}", "+7\u00a0{a}\u00a0{b}\u2013{c}\u2013{d}",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(_MOBILE, _WRITTEN)
+def test_a_russian_number_written_any_way_is_one_number(digits, written):
+    raw = written.format(a=digits[:3], b=digits[3:6], c=digits[6:8], d=digits[8:])
+    if not phonenumbers.is_valid_number(phonenumbers.parse("+7" + digits)):
+        with pytest.raises(FieldErrors):
+            v.normalize_phone(raw)
+        return
+    stored = v.normalize_phone(raw)
+    assert stored == "+7" + digits
+    assert v.format_phone(stored) == f"+7 {digits[:3]} {digits[3:6]}-{digits[6:8]}-{digits[8:]}"
+    assert v.normalize_phone(v.format_phone(stored)) == stored  # the shown form reads back
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_phone_never_crashes_and_keeps_its_word(raw):
+    try:
+        stored = v.normalize_phone(raw)
+    except FieldErrors as exc:
+        assert exc.codes() == {"phone": "phone.invalid"}
+        return
+    assert stored is None or (stored.startswith("+") and stored[1:].isdigit())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(r"[a-z][a-z0-9]{0,20}(\.[a-z0-9]{1,10}){0,2}@[a-z][a-z0-9-]{0,20}[a-z0-9]\.(ru|com|рф)",
+                     fullmatch=True))
+def test_ordinary_addresses_are_accepted(address):
+    assume("--" not in address.partition("@")[2])
+    assert v.email_error(address) is None
 
 
 # --------------------------------------------------------------------------- password

@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from lkk_app import routes
 from lkk_app.settings import get_settings
-from lkk_app.web.http import auth, confirm, dev_mail, documents
+from lkk_app.web.http import auth, confirm, dev_mail, documents, supplier
 
 
 def build_http_app() -> Starlette:
@@ -24,4 +24,5 @@ def build_http_app() -> Starlette:
         Route(routes.CONFIRM_LINK, confirm.confirm_email, methods=["POST"]),
         Route(routes.DOCUMENT_FILE, documents.document_file, methods=["GET"]),
         Route(routes.DOCUMENTS_ZIP, documents.documents_zip, methods=["GET"]),
+        Route(routes.SUPPLIER_LOGO, supplier.supplier_logo, methods=["GET"]),
     ])
