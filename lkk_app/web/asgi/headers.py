@@ -36,7 +36,7 @@ IMMUTABLE_CACHE = f"public, max-age={IMMUTABLE_MAX_AGE}, immutable".encode()
 STATIC_TYPES = ("text/css", "text/javascript", "application/javascript", "image/", "font/",
                 "application/pdf", "application/manifest+json")
 # Never cached, whatever their type.
-_PRIVATE_PREFIXES = (routes.AUTH_PREFIX, routes.CONFIRM_PREFIX, routes.DEV_PREFIX,
+_PRIVATE_PREFIXES = (routes.AUTH_PREFIX, routes.CONFIRM_PREFIX, routes.DEV_PREFIX, routes.CAPTCHA_PREFIX,
                      routes.INTERNAL_PREFIX)
 HSTS_MAX_AGE = 365 * 24 * 3600
 
@@ -90,7 +90,7 @@ def content_security_policy(settings: Settings, script_hashes: Iterable[str] = (
         "img-src 'self' data:",
         "font-src 'self' data:",
         "connect-src 'self' " + websocket_origin(settings.public_origin),
-        "media-src 'none'",
+        "media-src 'self'",
         "object-src 'none'",
         "frame-src 'none'",
         "worker-src 'self'",
