@@ -152,3 +152,16 @@ def test_the_settings_key_is_what_seals(app_db):
         row = s.exec(select(CaptchaChallenge).where(CaptchaChallenge.challenge_id == challenge_id)).one()
     assert row.sealed_code and CODE not in row.sealed_code
     assert captcha.unseal(challenge_id, row.sealed_code, get_settings()) == CODE
+
+
+def test_a_full_spoken_code_pool_answers_at_once_with_busy(app_db, monkeypatch):
+    from lkk_app import cpu_pools
+
+    def busy(*args):
+        raise cpu_pools.PoolBusy("captcha-audio")
+
+    monkeypatch.setattr(cpu_pools.CAPTCHA_AUDIO, "submit", busy)
+    r = listen(challenge())
+    assert r.status_code == 503 and r.headers["retry-after"] == "2"
+    assert r.headers["cache-control"] == "no-store"
+
