@@ -19,7 +19,7 @@
   are tried in seconds), so the seal adds nothing for anyone.  The audio
   is made only when asked for (:func:`code_to_speak`: an unexpired, unused
   challenge), from a seed of the same kind, so every fetch of one challenge
-  gives the same recording.
+  gives the same recording.  :func:`verify` clears the seal with the guess.
 
 Nothing here commits.  **The caller must commit the consumption of a challenge
 even when the request then fails** (wrong password, invalid form): if the
@@ -194,7 +194,8 @@ def verify(
         return False
     settings = settings or get_settings()
     now = clock.utcnow()
-    spent = update_rows(session, CaptchaChallenge, {"used_at": now},
+    # Spent: no more guesses, and the sealed code for the recording goes too.
+    spent = update_rows(session, CaptchaChallenge, {"used_at": now, "sealed_code": None},
                         col(CaptchaChallenge.challenge_id) == challenge_id,
                         col(CaptchaChallenge.used_at).is_(None), col(CaptchaChallenge.expires_at) > now)
     if spent != 1:

@@ -80,6 +80,9 @@ def test_listening_spends_no_guess_and_a_spent_challenge_is_silent(app_db):
         assert captcha.verify(s, challenge_id, CODE) is True
     r = listen(challenge_id)
     assert r.status_code == 404 and r.headers["cache-control"] == "no-store"
+    with db_module.session_scope() as s:  # nothing left to speak it from
+        row = s.exec(select(CaptchaChallenge).where(CaptchaChallenge.challenge_id == challenge_id)).one()
+        assert row.used_at is not None and row.sealed_code is None
     # Still one guess per challenge: a wrong answer after listening spends it too.
     other = challenge()
     assert listen(other).status_code == 200
