@@ -37,8 +37,9 @@ $(DEV_STAMP): $(RUN_STAMP)
 	rm -f $(VENV)/.deps-dev-*
 	touch $@
 
-## setup: virtualenv, Python and Node.js packages, database migrations
+## setup: virtualenv, Python and Node.js packages, espeak-ng (root on Debian), database migrations
 setup: $(RUN_STAMP) migrate
+	@$(PY) scripts/ensure_test_tools.py --run
 
 migrate: $(RUN_STAMP)
 	@mkdir -p var

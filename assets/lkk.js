@@ -1,6 +1,8 @@
 // Progressive enhancement for the native forms (login, logout): check empty
 // required fields before the round trip and show a busy button while the
-// server works.  Everything is checked again on the server.
+// server works.  Everything is checked again on the server.  Also: the
+// password strength line, «Показать пароль», «Включён Caps Lock» and
+// «Прослушать код».
 (function () {
   "use strict";
   function setBusy(form, busy) {
@@ -155,6 +157,80 @@
       done(ok);
     }
   });
+
+  // «Показать пароль» / «Скрыть пароль»: a button with data-toggle-password="<id>"
+  // switches that input between hidden and shown characters; its words come
+  // from data-show and data-hide.
+  function showPassword(button, show) {
+    var input = document.getElementById(button.getAttribute("data-toggle-password"));
+    if (!input) return;
+    input.type = show ? "text" : "password";
+    var words = button.getAttribute(show ? "data-hide" : "data-show") || "";
+    var name = button.querySelector(".sr-only");
+    if (name) name.textContent = words;
+    button.setAttribute("title", words);
+    button.setAttribute("data-shown", show ? "1" : "0");
+  }
+  document.addEventListener("click", function (ev) {
+    var button = ev.target && ev.target.closest ? ev.target.closest("button[data-toggle-password]") : null;
+    if (button) showPassword(button, button.getAttribute("data-shown") !== "1");
+  });
+  // A form is never sent with a password shown (the browser would keep it
+  // like any text it remembers for a field).
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form || !form.querySelectorAll) return;
+    form.querySelectorAll('button[data-toggle-password][data-shown="1"]').forEach(function (b) {
+      showPassword(b, false);
+    });
+  }, true);
+
+  // «Включён Caps Lock» under a password field while it has the focus: the
+  // line with data-caps-for="<id>" gets its data-text.
+  function capsLine(input) {
+    return input && input.id ? document.querySelector('[data-caps-for="' + input.id + '"]') : null;
+  }
+  function capsState(ev) {
+    var line = capsLine(ev.target);
+    if (!line || typeof ev.getModifierState !== "function") return;
+    var on = ev.getModifierState("CapsLock");
+    var text = on ? (line.getAttribute("data-text") || "") : "";
+    if (line.textContent !== text) line.textContent = text;
+  }
+  document.addEventListener("keydown", capsState, true);
+  document.addEventListener("keyup", capsState, true);
+  document.addEventListener("focusout", function (ev) {
+    var line = capsLine(ev.target);
+    if (line) line.textContent = "";
+  }, true);
+
+  // «Прослушать код»: a button with data-play="<id>" plays that <audio> from the
+  // start; when it cannot, its data-failed words go to the data-status element.
+  function playFailed(button) {
+    var status = document.getElementById(button.getAttribute("data-status") || "");
+    if (status) status.textContent = button.getAttribute("data-failed") || "";
+  }
+  document.addEventListener("click", function (ev) {
+    var button = ev.target && ev.target.closest ? ev.target.closest("button[data-play]") : null;
+    if (!button) return;
+    var audio = document.getElementById(button.getAttribute("data-play"));
+    var status = document.getElementById(button.getAttribute("data-status") || "");
+    if (status) status.textContent = "";
+    if (!audio || typeof audio.play !== "function") { playFailed(button); return; }
+    try { audio.currentTime = 0; } catch (e) { /* not loaded yet */ }
+    var played = audio.play();
+    if (played && typeof played.catch === "function") {
+      played.catch(function (err) {
+        if (!err || err.name !== "AbortError") playFailed(button);
+      });
+    }
+  });
+  document.addEventListener("error", function (ev) {
+    var audio = ev.target;
+    if (!audio || audio.tagName !== "AUDIO" || !audio.id) return;
+    var button = document.querySelector('button[data-play="' + audio.id + '"]');
+    if (button) playFailed(button);
+  }, true);
 
   window.addEventListener("pageshow", function () {
     document.querySelectorAll('form[data-native="1"]').forEach(function (form) {

@@ -132,10 +132,13 @@ PASSWORDS = BoundedPool("bcrypt", threads=2, waiting=16)
 # process — a flood of «Обновить код» takes at most about a fifth of one core,
 # while 5 a second is far more than people opening the registration page need.
 CAPTCHA = BoundedPool("captcha", threads=1, waiting=8, per_second=5)
+# Spoken codes (about 0.3 s of CPU each, espeak-ng included): made only when
+# someone presses «Прослушать код»; one thread, 4 waiting, at most 2 a second.
+CAPTCHA_AUDIO = BoundedPool("captcha-audio", threads=1, waiting=4, per_second=2)
 
 # Documents' PDFs (60–200 ms each the first time, then read from the database)
 # and .zip files of up to 50: two threads, 16 waiting.
 PDF = BoundedPool("pdf", threads=2, waiting=16)
 
-for _pool in (PASSWORDS, CAPTCHA, PDF):
+for _pool in (PASSWORDS, CAPTCHA, CAPTCHA_AUDIO, PDF):
     os.register_at_fork(after_in_child=_pool._after_fork)

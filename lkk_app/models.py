@@ -116,13 +116,16 @@ class OneTimeToken(OneTimeColumns, table=True):
 
 
 class CaptchaChallenge(OneTimeColumns, table=True):
-    """«Код авторизации»: the answer is kept only here, hashed; one guess each."""
+    """«Код авторизации»: the answer is kept only here, hashed; one guess each.
+    ``sealed_code``: the code encrypted under the secret key, for «Прослушать код»
+    (``auth/captcha.py: seal``); NULL in rows made before it existed."""
 
     __tablename__ = "lkk_captcha"
 
     id: int | None = Field(default=None, primary_key=True)
     challenge_id: str = Field(max_length=64, unique=True)
     answer_hash: str = Field(max_length=64)
+    sealed_code: str | None = Field(default=None, max_length=64)
 
 
 class QueueColumns(SQLModel):

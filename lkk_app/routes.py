@@ -47,6 +47,9 @@ CONFIRM_LINK = CONFIRM_PREFIX + "{token}"
 FILES_PREFIX = "/files/"
 DOCUMENT_FILE = FILES_PREFIX + "document/{key}"
 DOCUMENTS_ZIP = FILES_PREFIX + "documents.zip"
+# «Прослушать код»: the spoken authorization code of one challenge (a WAV).
+CAPTCHA_PREFIX = "/captcha/"
+CAPTCHA_AUDIO = CAPTCHA_PREFIX + "audio/{challenge_id}"
 DEV_PREFIX = "/dev/"
 DEV_MAIL = DEV_PREFIX + "mail"
 # Addresses that carry a one-time secret, or list such addresses.
@@ -170,6 +173,10 @@ TABS: tuple[Tab, ...] = (
     Tab("documents", "cabinet.tab.documents", DOCUMENTS),
     Tab("settlements", "cabinet.tab.settlements", SETTLEMENTS),
 )
+
+
+def captcha_audio(challenge_id: str) -> str:
+    return CAPTCHA_AUDIO.format(challenge_id=quote(challenge_id, safe=""))
 
 
 def document_file(key: str) -> str:

@@ -1,5 +1,10 @@
-"""Make sure the tests' outside tools are there; print the Chromium path.
+"""Make sure the outside tools are there; print the Chromium path.
 
+* espeak-ng, the speech synthesiser of «Прослушать код» (the authorization
+  code spoken, ``lkk_app/auth/captcha_audio.py``): `apt-get install espeak-ng`
+  when it is not on PATH.  ``--run`` (``make setup``, hence ``make run``) does
+  only this and only warns when it cannot (the page then says the spoken code
+  is unavailable); for the tests it must be there, else this script fails.
 * A Cyrillic font for building the guides (DejaVu Sans, Debian's
   fonts-dejavu-core), unless LKK_GUIDE_FONT names one.
 * Chromium for the browser tests, in this order: $LKK_CHROMIUM,
@@ -60,6 +65,21 @@ def ensure_tesseract() -> None:
                          "tesseract-ocr) — tests/integration/test_captcha_ocr.py needs it")
 
 
+def ensure_espeak(required: bool) -> None:
+    if shutil.which("espeak-ng"):
+        return
+    if _can_apt():
+        _log("Installing espeak-ng with apt-get …")
+        _apt_install("espeak-ng")
+    if shutil.which("espeak-ng"):
+        return
+    message = ("No espeak-ng: «Прослушать код» (the spoken authorization code) needs Debian's "
+               "espeak-ng (apt-get install espeak-ng)")
+    if required:
+        raise SystemExit(message + " — tests/unit/test_captcha_audio.py checks it")
+    _log(message + "; the pages say the spoken code is unavailable")
+
+
 def _playwright_chromium() -> str | None:
     base = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH", Path.home() / ".cache/ms-playwright"))
     found = sorted(glob.glob(str(base / "chromium-*/chrome-linux*/chrome")))
@@ -91,6 +111,10 @@ def find_or_install() -> str:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--run"]:
+        ensure_espeak(required=False)
+        raise SystemExit(0)
+    ensure_espeak(required=True)
     ensure_font()
     ensure_tesseract()
     print(find_or_install())

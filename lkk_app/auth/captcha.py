@@ -2,16 +2,24 @@
 (SECURITY.md, "Tokens, codes, temporary passwords").
 
 * :func:`new_challenge` picks a random 6–7 digit code, draws it as a PNG and
-  stores only ``HMAC-SHA256(secret_key, challenge_id ":" code)`` with a
-  5-minute expiry.  The code itself is never stored: the image is drawn at
-  creation time and handed to the caller, which embeds it (for instance with
-  :func:`png_data_url`) or serves it from memory.  The ``challenge_id`` is the
+  stores ``HMAC-SHA256(secret_key, challenge_id ":" code)`` (and the sealed
+  code below) with a 5-minute expiry.  The code itself is never stored in
+  clear: the image is drawn at creation time and handed to the caller, which
+  embeds it (for instance with :func:`png_data_url`) or serves it from memory.  The ``challenge_id`` is the
   only thing the browser needs to send back with the answer.
 * :func:`verify` allows one guess per challenge: the challenge is consumed by a
   conditional ``UPDATE … WHERE used_at IS NULL`` whatever the answer, so two
   concurrent guesses cannot both pass.  Show a fresh challenge after every
   submit.
 * :func:`purge_expired` deletes old rows (a periodic clean-up job).
+* «Прослушать код» (``auth/captcha_audio.py``): the row also keeps the code
+  *sealed* — XORed with ``HMAC-SHA256(secret_key, "captcha-seal:" challenge_id)``
+  (:func:`seal`).  Without the key that is indistinguishable from random;
+  with the key the keyed hash above gives the code away anyway (10⁷ codes
+  are tried in seconds), so the seal adds nothing for anyone.  The audio
+  is made only when asked for (:func:`code_to_speak`: an unexpired, unused
+  challenge), from a seed of the same kind, so every fetch of one challenge
+  gives the same recording.  :func:`verify` clears the seal with the guess.
 
 Nothing here commits.  **The caller must commit the consumption of a challenge
 even when the request then fails** (wrong password, invalid form): if the
@@ -98,6 +106,7 @@ def new_challenge(session: Session, *, settings: Settings | None = None) -> tupl
     row = CaptchaChallenge(
         challenge_id=challenge_id,
         answer_hash=_answer_hash(challenge_id, code, settings),
+        sealed_code=seal(challenge_id, code, settings),
         created_at=now,
         expires_at=now + TTL,
         used_at=None,
@@ -106,6 +115,54 @@ def new_challenge(session: Session, *, settings: Settings | None = None) -> tupl
     session.flush()
     png = render_code(code)
     return challenge_id, png
+
+
+def _keystream(purpose: str, challenge_id: str, settings: Settings) -> bytes:
+    message = f"{purpose}:{challenge_id}".encode("utf-8", "surrogatepass")
+    return hmac.new(settings.secret_key, message, hashlib.sha256).digest()
+
+
+def seal(challenge_id: str, code: str, settings: Settings) -> str:
+    """``code`` XORed with a key stream of this challenge, as hex (at most 64 digits)."""
+    stream = _keystream("captcha-seal", challenge_id, settings)
+    return bytes(b ^ k for b, k in zip(code.encode("ascii"), stream, strict=False)).hex()
+
+
+def unseal(challenge_id: str, sealed: str, settings: Settings) -> str | None:
+    """The code :func:`seal` sealed, or None when ``sealed`` is not one."""
+    try:
+        raw = bytes.fromhex(sealed)
+    except ValueError:
+        return None
+    stream = _keystream("captcha-seal", challenge_id, settings)
+    code = bytes(b ^ k for b, k in zip(raw, stream, strict=False)).decode("ascii", "replace")
+    return code if _CODE_RE.fullmatch(code) else None
+
+
+def audio_seed(challenge_id: str, settings: Settings) -> bytes:
+    """The seed of this challenge's recording (the same for every fetch)."""
+    return _keystream("captcha-audio", challenge_id, settings)
+
+
+def code_to_speak(session: Session, challenge_id: str | None, *,
+                  settings: Settings | None = None) -> tuple[str, bytes] | None:
+    """``(code, seed)`` of an unexpired, unused challenge that can be spoken, for
+    ``captcha_audio.render``; None for an unknown, expired or spent one (or one
+    made before codes were sealed).  Reads only: listening spends no guess."""
+    if not tokens.well_formed(challenge_id, length=CHALLENGE_ID_LENGTH):
+        return None
+    settings = settings or get_settings()
+    sealed = session.exec(
+        select(CaptchaChallenge.sealed_code).where(
+            CaptchaChallenge.challenge_id == challenge_id,
+            col(CaptchaChallenge.used_at).is_(None),
+            col(CaptchaChallenge.expires_at) > clock.utcnow(),
+        )
+    ).first()
+    if not sealed:
+        return None
+    code = unseal(challenge_id, sealed, settings)
+    return None if code is None else (code, audio_seed(challenge_id, settings))
 
 
 def _normalise_answer(answer: object) -> str | None:
@@ -137,7 +194,8 @@ def verify(
         return False
     settings = settings or get_settings()
     now = clock.utcnow()
-    spent = update_rows(session, CaptchaChallenge, {"used_at": now},
+    # Spent: no more guesses, and the sealed code for the recording goes too.
+    spent = update_rows(session, CaptchaChallenge, {"used_at": now, "sealed_code": None},
                         col(CaptchaChallenge.challenge_id) == challenge_id,
                         col(CaptchaChallenge.used_at).is_(None), col(CaptchaChallenge.expires_at) > now)
     if spent != 1:

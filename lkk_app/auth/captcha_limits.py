@@ -8,6 +8,10 @@ calling the handler by name.
 * **Per client IP**: :data:`ratelimit.CAPTCHA_PER_IP` (30 per 10 minutes),
   in the database (``lkk_rate_event``), so it holds with several workers.
 
+:func:`listen` («Прослушать код») has a limit of its own per client IP,
+:data:`ratelimit.CAPTCHA_AUDIO_PER_IP`, counted only for a challenge that can
+be spoken.
+
 Over either limit :func:`issue` returns None: no challenge, no image drawn;
 the page shows ``captcha.limited`` instead.  A refused request counts in
 neither.  IPs in ``Settings.rate_exempt_ips`` (test servers) are not counted.
@@ -89,3 +93,19 @@ def issue(session: Session, *, connection: str, ip: str | None,
             connections.give_back(key)
             return None
     return captcha.new_challenge(session, settings=settings)
+
+
+def listen(session: Session, *, challenge_id: str | None, ip: str | None,
+           settings: Settings | None = None) -> tuple[str, bytes] | str:
+    """«Прослушать код»: ``(code, seed)`` to speak (``captcha.code_to_speak``), or
+    ``"unknown"`` (no such unexpired, unused challenge — nothing counted) or
+    ``"limited"`` (the IP had :data:`ratelimit.CAPTCHA_AUDIO_PER_IP`).  Counts
+    one recording for the IP; flushes, does not commit."""
+    settings = settings or get_settings()
+    spoken = captcha.code_to_speak(session, challenge_id, settings=settings)
+    if spoken is None:
+        return "unknown"
+    exempt = not settings.is_production and ratelimit.is_exempt(ip, settings.rate_exempt_ips)
+    if not exempt and not ratelimit.allow_all(session, [ratelimit.captcha_audio_ip_rule(ip)]):
+        return "limited"
+    return spoken

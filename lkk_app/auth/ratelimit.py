@@ -89,6 +89,8 @@ REGISTRATION_GLOBAL = Limit(200, timedelta(hours=1))  # across the whole site
 REGISTRATION_GLOBAL_BUCKET = "register:all"
 CONFIRMATION_LETTERS_PER_ADDRESS = Limit(3, timedelta(days=1))  # registrations + resends
 CAPTCHA_PER_IP = Limit(30, timedelta(minutes=10))
+# «Прослушать код»: a browser may fetch one recording more than once (replay).
+CAPTCHA_AUDIO_PER_IP = Limit(30, timedelta(minutes=10))
 #: The longest window above; :func:`purge` keeps at least this much history.
 LONGEST_WINDOW = timedelta(days=1)
 
@@ -178,6 +180,11 @@ def confirmation_address_rule(address_digest: str) -> Rule:
 def captcha_ip_rule(ip: str | None) -> Rule:
     """The rule for new authorization codes per client IP: 30 per 10 minutes."""
     return (bucket_name("captcha", "ip", ip_key(ip)), *CAPTCHA_PER_IP)
+
+
+def captcha_audio_ip_rule(ip: str | None) -> Rule:
+    """The rule for spoken codes per client IP: 30 per 10 minutes."""
+    return (bucket_name("captcha-audio", "ip", ip_key(ip)), *CAPTCHA_AUDIO_PER_IP)
 
 
 def is_exempt(ip: str | None, exempt_ips: Iterable[str]) -> bool:

@@ -37,8 +37,14 @@ def text_field(
     """A labelled input with an icon.  Uncontrolled: the browser holds the value.
 
     ``empty_message``: what /lkk.js shows when a required field of a native
-    form is empty (by default «Заполните это поле»)."""
-    described = f"{field_id}-error" + (f" {field_id}-hint" if hint else "")
+    form is empty (by default «Заполните это поле»).
+
+    A password field also gets «Показать пароль» (a button that /lkk.js turns
+    into «Скрыть пароль» while the characters show) and a line that says
+    «Включён Caps Lock» while Caps Lock is on and the field has the focus."""
+    password = input_type == "password"
+    described = f"{field_id}-error" + (f" {field_id}-hint" if hint else "") + (
+        f" {field_id}-caps" if password else "")
     return rx.el.div(
         rx.el.label(label, html_for=field_id, class_name="field-label"),
         rx.el.div(
@@ -59,12 +65,39 @@ def text_field(
                 class_name="field-input",
                 **input_props,
             ),
-            class_name="field-control",
+            _show_password(field_id) if password else rx.fragment(),
+            class_name="field-control" + (" has-toggle" if password else ""),
         ),
+        _caps_lock_line(field_id) if password else rx.fragment(),
         rx.el.p(hint, id=f"{field_id}-hint", class_name="field-hint") if hint else rx.fragment(),
         field_error(field_id, error),
         class_name="field",
     )
+
+
+def _show_password(field_id: str) -> rx.Component:
+    """«Показать пароль» / «Скрыть пароль» (/lkk.js switches the input's type).
+    The words are the button's own (hidden) text, not an ``aria-label``, so
+    that they never count as a label of the field."""
+    return rx.el.button(
+        rx.icon("eye", size=18, aria_hidden="true", class_name="when-hidden"),
+        rx.icon("eye-off", size=18, aria_hidden="true", class_name="when-shown"),
+        rx.el.span(t("common.show_password"), class_name="sr-only"),
+        type="button",
+        class_name="pw-toggle",
+        title=t("common.show_password"),
+        aria_controls=field_id,
+        data_toggle_password=field_id,
+        data_show=t("common.show_password"),
+        data_hide=t("common.hide_password"),
+        data_shown="0",
+    )
+
+
+def _caps_lock_line(field_id: str) -> rx.Component:
+    """Filled by /lkk.js while Caps Lock is on in the field (a live region, empty otherwise)."""
+    return rx.el.p("", id=f"{field_id}-caps", class_name="field-hint caps-hint", aria_live="polite",
+                   data_caps_for=field_id, data_text=t("common.caps_lock"))
 
 
 def strength_hint(for_id: str) -> rx.Component:

@@ -5,6 +5,9 @@ RU: dict[str, str] = {
     "app.title": "Личный кабинет клиента",
     "app.full_title": "Личный кабинет клиента – юридического лица",
     "common.required": "Заполните это поле",
+    "common.show_password": "Показать пароль",
+    "common.hide_password": "Скрыть пароль",
+    "common.caps_lock": "Включён Caps Lock",
     "common.loading": "Подождите…",
     # File names of the downloaded guides (lkk_app/components/layout.py)
     "guide.registration_file": "Инструкция по регистрации.pdf",

@@ -29,7 +29,8 @@ def _code_block() -> rx.Component:
     """«Код авторизации» after repeated failed logins (manual 2.2's block)."""
     return rx.el.div(
         rx.el.p(t("login.code_needed"), class_name="field-hint login-code-note"),
-        captcha_field(src=LoginState.captcha_src, error=LoginState.captcha_error, on_refresh=LoginState.refresh_captcha,
+        captcha_field(src=LoginState.captcha_src, audio=LoginState.captcha_audio, error=LoginState.captcha_error,
+                      on_refresh=LoginState.refresh_captcha,
                       challenge_id=LoginState.captcha_id, required=True),
         # Remounts (emptying the code) whenever a new challenge is drawn.
         key=LoginState.captcha_id,

@@ -11,7 +11,8 @@ from lkk_app.state.register import RegisterState
 
 
 def _captcha() -> rx.Component:
-    return captcha_field(src=RegisterState.captcha_src, error=RegisterState.errors.get("code", ""),
+    return captcha_field(src=RegisterState.captcha_src, audio=RegisterState.captcha_audio,
+                         error=RegisterState.errors.get("code", ""),
                          on_refresh=RegisterState.refresh_captcha)
 
 

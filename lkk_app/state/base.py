@@ -17,7 +17,7 @@ import reflex as rx
 from reflex.event import EventSpec
 
 from lkk_app import cpu_pools, routes
-from lkk_app.auth import captcha, captcha_limits
+from lkk_app.auth import captcha, captcha_audio, captcha_limits
 from lkk_app.auth import sessions as session_service
 from lkk_app.auth.sessions import CurrentUser
 from lkk_app.core.text import MAX_INPUT
@@ -186,6 +186,14 @@ def _new_challenge(connection: str, ip: str) -> tuple[str, str] | None:
         return None
     challenge_id, png = issued
     return challenge_id, captcha.png_data_url(png)
+
+
+def audio_address(challenge_id: str) -> str:
+    """Where «Прослушать код» fetches this challenge spoken; ``""`` without a
+    challenge or without espeak-ng on this server (the block says so)."""
+    if not challenge_id or not captcha_audio.available():
+        return ""
+    return routes.server_address(routes.captcha_audio(challenge_id))
 
 
 async def draw_challenge(state: rx.State) -> tuple[str, str, str]:

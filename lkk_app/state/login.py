@@ -15,7 +15,7 @@ from lkk_app.core import clock
 from lkk_app.db import session_scope
 from lkk_app.i18n import t
 from lkk_app.settings import get_settings
-from lkk_app.state.base import AuthState, draw_challenge
+from lkk_app.state.base import AuthState, audio_address, draw_challenge
 from lkk_app.web.cookies import cookie_value, login_hint
 
 
@@ -56,6 +56,7 @@ class LoginState(AuthState):
     needs_code: bool = False
     captcha_id: str = ""
     captcha_src: str = ""
+    captcha_audio: str = ""  # «Прослушать код»: the same challenge, spoken
     captcha_error: str = ""  # too many new codes: no image
     # «Повторите попытку после …»; the time is first given as a remainder
     # computed here, then as the browser's local clock time.
@@ -107,7 +108,7 @@ class LoginState(AuthState):
             _throttle_state, self.login_prefill, self.router.session.client_ip or "",
             cookie_value(self.router.headers.cookie, devices.COOKIE_NAME))
         self.needs_code = params.get("cap") == "1" or state.needs_captcha
-        self.captcha_id = self.captcha_src = self.captcha_error = ""
+        self.captcha_id = self.captcha_src = self.captcha_audio = self.captcha_error = ""
         if self.needs_code:
             await self._draw_code()
         now = clock.utcnow()
@@ -127,6 +128,7 @@ class LoginState(AuthState):
 
     async def _draw_code(self) -> None:
         self.captcha_id, self.captcha_src, problem = await draw_challenge(self)
+        self.captcha_audio = audio_address(self.captcha_id)
         if problem == "busy.captcha":
             self.error = t(problem)
             return

@@ -11,7 +11,7 @@ from lkk_app.auth import registration
 from lkk_app.db import session_scope
 from lkk_app.i18n import message, messages, t
 from lkk_app.jobs.worker import wake_mail_sender
-from lkk_app.state.base import draw_challenge, read_form, submit_form
+from lkk_app.state.base import audio_address, draw_challenge, read_form, submit_form
 
 FIELDS = ("login", "email", "phone", "password", "password_confirm", "code")
 
@@ -25,6 +25,7 @@ class RegisterState(rx.State):
     errors: dict[str, str] = {}  # field → message
     form_error: str = ""
     captcha_src: str = ""
+    captcha_audio: str = ""  # «Прослушать код»: the same challenge, spoken
     submitting: bool = False
     done_email: str = ""
     attempt: int = 0
@@ -36,6 +37,7 @@ class RegisterState(rx.State):
 
     async def _refresh(self) -> None:
         self._captcha_id, self.captcha_src, problem = await draw_challenge(self)
+        self.captcha_audio = audio_address(self._captcha_id)
         if problem:
             self.errors = {**self.errors, "code": t(problem)}
             return
@@ -68,7 +70,7 @@ class RegisterState(rx.State):
         if outcome.email:
             self._set_errors({})
             self.done_email = outcome.email
-            self.captcha_src = ""
+            self.captcha_src = self.captcha_audio = ""
             wake_mail_sender()
             return None
         self._set_errors(messages(outcome.errors))

@@ -383,8 +383,11 @@ async def test_login_window_shows_the_code_and_the_wait(app_db, frozen_clock):
     assert state.wait_until == throttle.unix_seconds(frozen_clock.now + timedelta(seconds=15))
     # «Обновить код» draws a new challenge; the drawn code verifies.
     first = state.captcha_id
+    # «Прослушать код» speaks the challenge of the image (and its hidden field).
+    assert state.captcha_audio == f"/captcha/audio/{first}"
     await LoginState.refresh_captcha.fn(state)
     assert state.captcha_id != first
+    assert state.captcha_audio == f"/captcha/audio/{state.captcha_id}"
     with db_module.session_scope() as s:
         assert captcha.verify(s, state.captcha_id, CODE) is True
 

@@ -74,7 +74,8 @@ def test_http_routes_come_from_the_routes_module(db, settings):
 
     paths = {route.path for route in build_http_app().routes}
     assert paths == {routes.DEV_MAIL, routes.AUTH_LOGIN, routes.AUTH_LOGOUT, routes.AUTH_RESEND,
-                     routes.CONFIRM_LINK, routes.DOCUMENT_FILE, routes.DOCUMENTS_ZIP, routes.SUPPLIER_LOGO}
+                     routes.CONFIRM_LINK, routes.CAPTCHA_AUDIO, routes.DOCUMENT_FILE, routes.DOCUMENTS_ZIP,
+                     routes.SUPPLIER_LOGO}
 
 
 def test_addresses_with_parameters():
@@ -83,6 +84,7 @@ def test_addresses_with_parameters():
     assert routes.login_then("/profile?tab=1") == "/?next=/profile%3Ftab%3D1"
     assert routes.confirm_link("abc") == "/confirm/abc"
     assert routes.confirm_failed("used") == "/confirm-failed?reason=used"
+    assert routes.captcha_audio("Ab_-9") == "/captcha/audio/Ab_-9"
 
 
 @pytest.mark.parametrize("raw,expected", [

@@ -158,8 +158,9 @@ async def test_register_page_stops_drawing_codes_for_one_tab(app_db):
     for _ in range(14):
         await RegisterState.refresh_captcha.fn(state)
     assert state.captcha_src.startswith("data:image/png") and state.errors.get("code", "") == ""
+    assert state.captcha_audio == f"/captcha/audio/{state._captcha_id}"  # the same challenge
     await RegisterState.refresh_captcha.fn(state)
-    assert state.captcha_src == "" and state._captcha_id == ""
+    assert state.captcha_src == "" and state._captcha_id == "" and state.captcha_audio == ""
     assert state.errors.get("code", "") == ("Слишком много новых кодов за короткое время. Подождите несколько "
                               "минут и нажмите «Обновить код»")
 
@@ -176,3 +177,12 @@ async def test_login_page_stops_drawing_codes_for_one_ip(app_db):
     assert state.captcha_error.startswith("Слишком много новых кодов")
     await LoginState.refresh_captcha.fn(state)
     assert state.captcha_src == "" and state.captcha_error.startswith("Слишком много")
+
+
+async def test_register_page_without_espeak_ng_has_no_spoken_code(app_db, monkeypatch):
+    from lkk_app.auth import captcha_audio
+
+    monkeypatch.setattr(captcha_audio.shutil, "which", lambda name: None)
+    state = make_state(RegisterState, "/register", ip="198.51.100.24", token="tab-mute")
+    await RegisterState.on_load.fn(state)
+    assert state.captcha_src.startswith("data:image/png") and state.captcha_audio == ""

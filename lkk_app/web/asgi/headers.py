@@ -36,7 +36,7 @@ IMMUTABLE_CACHE = f"public, max-age={IMMUTABLE_MAX_AGE}, immutable".encode()
 STATIC_TYPES = ("text/css", "text/javascript", "application/javascript", "image/", "font/",
                 "application/pdf", "application/manifest+json")
 # Never cached, whatever their type.
-_PRIVATE_PREFIXES = (routes.AUTH_PREFIX, routes.CONFIRM_PREFIX, routes.DEV_PREFIX,
+_PRIVATE_PREFIXES = (routes.AUTH_PREFIX, routes.CONFIRM_PREFIX, routes.DEV_PREFIX, routes.CAPTCHA_PREFIX,
                      routes.INTERNAL_PREFIX)
 HSTS_MAX_AGE = 365 * 24 * 3600
 
@@ -87,12 +87,12 @@ def content_security_policy(settings: Settings, script_hashes: Iterable[str] = (
         "script-src " + " ".join(["'self'", *script_hashes]),
         "script-src-attr 'none'",
         "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data:",
+        "img-src 'self' data:" + (" " + settings.public_origin if settings.split_site else ""),
         "font-src 'self' data:",
         # The split shape: the pages (on their own site) also fetch from the server.
         "connect-src 'self' " + (settings.public_origin + " " if settings.split_site else "")
         + websocket_origin(settings.public_origin),
-        "media-src 'none'",
+        "media-src 'self'" + (" " + settings.public_origin if settings.split_site else ""),
         "object-src 'none'",
         "frame-src 'none'",
         "worker-src 'self'",
@@ -108,11 +108,19 @@ def content_security_policy(settings: Settings, script_hashes: Iterable[str] = (
     return "; ".join(directives)
 
 
-# Every response: what a script, stylesheet or font needs too.
-SUBRESOURCE_HEADERS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"cross-origin-resource-policy", b"same-origin"),
-]
+# Every response gets what a script, stylesheet or font needs too:
+# ``X-Content-Type-Options: nosniff`` and the resource policy below.
+# The split shape: what the pages on their own site show from the server
+# (no session needed: the challenge id is the key, the logo is public).
+_SHOWN_ON_THE_PAGES_SITE = (routes.CAPTCHA_PREFIX, routes.SUPPLIER_LOGO)
+
+
+def resource_policy(settings: Settings, path: str) -> bytes:
+    """``Cross-Origin-Resource-Policy``: ``same-origin``, except the spoken
+    code and the logo when the pages are on another site."""
+    if settings.split_site and path.startswith(_SHOWN_ON_THE_PAGES_SITE):
+        return b"cross-origin"
+    return b"same-origin"
 # Scripts, stylesheets, fonts and raster images are never shown as a page of
 # their own: the page-only headers (CSP, framing, referrer, permissions, HSTS)
 # would only add bytes to each of them (≈ 1.3 KB, 15 % of a first visit).
@@ -216,7 +224,8 @@ class SecurityHeaders(Middleware):
                            if k.lower() not in (b"cache-control", b"pragma", b"expires")]
                 status = message["status"]
                 headers.append((b"cache-control", cache_control(path, status, content_type, query)))
-                headers.extend(SUBRESOURCE_HEADERS)
+                headers.append((b"x-content-type-options", b"nosniff"))
+                headers.append((b"cross-origin-resource-policy", resource_policy(self.settings, path)))
                 if not is_subresource(status, content_type):
                     headers.append((b"content-security-policy", csp))
                     headers.append((b"referrer-policy", referrer_policy(path)))

@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from lkk_app import routes
 from lkk_app.settings import get_settings
-from lkk_app.web.http import auth, confirm, dev_mail, documents, supplier
+from lkk_app.web.http import auth, captcha, confirm, dev_mail, documents, supplier
 
 
 def build_http_app() -> Starlette:
@@ -22,6 +22,7 @@ def build_http_app() -> Starlette:
         Route(routes.AUTH_RESEND, auth.resend_confirmation, methods=["POST"]),
         Route(routes.CONFIRM_LINK, confirm.link_page, methods=["GET"]),
         Route(routes.CONFIRM_LINK, confirm.confirm_email, methods=["POST"]),
+        Route(routes.CAPTCHA_AUDIO, captcha.captcha_audio_file, methods=["GET"]),
         Route(routes.DOCUMENT_FILE, documents.document_file, methods=["GET"]),
         Route(routes.DOCUMENTS_ZIP, documents.documents_zip, methods=["GET"]),
         Route(routes.SUPPLIER_LOGO, supplier.supplier_logo, methods=["GET"]),
