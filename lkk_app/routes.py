@@ -52,8 +52,11 @@ CAPTCHA_PREFIX = "/captcha/"
 CAPTCHA_AUDIO = CAPTCHA_PREFIX + "audio/{challenge_id}"
 DEV_PREFIX = "/dev/"
 DEV_MAIL = DEV_PREFIX + "mail"
+# A demo without SMTP (LKK_DEMO=1): the letters of one address, for whoever names it.
+DEMO_PREFIX = "/demo/"
+DEMO_MAIL = DEMO_PREFIX + "mail"
 # Addresses that carry a one-time secret, or list such addresses.
-ONE_TIME_LINK_PREFIXES = (CONFIRM_PREFIX, DEV_PREFIX)
+ONE_TIME_LINK_PREFIXES = (CONFIRM_PREFIX, DEV_PREFIX, DEMO_PREFIX)
 
 # --------------------------------------------------------------------------- Reflex's own
 

@@ -202,6 +202,12 @@ class Settings:
         return {"path": "/", "httponly": True, "secure": self.cookie_secure, "samesite": "strict"}
 
     @property
+    def demo_mailbox(self) -> bool:
+        """A demo without an SMTP server: each address's letters are shown to
+        whoever names the address (``/demo/mail``; the data is fictitious)."""
+        return self.demo and not self.smtp_host
+
+    @property
     def mail_enabled_smtp(self) -> bool:
         """True when letters go to an SMTP server, False for the development mailbox."""
         return bool(self.smtp_host)
@@ -253,7 +259,9 @@ def _mail_settings(env: dict[str, str], *, production: bool, data_dir: Path,
     host = env.get("LKK_SMTP_HOST", "").strip()
     if host and not _HOST_RE.fullmatch(host):
         problems.add(f"LKK_SMTP_HOST must be a host name or IP address, got {host[:80]!r}")
-    if production and not host:
+    # A demo (LKK_DEMO=1) may run without one: its letters go to the demo mailbox.
+    demo = env.get("LKK_DEMO", "").strip().lower() in ("1", "true", "yes", "on")
+    if production and not host and not demo:
         problems.add(
             "LKK_SMTP_HOST is required when LKK_ENV=production "
             "(without it letters only go to the development mailbox)"

@@ -7,4 +7,10 @@ RU: dict[str, str] = {
     "dev_mail.notice": "Без настроенного SMTP-сервера письма сохраняются в {directory} и показаны здесь. В рабочем режиме эта страница отключена.",
     "dev_mail.meta": "{date} · Кому: {to}",
     "dev_mail.empty": "Писем пока нет.",
+    # The demo mailbox /demo/mail (LKK_DEMO=1 without an SMTP server)
+    "demo_mail.title": "Почта демонстрационной версии",
+    "demo_mail.notice": "Демонстрационная версия не отправляет писем: письма на адрес показаны здесь любому, кто его укажет. Не вводите настоящие данные.",
+    "demo_mail.address": "Адрес электронной почты",
+    "demo_mail.show": "Показать письма",
+    "demo_mail.empty": "Писем на этот адрес нет.",
 }

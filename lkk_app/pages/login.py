@@ -8,6 +8,7 @@ from lkk_app.components.fields import text_field
 from lkk_app.components.layout import auth_card, icon_link, submit_button
 from lkk_app.components.native_form import native_form
 from lkk_app.i18n import t
+from lkk_app.settings import get_settings
 from lkk_app.state.login import LoginState
 
 
@@ -38,6 +39,14 @@ def _code_block() -> rx.Component:
     )
 
 
+def _mailbox_link() -> rx.Component:
+    """Where a demo's letters are read: /dev/mail on this computer (development),
+    /demo/mail by address (a demo deployed without an SMTP server)."""
+    if get_settings().is_production:
+        return icon_link(t("demo.mailbox_public"), routes.server_address(routes.DEMO_MAIL), "mail")
+    return icon_link(t("demo.mailbox"), routes.server_address(routes.DEV_MAIL), "mail")
+
+
 def _demo_access() -> rx.Component:
     """«Демо-доступ» (LKK_DEMO=1): the ready account, and what a visitor can try."""
     return rx.cond(
@@ -54,7 +63,7 @@ def _demo_access() -> rx.Component:
             ),
             rx.el.p(t("demo.try"), class_name="field-hint"),
             rx.cond(LoginState.demo_mailbox,
-                    rx.el.p(icon_link(t("demo.mailbox"), routes.server_address(routes.DEV_MAIL), "mail")),
+                    rx.el.p(_mailbox_link()),
                     rx.fragment()),
             class_name="notice demo-access",
             aria_labelledby="demo-title",

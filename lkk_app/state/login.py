@@ -65,7 +65,7 @@ class LoginState(AuthState):
     # LKK_DEMO=1: «Демо-доступ» with the demo account's login and password.
     demo_login: str = ""
     demo_password: str = ""
-    demo_mailbox: bool = False  # the development mailbox exists (not in production)
+    demo_mailbox: bool = False  # a mailbox to show: /dev/mail (development), /demo/mail (a demo without SMTP)
 
     @rx.event
     async def on_load(self):
@@ -74,7 +74,7 @@ class LoginState(AuthState):
             from lkk_app.billing.demo_access import DEMO_LOGIN, DEMO_PASSWORD
 
             self.demo_login, self.demo_password = DEMO_LOGIN, DEMO_PASSWORD
-            self.demo_mailbox = not get_settings().is_production
+            self.demo_mailbox = not get_settings().is_production or get_settings().demo_mailbox
         self.next_path = routes.safe_next(params.get("next", ""), default="")
         if await self._current_user() is not None:
             return rx.redirect(self.next_path or routes.CABINET_HOME)

@@ -82,3 +82,51 @@ def test_dev_mail_refuses_requests_not_from_this_computer(peer, headers):
     assert r.status_code == 403
     assert r.text == t("dev_mail.loopback_only")
     assert r.headers["cache-control"] == "no-store"
+
+
+def _demo_production(monkeypatch, tmp_path, smtp: str = "") -> None:
+    monkeypatch.setenv("LKK_ENV", "production")
+    monkeypatch.setenv("LKK_SECRET_KEY", "q7Vb2-Lx9_RwT4mZ8cKp1sN6hY3dJ0fG5aE")
+    monkeypatch.setenv("LKK_PUBLIC_URL", "https://demo.lkk.example.ru")
+    monkeypatch.setenv("LKK_BILLING_ADAPTER", "demo")
+    monkeypatch.setenv("LKK_DEMO", "1")
+    monkeypatch.setenv("LKK_MAIL_DIR", str(tmp_path / "mail"))
+    monkeypatch.setenv("LKK_SMTP_HOST", smtp)
+
+
+def test_a_demo_without_smtp_shows_each_address_its_own_letters(db, monkeypatch, tmp_path):
+    from lkk_app.jobs.worker import OutboxWorker
+    from lkk_app.mail import outbox
+
+    _demo_production(monkeypatch, tmp_path)
+    s = reload_settings()  # production, yet no SMTP server: a demo may
+    assert s.is_production and s.demo_mailbox
+    for login, to in (("Visitor", "visitor@example.org"), ("Other", "other@example.org")):
+        outbox.enqueue(db, kind="notice", template="password_changed", recipient=to,
+                       params={"login": login}, settings=s)
+    db.commit()
+    assert asyncio.run(OutboxWorker(s, engine=db.get_bind()).run_once()) == 2
+    # From anywhere (a public demo), but only by naming the address.
+    visitor = _client("203.0.113.5")
+    empty = visitor.get("/demo/mail")
+    assert empty.status_code == 200 and "Почта демонстрационной версии" in empty.text
+    assert "Visitor" not in empty.text and "Other" not in empty.text
+    page = visitor.get("/demo/mail", params={"to": " Visitor@Example.org "})
+    assert page.headers["cache-control"] == "no-store"
+    assert "«Visitor»" in page.text and "«Other»" not in page.text
+    assert "Писем на этот адрес нет." in visitor.get("/demo/mail", params={"to": "nobody@example.org"}).text
+    # A part of an address finds nothing.
+    assert "«Visitor»" not in visitor.get("/demo/mail", params={"to": "example.org"}).text
+    assert visitor.get("/dev/mail").status_code == 404  # the whole mailbox stays closed
+
+
+def test_the_demo_mailbox_is_absent_with_an_smtp_server_or_without_demo(monkeypatch, tmp_path):
+    from lkk_app.settings import SettingsError
+
+    _demo_production(monkeypatch, tmp_path, smtp="smtp.example.ru")
+    reload_settings()
+    assert _client().get("/demo/mail").status_code == 404
+    monkeypatch.setenv("LKK_DEMO", "0")
+    monkeypatch.setenv("LKK_SMTP_HOST", "")
+    with pytest.raises(SettingsError, match="LKK_SMTP_HOST is required"):
+        reload_settings()

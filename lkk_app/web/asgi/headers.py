@@ -36,8 +36,8 @@ IMMUTABLE_CACHE = f"public, max-age={IMMUTABLE_MAX_AGE}, immutable".encode()
 STATIC_TYPES = ("text/css", "text/javascript", "application/javascript", "image/", "font/",
                 "application/pdf", "application/manifest+json")
 # Never cached, whatever their type.
-_PRIVATE_PREFIXES = (routes.AUTH_PREFIX, routes.CONFIRM_PREFIX, routes.DEV_PREFIX, routes.CAPTCHA_PREFIX,
-                     routes.INTERNAL_PREFIX)
+_PRIVATE_PREFIXES = (routes.AUTH_PREFIX, routes.CONFIRM_PREFIX, routes.DEV_PREFIX, routes.DEMO_PREFIX,
+                     routes.CAPTCHA_PREFIX, routes.INTERNAL_PREFIX)
 HSTS_MAX_AGE = 365 * 24 * 3600
 
 _INLINE_SCRIPT_RE = re.compile(r"<script\b(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script\s*>", re.S | re.I)

@@ -15,8 +15,11 @@ from lkk_app.web.http import auth, captcha, confirm, dev_mail, documents, suppli
 def build_http_app() -> Starlette:
     dev_routes = ([] if get_settings().is_production
                   else [Route(routes.DEV_MAIL, dev_mail.dev_mail, methods=["GET"])])
+    demo_routes = ([Route(routes.DEMO_MAIL, dev_mail.demo_mail, methods=["GET"])]
+                   if get_settings().demo_mailbox else [])
     return Starlette(routes=[
         *dev_routes,
+        *demo_routes,
         Route(routes.AUTH_LOGIN, auth.login, methods=["POST"]),
         Route(routes.AUTH_LOGOUT, auth.logout, methods=["POST"]),
         Route(routes.AUTH_RESEND, auth.resend_confirmation, methods=["POST"]),

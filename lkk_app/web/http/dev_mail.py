@@ -1,19 +1,26 @@
 """The development mailbox ``/dev/mail``: without an SMTP server letters are
 files under ``LKK_MAIL_DIR``, shown here.  Absent in production; answers only
 this computer (the letters hold confirmation links and temporary passwords).
+
+``/demo/mail``: a demo without an SMTP server (``LKK_DEMO=1``, fictitious data
+only) shows the letters of one address to whoever names that address — the
+way a visitor of a public demo reads the confirmation letter.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import html
 import logging
 import re
+import time
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from lkk_app import routes
+from lkk_app.core.token_bucket import TokenBucket
 from lkk_app.i18n import t
 from lkk_app.mail import devmail
 from lkk_app.settings import get_settings, is_loopback_host
@@ -70,4 +77,44 @@ async def dev_mail(request: Request) -> Response:
                     request.client.host if request.client else "?")
         return PlainTextResponse(t("dev_mail.loopback_only"), status_code=403, headers=_PRIVATE)
     page = await asyncio.to_thread(_page)
+    return HTMLResponse(page, headers={**_PRIVATE, "Referrer-Policy": "no-referrer"})
+
+
+# The demo mailbox reads the letter files at each request: 5 a second for the
+# whole process (20 saved up), at most DEMO_SCAN letters read each time.
+_DEMO_PACE = TokenBucket(rate=5, burst=20)
+DEMO_SCAN = 300
+MAX_ADDRESS = 254
+
+
+def _addressed_to(letter: dict, address: str) -> bool:
+    return any(addr.lower() == address for _name, addr in email.utils.getaddresses([letter["to"]]))
+
+
+def _demo_page(address: str) -> str:
+    settings = get_settings()
+    letters = ([_letter(m) for m in devmail.list_dev_mail(settings.mail_dir, limit=DEMO_SCAN)
+                if _addressed_to(m, address)] if address else [])
+    title = html.escape(t("demo_mail.title"))
+    field = html.escape(address, quote=True)
+    form = (f"<form method=get action='{routes.DEMO_MAIL}' class=form>"
+            f"<label class=field-label for=to>{html.escape(t('demo_mail.address'))}</label>"
+            f"<input class=field-input id=to name=to type=email required maxlength={MAX_ADDRESS}"
+            f" autocomplete=email value='{field}'>"
+            f"<button type=submit class='btn btn-blue'>{html.escape(t('demo_mail.show'))}</button></form>")
+    found = "".join(letters) if letters else (
+        f"<p>{html.escape(t('demo_mail.empty'))}</p>" if address else "")
+    return html_page(t("demo_mail.title"), (
+        f"<main class=cabinet-main><h1 class=section-title>{title}</h1>"
+        f"<p class=notice>{html.escape(t('demo_mail.notice'))}</p>{form}{found}</main>"
+    ))
+
+
+async def demo_mail(request: Request) -> Response:
+    if not get_settings().demo_mailbox:
+        return PlainTextResponse("Not Found", status_code=404)
+    if not _DEMO_PACE.take(time.monotonic()):
+        return PlainTextResponse(t("busy.retry"), status_code=503, headers={**_PRIVATE, "Retry-After": "2"})
+    address = request.query_params.get("to", "").strip().lower()[:MAX_ADDRESS]
+    page = await asyncio.to_thread(_demo_page, address)
     return HTMLResponse(page, headers={**_PRIVATE, "Referrer-Policy": "no-referrer"})
