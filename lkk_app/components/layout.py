@@ -204,12 +204,15 @@ def logout_form(label: str) -> rx.Component:
     )
 
 
-def icon_link(label: str, href: str, icon: str) -> rx.Component:
+def icon_link(label: str, href: str, icon: str, *, server_route: bool = False) -> rx.Component:
+    """A link with an icon; ``server_route``: a page the server makes itself (not
+    one of the app's routes), loaded as a document instead of a route change."""
     return rx.el.a(
         rx.icon(icon, size=16, aria_hidden="true"),
         rx.el.span(label),
         href=href,
         class_name="icon-link",
+        **({"custom_attrs": {"reloadDocument": True}} if server_route else {}),
     )
 
 

@@ -43,8 +43,9 @@ def _mailbox_link() -> rx.Component:
     """Where a demo's letters are read: /dev/mail on this computer (development),
     /demo/mail by address (a demo deployed without an SMTP server)."""
     if get_settings().is_production:
-        return icon_link(t("demo.mailbox_public"), routes.server_address(routes.DEMO_MAIL), "mail")
-    return icon_link(t("demo.mailbox"), routes.server_address(routes.DEV_MAIL), "mail")
+        return icon_link(t("demo.mailbox_public"), routes.server_address(routes.DEMO_MAIL), "mail",
+                         server_route=True)
+    return icon_link(t("demo.mailbox"), routes.server_address(routes.DEV_MAIL), "mail", server_route=True)
 
 
 def _demo_access() -> rx.Component:

@@ -99,7 +99,7 @@ def _demo_page(address: str) -> str:
     field = html.escape(address, quote=True)
     form = (f"<form method=get action='{routes.DEMO_MAIL}' class=form>"
             f"<label class=field-label for=to>{html.escape(t('demo_mail.address'))}</label>"
-            f"<input class=field-input id=to name=to type=email required maxlength={MAX_ADDRESS}"
+            f"<input class='field-input plain-input' id=to name=to type=email required maxlength={MAX_ADDRESS}"
             f" autocomplete=email value='{field}'>"
             f"<button type=submit class='btn btn-blue'>{html.escape(t('demo_mail.show'))}</button></form>")
     found = "".join(letters) if letters else (
