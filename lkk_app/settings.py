@@ -202,6 +202,13 @@ class Settings:
         return {"path": "/", "httponly": True, "secure": self.cookie_secure, "samesite": "strict"}
 
     @property
+    def supplier_css(self) -> str:
+        """The supplier's two colours as CSS variables (``LKK_SUPPLIER_COLOR_*``,
+        checked at start as CSS colours); ``html:root`` outweighs the stylesheet's defaults."""
+        return (f"html:root{{--supplier-primary:{self.supplier_color_primary};"
+                f"--supplier-accent:{self.supplier_color_accent}}}")
+
+    @property
     def demo_mailbox(self) -> bool:
         """A demo without an SMTP server: each address's letters are shown to
         whoever names the address (``/demo/mail``; the data is fictitious)."""

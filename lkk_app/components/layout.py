@@ -31,9 +31,7 @@ def supplier_colors() -> str:
     """The supplier's two colours as CSS variables (``LKK_SUPPLIER_COLOR_*``,
     checked at start as CSS colours), for a ``<style>`` in every page's head;
     ``html:root`` outweighs ``:root`` of the stylesheet, which holds the defaults."""
-    s = get_settings()
-    return (f"html:root{{--supplier-primary:{s.supplier_color_primary};"
-            f"--supplier-accent:{s.supplier_color_accent}}}")
+    return get_settings().supplier_css
 
 
 def supplier_brand(*, compact: bool = False) -> rx.Component:

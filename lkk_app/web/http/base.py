@@ -120,10 +120,22 @@ def clear_session_cookie(response: Response) -> None:
 
 
 def html_page(title: str, main: str) -> str:
-    """A plain page (no script) with the app's stylesheet; ``main`` is markup."""
+    """A plain page (no script) with the app's stylesheet and the supplier's
+    colours; ``main`` is markup."""
     return (
         "<!doctype html><html lang=ru><head><meta charset=utf-8>"
         "<meta name=viewport content='width=device-width, initial-scale=1'>"
-        f"<title>{html.escape(title)}</title><link rel=stylesheet href='{routes.versioned(routes.STYLESHEET)}'></head>"
+        f"<title>{html.escape(title)}</title><link rel=stylesheet href='{routes.versioned(routes.STYLESHEET)}'>"
+        f"<style>{get_settings().supplier_css}</style></head>"
         f"<body>{main}</body></html>"
     )
+
+
+def supplier_brand() -> str:
+    """The supplier's logo and name above a plain page's card (as on the login window)."""
+    from lkk_app.i18n import t
+
+    return ("<div class=supplier-brand>"
+            f"<img src='{routes.SUPPLIER_LOGO}' alt='' class=supplier-logo width=40 height=40>"
+            f"<div class=supplier-text><span class=supplier-name>{html.escape(get_settings().supplier_name)}</span>"
+            f"<span class=supplier-app>{html.escape(t('app.full_title'))}</span></div></div>")

@@ -28,6 +28,7 @@ from lkk_app.web.http.base import (
     redirect,
     same_origin,
     set_session_cookie,
+    supplier_brand,
     user_agent,
 )
 
@@ -41,7 +42,7 @@ def _page(token: str, login: str) -> str:
     button = t("confirm.page_button_split" if split else "confirm.page_button")
     action = html.escape(routes.confirm_link(token), quote=True)
     return html_page(t("confirm.page_title"), (
-        "<main class=auth-page><section class=card aria-labelledby=card-title>"
+        f"<main class=auth-page>{supplier_brand()}<section class=card aria-labelledby=card-title>"
         f"<div class=card-head><h1 class=card-title id=card-title>{title}</h1></div>"
         f"<p>{html.escape(text)}</p>"
         f"<form method=post action='{action}' class=form>"
