@@ -42,8 +42,27 @@
     url.searchParams.set("via", "fetch");
     fetch(url.href, { method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "include" })
       .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
-      .then(function (data) { location.assign(data.location); })
-      .catch(function () { form.dataset.submitting = ""; setBusy(form, false); });
+      .then(function (data) {
+        if (!data || typeof data.location !== "string") return Promise.reject("no location");
+        location.assign(data.location);
+      })
+      .catch(function () {
+        form.dataset.submitting = ""; setBusy(form, false);
+        say(form, form.getAttribute("data-failed"), true);
+      });
+  }
+  // A message the page's script could not do its work with, after ``el``.
+  function say(el, text, inside) {
+    if (!text) return;
+    var box = el.parentNode && el.parentNode.querySelector("[data-lkk-failed]");
+    if (!box) {
+      box = document.createElement(inside ? "p" : "span");
+      box.setAttribute("data-lkk-failed", "1");
+      box.setAttribute("role", "alert");
+      box.className = "field-error";
+      if (inside) el.insertBefore(box, el.firstChild); else el.insertAdjacentElement("afterend", box);
+    }
+    box.textContent = text;
   }
   function fileName(disposition) {
     var m = /filename\*=UTF-8''([^;]+)/i.exec(disposition || "");
@@ -71,7 +90,7 @@
           setTimeout(function () { URL.revokeObjectURL(a.href); }, 60000);
         });
       })
-      .catch(function () { location.assign(href); })
+      .catch(function () { say(link, link.getAttribute("data-failed"), false); })
       .then(function () { link.removeAttribute("aria-busy"); });
   });
   var xhrOpen = XMLHttpRequest.prototype.open;

@@ -210,9 +210,10 @@ class Settings:
 
     @property
     def demo_mailbox(self) -> bool:
-        """A demo without an SMTP server: each address's letters are shown to
-        whoever names the address (``/demo/mail``; the data is fictitious)."""
-        return self.demo and not self.smtp_host
+        """A demo deployed without an SMTP server: each address's letters are
+        shown to whoever names the address (``/demo/mail``; the data is
+        fictitious).  Development has ``/dev/mail``, for this computer only."""
+        return self.demo and not self.smtp_host and self.is_production
 
     @property
     def mail_enabled_smtp(self) -> bool:
@@ -508,9 +509,13 @@ def _frontend_url(env: dict[str, str], public_url: str, problems: _Problems) -> 
     if parts.scheme not in ("http", "https") or not parts.hostname:
         problems.add(f"LKK_FRONTEND_URL must be an http(s) URL, got {raw[:200]!r}")
         return ""
-    if parts.path or parts.query or parts.fragment:
-        problems.add("LKK_FRONTEND_URL must be an origin only (no path, query or fragment)")
+    if parts.path or parts.query or parts.fragment or parts.username is not None:
+        problems.add("LKK_FRONTEND_URL must be an origin only (no user name, path, query or fragment)")
         return ""
+    # As a browser writes the Origin header: the host in lower case, no default port.
+    default = {"http": 80, "https": 443}[parts.scheme]
+    port = f":{parts.port}" if parts.port not in (None, default) else ""
+    raw = f"{parts.scheme}://{parts.hostname}{port}"
     if _origin(raw) != _origin(public_url) and not (
             raw.startswith("https://") and public_url.startswith("https://")):
         problems.add("LKK_FRONTEND_URL on another site than LKK_PUBLIC_URL needs https on both "

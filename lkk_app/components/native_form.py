@@ -17,4 +17,10 @@ class NativeForm(BaseHTML):
     accept_charset: rx.Var[str]
 
 
-native_form = NativeForm.create
+def native_form(*children, **props) -> rx.Component:
+    """The form; ``data-failed`` holds what the page says when its script could
+    not post it (the split shape, ``/lkk.js``)."""
+    from lkk_app.i18n import t
+
+    props.setdefault("data_failed", t("common.send_failed"))
+    return NativeForm.create(*children, **props)

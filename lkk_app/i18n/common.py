@@ -5,6 +5,8 @@ RU: dict[str, str] = {
     "app.title": "Личный кабинет клиента",
     "app.full_title": "Личный кабинет клиента – юридического лица",
     "common.required": "Заполните это поле",
+    "common.send_failed": "Не удалось связаться с сервером. Проверьте подключение к интернету и повторите попытку.",
+    "common.download_failed": "Не удалось скачать файл. Обновите страницу и повторите попытку.",
     "common.show_password": "Показать пароль",
     "common.hide_password": "Скрыть пароль",
     "common.caps_lock": "Включён Caps Lock",

@@ -9,11 +9,12 @@ that a developer can register without opening the file.
 from __future__ import annotations
 
 import email.policy
+import email.utils
 import logging
 import os
 import uuid
 from email.message import EmailMessage
-from email.parser import BytesParser
+from email.parser import BytesHeaderParser, BytesParser
 from pathlib import Path
 
 from lkk_app.core import clock
@@ -52,6 +53,30 @@ def write_letter(pk: int, recipient: str, message: EmailMessage, settings: Setti
     return path
 
 
+def mail_to(mail_dir: Path | str, address: str, *, scan: int = 1000, limit: int = 20) -> list[dict]:
+    """The newest ``limit`` letters to ``address`` (exactly, any case) among the
+    newest ``scan`` files: only the headers of the others are read."""
+    directory = Path(mail_dir)
+    if not directory.is_dir() or not address:
+        return []
+    wanted = address.lower()
+    files = sorted((p for p in directory.glob("*.eml") if not p.name.startswith(".")),
+                   key=lambda p: p.name, reverse=True)[: max(scan, 0)]
+    headers = BytesHeaderParser(policy=email.policy.default)
+    matching: list[Path] = []
+    for path in files:
+        try:
+            with path.open("rb") as fh:
+                to = str(headers.parse(fh).get("To", ""))
+        except (OSError, ValueError, LookupError):
+            continue
+        if any(addr.lower() == wanted for _name, addr in email.utils.getaddresses([to])):
+            matching.append(path)
+            if len(matching) >= limit:
+                break
+    return [letter for path in matching for letter in _read_letters([path])]
+
+
 def list_dev_mail(mail_dir: Path | str, *, limit: int = 100) -> list[dict]:
     """Letters of the development mailbox, newest first.
 
@@ -67,6 +92,10 @@ def list_dev_mail(mail_dir: Path | str, *, limit: int = 100) -> list[dict]:
         key=lambda p: p.name,
         reverse=True,
     )[: max(limit, 0)]
+    return _read_letters(files)
+
+
+def _read_letters(files: list[Path]) -> list[dict]:
     letters: list[dict] = []
     parser = BytesParser(policy=email.policy.default)
     for path in files:

@@ -8,7 +8,6 @@ from lkk_app.components.fields import text_field
 from lkk_app.components.layout import auth_card, icon_link, submit_button
 from lkk_app.components.native_form import native_form
 from lkk_app.i18n import t
-from lkk_app.settings import get_settings
 from lkk_app.state.login import LoginState
 
 
@@ -39,15 +38,6 @@ def _code_block() -> rx.Component:
     )
 
 
-def _mailbox_link() -> rx.Component:
-    """Where a demo's letters are read: /dev/mail on this computer (development),
-    /demo/mail by address (a demo deployed without an SMTP server)."""
-    if get_settings().is_production:
-        return icon_link(t("demo.mailbox_public"), routes.server_address(routes.DEMO_MAIL), "mail",
-                         server_route=True)
-    return icon_link(t("demo.mailbox"), routes.server_address(routes.DEV_MAIL), "mail", server_route=True)
-
-
 def _demo_access() -> rx.Component:
     """«Демо-доступ» (LKK_DEMO=1): the ready account, and what a visitor can try."""
     return rx.cond(
@@ -63,8 +53,9 @@ def _demo_access() -> rx.Component:
                 class_name="profile-list",
             ),
             rx.el.p(t("demo.try"), class_name="field-hint"),
-            rx.cond(LoginState.demo_mailbox,
-                    rx.el.p(_mailbox_link()),
+            rx.cond(LoginState.demo_mailbox != "",
+                    rx.el.p(icon_link(LoginState.demo_mailbox_label, LoginState.demo_mailbox, "mail",
+                                      server_route=True)),
                     rx.fragment()),
             class_name="notice demo-access",
             aria_labelledby="demo-title",

@@ -65,7 +65,10 @@ class LoginState(AuthState):
     # LKK_DEMO=1: «Демо-доступ» with the demo account's login and password.
     demo_login: str = ""
     demo_password: str = ""
-    demo_mailbox: bool = False  # a mailbox to show: /dev/mail (development), /demo/mail (a demo without SMTP)
+    # Where the demo's letters are read: /dev/mail (development, this computer),
+    # /demo/mail (a demo deployed without SMTP); "" = none.
+    demo_mailbox: str = ""
+    demo_mailbox_label: str = ""
 
     @rx.event
     async def on_load(self):
@@ -74,7 +77,10 @@ class LoginState(AuthState):
             from lkk_app.billing.demo_access import DEMO_LOGIN, DEMO_PASSWORD
 
             self.demo_login, self.demo_password = DEMO_LOGIN, DEMO_PASSWORD
-            self.demo_mailbox = not get_settings().is_production or get_settings().demo_mailbox
+            settings = get_settings()
+            self.demo_mailbox = (routes.server_address(routes.DEMO_MAIL) if settings.demo_mailbox
+                                 else "" if settings.is_production else routes.server_address(routes.DEV_MAIL))
+            self.demo_mailbox_label = t("demo.mailbox_public" if settings.demo_mailbox else "demo.mailbox")
         self.next_path = routes.safe_next(params.get("next", ""), default="")
         if await self._current_user() is not None:
             return rx.redirect(self.next_path or routes.CABINET_HOME)

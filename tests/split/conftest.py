@@ -112,6 +112,9 @@ class _StaticHandler(http.server.SimpleHTTPRequestHandler):
     ``python -m lkk_app.cli static-headers`` names go with every answer."""
 
     page_headers: list[tuple[str, str]] = []
+    # Connections kept open, as a real host does (HTTP/1.0 closed each one, and
+    # Chromium gave up on a stylesheet now and then: ERR_TOO_MANY_RETRIES).
+    protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base's name
         pass

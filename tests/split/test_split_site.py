@@ -54,11 +54,21 @@ def test_register_confirm_log_in_and_out_across_two_sites(split_site, split_cont
     assert link.startswith(split_site.api_url + "/confirm/"), link
     page.goto(link)
     expect(page.get_by_text("после чего войдите в личный кабинет")).to_be_visible()
+    # The server's plain page takes the stylesheet from the pages' site.
+    expect(page.locator("body")).to_have_css("font-family", re.compile("Segoe UI"))
     page.get_by_role("button", name="Подтвердить адрес").click()
     expect(page.get_by_text("Адрес электронной почты подтверждён. Войдите с логином и паролем.")).to_be_visible()
     assert page.url.startswith(split_site.front_url + "/")
 
+    # The server out of reach: the page says so and keeps the form.
+    page.route("**/auth/login*", lambda route: route.abort())
     login_as(page, "Razdelny", PASSWORD)
+    expect(page.get_by_role("alert").filter(has_text="Не удалось связаться с сервером")).to_be_visible()
+    page.unroute("**/auth/login*")
+    violations[:] = [v for v in violations if "/auth/login?via=fetch: net::ERR_FAILED" not in v]  # that one
+    with page.expect_response(lambda r: "/auth/login" in r.url) as answer:
+        page.get_by_role("button", name="Войти").click()
+    assert "; Partitioned" in (answer.value.header_value("set-cookie") or ""), answer.value.headers
     expect(page.get_by_test_id("profile-login")).to_have_text("Razdelny")
     assert page.url == split_site.front_url + "/profile"
     cookie = _session_cookie(split_context, split_site)
@@ -109,6 +119,11 @@ def test_a_wrong_password_is_said_and_a_document_downloads(split_site, split_con
     link = page.get_by_test_id("document-row").get_by_role("link", name=re.compile("^Скачать ")).first
     expect(link).to_be_visible()
     assert link.get_attribute("href").startswith(split_site.api_url + "/files/")
+    page.route("**/files/**", lambda route: route.abort())
+    link.click()
+    expect(page.get_by_role("alert").filter(has_text="Не удалось скачать файл")).to_be_visible()
+    page.unroute("**/files/**")
+    violations[:] = [v for v in violations if "/files/" not in v]  # the refused one
     with page.expect_download() as download:
         link.click()
     assert download.value.suggested_filename.endswith(".pdf")

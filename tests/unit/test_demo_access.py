@@ -65,7 +65,7 @@ async def test_the_login_window_shows_the_demo_account_only_in_demo(demo_engine,
     state = make_state(LoginState, "/")
     await LoginState.on_load.fn(state)
     assert (state.demo_login, state.demo_password, state.demo_mailbox) == (
-        "demo", demo_access.DEMO_PASSWORD, True)
+        "demo", demo_access.DEMO_PASSWORD, "/dev/mail")
     monkeypatch.delenv("LKK_DEMO")
     reload_settings()
     plain = make_state(LoginState, "/")

@@ -30,6 +30,12 @@ def test_one_site_is_the_default(tmp_path):
     assert not s.split_site
 
 
+def test_the_pages_origin_is_written_as_a_browser_sends_it(tmp_path):
+    s = load_settings({"LKK_DATA_DIR": str(tmp_path), "LKK_PUBLIC_URL": SERVER,
+                       "LKK_FRONTEND_URL": "https://LKK-Pages.Example:443"})
+    assert s.frontend_origin == PAGES and s.page_origins == (SERVER, PAGES)
+
+
 def test_two_sites(tmp_path):
     s = load_settings({"LKK_DATA_DIR": str(tmp_path), **SPLIT})
     assert s.split_site and s.pages_url == PAGES and s.page_origins == (SERVER, PAGES)
@@ -42,6 +48,7 @@ def test_two_sites(tmp_path):
     ("https://lkk-pages.example/lkk", SERVER),  # an origin only
     ("lkk-pages.example", SERVER),
     ("https://lkk-pages.example:port", SERVER),
+    ("https://user@lkk-pages.example", SERVER),
 ])
 def test_bad_frontend_urls_are_refused(tmp_path, frontend, public):
     with pytest.raises(SettingsError, match="LKK_FRONTEND_URL"):

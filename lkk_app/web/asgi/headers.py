@@ -86,7 +86,7 @@ def content_security_policy(settings: Settings, script_hashes: Iterable[str] = (
         "default-src 'self'",
         "script-src " + " ".join(["'self'", *script_hashes]),
         "script-src-attr 'none'",
-        "style-src 'self' 'unsafe-inline'",
+        "style-src 'self' 'unsafe-inline'" + (" " + settings.frontend_origin if settings.split_site else ""),
         "img-src 'self' data:" + (" " + settings.public_origin if settings.split_site else ""),
         "font-src 'self' data:",
         # The split shape: the pages (on their own site) also fetch from the server.

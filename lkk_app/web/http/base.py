@@ -125,10 +125,16 @@ def html_page(title: str, main: str) -> str:
     return (
         "<!doctype html><html lang=ru><head><meta charset=utf-8>"
         "<meta name=viewport content='width=device-width, initial-scale=1'>"
-        f"<title>{html.escape(title)}</title><link rel=stylesheet href='{routes.versioned(routes.STYLESHEET)}'>"
+        f"<title>{html.escape(title)}</title><link rel=stylesheet href='{_stylesheet()}'>"
         f"<style>{get_settings().supplier_css}</style></head>"
         f"<body>{main}</body></html>"
     )
+
+
+def _stylesheet() -> str:
+    """The app's stylesheet; in the split shape from the pages' site (a server
+    run with ``--backend-only`` serves no built files)."""
+    return routes.page_address(routes.versioned(routes.STYLESHEET))
 
 
 def supplier_brand() -> str:

@@ -10,7 +10,6 @@ way a visitor of a public demo reads the confirmation letter.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import html
 import logging
 import re
@@ -24,7 +23,7 @@ from lkk_app.core.token_bucket import TokenBucket
 from lkk_app.i18n import t
 from lkk_app.mail import devmail
 from lkk_app.settings import get_settings, is_loopback_host
-from lkk_app.web.http.base import html_page
+from lkk_app.web.http.base import client_ip, html_page
 
 log = logging.getLogger("lkk.auth")
 
@@ -80,21 +79,28 @@ async def dev_mail(request: Request) -> Response:
     return HTMLResponse(page, headers={**_PRIVATE, "Referrer-Policy": "no-referrer"})
 
 
-# The demo mailbox reads the letter files at each request: 5 a second for the
-# whole process (20 saved up), at most DEMO_SCAN letters read each time.
-_DEMO_PACE = TokenBucket(rate=5, burst=20)
-DEMO_SCAN = 300
+# The demo mailbox reads letter files at each request: the headers of at most
+# DEMO_SCAN of the newest, the whole of at most DEMO_SHOWN letters to the address;
+# 2 requests a second per client address (5 saved up), 10 for the process (20).
+DEMO_SCAN = 1000
+DEMO_SHOWN = 20
 MAX_ADDRESS = 254
+_DEMO_PACE = TokenBucket(rate=10, burst=20)
+_DEMO_CLIENTS: dict[str, TokenBucket] = {}
+_DEMO_CLIENTS_MAX = 10_000
 
 
-def _addressed_to(letter: dict, address: str) -> bool:
-    return any(addr.lower() == address for _name, addr in email.utils.getaddresses([letter["to"]]))
+def _demo_allowed(ip: str, now: float) -> bool:
+    if len(_DEMO_CLIENTS) >= _DEMO_CLIENTS_MAX:
+        _DEMO_CLIENTS.clear()
+    client = _DEMO_CLIENTS.setdefault(ip, TokenBucket(rate=2, burst=5))
+    return client.take(now) and _DEMO_PACE.take(now)
 
 
 def _demo_page(address: str) -> str:
     settings = get_settings()
-    letters = ([_letter(m) for m in devmail.list_dev_mail(settings.mail_dir, limit=DEMO_SCAN)
-                if _addressed_to(m, address)] if address else [])
+    letters = [_letter(m) for m in devmail.mail_to(settings.mail_dir, address, scan=DEMO_SCAN,
+                                                     limit=DEMO_SHOWN)]
     title = html.escape(t("demo_mail.title"))
     field = html.escape(address, quote=True)
     form = (f"<form method=get action='{routes.DEMO_MAIL}' class=form>"
@@ -113,7 +119,7 @@ def _demo_page(address: str) -> str:
 async def demo_mail(request: Request) -> Response:
     if not get_settings().demo_mailbox:
         return PlainTextResponse("Not Found", status_code=404)
-    if not _DEMO_PACE.take(time.monotonic()):
+    if not _demo_allowed(client_ip(request), time.monotonic()):
         return PlainTextResponse(t("busy.retry"), status_code=503, headers={**_PRIVATE, "Retry-After": "2"})
     address = request.query_params.get("to", "").strip().lower()[:MAX_ADDRESS]
     page = await asyncio.to_thread(_demo_page, address)
