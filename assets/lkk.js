@@ -174,7 +174,57 @@
       if (next && (active === input || !active || active === document.body)) next.focus();
     });
   }
-  function enhance() { fillClocks(); countDown(); prefill(); }
+  // Inline confirmations («Выйти на всех устройствах», «Отвязать договор»): the
+  // box data-confirm="<id>" shown in place of the button data-confirm-opener="<id>".
+  // When it opens, the focus goes to its «Отмена» (data-confirm-cancel) and
+  // Escape presses that; when it closes, the focus goes back to the opener —
+  // or, when that is gone too (the thing was done), to the element named by
+  // data-confirm-return.  Likewise a button data-focus-return="<id>" that goes
+  // away while it has the focus (a row's «Завершить») hands it to that element.
+  var openConfirms = {};
+  var lastFocused = null;
+  document.addEventListener("focusin", function (ev) { lastFocused = ev.target; }, true);
+  function focusLost() {
+    var active = document.activeElement;
+    return !active || active === document.body || !active.isConnected;
+  }
+  function focusOn(el) {
+    if (!el) return false;
+    if (!el.matches("a[href], button, input, select, textarea, [tabindex]")) el.setAttribute("tabindex", "-1");
+    el.focus();
+    return document.activeElement === el;
+  }
+  function confirmations() {
+    var open = {};
+    document.querySelectorAll("[data-confirm]").forEach(function (box) {
+      var name = box.getAttribute("data-confirm");
+      open[name] = box.getAttribute("data-confirm-return") || "";
+      if (!Object.prototype.hasOwnProperty.call(openConfirms, name)) {
+        var cancel = box.querySelector("[data-confirm-cancel]");
+        if (cancel) cancel.focus();
+      }
+    });
+    Object.keys(openConfirms).forEach(function (name) {
+      if (Object.prototype.hasOwnProperty.call(open, name) || !focusLost()) return;
+      var opener = document.querySelector('[data-confirm-opener="' + name + '"]');
+      if (!(opener && !opener.disabled && focusOn(opener))) focusOn(document.getElementById(openConfirms[name]));
+    });
+    openConfirms = open;
+    if (lastFocused && !lastFocused.isConnected) {
+      var target = lastFocused.getAttribute("data-focus-return");
+      lastFocused = null;
+      if (target && focusLost()) focusOn(document.getElementById(target));
+    }
+  }
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Escape" || ev.defaultPrevented) return;
+    var box = ev.target && ev.target.closest ? ev.target.closest("[data-confirm]") : null;
+    var cancel = box ? box.querySelector("[data-confirm-cancel]") : null;
+    if (!cancel || cancel.disabled || box.querySelector('[aria-busy="true"]')) return;
+    ev.preventDefault();
+    cancel.click();
+  });
+  function enhance() { fillClocks(); countDown(); prefill(); confirmations(); }
   new MutationObserver(enhance).observe(document.documentElement,
     { childList: true, subtree: true, attributes: true, attributeFilter: ["data-prefill", "data-lkk-until", "data-lkk-countdown"] });
   document.addEventListener("DOMContentLoaded", enhance);

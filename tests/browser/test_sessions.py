@@ -90,8 +90,11 @@ def test_end_another_session(browser, app_server, page, make_user, db_env):
     html = page.content()
     shot(page, "profile-sessions")
 
-    theirs.get_by_role("button", name="Завершить: Safari, iPhone, 127.0.0.1").click()
+    # From the keyboard; the row goes away with its button, the focus goes to what was done.
+    theirs.get_by_role("button", name="Завершить: Safari, iPhone, 127.0.0.1").focus()
+    page.keyboard.press("Enter")
     expect(page.get_by_test_id("sessions-message")).to_have_text("Сеанс завершён.")
+    expect(page.get_by_test_id("sessions-message")).to_be_focused()
     expect(rows).to_have_count(1)
     expect(page.get_by_role("button", name="Выйти на всех устройствах")).to_have_count(0)
     expect(page.locator("#sessions")).to_contain_text("Других активных сеансов нет")
@@ -141,18 +144,39 @@ def test_log_out_on_all_other_devices(browser, app_server, page, make_user):
     expect(_sessions(page)).to_have_count(3)
     expect(_sessions(page).filter(has_text="Firefox, Windows")).to_have_count(1)
 
-    page.get_by_role("button", name="Выйти на всех устройствах").click()
+    # The keyboard alone.  The question takes the focus (on «Отмена»), Escape
+    # cancels, and the focus is back on the button that asked.
+    opener = page.get_by_role("button", name="Выйти на всех устройствах")
+    cancel = page.get_by_role("button", name="Отмена")
+    opener.focus()
+    page.keyboard.press("Enter")
     question = page.locator("#end-all-question")
     expect(question).to_contain_text("Этот сеанс останется открытым")
+    expect(cancel).to_be_focused()
     shot(page, "profile-sessions-confirm")
-    page.get_by_role("button", name="Отмена").click()
+    page.set_viewport_size({"width": 375, "height": 800})
+    shot(page, "profile-sessions-confirm-phone")
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.keyboard.press("Escape")
     expect(question).to_have_count(0)
+    expect(opener).to_be_focused()
     expect(_sessions(page)).to_have_count(3)
+    # «Отмена» itself does the same.
+    page.keyboard.press("Enter")
+    expect(cancel).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(question).to_have_count(0)
+    expect(opener).to_be_focused()
 
-    page.get_by_role("button", name="Выйти на всех устройствах").click()
-    page.get_by_role("button", name="Завершить остальные сеансы").click()
+    page.keyboard.press("Enter")
+    expect(cancel).to_be_focused()
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_role("button", name="Завершить остальные сеансы")).to_be_focused()
+    page.keyboard.press("Enter")
     expect(page.get_by_test_id("sessions-message")).to_have_text(
         "Завершено сеансов: 2. Этот сеанс остался открытым.")
+    # The button that asked is gone (no other sessions): the focus is on what was done.
+    expect(page.get_by_test_id("sessions-message")).to_be_focused()
     expect(_sessions(page)).to_have_count(1)
     expect(_sessions(page)).to_contain_text("Этот сеанс")
 
