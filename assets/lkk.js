@@ -136,19 +136,116 @@
       el.setAttribute("data-filled", String(until));
     });
   }
+  // «Повторите попытку через N с»: the line .wait-tick counts the seconds left
+  // (data-lkk-countdown, from the server, so the browser's clock does not
+  // matter) down in the words of data-template, data-min-sec and data-sec; the
+  // server's own words stay for screen readers, which hear no ticking.  At zero
+  // it says data-done, for them too (once, in the line .wait-said).
+  function waitWords(tick, left) {
+    var minutes = Math.floor(left / 60), seconds = left % 60;
+    var wait = minutes
+      ? (tick.getAttribute("data-min-sec") || "").replace("{minutes}", minutes).replace("{seconds}", seconds)
+      : (tick.getAttribute("data-sec") || "").replace("{seconds}", seconds);
+    return (tick.getAttribute("data-template") || "").replace("{wait}", wait);
+  }
+  var ticking = null;
+  function countDown() {
+    var now = Date.now(), running = false;
+    document.querySelectorAll(".wait-tick[data-lkk-countdown]").forEach(function (tick) {
+      var given = tick.getAttribute("data-lkk-countdown");
+      if (tick.getAttribute("data-from") !== given) {
+        tick.setAttribute("data-from", given);
+        tick.setAttribute("data-start", String(now));
+      }
+      var line = tick.parentNode, text = line.querySelector(".wait-text");
+      var left = Number(given) - Math.floor((now - Number(tick.getAttribute("data-start"))) / 1000);
+      if (!(Number(given) > 0)) return;
+      if (text) text.setAttribute("data-ticking", "1");
+      if (left > 0) {
+        running = true;
+        var words = waitWords(tick, left);
+        if (tick.textContent !== words) tick.textContent = words;
+        return;
+      }
+      if (tick.getAttribute("data-over") === "1") return;
+      tick.setAttribute("data-over", "1");
+      tick.textContent = tick.getAttribute("data-done") || "";
+      line.querySelectorAll(".wait-text, .wait-clock").forEach(function (el) { el.hidden = true; });
+      var said = line.querySelector(".wait-said");
+      if (said) said.textContent = tick.getAttribute("data-done") || "";
+    });
+    if (running && ticking === null) ticking = setInterval(countDown, 250);
+    if (!running && ticking !== null) { clearInterval(ticking); ticking = null; }
+  }
   // A field with data-prefill gets that value once, if it is still empty (the
-  // login handed back after a failed attempt: the server says it, never the address).
+  // login handed back after a failed attempt: the server says it, never the address);
+  // then the field named by data-prefill-next takes the focus, if this one had it
+  // (or nothing had): after a refused password, the password is typed again.
   function prefill() {
     document.querySelectorAll("input[data-prefill]:not([data-prefilled])").forEach(function (input) {
       var value = input.getAttribute("data-prefill");
       if (!value) return;
       input.setAttribute("data-prefilled", "1");
-      if (input.value === "") input.value = value.slice(0, 64);
+      if (input.value !== "") return;
+      input.value = value.slice(0, 64);
+      var next = document.getElementById(input.getAttribute("data-prefill-next") || "");
+      var active = document.activeElement;
+      if (next && (active === input || !active || active === document.body)) next.focus();
     });
   }
-  function enhance() { fillClocks(); prefill(); }
+  // Inline confirmations («Выйти на всех устройствах», «Отвязать договор»): the
+  // box data-confirm="<id>" shown in place of the button data-confirm-opener="<id>".
+  // When it opens, the focus goes to its «Отмена» (data-confirm-cancel) and
+  // Escape presses that; when it closes, the focus goes back to the opener —
+  // or, when that is gone too (the thing was done), to the element named by
+  // data-confirm-return.  Likewise a button data-focus-return="<id>" that goes
+  // away while it has the focus (a row's «Завершить») hands it to that element.
+  var openConfirms = {};
+  var lastFocused = null;
+  document.addEventListener("focusin", function (ev) { lastFocused = ev.target; }, true);
+  function focusLost() {
+    var active = document.activeElement;
+    return !active || active === document.body || !active.isConnected;
+  }
+  function focusOn(el) {
+    if (!el) return false;
+    if (!el.matches("a[href], button, input, select, textarea, [tabindex]")) el.setAttribute("tabindex", "-1");
+    el.focus();
+    return document.activeElement === el;
+  }
+  function confirmations() {
+    var open = {};
+    document.querySelectorAll("[data-confirm]").forEach(function (box) {
+      var name = box.getAttribute("data-confirm");
+      open[name] = box.getAttribute("data-confirm-return") || "";
+      if (!Object.prototype.hasOwnProperty.call(openConfirms, name)) {
+        var cancel = box.querySelector("[data-confirm-cancel]");
+        if (cancel) cancel.focus();
+      }
+    });
+    Object.keys(openConfirms).forEach(function (name) {
+      if (Object.prototype.hasOwnProperty.call(open, name) || !focusLost()) return;
+      var opener = document.querySelector('[data-confirm-opener="' + name + '"]');
+      if (!(opener && !opener.disabled && focusOn(opener))) focusOn(document.getElementById(openConfirms[name]));
+    });
+    openConfirms = open;
+    if (lastFocused && !lastFocused.isConnected) {
+      var target = lastFocused.getAttribute("data-focus-return");
+      lastFocused = null;
+      if (target && focusLost()) focusOn(document.getElementById(target));
+    }
+  }
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Escape" || ev.defaultPrevented) return;
+    var box = ev.target && ev.target.closest ? ev.target.closest("[data-confirm]") : null;
+    var cancel = box ? box.querySelector("[data-confirm-cancel]") : null;
+    if (!cancel || cancel.disabled || box.querySelector('[aria-busy="true"]')) return;
+    ev.preventDefault();
+    cancel.click();
+  });
+  function enhance() { fillClocks(); countDown(); prefill(); confirmations(); }
   new MutationObserver(enhance).observe(document.documentElement,
-    { childList: true, subtree: true, attributes: true, attributeFilter: ["data-prefill", "data-lkk-until"] });
+    { childList: true, subtree: true, attributes: true, attributeFilter: ["data-prefill", "data-lkk-until", "data-lkk-countdown"] });
   document.addEventListener("DOMContentLoaded", enhance);
 
   // «Копировать»: a button with data-copy="<id>" puts that element's text on the

@@ -132,9 +132,11 @@ def login_url(**params: str) -> str:
     return with_query(LOGIN, **params)
 
 
-def login_then(target: str) -> str:
-    """The login window that returns to ``target`` (a path with its query) afterwards."""
-    return f"{LOGIN}?next={quote(target, safe='/')}"
+def login_then(target: str, *, ended: bool = False) -> str:
+    """The login window that returns to ``target`` (a path with its query)
+    afterwards; ``ended``: it says «Сеанс завершён» (the session this browser
+    had has ended: logged out elsewhere, ended from another device, expired)."""
+    return f"{LOGIN}?next={quote(target, safe='/')}" + ("&expired=1" if ended else "")
 
 
 def confirm_link(token: str) -> str:

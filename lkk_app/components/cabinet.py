@@ -31,7 +31,8 @@ def contract_switcher(choices: rx.Var, value: rx.Var, on_change) -> rx.Component
 
 def cabinet_frame(active: str, loaded: rx.Var, *content: rx.Component,
                   switcher: rx.Component | None = None) -> rx.Component:
-    """The frame of a cabinet page; ``active`` is its path (``routes.TABS``);
+    """The frame of a cabinet page; ``active`` is its path (``routes.TABS``, or
+    ``routes.SUPPORT``);
     ``switcher``: the contract switcher of a tab that shows one contract."""
     return rx.el.div(
         rx.el.header(
@@ -41,8 +42,11 @@ def cabinet_frame(active: str, loaded: rx.Var, *content: rx.Component,
                     rx.el.a(
                         rx.icon("headset", size=16, aria_hidden="true"),
                         rx.el.span(t("support.link")),
-                        href=routes.SUPPORT,
+                        # «Служба поддержки» links back to the tab it was opened from.
+                        href=routes.SUPPORT if active == routes.SUPPORT else routes.with_query(
+                            routes.SUPPORT, back=active),
                         class_name="icon-link",
+                        aria_current="page" if active == routes.SUPPORT else None,
                     ),
                     help_link(routes.USER_GUIDE, t("cabinet.help"), t("guide.user_file")),
                     logout_form(t("cabinet.logout")),

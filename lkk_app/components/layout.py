@@ -103,21 +103,34 @@ def danger_button(label: str, busy_label: str, busy_flag: rx.Var, **props) -> rx
 
 
 def confirm_box(question_id: str, question: tuple, *notes: rx.Component, yes: str, busy_label: str,
-                busy_flag: rx.Var, on_yes: Any, cancel: str, on_cancel: Any) -> rx.Component:
+                busy_flag: rx.Var, on_yes: Any, cancel: str, on_cancel: Any, done_focus: str) -> rx.Component:
     """«Are you sure?»: the ``question`` (its paragraph's id ``question_id``), ``notes``,
-    a red «yes» busy while ``busy_flag`` is set, and «cancel»."""
+    a red «yes» busy while ``busy_flag`` is set, and «cancel».
+
+    Shown in place of the button that asks (:func:`confirm_opener` with the same
+    ``question_id``); /lkk.js puts the focus on «cancel» when it opens, makes
+    Escape cancel, and gives the focus back to that button when it closes — or,
+    when the button is gone too (the thing was done), to the element
+    ``done_focus`` (an id: the line that says what was done)."""
     return rx.el.div(
         rx.el.p(*question, id=question_id),
         *notes,
         rx.el.div(
             danger_button(yes, busy_label, busy_flag, on_click=on_yes, aria_describedby=question_id),
-            plain_button(cancel, on_click=on_cancel),
+            plain_button(cancel, on_click=on_cancel, data_confirm_cancel="1"),
             class_name="button-row",
         ),
         class_name="confirm-box",
         role="group",
         aria_labelledby=question_id,
+        data_confirm=question_id,
+        data_confirm_return=done_focus,
     )
+
+
+def confirm_opener(question_id: str, *children, **props) -> rx.Component:
+    """The button that opens the :func:`confirm_box` of ``question_id``."""
+    return plain_button(*children, data_confirm_opener=question_id, **props)
 
 
 def plain_button(*children, **props) -> rx.Component:
@@ -214,10 +227,10 @@ def icon_link(label: str, href: str, icon: str, *, server_route: bool = False) -
     )
 
 
-def status_line(message: rx.Var, test_id: str, kind: str = "saved") -> rx.Component:
+def status_line(message: rx.Var, test_id: str, kind: str = "saved", **props) -> rx.Component:
     """A live region for ``message``; styled (a box, a colour) only when there is a message."""
     return rx.el.p(message, class_name=rx.cond(message != "", kind, ""), role="status", aria_live="polite",
-                   data_testid=test_id)
+                   data_testid=test_id, **props)
 
 
 def as_of_line(as_of: rx.Var) -> rx.Component:

@@ -11,4 +11,5 @@ RU: dict[str, str] = {
     "support.address": "Адрес",
     "support.email": "Электронная почта",
     "support.back_login": "Вернуться ко входу",
+    "support.back_cabinet": "Вернуться в личный кабинет",
 }

@@ -38,6 +38,22 @@ def _code_block() -> rx.Component:
     )
 
 
+def _wait_line() -> rx.Component:
+    """«Повторите попытку через N с (после 14:05:33)»: /lkk.js counts the seconds
+    down in a line of its own (hidden from screen readers, which hear the
+    server's words once) and, at zero, says that one may try again."""
+    return rx.el.p(
+        rx.el.span(LoginState.wait_message, class_name="wait-text"),
+        rx.el.span(class_name="wait-tick", aria_hidden="true", data_lkk_countdown=LoginState.wait_left,
+                   data_template=t("login.throttled_in"), data_min_sec=t("login.wait_min_sec"),
+                   data_sec=t("login.wait_sec"), data_done=t("login.wait_over")),
+        rx.el.span(class_name="wait-clock", data_lkk_until=LoginState.wait_until,
+                   data_prefix=t("login.throttled_clock")),
+        rx.el.span(class_name="sr-only wait-said"),
+        class_name="form-error login-wait", id="login-wait",
+    )
+
+
 def _demo_access() -> rx.Component:
     """«Демо-доступ» (LKK_DEMO=1): the ready account, and what a visitor can try."""
     return rx.cond(
@@ -71,11 +87,7 @@ def login_page() -> rx.Component:
         rx.cond(LoginState.notice != "", rx.el.p(LoginState.notice, class_name="notice", role="status")),
         rx.el.div(
             rx.cond(LoginState.error != "", rx.el.p(LoginState.error, class_name="form-error")),
-            rx.cond(LoginState.wait_message != "",
-                    rx.el.p(LoginState.wait_message,
-                            rx.el.span(class_name="wait-clock", data_lkk_until=LoginState.wait_until,
-                                       data_prefix=t("login.throttled_clock")),
-                            class_name="form-error login-wait", id="login-wait")),
+            rx.cond(LoginState.wait_message != "", _wait_line()),
             id="login-form-error",
             role="alert",
             aria_live="assertive",
@@ -90,6 +102,8 @@ def login_page() -> rx.Component:
                 # cookie, via the state) back into the field, never remounting
                 # what the user types.
                 data_prefill=LoginState.login_prefill,
+                # … and then the password field takes the focus.
+                data_prefill_next="password",
             ),
             text_field(
                 "password", t("login.password"), "lock", input_type="password",

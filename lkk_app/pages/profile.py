@@ -8,11 +8,11 @@ from lkk_app.components.fields import new_password_fields, text_field
 from lkk_app.components.layout import (
     cell,
     confirm_box,
+    confirm_opener,
     data_table,
     event_form,
     fact,
     panel,
-    plain_button,
     submit_button,
 )
 from lkk_app.i18n import t
@@ -134,6 +134,8 @@ def _session_row(item: SessionItem) -> rx.Component:
                     on_click=SessionsPanel.end_session(item.id),
                     disabled=SessionsPanel.sessions_busy,
                     aria_label=t("sessions.end") + ": " + item.device + ", " + item.ip,
+                    # The row goes away with the button: /lkk.js moves the focus to what was done.
+                    data_focus_return="sessions-message",
                 ),
             ),
             class_name="cell-action",
@@ -152,7 +154,7 @@ def _sessions_panel() -> rx.Component:
                     rx.el.span(t("sessions.actions"), class_name="sr-only")],
                    ProfileState.sessions, _session_row, "sessions"),
         rx.el.p(SessionsPanel.sessions_message, class_name="saved", role="status",
-                aria_live="polite", data_testid="sessions-message"),
+                aria_live="polite", data_testid="sessions-message", id="sessions-message", tab_index=-1),
         rx.cond(
             ProfileState.other_sessions > 0,
             rx.cond(
@@ -160,9 +162,11 @@ def _sessions_panel() -> rx.Component:
                 confirm_box("end-all-question", (t("sessions.confirm_all"),),
                             yes=t("sessions.confirm_yes"), busy_label=t("sessions.ending"),
                             busy_flag=SessionsPanel.sessions_busy, on_yes=SessionsPanel.end_all_other,
-                            cancel=t("sessions.cancel"), on_cancel=SessionsPanel.cancel_end_all),
-                plain_button(rx.icon("log-out", size=18, aria_hidden="true"), rx.el.span(t("sessions.end_all")),
-                             on_click=SessionsPanel.ask_end_all, disabled=SessionsPanel.sessions_busy),
+                            cancel=t("sessions.cancel"), on_cancel=SessionsPanel.cancel_end_all,
+                            done_focus="sessions-message"),
+                confirm_opener("end-all-question", rx.icon("log-out", size=18, aria_hidden="true"),
+                               rx.el.span(t("sessions.end_all")),
+                               on_click=SessionsPanel.ask_end_all, disabled=SessionsPanel.sessions_busy),
             ),
             rx.el.p(t("sessions.only_this"), class_name="panel-note"),
         ),

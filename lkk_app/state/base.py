@@ -108,12 +108,14 @@ class AuthState(rx.State):
 
     def _to_login(self, gone: SignedOut | None = None) -> EventSpec:
         """Away from a page the session may not use: a restricted session to
-        «Смена пароля», anyone else to the login window (and back here after)."""
+        «Смена пароля», anyone else to the login window (and back here after),
+        which says «Сеанс завершён» when this tab had a session that has ended."""
         if gone is not None and gone.restricted:
             return rx.redirect(routes.CHANGE_PASSWORD)
         path = self.router.url.path or routes.CABINET_HOME
         query = self.router.url.query
-        return rx.redirect(routes.login_then(path + (f"?{query}" if query else "")))
+        return rx.redirect(routes.login_then(path + (f"?{query}" if query else ""),
+                                             ended=bool(self._session_token())))
 
     def _clear(self) -> None:
         """Forget what the page loaded (overridden by the pages' states)."""

@@ -18,7 +18,9 @@ import traceback
 import reflex as rx
 from reflex.event import EventSpec
 
+from lkk_app import routes
 from lkk_app.i18n import t
+from lkk_app.state.base import SignedOut
 
 log = logging.getLogger("lkk.errors")
 
@@ -84,7 +86,12 @@ def describe(exception: BaseException) -> str:
 
 
 def handle_backend_error(exception: Exception) -> EventSpec:
-    """``rx.App(backend_exception_handler=...)``: log one line, show the banner."""
+    """``rx.App(backend_exception_handler=...)``: log one line, show the banner —
+    or, for a handler that let :class:`SignedOut` through, the login window
+    that says the session has ended (as :meth:`AuthState._to_login` does)."""
+    if isinstance(exception, SignedOut):
+        return rx.redirect(routes.CHANGE_PASSWORD if exception.restricted
+                           else routes.login_url(expired="1"))
     log.error("event handler failed: %s", describe(exception))
     return ErrorBanner.show()  # type: ignore[operator]  # rx.event handlers are typed as the decorator
 

@@ -62,6 +62,7 @@ class LoginState(AuthState):
     # computed here, then as the browser's local clock time.
     wait_message: str = ""
     wait_until: int = 0
+    wait_left: int = 0  # seconds, for the countdown of /lkk.js
     # LKK_DEMO=1: «Демо-доступ» with the demo account's login and password.
     demo_login: str = ""
     demo_password: str = ""
@@ -123,10 +124,10 @@ class LoginState(AuthState):
         retry_at = state.retry_at if state.failures or state.retry_at else _until_from_query(
             params.get("until", ""), now)
         if retry_at is None or retry_at <= now:
-            self.wait_message, self.wait_until = "", 0
+            self.wait_message, self.wait_until, self.wait_left = "", 0, 0
             return None
         self.wait_until = throttle.unix_seconds(retry_at)
-        remaining = self.wait_until - throttle.unix_seconds(now)
+        remaining = self.wait_left = self.wait_until - throttle.unix_seconds(now)
         # /lkk.js adds the end of the wait in the user's own clock time (the
         # server does not know the time zone) from ``wait_until``.
         self.wait_message = t("login.throttled_in", wait=_wait_text(remaining))

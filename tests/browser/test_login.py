@@ -152,6 +152,30 @@ def test_keyboard_only_login(page, make_user):
     expect(page.get_by_test_id("profile-login")).to_have_text(login)
 
 
+def test_a_refused_password_is_typed_again_from_the_keyboard(page, make_user):
+    """After a refusal the login comes back in its field and the focus waits in
+    the password field: the password alone is typed again."""
+    login, password, _ = make_user()
+    page.goto("/")
+    expect(page.get_by_label("Имя пользователя")).to_be_focused()
+    page.keyboard.type(login)
+    page.keyboard.press("Tab")
+    page.keyboard.type(password + "x")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(GENERIC)).to_be_visible()
+    expect(page.get_by_label("Имя пользователя")).to_have_value(login)
+    expect(page.get_by_label("Пароль")).to_be_focused()
+    page.keyboard.type(password)
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("profile-login")).to_have_text(login)
+
+
+def test_an_empty_login_window_keeps_the_focus_in_the_login_field(page, app_server):
+    page.goto("/?e=invalid")
+    expect(page.get_by_label("Имя пользователя")).to_have_value("")
+    expect(page.get_by_label("Имя пользователя")).to_be_focused()
+
+
 def test_button_shows_loading_while_the_check_runs(page, make_user):
     login, password, _ = make_user()
     # Record the button as it is right after the submit, while the server

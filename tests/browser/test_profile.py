@@ -102,10 +102,30 @@ def test_support_reachable_from_login_and_cabinet(page, make_user):
     expect(page.get_by_role("heading", name="Служба поддержки")).to_be_visible()
     expect(page.get_by_role("link", name="+7 800 100-20-30")).to_have_attribute("href", "tel:+7-800-100-20-30")
     expect(page.get_by_test_id("support-hours")).to_contain_text("8:30")
+    # Logged out: the login window's card, the way back to the login.
+    expect(page.get_by_role("link", name="Вернуться ко входу")).to_have_attribute("href", "/")
+    expect(page.get_by_role("navigation", name="Разделы личного кабинета")).to_have_count(0)
     shot(page, "support")
     _login(page, make_user)
+    page.get_by_role("link", name="Договоры").click()
+    expect(page.get_by_role("heading", name="Договоры", exact=True)).to_be_visible()
     page.get_by_role("link", name="Служба поддержки").click()
     expect(page.get_by_role("heading", name="Служба поддержки")).to_be_visible()
+    # Logged in: the cabinet's frame (header, tabs, «Выйти») and the way back to the tab.
+    expect(page.get_by_role("navigation", name="Разделы личного кабинета")).to_be_visible()
+    expect(page.get_by_role("button", name="Выйти")).to_be_visible()
+    expect(page.get_by_role("link", name="Вернуться ко входу")).to_have_count(0)
+    expect(page.get_by_role("link", name="+7 800 100-20-30")).to_be_visible()
+    back = page.get_by_role("link", name="Вернуться в личный кабинет")
+    expect(back).to_have_attribute("href", "/contracts")
+    shot(page, "support-cabinet")
+    page.set_viewport_size({"width": 375, "height": 800})
+    shot(page, "support-cabinet-phone")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    # The keyboard alone: to the link and Enter.
+    back.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Договоры", exact=True)).to_be_visible()
 
 
 def test_cabinet_help_downloads_the_full_guide(page, make_user):

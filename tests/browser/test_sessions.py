@@ -43,9 +43,14 @@ def _sessions(page):
     return page.locator("#sessions").get_by_test_id("session-row")
 
 
+ENDED = "Сеанс завершён. Войдите снова."
+
+
 def _on_login_window(page) -> None:
+    """The login window that says why: this browser's session has ended."""
     expect(page.get_by_role("heading", name="Вход в личный кабинет")).to_be_visible()
     expect(page.get_by_test_id("profile-login")).to_have_count(0)
+    expect(page.get_by_role("status").filter(has_text=ENDED)).to_be_visible()
 
 
 def _audit_rows(login: str, event: str):
@@ -85,16 +90,23 @@ def test_end_another_session(browser, app_server, page, make_user, db_env):
     html = page.content()
     shot(page, "profile-sessions")
 
-    theirs.get_by_role("button", name="Завершить: Safari, iPhone, 127.0.0.1").click()
+    # From the keyboard; the row goes away with its button, the focus goes to what was done.
+    theirs.get_by_role("button", name="Завершить: Safari, iPhone, 127.0.0.1").focus()
+    page.keyboard.press("Enter")
     expect(page.get_by_test_id("sessions-message")).to_have_text("Сеанс завершён.")
+    expect(page.get_by_test_id("sessions-message")).to_be_focused()
     expect(rows).to_have_count(1)
     expect(page.get_by_role("button", name="Выйти на всех устройствах")).to_have_count(0)
     expect(page.locator("#sessions")).to_contain_text("Других активных сеансов нет")
 
-    # The other browser is out at its next action.
-    other.reload()
+    # The other browser is out at its next action (here: another tab, no reload),
+    # is told why, and comes back to where it was going after logging in again.
+    other.get_by_role("link", name="Договоры").click()
     _on_login_window(other)
-    other_ctx.close()
+    expect(other).to_have_url(re.compile(r"/\?next=/contracts&expired=1$"))
+    shot(other, "session-ended")
+    other.set_viewport_size({"width": 375, "height": 800})
+    shot(other, "session-ended-phone")
     # This one stays.
     page.reload()
     expect(page.get_by_test_id("profile-login")).to_have_text(login)
@@ -117,6 +129,10 @@ def test_end_another_session(browser, app_server, page, make_user, db_env):
     cookies = [c["value"] for c in page.context.cookies()]
     for secret in hashes + cookies:
         assert secret not in html and secret not in page.content()
+    # The other browser logs in again and lands where it was going.
+    login_as(other, login, password)
+    expect(other).to_have_url(re.compile(r"/contracts/?$"))
+    other_ctx.close()
 
 
 def test_log_out_on_all_other_devices(browser, app_server, page, make_user):
@@ -128,18 +144,39 @@ def test_log_out_on_all_other_devices(browser, app_server, page, make_user):
     expect(_sessions(page)).to_have_count(3)
     expect(_sessions(page).filter(has_text="Firefox, Windows")).to_have_count(1)
 
-    page.get_by_role("button", name="Выйти на всех устройствах").click()
+    # The keyboard alone.  The question takes the focus (on «Отмена»), Escape
+    # cancels, and the focus is back on the button that asked.
+    opener = page.get_by_role("button", name="Выйти на всех устройствах")
+    cancel = page.get_by_role("button", name="Отмена")
+    opener.focus()
+    page.keyboard.press("Enter")
     question = page.locator("#end-all-question")
     expect(question).to_contain_text("Этот сеанс останется открытым")
+    expect(cancel).to_be_focused()
     shot(page, "profile-sessions-confirm")
-    page.get_by_role("button", name="Отмена").click()
+    page.set_viewport_size({"width": 375, "height": 800})
+    shot(page, "profile-sessions-confirm-phone")
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.keyboard.press("Escape")
     expect(question).to_have_count(0)
+    expect(opener).to_be_focused()
     expect(_sessions(page)).to_have_count(3)
+    # «Отмена» itself does the same.
+    page.keyboard.press("Enter")
+    expect(cancel).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(question).to_have_count(0)
+    expect(opener).to_be_focused()
 
-    page.get_by_role("button", name="Выйти на всех устройствах").click()
-    page.get_by_role("button", name="Завершить остальные сеансы").click()
+    page.keyboard.press("Enter")
+    expect(cancel).to_be_focused()
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_role("button", name="Завершить остальные сеансы")).to_be_focused()
+    page.keyboard.press("Enter")
     expect(page.get_by_test_id("sessions-message")).to_have_text(
         "Завершено сеансов: 2. Этот сеанс остался открытым.")
+    # The button that asked is gone (no other sessions): the focus is on what was done.
+    expect(page.get_by_test_id("sessions-message")).to_be_focused()
     expect(_sessions(page)).to_have_count(1)
     expect(_sessions(page)).to_contain_text("Этот сеанс")
 
@@ -199,3 +236,36 @@ def test_sessions_and_journal_on_a_phone_screen(browser, app_server, page, make_
     box = button.bounding_box()
     assert box and box["x"] >= 0 and box["x"] + box["width"] <= 375
     other_ctx.close()
+
+
+def test_a_tab_left_open_after_logging_out_in_another_says_the_session_ended(context, make_user):
+    login, password, _ = make_user()
+    first = context.new_page()
+    _open_profile(first, login, password)
+    second = context.new_page()
+    second.goto("/profile")
+    expect(second.get_by_test_id("profile-login")).to_have_text(login)
+    first.get_by_role("button", name="Выйти").click()
+    expect(first.get_by_role("status").filter(has_text="Вы вышли из личного кабинета.")).to_be_visible()
+    # The second tab's next event finds no session: the login window says it has ended.
+    second.locator("#notifications input[type=checkbox]").first.click()
+    _on_login_window(second)
+
+
+def test_an_expired_session_says_so_at_the_next_page_load(page, make_user):
+    login, password, _ = make_user()
+    _open_profile(page, login, password)
+    from sqlmodel import select
+
+    from lkk_app.core import clock
+    from lkk_app.db import session_scope
+    from lkk_app.models import User, UserSession
+
+    # Test-only: the session has been idle longer than allowed.
+    with session_scope() as s:
+        user = s.exec(select(User).where(User.login == login)).one()
+        for row in s.exec(select(UserSession).where(UserSession.user_id == user.id)).all():
+            row.last_seen_at = clock.utcnow() - timedelta(days=2)
+            s.add(row)
+    page.reload()
+    _on_login_window(page)

@@ -60,6 +60,50 @@ def _end_the_wait(login: str) -> None:
         assert result.rowcount == 1
 
 
+def _shorten_the_wait(login: str, seconds: int) -> None:
+    """Test-only: the server's wait ends in ``seconds``."""
+    from lkk_app.core import clock
+    from lkk_app.db import session_scope
+    from lkk_app.models import LoginThrottle
+
+    with session_scope() as s:
+        result = s.execute(sa.update(LoginThrottle.__table__)
+                           .where(LoginThrottle.__table__.c.key_hash.in_(_keys(login)))
+                           .values(throttled_until=clock.utcnow() + timedelta(seconds=seconds)))
+        assert result.rowcount == 1
+
+
+def test_the_wait_counts_down_and_says_when_it_is_over(page, make_user, db_env):
+    login, password, _ = make_user()
+    page.goto("/")
+    for _ in range(5):
+        submit(page, login, "Неверный пароль 1")
+    expect(page.locator("#login-wait")).to_have_text(WAIT)
+    tick = page.locator("#login-wait .wait-tick")
+    expect(tick).to_have_text(re.compile(r"Повторите попытку через (2\d|30) с$"))
+    first = int(re.search(r"через (\d+) с", tick.inner_text()).group(1))
+    # Every second, in the browser, without a round trip.
+    expect(tick).to_have_text(re.compile(rf"через {first - 2} с$"), timeout=4_000)
+    # The server's words stay for screen readers; the ticking line is hidden from them.
+    expect(tick).to_have_attribute("aria-hidden", "true")
+    expect(page.locator("#login-wait .wait-text")).to_have_text(re.compile(r"Повторите попытку через"))
+    shot(page, "login-wait-ticking")
+
+    _shorten_the_wait(login, 3)
+    page.reload()
+    over = "Время ожидания истекло. Можно повторить попытку входа."
+    expect(tick).to_have_text(over, timeout=8_000)
+    expect(page.locator("#login-wait .wait-said")).to_have_text(over)
+    expect(page.locator("#login-wait .wait-clock")).to_be_hidden()
+    expect(page.locator("#login-wait .wait-text")).to_be_hidden()
+    shot(page, "login-wait-over")
+    page.set_viewport_size({"width": 375, "height": 800})
+    shot(page, "login-wait-over-phone")
+    # And indeed: the code and the right password open the cabinet.
+    submit(page, login, password, CAPTCHA_CODE)
+    expect(page.get_by_test_id("profile-login")).to_have_text(login)
+
+
 def test_five_wrong_passwords_bring_the_code_and_a_wait(page, make_user, db_env):
     login, password, _ = make_user()
     page.goto("/")

@@ -159,7 +159,10 @@ async def test_run_as_user_refuses_without_a_session_and_names_a_restricted_one(
     me = await state._run_as_user(lambda db, me: me, allow_restricted=True)
     assert me.must_change_password is True
     assert redirects([state._to_login(gone.value)]) == ["/change-password"]
-    assert redirects([state._to_login(SignedOut())]) == ["/?next=/profile"]
+    # A cookie that opens no session any more: the login window says it has ended;
+    # no cookie at all: it just asks to log in.
+    assert redirects([state._to_login(SignedOut())]) == ["/?next=/profile&expired=1"]
+    assert redirects([_state(ProfileState)._to_login(SignedOut())]) == ["/?next=/profile"]
     assert issubclass(ProfileState, AuthState)
 
 
@@ -214,7 +217,7 @@ async def test_a_form_submit_leaves_the_page_when_the_session_is_gone(app_db):
     with db_module.session_scope() as s:
         sessions.revoke_session(s, token)
     events = [e async for e in PhonePanel.save_phone.fn(state, {"phone": "8 912 765-43-21"})]
-    assert redirects(events) == ["/?next=/profile"]
+    assert redirects(events) == ["/?next=/profile&expired=1"]
     assert state.phone_busy is False and state.loaded is False and state.login == ""
     with db_module.session_scope() as s:
         assert s.exec(select(User.phone)).one() is None  # nothing was saved

@@ -72,10 +72,12 @@ async def test_someone_elses_or_an_unknown_document_is_not_found(world, who):
 
 async def test_without_a_session_the_file_is_not_given(world):
     _, _, invoice, _ = world
-    for http in (client(), client("forged-token-" + "x" * 30)):
+    for http, ended in ((client(), False), (client("forged-token-" + "x" * 30), True)):
         r = http.get(routes.document_file(invoice.key))
         assert r.status_code == 303 and r.headers["location"].startswith(routes.LOGIN)
         assert b"%PDF" not in r.content
+        # A cookie that opens no session any more: the login window says it has ended.
+        assert r.headers["location"].endswith("&expired=1") is ended
 
 
 async def test_several_documents_come_as_one_zip(world):

@@ -46,6 +46,16 @@ def test_one_log_line_without_sql_parameters_or_input(caplog):
     assert event.handler.fn is ErrorBanner.show.fn
 
 
+def test_a_handler_that_lets_signed_out_through_leads_to_the_login_window(caplog):
+    from lkk_app.state.base import SignedOut
+    from tests.statekit import redirects
+
+    caplog.set_level(logging.ERROR, logger="lkk.errors")
+    assert redirects([handle_backend_error(SignedOut())]) == ["/?expired=1"]
+    assert redirects([handle_backend_error(SignedOut(restricted=True))]) == ["/change-password"]
+    assert not [r for r in caplog.records if r.name == "lkk.errors"]  # not a failure
+
+
 def test_the_message_of_an_arbitrary_exception_is_not_logged():
     try:
         int(SECRET)

@@ -82,6 +82,7 @@ def test_addresses_with_parameters():
     assert routes.login_url(e="invalid", login="ivan", next="", cap="") == "/?e=invalid&login=ivan"
     assert routes.login_url() == "/"
     assert routes.login_then("/profile?tab=1") == "/?next=/profile%3Ftab%3D1"
+    assert routes.login_then("/profile", ended=True) == "/?next=/profile&expired=1"
     assert routes.confirm_link("abc") == "/confirm/abc"
     assert routes.confirm_failed("used") == "/confirm-failed?reason=used"
     assert routes.captcha_audio("Ab_-9") == "/captcha/audio/Ab_-9"

@@ -265,12 +265,12 @@ async def test_ended_session_is_refused_at_its_next_action(app_db):
                                  (SessionsPanel, SessionsPanel.end_all_other, ()),
                                  (SessionsPanel, SessionsPanel.end_session, (_row_id(mine),))):
         events = await _run(handler.fn(sibling(other_state, panel), *args))
-        assert _redirects(events) == ["/?next=/profile"], handler
+        assert _redirects(events) == ["/?next=/profile&expired=1"], handler
         assert other_state.sessions == [] and other_state.loaded is False
-    assert _redirects([await SessionsPanel.ask_end_all.fn(other_state)]) == ["/?next=/profile"]
+    assert _redirects([await SessionsPanel.ask_end_all.fn(other_state)]) == ["/?next=/profile&expired=1"]
     assert other_state.confirm_end_all is False
     assert _alive(mine)
-    assert _redirects([await ProfileState.on_load.fn(other_state)]) == ["/?next=/profile"]
+    assert _redirects([await ProfileState.on_load.fn(other_state)]) == ["/?next=/profile&expired=1"]
 
 
 @pytest.mark.asyncio
@@ -278,9 +278,9 @@ async def test_handlers_without_a_session_change_nothing(app_db):
     _, (token,) = _login("lebedev", CHROME_WIN)
     state = _state("forged-token-value-that-is-long-enough-000000")
     events = await _run(SessionsPanel.end_all_other.fn(state))
-    assert _redirects(events) == ["/?next=/profile"]
+    assert _redirects(events) == ["/?next=/profile&expired=1"]
     events = await _run(SessionsPanel.end_session.fn(state, _row_id(token)))
-    assert _redirects(events) == ["/?next=/profile"]
+    assert _redirects(events) == ["/?next=/profile&expired=1"]
     assert _alive(token)
 
 

@@ -58,7 +58,9 @@ async def _answer(request: Request, keys: list[str], *, one: bool, media_type: s
     except PoolBusy:
         return no_store(PlainTextResponse(t("documents.busy"), status_code=503, headers={"Retry-After": "5"}))
     if found is None:
-        return redirect(routes.login_then(routes.DOCUMENTS))
+        # A session cookie that no longer opens a session: it has ended.
+        ended = bool(request.cookies.get(get_settings().session_cookie_name, ""))
+        return redirect(routes.login_then(routes.DOCUMENTS, ended=ended))
     content, name = found
     return no_store(Response(content, media_type=media_type, headers={
         "Content-Disposition": content_disposition(name), "X-Content-Type-Options": "nosniff",
