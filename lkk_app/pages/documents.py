@@ -73,9 +73,12 @@ def _row(row: DocumentRow) -> rx.Component:
     return rx.el.tr(
         cell(t("documents.select"),
              rx.cond(row.href != "",
-                     rx.el.input(type="checkbox", checked=s.selected.contains(row.key),
-                                 on_change=DocumentsState.toggle(row.key), class_name="row-check",
-                                 aria_label=t("documents.select") + " " + row.kind + " " + row.number),
+                     # The label around the tick: a 44 px hit area on a phone (assets/lkk.css).
+                     rx.el.label(
+                         rx.el.input(type="checkbox", checked=s.selected.contains(row.key),
+                                     on_change=DocumentsState.toggle(row.key), class_name="row-check",
+                                     aria_label=t("documents.select") + " " + row.kind + " " + row.number),
+                         class_name="row-check-hit"),
                      rx.fragment()),
              class_name="cell-check"),
         cell(t("documents.col_kind"), rx.el.strong(row.kind), rx.el.span(row.note, class_name="cell-note")),

@@ -142,6 +142,16 @@ def _import_row(row: ImportRow) -> rx.Component:
     )
 
 
+def _named_file_input(upload: rx.Component, label: str) -> rx.Component:
+    """``rx.upload.root`` with its hidden ``<input type=file>`` named too: the
+    zone around it is the control people use, but the input stays in the
+    accessibility tree and a screen reader's list of fields would show it
+    without a name."""
+    zone = upload.children[0]
+    zone.children[0].custom_attrs["aria-label"] = label
+    return upload
+
+
 def _file_panel() -> rx.Component:
     """«Скачать шаблон», «Загрузить файл», and the report of the file uploaded."""
     return rx.el.section(
@@ -152,7 +162,7 @@ def _file_panel() -> rx.Component:
                          type="button", class_name="btn btn-plain btn-auto", on_click=ReadingsState.download_template),
             rx.cond(
                 ReadingsState.editable,
-                rx.upload.root(
+                _named_file_input(rx.upload.root(
                     rx.el.span(rx.icon("file-up", size=18, aria_hidden="true"), rx.el.span(t("excel.upload")),
                                class_name="btn btn-blue btn-auto", aria_busy=rx.cond(ReadingsState.import_busy,
                                                                                      "true", "false")),
@@ -166,7 +176,7 @@ def _file_panel() -> rx.Component:
                     on_drop_rejected=ReadingsState.upload_rejected,
                     class_name="upload-root",
                     aria_label=t("excel.upload_label"),
-                ),
+                ), t("excel.upload_label")),
                 rx.fragment(),
             ),
             class_name="button-row",
