@@ -84,6 +84,16 @@ def test_dev_mail_refuses_requests_not_from_this_computer(peer, headers):
     assert r.headers["cache-control"] == "no-store"
 
 
+@pytest.fixture
+def fresh_pace(monkeypatch):
+    """The demo mailbox's pace starts full for each test."""
+    from lkk_app.core.token_bucket import TokenBucket
+    from lkk_app.web.http import dev_mail
+
+    monkeypatch.setattr(dev_mail, "_DEMO_CLIENTS", {})
+    monkeypatch.setattr(dev_mail, "_DEMO_PACE", TokenBucket(rate=10, burst=20))
+
+
 def _demo_production(monkeypatch, tmp_path, smtp: str = "") -> None:
     monkeypatch.setenv("LKK_ENV", "production")
     monkeypatch.setenv("LKK_SECRET_KEY", "q7Vb2-Lx9_RwT4mZ8cKp1sN6hY3dJ0fG5aE")
@@ -94,7 +104,7 @@ def _demo_production(monkeypatch, tmp_path, smtp: str = "") -> None:
     monkeypatch.setenv("LKK_SMTP_HOST", smtp)
 
 
-def test_a_demo_without_smtp_shows_each_address_its_own_letters(db, monkeypatch, tmp_path):
+def test_a_demo_without_smtp_shows_each_address_its_own_letters(db, monkeypatch, tmp_path, fresh_pace):
     from lkk_app.jobs.worker import OutboxWorker
     from lkk_app.mail import outbox
 
@@ -130,3 +140,12 @@ def test_the_demo_mailbox_is_absent_with_an_smtp_server_or_without_demo(monkeypa
     monkeypatch.setenv("LKK_SMTP_HOST", "")
     with pytest.raises(SettingsError, match="LKK_SMTP_HOST is required"):
         reload_settings()
+
+
+def test_the_demo_mailbox_is_paced_per_client(monkeypatch, tmp_path, fresh_pace):
+    _demo_production(monkeypatch, tmp_path)
+    reload_settings()
+    eager = _client("203.0.113.7")
+    answers = [eager.get("/demo/mail", params={"to": "a@example.org"}).status_code for _ in range(8)]
+    assert answers[:5] == [200] * 5 and 503 in answers[5:]
+    assert _client("203.0.113.8").get("/demo/mail").status_code == 200  # another client is not held up
