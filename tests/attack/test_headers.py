@@ -154,7 +154,11 @@ def test_every_response_carries_the_security_headers(http, app_server, page_rout
         path = label.split()[1]
         cacheable = (path.startswith("/assets/") and r.status_code == 200) or (
             path.endswith(STATIC_SUFFIXES) and r.status_code == 200)
-        if not cacheable and h.get("cache-control") != "no-store":
+        if path == "/supplier-logo" and r.status_code == 200:
+            # The supplier's public logo (an SVG keeps the page headers): revalidated, never private.
+            if h.get("cache-control") != "no-cache":
+                problems.append(f"{label}: Cache-Control {h.get('cache-control')}")
+        elif not cacheable and h.get("cache-control") != "no-store":
             problems.append(f"{label} [{r.status_code}]: Cache-Control {h.get('cache-control')}")
         # One-time link pages never put their path (the token) into a Referer;
         # the confirmation page keeps the Origin of its own button's post.
