@@ -9,6 +9,7 @@ not import Reflex; the page registry imports the pages only when asked.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -87,12 +88,19 @@ VERSION_PARAM = "v"
 
 
 def versioned(path: str) -> str:
-    """``path`` (a file of ``assets/``) with ``?v=`` and 12 hex digits of its SHA-256."""
-    import hashlib
+    """``path`` (a file of ``assets/``) with ``?v=`` and 12 hex digits of its SHA-256
+    (hashed once per version of the file: plain pages ask for it at every request)."""
     from pathlib import Path
 
-    data = (Path(__file__).resolve().parents[1] / "assets" / path.lstrip("/")).read_bytes()
-    return f"{path}?{VERSION_PARAM}={hashlib.sha256(data).hexdigest()[:12]}"
+    file = Path(__file__).resolve().parents[1] / "assets" / path.lstrip("/")
+    return f"{path}?{VERSION_PARAM}={_content_version(file, file.stat().st_mtime_ns)}"
+
+
+@functools.lru_cache(maxsize=8)
+def _content_version(file: Any, mtime_ns: int) -> str:
+    import hashlib
+
+    return hashlib.sha256(file.read_bytes()).hexdigest()[:12]
 
 
 # --------------------------------------------------------------------------- the two sites

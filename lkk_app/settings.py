@@ -268,7 +268,7 @@ def _mail_settings(env: dict[str, str], *, production: bool, data_dir: Path,
     if host and not _HOST_RE.fullmatch(host):
         problems.add(f"LKK_SMTP_HOST must be a host name or IP address, got {host[:80]!r}")
     # A demo (LKK_DEMO=1) may run without one: its letters go to the demo mailbox.
-    demo = env.get("LKK_DEMO", "").strip().lower() in ("1", "true", "yes", "on")
+    demo = _demo_flag(env) is True
     if production and not host and not demo:
         problems.add(
             "LKK_SMTP_HOST is required when LKK_ENV=production "
@@ -488,6 +488,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         rate_exempt_ips=exempt_ips,
         time_zone=time_zone,
     )
+
+
+def _demo_flag(env: dict[str, str]) -> bool | None:
+    """LKK_DEMO as given: on, off, or ``None`` for a value that is neither."""
+    raw = env.get("LKK_DEMO", "").strip().lower()
+    return True if raw in ("1", "true", "yes") else False if raw in ("", "0", "false", "no") else None
 
 
 def _origin(url: str) -> str:
@@ -754,10 +760,10 @@ def _billing_settings(env: dict[str, str], *, production: bool, problems: _Probl
             problems.add("LKK_BILLING_TOKEN is required when LKK_BILLING_ADAPTER=http")
     if token and (len(token) > 4096 or not token.isascii() or any(ch.isspace() for ch in token)):
         problems.add("LKK_BILLING_TOKEN must be one word of printable ASCII characters")
-    demo = env.get("LKK_DEMO", "").strip().lower()
-    if demo not in ("", "0", "1", "true", "false", "yes", "no"):
-        problems.add(f"LKK_DEMO must be 1 or 0, got {demo[:20]!r}")
-    demo_on = demo in ("1", "true", "yes")
+    flag = _demo_flag(env)
+    if flag is None:
+        problems.add(f"LKK_DEMO must be 1 or 0, got {env.get('LKK_DEMO', '').strip()[:20]!r}")
+    demo_on = flag is True
     if demo_on and adapter != BILLING_DEMO:
         problems.add("LKK_DEMO=1 shows demo data: it needs LKK_BILLING_ADAPTER=demo")
     return {
