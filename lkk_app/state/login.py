@@ -4,6 +4,7 @@ after repeated failures, and the way back."""
 from __future__ import annotations
 
 import asyncio
+import math
 from datetime import UTC, datetime
 
 import reflex as rx
@@ -127,7 +128,10 @@ class LoginState(AuthState):
             self.wait_message, self.wait_until, self.wait_left = "", 0, 0
             return None
         self.wait_until = throttle.unix_seconds(retry_at)
-        remaining = self.wait_left = self.wait_until - throttle.unix_seconds(now)
+        # The seconds left, rounded up: the browser's countdown (/lkk.js) never
+        # says «можно повторить» before the server agrees (whole seconds of both
+        # ends rounded apart could make it up to a second early).
+        remaining = self.wait_left = math.ceil((retry_at - now).total_seconds())
         # /lkk.js adds the end of the wait in the user's own clock time (the
         # server does not know the time zone) from ``wait_until``.
         self.wait_message = t("login.throttled_in", wait=_wait_text(remaining))
