@@ -7,6 +7,7 @@ import os
 import reflex as rx
 
 from lkk_app.settings import settings_or_exit
+from lkk_app.web.asgi.server import gunicorn_args
 
 _settings = settings_or_exit()
 
@@ -24,6 +25,11 @@ os.environ.setdefault("REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE", str(64 * 1024))
 # (bench/load.py, bench/README.md); tests/cluster runs with it.
 if _settings.redis_url:
     os.environ.setdefault("REFLEX_OPLOCK_ENABLED", "true")
+
+# The production server: gunicorn with LKK_WORKERS uvicorn processes
+# (lkk_app/web/asgi/server.py says why not granian).
+os.environ.setdefault("REFLEX_USE_GRANIAN", "false")
+os.environ.setdefault("GUNICORN_CMD_ARGS", gunicorn_args(_settings.workers))
 
 # The split shape (LKK_FRONTEND_URL, README «Demo deployment»): the pages, built
 # by `reflex export`, talk to the server at LKK_PUBLIC_URL.

@@ -153,6 +153,8 @@ class Settings:
     # the server (``reflex export`` on a static host, ``reflex deploy``); "" = the
     # pages come from LKK_PUBLIC_URL (one site, the default).
     frontend_url: str = ""
+    # LKK_WORKERS: server processes on this host (several need REFLEX_REDIS_URL).
+    workers: int = 1
 
     @property
     def is_production(self) -> bool:
@@ -460,7 +462,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         "session_idle_minutes": _int(env, "LKK_SESSION_IDLE_MINUTES", 30, 1, 24 * 60, problems),
         "session_absolute_hours": _int(env, "LKK_SESSION_ABSOLUTE_HOURS", 12, 1, 24 * 30, problems),
         "trusted_proxy_hops": _int(env, "LKK_TRUSTED_PROXY_HOPS", 0, 0, 5, problems),
+        "workers": _int(env, "LKK_WORKERS", 1, 1, 64, problems),
     }
+    if numbers["workers"] > 1 and not env.get("REFLEX_REDIS_URL", "").strip():
+        problems.add("LKK_WORKERS above 1 needs REFLEX_REDIS_URL (the tabs' state is shared through Redis)")
     mail = _mail_settings(env, production=production, data_dir=data_dir, problems=problems)
     support = _support_settings(env, problems)
     billing = _billing_settings(env, production=production, problems=problems)

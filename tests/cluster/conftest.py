@@ -5,7 +5,7 @@
 * ``cluster_redis``: a Redis database of its own (``LKK_TEST_REDIS_URL``,
   default ``redis://127.0.0.1:6379/13``), emptied before and after;
 * ``app_server``: the production build served by two workers
-  (``GRANIAN_WORKERS=2``) with the Redis state manager, a real SMTP server
+  (``LKK_WORKERS=2``) with the Redis state manager, a real SMTP server
   (``mailbox``) and the demo billing.
 
 Both services run on every machine of this project's kind and in CI; when one
@@ -72,7 +72,7 @@ def cluster_redis() -> Iterator[str]:
 def app_server(tmp_path_factory, mailbox, cluster_db, cluster_redis) -> Iterator[AppServer]:
     data_dir = tmp_path_factory.mktemp("lkk-cluster")
     with running_app(data_dir, REFLEX_DB_URL=cluster_db, REFLEX_REDIS_URL=cluster_redis,
-                     GRANIAN_WORKERS="2", LKK_SMTP_HOST="127.0.0.1", LKK_SMTP_PORT=str(mailbox.port),
+                     LKK_WORKERS="2", LKK_SMTP_HOST="127.0.0.1", LKK_SMTP_PORT=str(mailbox.port),
                      LKK_SMTP_TLS="none", LKK_CAPTCHA_FIXED_CODE=CAPTCHA_CODE,
                      LKK_RATE_EXEMPT_IPS="127.0.0.1", LKK_READINGS_WINDOW="1-31") as server:
         yield server

@@ -1,5 +1,5 @@
 """Which server process holds a websocket: with the Redis state manager (the
-shape with several workers, ``GRANIAN_WORKERS``) each one accepted is logged
+shape with several workers, ``LKK_WORKERS``) each one accepted is logged
 with the worker's label (8 random hex digits made when the process starts
 serving — not its pid or host name).  A tab talks to one process for as long
 as its websocket lives; the log shows how tabs spread over the workers, and the
