@@ -12,11 +12,13 @@ from lkk_app.i18n import t
 from lkk_app.jobs.worker import background_lifespan
 from lkk_app.logs import setup_logging
 from lkk_app.state.errors import handle_backend_error
-from lkk_app.web.asgi import event_limits, security_middleware
+from lkk_app.web.asgi import event_limits, redis_version, security_middleware
 from lkk_app.web.http import build_http_app
 
 # One line per record, secrets masked in every record of the process (Reflex's too).
 setup_logging()
+# The Redis client's version asked once, not at every new connection (the module says why).
+redis_version.install()
 
 app = rx.App(
     stylesheets=[routes.STYLESHEET],
