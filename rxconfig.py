@@ -50,5 +50,8 @@ config = rx.Config(
     # Plain HTML elements and one stylesheet (assets/lkk.css): no component theme.
     plugins=[],
     disable_plugins=[rx.plugins.SitemapPlugin],
+    # The built pages, scripts and stylesheets are stored compressed: brotli for
+    # browsers that take it (every current one; ≈ 15 % smaller than gzip), gzip else.
+    frontend_compression_formats=["brotli", "gzip"],
     **_sites,
 )

@@ -24,6 +24,8 @@ app = rx.App(
     stylesheets=[routes.STYLESHEET],
     head_components=[
         rx.el.script(src=routes.versioned(routes.SCRIPT), defer=True),
+        # Named with its version: a repeat visit takes it from the cache, not asking.
+        rx.el.link(rel="icon", href=routes.versioned(routes.FAVICON)),
         rx.el.meta(name="viewport", content="width=device-width, initial-scale=1"),
         rx.el.style(supplier_colors()),
     ],

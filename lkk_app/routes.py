@@ -76,6 +76,7 @@ STYLESHEET = "/lkk.css"
 # The supplier's logo (LKK_SUPPLIER_LOGO), served by web/http/supplier.py.
 SUPPLIER_LOGO = "/supplier-logo"
 SCRIPT = "/lkk.js"
+FAVICON = "/favicon.ico"
 GUIDES_PREFIX = "/guides/"
 REGISTRATION_GUIDE = GUIDES_PREFIX + "registration-guide.pdf"
 USER_GUIDE = GUIDES_PREFIX + "user-guide.pdf"
@@ -94,6 +95,15 @@ def versioned(path: str) -> str:
 
     file = Path(__file__).resolve().parents[1] / "assets" / path.lstrip("/")
     return f"{path}?{VERSION_PARAM}={_content_version(file, file.stat().st_mtime_ns)}"
+
+
+def supplier_logo_address() -> str:
+    """The supplier's logo (``LKK_SUPPLIER_LOGO``) as a page names it, with its
+    version: cached for a year, a new logo gets a new address."""
+    from lkk_app.settings import get_settings
+
+    file = get_settings().supplier_logo
+    return server_address(SUPPLIER_LOGO) + f"?{VERSION_PARAM}={_content_version(file, file.stat().st_mtime_ns)}"
 
 
 @functools.lru_cache(maxsize=8)

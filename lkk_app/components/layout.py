@@ -38,7 +38,7 @@ def supplier_brand(*, compact: bool = False) -> rx.Component:
     """The supplier's logo and name (``LKK_SUPPLIER_LOGO``, ``LKK_SUPPLIER_NAME``);
     ``compact``: the cabinet header's size."""
     return rx.el.div(
-        rx.el.img(src=routes.server_address(routes.SUPPLIER_LOGO), alt="", class_name="supplier-logo",
+        rx.el.img(src=routes.supplier_logo_address(), alt="", class_name="supplier-logo",
                   width=40, height=40),
         rx.el.div(
             rx.el.span(get_settings().supplier_name, class_name="supplier-name", data_testid="supplier-name"),

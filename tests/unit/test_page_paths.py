@@ -56,6 +56,34 @@ def test_a_versioned_file_names_its_content():
     assert cache_control(routes.SCRIPT, 404, "text/plain", query) == b"no-store"
 
 
+def test_the_logo_and_the_icon_are_named_with_their_version(tmp_path, monkeypatch):
+    """A repeat visit takes them from the cache without asking; another logo, another address."""
+    import dataclasses
+    import hashlib
+    from pathlib import Path
+
+    from lkk_app import settings as settings_module
+    from lkk_app.web.asgi.headers import IMMUTABLE_CACHE, cache_control
+
+    logo = tmp_path / "logo.svg"
+    logo.write_bytes(b"<svg xmlns='http://www.w3.org/2000/svg'/>")
+    current = dataclasses.replace(settings_module.get_settings(), supplier_logo=logo)
+    monkeypatch.setattr(settings_module, "get_settings", lambda: current)
+    address = routes.supplier_logo_address()
+    assert address == "/supplier-logo?v=" + hashlib.sha256(logo.read_bytes()).hexdigest()[:12]
+    query = address.split("?", 1)[1].encode()
+    assert cache_control(routes.SUPPLIER_LOGO, 200, "image/svg+xml", query) == IMMUTABLE_CACHE
+    assert cache_control(routes.SUPPLIER_LOGO, 200, "image/svg+xml") == b"no-cache"
+    logo.write_bytes(b"<svg xmlns='http://www.w3.org/2000/svg' width='2'/>")
+    assert routes.supplier_logo_address() != address
+
+    icon = routes.versioned(routes.FAVICON)
+    data = (Path(__file__).resolve().parents[2] / "assets" / "favicon.ico").read_bytes()
+    assert icon == "/favicon.ico?v=" + hashlib.sha256(data).hexdigest()[:12]
+    assert cache_control(routes.FAVICON, 200, "image/vnd.microsoft.icon",
+                         icon.split("?", 1)[1].encode()) == IMMUTABLE_CACHE
+
+
 @pytest.mark.parametrize(("path", "query", "location"), [
     ("/login", b"", b"/"),
     ("/login/", b"next=%2Fprofile", b"/?next=%2Fprofile"),

@@ -171,8 +171,8 @@ def is_hashed_asset(path: str) -> bool:
 
 
 def is_versioned_file(path: str, query: bytes) -> bool:
-    """A file of ``assets/`` asked for with its version (``routes.versioned``)."""
-    return path in (routes.SCRIPT, routes.STYLESHEET) \
+    """A file asked for with its version (``routes.versioned``, ``routes.supplier_logo_address``)."""
+    return path in (routes.SCRIPT, routes.STYLESHEET, routes.FAVICON, routes.SUPPLIER_LOGO) \
         and query.startswith(routes.VERSION_PARAM.encode() + b"=")
 
 

@@ -126,6 +126,7 @@ def html_page(title: str, main: str) -> str:
         "<!doctype html><html lang=ru><head><meta charset=utf-8>"
         "<meta name=viewport content='width=device-width, initial-scale=1'>"
         f"<title>{html.escape(title)}</title><link rel=stylesheet href='{_stylesheet()}'>"
+        f"<link rel=icon href='{routes.page_address(routes.versioned(routes.FAVICON))}'>"
         f"<style>{get_settings().supplier_css}</style></head>"
         f"<body>{main}</body></html>"
     )
@@ -142,6 +143,6 @@ def supplier_brand() -> str:
     from lkk_app.i18n import t
 
     return ("<div class=supplier-brand>"
-            f"<img src='{routes.SUPPLIER_LOGO}' alt='' class=supplier-logo width=40 height=40>"
+            f"<img src='{html.escape(routes.supplier_logo_address())}' alt='' class=supplier-logo width=40 height=40>"
             f"<div class=supplier-text><span class=supplier-name>{html.escape(get_settings().supplier_name)}</span>"
             f"<span class=supplier-app>{html.escape(t('app.full_title'))}</span></div></div>")
