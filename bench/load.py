@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
+import gc
 import itertools
 import json
 import os
@@ -59,9 +60,9 @@ PER_TAB_RATE = 18.0
 COMPRESS = int(os.environ.get("LKK_BENCH_WS_COMPRESS", "15"))
 PASSWORD = "Скамейка в парке 12"
 SHAPES = {
-    "memory": {"GRANIAN_WORKERS": "1"},
-    "redis": {"GRANIAN_WORKERS": "1", "REFLEX_REDIS_URL": None},
-    "redis2": {"GRANIAN_WORKERS": "2", "REFLEX_REDIS_URL": None},
+    "memory": {"LKK_WORKERS": "1"},
+    "redis": {"LKK_WORKERS": "1", "REFLEX_REDIS_URL": None},
+    "redis2": {"LKK_WORKERS": "2", "REFLEX_REDIS_URL": None},
 }
 
 _addresses = itertools.count(1)
@@ -92,6 +93,65 @@ def rss_kib(server: AppServer) -> int:
             if line.startswith("VmRSS:"):
                 total += int(line.split()[1])
     return total
+
+
+CGROUP_CPU = Path("/sys/fs/cgroup/cpu")
+
+
+def server_workers(server: AppServer) -> list[int]:
+    """The pids of the server's worker processes (gunicorn's master's children)."""
+    members: dict[int, int] = {}
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = status.read_text().rsplit(")", 1)[1].split()
+            cmdline = (status.parent / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == server.pgid and b"gunicorn" in cmdline:
+            members[int(status.parent.name)] = int(fields[1])
+    return sorted(pid for pid, parent in members.items() if parent in members)
+
+
+def cap_workers(server: AppServer, cores: float) -> list[Path]:
+    """Give every worker a CPU group of its own limited to ``cores`` (cgroup v1
+    quota): each worker gets at most that much of the machine, and the load
+    generator the rest, whether one worker runs or two."""
+    groups = []
+    for pid in server_workers(server):
+        group = CGROUP_CPU / f"lkk-bench-{pid}"
+        group.mkdir(exist_ok=True)
+        (group / "cpu.cfs_period_us").write_text("100000")
+        (group / "cpu.cfs_quota_us").write_text(str(int(cores * 100000)))
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            (group / "tasks").write_text(task.name)
+        groups.append(group)
+    if not groups:
+        raise SystemExit("no worker processes found to cap")
+    return groups
+
+
+def pin(server: AppServer) -> None:
+    """Every thread of the server on the first core, this load generator on the
+    second: neither waits for the other's turn on a core (one worker only)."""
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(status.read_text().rsplit(")", 1)[1].split()[2]) != server.pgid:
+                continue
+            for task in (status.parent / "task").iterdir():
+                os.sched_setaffinity(int(task.name), {0})
+        except (OSError, IndexError, ValueError):
+            continue
+    os.sched_setaffinity(0, {1})
+
+
+def uncap(groups: list[Path]) -> None:
+    for group in groups:
+        for task in (group / "tasks").read_text().split():
+            try:
+                (CGROUP_CPU / "tasks").write_text(task)
+            except OSError:
+                pass
+        group.rmdir()
 
 
 def redis_cpu_and_memory(url: str | None) -> tuple[float, int]:
@@ -214,6 +274,17 @@ async def closed_loop(tabs: list[Tab], seconds: float) -> tuple[int, list[float]
     return len(latencies), latencies
 
 
+class measured:
+    """No collection of this process's garbage while the block runs."""
+
+    def __enter__(self) -> None:
+        gc.collect()
+        gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        gc.enable()
+
+
 async def open_loop(tabs: list[Tab], rate: float, seconds: float) -> tuple[int, list[float]]:
     """Events due every 1/rate seconds, round-robin over the tabs; latency from when due."""
     latencies: list[float] = []
@@ -326,7 +397,8 @@ async def websocket_load(server: AppServer, redis_url: str | None, clients: list
             if len(tabs) < n:
                 await open_tabs(session, server.url, n, tabs)
             c0, (r0, _) = server.cpu_seconds(), redis_cpu_and_memory(redis_url)
-            count, latencies = await closed_loop(tabs[:n], seconds)
+            with measured():
+                count, latencies = await closed_loop(tabs[:n], seconds)
             cpu, (r1, _) = server.cpu_seconds() - c0, redis_cpu_and_memory(redis_url)
             rate = count / seconds
             best = max(best, rate)
@@ -336,7 +408,8 @@ async def websocket_load(server: AppServer, redis_url: str | None, clients: list
                          + (f" (+ Redis {(r1 - r0) / count * 1000:.2f})" if redis_url else "")))
         n = min(200, len(tabs))
         rate = best / 2
-        count, latencies = await open_loop(tabs[:n], rate, seconds)
+        with measured():
+            count, latencies = await open_loop(tabs[:n], rate, seconds)
         rows.append((f"open loop, {n} tabs at {rate:.0f} events/s (half the max)",
                      f"p50 {pct(latencies, .5) * 1000:.1f} ms, p99 {pct(latencies, .99) * 1000:.1f} ms"))
         await asyncio.gather(*(t.close() for t in tabs))
@@ -351,10 +424,18 @@ def main() -> None:
     parser.add_argument("--idle", type=int, default=300)
     parser.add_argument("--idle-wait", type=float, default=12.0)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--pin", action="store_true",
+                        help="one worker on the first core, the load generator on the second")
+    parser.add_argument("--worker-cpu", type=float, default=0.0, metavar="CORES",
+                        help="limit every worker to this many cores (cgroup v1 quota; needs root)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="an extra setting of every server (to compare Reflex's options)")
     args = parser.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
+    # The generator's own collections (hundreds of tabs' objects) would stop
+    # every tab at once and count as the server's latency: none while measuring
+    # (measured(), below), the garbage collected between the measurements.
+    gc.freeze()
     os.environ.setdefault("LKK_TEST_WEB_WORKDIR", ".web-bench")
     with open("/proc/loadavg") as f:
         print(f"# {time.strftime('%d %b %Y %H:%M')}, load average before: {f.read().split()[0]}, "
@@ -381,10 +462,20 @@ def main() -> None:
                         users.create_user(s, login=f"bench{i}", email=f"bench{i}@example.com",
                                           password=PASSWORD, confirmed=True)
                 rows += logins_and_on_load(server, args.seconds)
-            load_rows, maxima[shape] = asyncio.run(
-                websocket_load(server, redis_url, clients, args.seconds, args.idle, args.idle_wait))
+            groups = cap_workers(server, args.worker_cpu) if args.worker_cpu else []
+            pinned = args.pin and env.get("LKK_WORKERS") == "1"
+            if pinned:
+                pin(server)
+            try:
+                load_rows, maxima[shape] = asyncio.run(
+                    websocket_load(server, redis_url, clients, args.seconds, args.idle, args.idle_wait))
+            finally:
+                uncap(groups)
+                os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
             rows += load_rows
-        print(f"\n## {shape}: {env}")
+        cap = (f", every worker ≤ {args.worker_cpu} core" if args.worker_cpu else "") \
+            + (", the server on core 0, the load on core 1" if pinned else "")
+        print(f"\n## {shape}: {env}{cap}")
         width = max(len(r[0]) for r in rows)
         for name, value in rows:
             print(f"{name:<{width}}  {value}")

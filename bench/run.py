@@ -30,11 +30,12 @@ def ms(values: list[float]) -> str:
     return f"median {statistics.median(values) * 1000:.0f} ms, p90 {p90 * 1000:.0f} ms (n={len(values)})"
 
 
-def page_weight(url: str) -> tuple[int, int, int, int, int, int]:
+def page_weight(url: str) -> tuple[int, int, int, int, int, int, int]:
     """The login page in Chromium, a first visit and a repeat one in the same
     browser: (requests, bytes over the network incl. headers, bytes decoded) of
     the first; (requests that went to the server, of them revalidations (304),
-    bytes over the network) of the repeat (DevTools' Network events)."""
+    bytes over the network — the websocket's handshake and frames included —, of
+    them the websocket's) of the repeat (DevTools' Network events)."""
     from playwright.sync_api import sync_playwright
 
     chromium = os.environ.get("LKK_CHROMIUM") or "/usr/bin/chromium"
@@ -57,6 +58,19 @@ def page_weight(url: str) -> tuple[int, int, int, int, int, int]:
             cached=True))
         cdp.on("Network.loadingFinished", lambda e: seen.setdefault(e["requestId"], {}).update(
             wire=e["encodedDataLength"]))
+        socket = {"bytes": 0}
+
+        def frame(e: dict, overhead: int) -> None:
+            # payload (text frames: one byte a character of ASCII JSON) + the frame's header
+            socket["bytes"] += len(e["response"]["payloadData"].encode()) + overhead
+
+        def handshake(e: dict, part: str) -> None:
+            socket["bytes"] += sum(len(k) + len(v) + 4 for k, v in e[part]["headers"].items()) + 20
+
+        cdp.on("Network.webSocketFrameSent", lambda e: frame(e, 6))  # the client masks its frames
+        cdp.on("Network.webSocketFrameReceived", lambda e: frame(e, 4))
+        cdp.on("Network.webSocketWillSendHandshakeRequest", lambda e: handshake(e, "request"))
+        cdp.on("Network.webSocketHandshakeResponseReceived", lambda e: handshake(e, "response"))
         responses = []
         page.on("requestfinished", lambda req: responses.append(req))
         page.goto(url + "/", wait_until="networkidle")
@@ -70,12 +84,15 @@ def page_weight(url: str) -> tuple[int, int, int, int, int, int]:
                 pass
         first = len(responses)
         seen.clear()
+        socket["bytes"] = 0
         page.goto(url + "/", wait_until="networkidle")  # the next visit: a link followed, not a reload
+        page.wait_for_timeout(500)  # the websocket's answers after the load
         network = [e for e in seen.values() if not e.get("cached") and "status" in e]
         revalidated = sum(1 for e in network if e["status"] == 304)
-        warm_bytes = sum(e.get("wire", 0) for e in network)
+        warm_bytes = sum(e.get("wire", 0) for e in network) + socket["bytes"]
+        warm_socket = socket["bytes"]
         browser.close()
-    return first, encoded, decoded, len(network), revalidated, warm_bytes
+    return first, encoded, decoded, len(network), revalidated, warm_bytes, warm_socket
 
 
 def redirects_after_login(url: str, login: str, password: str) -> int:
@@ -145,11 +162,11 @@ def main() -> None:
                                   password=password, confirmed=True)
         settings = get_settings()
         rows = [("server start incl. build (s)", f"{startup:.1f}")]
-        n, encoded, decoded, warm, revalidated, warm_bytes = page_weight(url)
+        n, encoded, decoded, warm, revalidated, warm_bytes, warm_socket = page_weight(url)
         rows.append(("login page: requests / transferred / decoded",
                      f"{n} / {encoded / 1024:.0f} KiB / {decoded / 1024:.0f} KiB"))
-        rows.append(("login page again: to the server / revalidated / transferred",
-                     f"{warm} / {revalidated} / {warm_bytes / 1024:.1f} KiB"))
+        rows.append(("login page again: to the server / revalidated / transferred (websocket)",
+                     f"{warm} / {revalidated} / {warm_bytes / 1024:.1f} KiB ({warm_socket / 1024:.1f} KiB)"))
         rows.append(("redirects from the login POST to the profile page",
                      str(redirects_after_login(url, "bench", password))))
         stored = passwords.hash_password(password, secret_key=settings.secret_key, cost=12)
