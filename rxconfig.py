@@ -7,7 +7,7 @@ import os
 import reflex as rx
 
 from lkk_app.settings import settings_or_exit
-from lkk_app.web.asgi.server import gunicorn_args
+from lkk_app.web.asgi import server_command
 
 _settings = settings_or_exit()
 
@@ -29,7 +29,10 @@ if _settings.redis_url:
 # The production server: gunicorn with LKK_WORKERS uvicorn processes
 # (lkk_app/web/asgi/server.py says why not granian).
 os.environ.setdefault("REFLEX_USE_GRANIAN", "false")
-os.environ.setdefault("GUNICORN_CMD_ARGS", gunicorn_args(_settings.workers))
+os.environ["GUNICORN_CMD_ARGS"] = server_command.gunicorn_args(
+    _settings.workers, os.environ.get("GUNICORN_CMD_ARGS", ""))
+if server_command.is_reflex_run():
+    server_command.forward_termination()
 
 # The split shape (LKK_FRONTEND_URL, README «Demo deployment»): the pages, built
 # by `reflex export`, talk to the server at LKK_PUBLIC_URL.

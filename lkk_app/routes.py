@@ -77,6 +77,8 @@ STYLESHEET = "/lkk.css"
 SUPPLIER_LOGO = "/supplier-logo"
 SCRIPT = "/lkk.js"
 FAVICON = "/favicon.ico"
+# Named with their version by the pages, then cached for a year (web/asgi/headers.py).
+VERSIONED_FILES = (SCRIPT, STYLESHEET, FAVICON, SUPPLIER_LOGO)
 GUIDES_PREFIX = "/guides/"
 REGISTRATION_GUIDE = GUIDES_PREFIX + "registration-guide.pdf"
 USER_GUIDE = GUIDES_PREFIX + "user-guide.pdf"
@@ -95,6 +97,20 @@ def versioned(path: str) -> str:
 
     file = Path(__file__).resolve().parents[1] / "assets" / path.lstrip("/")
     return f"{path}?{VERSION_PARAM}={_content_version(file, file.stat().st_mtime_ns)}"
+
+
+def current_version(path: str) -> str | None:
+    """The version of one of ``VERSIONED_FILES`` as it is now (None: no such file)."""
+    from pathlib import Path
+
+    from lkk_app.settings import get_settings
+
+    file = get_settings().supplier_logo if path == SUPPLIER_LOGO \
+        else Path(__file__).resolve().parents[1] / "assets" / path.lstrip("/")
+    try:
+        return _content_version(file, file.stat().st_mtime_ns)
+    except OSError:
+        return None
 
 
 def supplier_logo_address() -> str:

@@ -464,6 +464,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         "trusted_proxy_hops": _int(env, "LKK_TRUSTED_PROXY_HOPS", 0, 0, 5, problems),
         "workers": _int(env, "LKK_WORKERS", 1, 1, 64, problems),
     }
+    if env.get("GRANIAN_WORKERS", "").strip():
+        problems.add("GRANIAN_WORKERS is not read (the server is gunicorn with uvicorn workers): use LKK_WORKERS")
     if numbers["workers"] > 1 and not env.get("REFLEX_REDIS_URL", "").strip():
         problems.add("LKK_WORKERS above 1 needs REFLEX_REDIS_URL (the tabs' state is shared through Redis)")
     mail = _mail_settings(env, production=production, data_dir=data_dir, problems=problems)

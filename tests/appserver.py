@@ -112,9 +112,10 @@ def running_app(data_dir: Path, **extra_env: str) -> Iterator[AppServer]:
         wait_ready(f"http://localhost:{port}", proc, log_path, timeout=900)
         yield AppServer(f"http://localhost:{port}", port, env, data_dir, log_path, pgid=proc.pid)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):  # a test may have stopped it already
+            os.killpg(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=40)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
 

@@ -74,8 +74,12 @@ def test_the_logo_and_the_icon_are_named_with_their_version(tmp_path, monkeypatc
     query = address.split("?", 1)[1].encode()
     assert cache_control(routes.SUPPLIER_LOGO, 200, "image/svg+xml", query) == IMMUTABLE_CACHE
     assert cache_control(routes.SUPPLIER_LOGO, 200, "image/svg+xml") == b"no-cache"
+    for other in (b"v=", b"v=000000000000", b"v=" + query[2:] + b"x"):
+        assert cache_control(routes.SUPPLIER_LOGO, 200, "image/svg+xml", other) == b"no-cache"
     logo.write_bytes(b"<svg xmlns='http://www.w3.org/2000/svg' width='2'/>")
     assert routes.supplier_logo_address() != address
+    # The old address now names another version: not kept for a year.
+    assert cache_control(routes.SUPPLIER_LOGO, 200, "image/svg+xml", query) == b"no-cache"
 
     icon = routes.versioned(routes.FAVICON)
     data = (Path(__file__).resolve().parents[2] / "assets" / "favicon.ico").read_bytes()

@@ -8,9 +8,10 @@ raster images (never shown as a page of their own).
 The CSP allows inline scripts only by SHA-256 hash — the bootstrap scripts
 React Router writes into every prerendered page, read from the built pages at
 the first request — and no ``'unsafe-eval'``.  Content-hashed build files under
-``/assets/`` and ``/lkk.js``, ``/lkk.css`` asked for with their version
-(``routes.versioned``) are cached for a year, other static files revalidated,
-everything else ``no-store``.
+``/assets/``, and ``/lkk.js``, ``/lkk.css``, ``/favicon.ico``, ``/supplier-logo``
+asked for with their current version (``routes.versioned``,
+``routes.supplier_logo_address``) are cached for a year; any other version, other
+static files and the logo without one are revalidated, everything else ``no-store``.
 """
 
 from __future__ import annotations
@@ -87,7 +88,9 @@ def content_security_policy(settings: Settings, script_hashes: Iterable[str] = (
         "script-src " + " ".join(["'self'", *script_hashes]),
         "script-src-attr 'none'",
         "style-src 'self' 'unsafe-inline'" + (" " + settings.frontend_origin if settings.split_site else ""),
-        "img-src 'self' data:" + (" " + settings.public_origin if settings.split_site else ""),
+        # The split shape: the server's logo on the pages, the pages' icon on the server's own pages.
+        "img-src 'self' data:" + (f" {settings.public_origin} {settings.frontend_origin}"
+                                  if settings.split_site else ""),
         "font-src 'self' data:",
         # The split shape: the pages (on their own site) also fetch from the server.
         "connect-src 'self' " + (settings.public_origin + " " if settings.split_site else "")
@@ -171,9 +174,14 @@ def is_hashed_asset(path: str) -> bool:
 
 
 def is_versioned_file(path: str, query: bytes) -> bool:
-    """A file asked for with its version (``routes.versioned``, ``routes.supplier_logo_address``)."""
-    return path in (routes.SCRIPT, routes.STYLESHEET, routes.FAVICON, routes.SUPPLIER_LOGO) \
-        and query.startswith(routes.VERSION_PARAM.encode() + b"=")
+    """A file asked for with its current version (``routes.versioned``,
+    ``routes.supplier_logo_address``).  Another version — an old page, a host not
+    yet updated — must not keep today's file for a year under its address."""
+    prefix = routes.VERSION_PARAM.encode() + b"="
+    if path not in routes.VERSIONED_FILES or not query.startswith(prefix):
+        return False
+    current = routes.current_version(path)
+    return current is not None and query == prefix + current.encode()
 
 
 def cache_control(path: str, status: int, content_type: str, query: bytes = b"") -> bytes:

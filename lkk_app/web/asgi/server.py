@@ -4,7 +4,8 @@ uvicorn server (uvloop, httptools, the sans-I/O ``websockets`` protocol).
 Chosen over granian (Reflex's default) for memory: granian's websocket keeps
 its read and write buffers (≈ 150 KiB) for as long as a tab is open, uvicorn's
 ≈ 21 KiB (bench/README.md, «Load»).  ``rxconfig.py`` makes ``reflex run --env
-prod`` use it (``REFLEX_USE_GRANIAN=false``, ``GUNICORN_CMD_ARGS``).
+prod`` use it (``REFLEX_USE_GRANIAN=false``, ``GUNICORN_CMD_ARGS``:
+``server_command.py``).
 """
 
 from __future__ import annotations
@@ -57,7 +58,3 @@ class Worker(UvicornWorker):
         gc.set_threshold(*_GC_THRESHOLDS)
         super().__init__(*args, **kwargs)
 
-
-def gunicorn_args(workers: int) -> str:
-    """GUNICORN_CMD_ARGS for ``reflex run --env prod`` (Reflex appends them to its own)."""
-    return f"--worker-class {Worker.__module__}.Worker --workers {workers} --graceful-timeout 10"
