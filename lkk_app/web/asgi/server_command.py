@@ -25,6 +25,8 @@ WORKER_TIMEOUT = 120
 # Longer than a proxy's idle upstream connection (nginx: 60 s), or the proxy may
 # send a request on a connection the server is closing.
 KEEP_ALIVE = 75
+# The kernel's list of processes (Linux).
+_PROC = Path(os.sep, "proc")
 
 
 def gunicorn_args(workers: int, given: str = "") -> str:
@@ -45,7 +47,7 @@ def is_reflex_run() -> bool:
 def _children() -> list[int]:
     me = os.getpid()
     found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for stat in _PROC.glob("[0-9]*/stat"):
         try:
             if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == me:
                 found.append(int(stat.parent.name))
@@ -63,5 +65,5 @@ def _forward(signum: int, _frame: object) -> None:
 def forward_termination() -> None:
     """SIGTERM to ``reflex run`` goes to its children (gunicorn's master); Reflex's
     wait for them then returns and the command ends."""
-    if Path("/proc").is_dir():
+    if _PROC.is_dir():
         signal.signal(signal.SIGTERM, _forward)
