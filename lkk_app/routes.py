@@ -116,10 +116,7 @@ def current_version(path: str) -> str | None:
 def supplier_logo_address() -> str:
     """The supplier's logo (``LKK_SUPPLIER_LOGO``) as a page names it, with its
     version: cached for a year, a new logo gets a new address."""
-    from lkk_app.settings import get_settings
-
-    file = get_settings().supplier_logo
-    return server_address(SUPPLIER_LOGO) + f"?{VERSION_PARAM}={_content_version(file, file.stat().st_mtime_ns)}"
+    return server_address(SUPPLIER_LOGO) + f"?{VERSION_PARAM}={current_version(SUPPLIER_LOGO)}"
 
 
 @functools.lru_cache(maxsize=8)

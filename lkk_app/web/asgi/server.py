@@ -57,4 +57,3 @@ class Worker(UvicornWorker):
         gc.freeze()
         gc.set_threshold(*_GC_THRESHOLDS)
         super().__init__(*args, **kwargs)
-
