@@ -81,13 +81,10 @@ def pct(values: list[float], q: float) -> float:
 def rss_kib(server: AppServer) -> int:
     """Resident memory of every live process of the server, KiB."""
     total = 0
-    for status in Path("/proc").glob("[0-9]*/stat"):
+    for folder, _ in server.processes():
         try:
-            fields = status.read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) != server.pgid:
-                continue
-            text = (status.parent / "status").read_text()
-        except (OSError, IndexError):
+            text = (folder / "status").read_text()
+        except OSError:
             continue
         for line in text.splitlines():
             if line.startswith("VmRSS:"):
@@ -101,14 +98,12 @@ CGROUP_CPU = Path("/sys/fs/cgroup/cpu")
 def server_workers(server: AppServer) -> list[int]:
     """The pids of the server's worker processes (gunicorn's master's children)."""
     members: dict[int, int] = {}
-    for status in Path("/proc").glob("[0-9]*/stat"):
+    for folder, fields in server.processes():
         try:
-            fields = status.read_text().rsplit(")", 1)[1].split()
-            cmdline = (status.parent / "cmdline").read_bytes()
-        except (OSError, IndexError):
+            if b"gunicorn" in (folder / "cmdline").read_bytes():
+                members[int(folder.name)] = int(fields[1])
+        except OSError:
             continue
-        if int(fields[2]) == server.pgid and b"gunicorn" in cmdline:
-            members[int(status.parent.name)] = int(fields[1])
     return sorted(pid for pid, parent in members.items() if parent in members)
 
 
@@ -133,13 +128,11 @@ def cap_workers(server: AppServer, cores: float) -> list[Path]:
 def pin(server: AppServer) -> None:
     """Every thread of the server on the first core, this load generator on the
     second: neither waits for the other's turn on a core (one worker only)."""
-    for status in Path("/proc").glob("[0-9]*/stat"):
+    for folder, _ in server.processes():
         try:
-            if int(status.read_text().rsplit(")", 1)[1].split()[2]) != server.pgid:
-                continue
-            for task in (status.parent / "task").iterdir():
+            for task in (folder / "task").iterdir():
                 os.sched_setaffinity(int(task.name), {0})
-        except (OSError, IndexError, ValueError):
+        except (OSError, ValueError):
             continue
     os.sched_setaffinity(0, {1})
 

@@ -84,29 +84,33 @@ REGISTRATION_GUIDE = GUIDES_PREFIX + "registration-guide.pdf"
 USER_GUIDE = GUIDES_PREFIX + "user-guide.pdf"
 
 
-# A file of assets/ asked for as ``<path>?v=<version>`` is cached for a year
-# (web/asgi/headers.py): the version is the start of the file's SHA-256, so
+# A file of VERSIONED_FILES asked for as ``<path>?v=<version>`` is cached for a
+# year (web/asgi/headers.py): the version is the start of the file's SHA-256, so
 # any change gives the pages a new address.
 VERSION_PARAM = "v"
 
 
-def versioned(path: str) -> str:
-    """``path`` (a file of ``assets/``) with ``?v=`` and 12 hex digits of its SHA-256
-    (hashed once per version of the file: plain pages ask for it at every request)."""
+def _versioned_file(path: str) -> Any:
+    """The file behind one of ``VERSIONED_FILES``: the logo the settings name, or a file of ``assets/``."""
     from pathlib import Path
 
-    file = Path(__file__).resolve().parents[1] / "assets" / path.lstrip("/")
+    from lkk_app.settings import get_settings
+
+    if path == SUPPLIER_LOGO:
+        return get_settings().supplier_logo
+    return Path(__file__).resolve().parents[1] / "assets" / path.lstrip("/")
+
+
+def versioned(path: str) -> str:
+    """``path`` (one of ``VERSIONED_FILES``) with ``?v=`` and 12 hex digits of its
+    SHA-256 (hashed once per version of the file: plain pages ask for it at every request)."""
+    file = _versioned_file(path)
     return f"{path}?{VERSION_PARAM}={_content_version(file, file.stat().st_mtime_ns)}"
 
 
 def current_version(path: str) -> str | None:
     """The version of one of ``VERSIONED_FILES`` as it is now (None: no such file)."""
-    from pathlib import Path
-
-    from lkk_app.settings import get_settings
-
-    file = get_settings().supplier_logo if path == SUPPLIER_LOGO \
-        else Path(__file__).resolve().parents[1] / "assets" / path.lstrip("/")
+    file = _versioned_file(path)
     try:
         return _content_version(file, file.stat().st_mtime_ns)
     except OSError:
@@ -116,7 +120,7 @@ def current_version(path: str) -> str | None:
 def supplier_logo_address() -> str:
     """The supplier's logo (``LKK_SUPPLIER_LOGO``) as a page names it, with its
     version: cached for a year, a new logo gets a new address."""
-    return server_address(SUPPLIER_LOGO) + f"?{VERSION_PARAM}={current_version(SUPPLIER_LOGO)}"
+    return server_address(versioned(SUPPLIER_LOGO))
 
 
 @functools.lru_cache(maxsize=8)

@@ -42,19 +42,23 @@ class AppServer:
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def cpu_seconds(self) -> float:
-        """CPU time (user + system) used so far by every live process of the server."""
-        tick = os.sysconf("SC_CLK_TCK")
-        total = 0
+    def processes(self) -> list[tuple[Path, list[str]]]:
+        """Every live process of the server: its /proc folder and the fields of its
+        ``stat`` after the name (state, ppid, pgrp, …, utime 12th, stime 13th)."""
+        found = []
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
                 fields = stat.read_text().rsplit(")", 1)[1].split()
             except (OSError, IndexError):
                 continue
-            # After the name: state, ppid, pgrp, …, utime (14th field), stime (15th).
             if int(fields[2]) == self.pgid:
-                total += int(fields[11]) + int(fields[12])
-        return total / tick
+                found.append((stat.parent, fields))
+        return found
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by every live process of the server."""
+        ticks = sum(int(fields[11]) + int(fields[12]) for _, fields in self.processes())
+        return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def wait_ready(url: str, proc: subprocess.Popen, log_path: Path, timeout: float) -> None:

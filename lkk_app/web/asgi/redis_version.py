@@ -15,6 +15,6 @@ import functools
 def install() -> None:
     import redis.utils
 
-    if not isinstance(redis.utils.get_lib_version, functools._lru_cache_wrapper):
+    if not hasattr(redis.utils.get_lib_version, "cache_info"):
         # driver_info imports it from redis.utils at every call: replacing it there is enough.
         redis.utils.get_lib_version = functools.cache(redis.utils.get_lib_version)
